@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Test environment: a real Docker Engine, the real distribution registry, and the
+# base images the tests build on. Idempotent: a second run only checks.
+#
+#   bash .ci/setup-env.sh        (as root, or with sudo available)
+#
+# On a machine that can reach Docker Hub the base images are pulled; here, where it
+# cannot, they are seeded from Debian (debootstrap) and the host's own Node.js.
+set -euo pipefail
+
+log() { printf '==> %s\n' "$*" >&2; }
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# 1. Packages: Docker Engine, the registry, debootstrap, a static busybox, htpasswd.
+need=()
+command -v dockerd >/dev/null         || need+=(docker.io)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v debootstrap >/dev/null     || need+=(debootstrap)
+dpkg -s busybox-static >/dev/null 2>&1          || need+=(busybox-static)
+command -v htpasswd >/dev/null        || need+=(apache2-utils)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. The Docker daemon.
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd (log: /tmp/dockerd.log)"
+  $SUDO sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &'
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; tail -20 /tmp/dockerd.log >&2; exit 1; }
+fi
+
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+try_pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+ca=/etc/ssl/certs/ca-certificates.crt
+
+# 3. debian:bookworm-slim: pulled, or a minbase debootstrap imported.
+if ! have debian:bookworm-slim && ! try_pull debian:bookworm-slim; then
+  mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
+  [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+  log "seeding debian:bookworm-slim with debootstrap from $mirror (about a minute)"
+  $SUDO debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  # Keep the apt lists out of the image, as the real slim image does.
+  $SUDO rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin
+  $SUDO tar -C "$work/rootfs" -c . | docker import -c 'CMD ["bash"]' - debian:bookworm-slim >/dev/null
+  $SUDO rm -rf "$work/rootfs"
+fi
+
+# 4. node:20-bookworm-slim: pulled, or the host's Node.js on debian:bookworm-slim,
+#    with the host's CA bundle so npm works through this network's TLS proxy.
+if ! have node:20-bookworm-slim && ! try_pull node:20-bookworm-slim; then
+  log "seeding node:20-bookworm-slim from the host's $(node --version)"
+  mkdir -p "$work/node/bin" "$work/node/lib/node_modules"
+  cp "$(readlink -f "$(command -v node)")" "$work/node/bin/node"
+  npm_root=$(npm root -g)
+  cp -r "$npm_root/npm" "$work/node/lib/node_modules/npm"
+  cp "$ca" "$work/ca-certificates.crt"
+  cat >"$work/Dockerfile" <<'DOCKERFILE'
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 ca-certificates git \
+ && rm -rf /var/lib/apt/lists/*
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY node/ /usr/local/
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+ && node --version && npm --version
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+CMD ["node"]
+DOCKERFILE
+  DOCKER_BUILDKIT=0 docker build -q -t node:20-bookworm-slim "$work" >/dev/null 2>"$work/build.log" \
+    || { tail -20 "$work/build.log" >&2; exit 1; }
+fi
+
+# 5. busybox: a tiny shell image for fast tests (pulled, or the host's static busybox).
+if ! have busybox:latest && ! try_pull busybox:latest; then
+  log "seeding busybox:latest from the host's static busybox"
+  mkdir -p "$work/bb/bin"
+  cp /bin/busybox "$work/bb/bin/busybox"
+  printf 'FROM scratch\nCOPY bin/ /bin/\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCMD ["sh"]\n' >"$work/bb/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t busybox:latest "$work/bb" >/dev/null 2>"$work/build.log" \
+    || { tail -20 "$work/build.log" >&2; exit 1; }
+fi
+
+log "test environment ready: $(docker version --format 'Docker Engine {{.Server.Version}}'), $(docker-registry --version 2>/dev/null | head -1)"

@@ -1,0 +1,157 @@
+// Argument parsing, exit codes and the one top-level error handler every script uses.
+//   exit 0: done; exit 1: the work failed; exit 2: bad usage or bad configuration.
+import { minimist, ProcessOutput } from 'zx'
+import { failure, redact } from './log.mts'
+
+/** Bad flags, bad config, bad input: the user must change how they call us. Exit 2. */
+export class UsageError extends Error {
+  readonly exitCode = 2
+}
+
+/** The work itself failed (a build, a push, a conflicting pick). Exit 1 unless told otherwise. */
+export class WorkError extends Error {
+  readonly exitCode: number
+  constructor(message: string, exitCode = 1) {
+    super(message)
+    this.exitCode = exitCode
+  }
+}
+
+export interface FlagSpec {
+  /** Shown by --help: usage line, description, flags. */
+  usage: string
+  boolean?: string[]
+  string?: string[]
+  /** Flags that may be given more than once (`--to a --to b`). */
+  repeatable?: string[]
+  alias?: Record<string, string>
+  default?: Record<string, unknown>
+}
+
+export type Flags = {
+  _: string[]
+  [flag: string]: unknown
+}
+
+/**
+ * Parse argv strictly: unknown flags and missing values are usage errors (exit 2),
+ * `--help` prints the usage to stdout and returns null (the caller exits 0).
+ */
+export function parseFlags(args: string[], spec: FlagSpec): Flags | null {
+  const strings = [...(spec.string ?? []), ...(spec.repeatable ?? [])]
+  const booleans = [...(spec.boolean ?? []), 'help']
+  const known = new Set([...strings, ...booleans, ...Object.keys(spec.alias ?? {})])
+  const flags = minimist(args, {
+    boolean: booleans,
+    string: strings,
+    alias: { h: 'help', ...spec.alias },
+    default: spec.default,
+    unknown: (arg: string) => {
+      if (!arg.startsWith('-')) return true
+      const name = arg.replace(/^--?(no-)?/, '').split('=')[0]
+      if (known.has(name) || name === 'h') return true
+      throw new UsageError(`unknown flag ${arg} (see --help)`)
+    },
+  }) as Flags
+  if (flags.help) {
+    process.stdout.write(spec.usage.trim() + '\n')
+    return null
+  }
+  for (const name of strings) {
+    const value = flags[name]
+    const values = Array.isArray(value) ? value : [value]
+    if (values.some((v) => v === '' && args.some((a) => a === `--${name}`))) {
+      throw new UsageError(`--${name} needs a value`)
+    }
+    if (!spec.repeatable?.includes(name) && Array.isArray(value)) {
+      throw new UsageError(`--${name} was given more than once`)
+    }
+  }
+  for (const name of spec.repeatable ?? []) {
+    const value = flags[name]
+    flags[name] = value === undefined ? [] : Array.isArray(value) ? value : [value]
+  }
+  return flags
+}
+
+/** The string value of a flag, or undefined when absent. */
+export function flag(flags: Flags, name: string): string | undefined {
+  const value = flags[name]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** Turn any thrown value into the one-line report and exit code the conventions promise. */
+export function reportError(error: unknown): number {
+  if (error instanceof UsageError || error instanceof WorkError) {
+    failure(`Error: ${error.message}`)
+    return error.exitCode
+  }
+  if (error instanceof ProcessOutput) {
+    const detail = error.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${error.exitCode}`
+    failure(`Error: a command failed: ${detail}`)
+    return 1
+  }
+  process.stderr.write(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)) + '\n')
+  return 1
+}
+
+/**
+ * The top-level handler. Sets process.exitCode rather than calling process.exit(), so
+ * buffered output is never cut short. The body may return an exit code.
+ */
+export async function main(body: () => Promise<number | void>): Promise<void> {
+  try {
+    process.exitCode = (await body()) ?? 0
+  } catch (error) {
+    process.exitCode = reportError(error)
+  }
+}
+
+// Cleanup on every exit path. Work that leaves something behind (a container, a temp
+// dir, a half-finished cherry-pick) registers how to undo it; SIGINT and SIGTERM run
+// the undo steps, newest first, then exit 130 / 143 as a shell would.
+const cleanups: Array<() => Promise<void> | void> = []
+let signalled = false
+let signalHandlersInstalled = false
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()!()
+    } catch (error) {
+      process.stderr.write(`cleanup failed: ${redact(String(error))}\n`)
+    }
+  }
+}
+
+function onSignal(signal: 'SIGINT' | 'SIGTERM'): void {
+  if (signalled) return
+  signalled = true
+  failure(`Interrupted (${signal}); cleaning up`)
+  void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+}
+
+/**
+ * Register an undo step for an interrupt. Returns `done`, to call once the work
+ * finished normally (it runs the undo step now, in order, and unregisters it).
+ */
+export function onInterrupt(undo: () => Promise<void> | void): () => Promise<void> {
+  if (!signalHandlersInstalled) {
+    process.on('SIGINT', () => onSignal('SIGINT'))
+    process.on('SIGTERM', () => onSignal('SIGTERM'))
+    signalHandlersInstalled = true
+  }
+  cleanups.push(undo)
+  return async () => {
+    const i = cleanups.indexOf(undo)
+    if (i >= 0) {
+      cleanups.splice(i, 1)
+      await undo()
+    }
+  }
+}
+
+/** True once SIGINT/SIGTERM arrived: long loops check it to stop early. */
+export function interrupted(): boolean {
+  return signalled
+}

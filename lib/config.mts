@@ -1,0 +1,198 @@
+// build.config.json: load, validate, apply overrides.
+// Every error names the key path and what was expected; unknown keys are errors,
+// so a typo (`"input"` for `"inputs"`) never passes silently.
+import { fs, path } from 'zx'
+import { UsageError } from './cli.mts'
+
+export interface GeneratedFile {
+  name: string
+  command: string[]
+  paths: string[]
+}
+
+export interface Config {
+  /** Where build and final images live, e.g. `ghcr.io/acme`. Absent: local-only mode. */
+  registry?: string
+  /** The default branch, for the tag policy. Absent: asked of git / CI. */
+  defaultBranch?: string
+  buildImage: {
+    name: string
+    dockerfile: string
+    inputs: string[]
+    buildArgs: Record<string, string>
+  }
+  image?: { name: string; dockerfile: string; context: string }
+  steps: {
+    test?: string[]
+    build?: string[]
+    integration?: string[]
+    /** Extra env var names passed into the test and build container. */
+    env: string[]
+    /** The only env var names (besides CI's own) passed into the integration container. */
+    integrationEnv: string[]
+  }
+  cherryPick: { labelPrefix: string; targetBranches: string[] }
+  generated: GeneratedFile[]
+}
+
+export const CONFIG_FILE = 'build.config.json'
+
+export class ConfigError extends UsageError {}
+
+// --- a tiny schema checker: enough for this file, with messages a human can act on ---
+
+type Check = (value: unknown, at: string) => unknown
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') return 'an object'
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`
+  return `the ${typeof value} ${String(value)}`
+}
+
+function fail(at: string, expected: string, value: unknown): never {
+  throw new ConfigError(`${at}: expected ${expected}, got ${describe(value)}`)
+}
+
+const str: Check = (v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fail(at, 'a non-empty string', v))
+
+const strList =
+  (min = 0): Check =>
+  (v, at) => {
+    if (!Array.isArray(v)) fail(at, 'an array of strings', v)
+    if (v.length < min) fail(at, `at least ${min} entr${min === 1 ? 'y' : 'ies'}`, v)
+    return v.map((item, i) => str(item, `${at}[${i}]`))
+  }
+
+const strOrList: Check = (v, at) => (typeof v === 'string' ? [str(v, at)] : strList(1)(v, at))
+
+const strMap: Check = (v, at) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object of strings', v)
+  for (const [k, item] of Object.entries(v)) if (typeof item !== 'string') fail(`${at}.${k}`, 'a string', item)
+  return v
+}
+
+/** An object with exactly these keys (those without a default are required). */
+function object(fields: Record<string, { check: Check; default?: () => unknown }>): Check {
+  return (v, at) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v)
+    const input = v as Record<string, unknown>
+    for (const key of Object.keys(input)) {
+      if (!(key in fields)) {
+        const known = Object.keys(fields).join(', ')
+        throw new ConfigError(`${at ? `${at}.` : ''}${key}: unknown key (known keys here: ${known})`)
+      }
+    }
+    const out: Record<string, unknown> = {}
+    for (const [key, field] of Object.entries(fields)) {
+      const where = at ? `${at}.${key}` : key
+      if (input[key] === undefined) {
+        if (!field.default) throw new ConfigError(`${where}: required, missing`)
+        out[key] = field.default()
+      } else out[key] = field.check(input[key], where)
+    }
+    return out
+  }
+}
+
+const required = (check: Check) => ({ check })
+const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
+
+const schema = object({
+  registry: optional(str),
+  defaultBranch: optional(str),
+  buildImage: required(
+    object({
+      name: required(str),
+      dockerfile: optional(str, () => 'Dockerfile.build'),
+      inputs: required(strList(1)),
+      buildArgs: optional(strMap, () => ({})),
+    }),
+  ),
+  image: optional(
+    object({
+      name: required(str),
+      dockerfile: optional(str, () => 'Dockerfile'),
+      context: optional(str, () => '.'),
+    }),
+  ),
+  steps: optional(
+    object({
+      test: optional(strList(1)),
+      build: optional(strList(1)),
+      integration: optional(strList(1)),
+      env: optional(strList(), () => []),
+      integrationEnv: optional(strList(), () => []),
+    }),
+    () => ({ env: [], integrationEnv: [] }),
+  ),
+  cherryPick: optional(
+    object({
+      labelPrefix: optional(str, () => 'cherry-pick/'),
+      targetBranches: optional(strOrList, () => ['release-*']),
+    }),
+    () => ({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] }),
+  ),
+  generated: optional((v, at) => {
+    if (!Array.isArray(v)) fail(at, 'an array', v)
+    const entries = v.map((item, i) =>
+      object({ name: required(str), command: required(strList(1)), paths: required(strList(1)) })(item, `${at}[${i}]`),
+    ) as GeneratedFile[]
+    const names = entries.map((e) => e.name)
+    const dup = names.find((n, i) => names.indexOf(n) !== i)
+    if (dup) throw new ConfigError(`${at}: the name ${JSON.stringify(dup)} is used twice`)
+    return entries
+  }, () => []),
+})
+
+/** Validate an already-parsed config object. `source` names the file in messages. */
+export function validateConfig(raw: unknown, source = CONFIG_FILE): Config {
+  try {
+    const config = schema(raw, '') as Config
+    // A tag must be reproducible: the name is part of every ref, so check its shape early.
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(config.buildImage.name)) {
+      throw new ConfigError(`buildImage.name: expected a lowercase image name like "acme-build", got ${JSON.stringify(config.buildImage.name)}`)
+    }
+    return config
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${source}: ${error.message}`)
+    throw error
+  }
+}
+
+export interface LoadOptions {
+  /** The repository root; the config is `<root>/build.config.json` unless `file` is given. */
+  root: string
+  /** An explicit config path (`--config`), relative to the current directory. */
+  file?: string
+  /** `--registry`: beats the env and the file. */
+  registry?: string
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Read and validate the config, then apply overrides: the `REGISTRY` env var beats the
+ * file, a `--registry` flag beats both. An empty value means "no registry" (local-only).
+ */
+export async function loadConfig({ root, file, registry, env = process.env }: LoadOptions): Promise<Config> {
+  const where = file ? path.resolve(file) : path.join(root, CONFIG_FILE)
+  const shown = file ?? CONFIG_FILE
+  let text: string
+  try {
+    text = await fs.readFile(where, 'utf8')
+  } catch {
+    throw new ConfigError(`${shown}: not found at ${where} (create it, or pass --config FILE)`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`)
+  }
+  const config = validateConfig(raw, shown)
+  const override = registry ?? env.REGISTRY
+  if (override !== undefined) config.registry = override.trim() === '' ? undefined : override.trim()
+  if (config.registry) config.registry = config.registry.replace(/\/+$/, '')
+  return config
+}

@@ -1,0 +1,85 @@
+// Human-facing logs. Everything here writes to stderr: stdout is for results
+// (a tag, a ref, JSON) so that `$(npx zx scripts/image-tag.mts)` just works.
+import { chalk } from 'zx'
+
+const secrets = new Set<string>()
+
+/** Never print this value: it is replaced by *** in every log line, and masked on GitHub Actions. */
+export function registerSecret(value: string | undefined): void {
+  if (!value || value.length < 3 || secrets.has(value)) return
+  secrets.add(value)
+  // The runner reads workflow commands from stderr too; stdout stays for results.
+  if (process.env.GITHUB_ACTIONS === 'true') process.stderr.write(`::add-mask::${value}\n`)
+}
+
+/** Replace every registered secret, and credentials embedded in URLs, with a placeholder. */
+export function redact(text: string): string {
+  let out = text.replace(/(\/\/)[^/@\s:]+(:[^/@\s]+)?@/g, '$1<credentials>@')
+  for (const s of secrets) out = out.split(s).join('***')
+  return out
+}
+
+function write(line: string): void {
+  process.stderr.write(redact(line) + '\n')
+}
+
+export function info(message: string): void {
+  write(message)
+}
+
+export function warn(message: string): void {
+  if (process.env.GITHUB_ACTIONS === 'true') write(`::warning::${message}`)
+  else write(chalk.yellow(`  !   ${message}`))
+}
+
+export function success(message: string): void {
+  write(`  ${chalk.green('✓')}   ${message}`)
+}
+
+export function failure(message: string): void {
+  write(`  ${chalk.red('✘')}   ${message}`)
+}
+
+/** 75 s -> "01:15", as in the proposal's timing table. */
+export function mmss(ms: number): string {
+  const s = Math.round(ms / 1000)
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
+}
+
+/** 1234 ms -> "1.2s", for step lines. */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`
+}
+
+/**
+ * Run one named step: a ✓ line with its duration when it succeeds, a ✘ line when it
+ * throws (the error goes on to the caller). On GitHub Actions the step's output is a
+ * collapsible group.
+ */
+export async function step<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  const grouped = process.env.GITHUB_ACTIONS === 'true'
+  if (grouped) write(`::group::${title}`)
+  const started = performance.now()
+  try {
+    const result = await fn()
+    if (grouped) write('::endgroup::')
+    success(`${title} ${chalk.dim(`(${seconds(performance.now() - started)})`)}`)
+    return result
+  } catch (error) {
+    if (grouped) write('::endgroup::')
+    failure(`${title} ${chalk.dim(`(${seconds(performance.now() - started)})`)}`)
+    throw error
+  }
+}
+
+/** Render rows as an aligned text table (first row is the header). */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
+}
+
+/** The same rows as a GitHub-flavoured markdown table. */
+export function markdownTable(rows: string[][]): string {
+  const [head, ...body] = rows
+  return [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n')
+}

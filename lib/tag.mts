@@ -1,0 +1,179 @@
+// The build image's content tag: a git object id over the declared inputs.
+//
+//   manifest = one `git ls-tree` line per input file, over the working-tree content
+//   tag      = git hash-object of the manifest
+//
+// On a clean tree (and no build args) that is exactly
+//   git ls-tree -r --full-tree HEAD -- <inputs> | git hash-object --stdin
+// the formula of the proposal's Makefile.docker. A dirty input gives the tag of its new
+// content. Git runs a fixed number of times whatever the number of inputs.
+import { fs, path } from 'zx'
+import picomatch from 'picomatch'
+import type { Config } from './config.mts'
+import { ConfigError } from './config.mts'
+import { blobId, compareBytes, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from './git.mts'
+
+export interface InputFile {
+  path: string
+  mode: '100644' | '100755' | '120000'
+  id: string
+}
+
+export interface BuildImageTag {
+  tag: string
+  /** `<registry>/<name>:<tag>`, or `<name>:<tag>` in local-only mode. */
+  image: string
+  manifest: string
+  inputs: InputFile[]
+}
+
+/** Refuse patterns that could reach outside the repository. */
+function checkPattern(pattern: string): void {
+  const bare = pattern.replace(/^!/, '')
+  if (path.isAbsolute(bare) || bare.split('/').includes('..')) {
+    throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} reaches outside the repository (use a path relative to its root)`)
+  }
+}
+
+/**
+ * Which files the inputs name: the Dockerfile always, then each glob (matched against
+ * repo-relative paths, `**` crossing directories, a bare directory meaning everything
+ * under it, `!pattern` excluding). A pattern that matches nothing is an error.
+ */
+export function selectInputs(files: string[], dockerfile: string, patterns: string[]): string[] {
+  for (const p of [dockerfile, ...patterns]) checkPattern(p)
+  const fileSet = new Set(files)
+  if (!fileSet.has(dockerfile)) {
+    throw new ConfigError(`buildImage.dockerfile: ${JSON.stringify(dockerfile)} is not in the repository (or is ignored by git)`)
+  }
+  const selected = new Set([dockerfile])
+  const excludes: Array<(p: string) => boolean> = []
+  for (const pattern of patterns) {
+    if (pattern.startsWith('!')) {
+      excludes.push(picomatch(pattern.slice(1), { dot: true }))
+      continue
+    }
+    const clean = pattern.replace(/^\.\//, '').replace(/\/+$/, '')
+    const isMatch = picomatch(clean, { dot: true })
+    const underDir = picomatch(`${clean}/**`, { dot: true })
+    let matched = false
+    for (const file of files) {
+      if (isMatch(file) || underDir(file)) {
+        selected.add(file)
+        matched = true
+      }
+    }
+    if (!matched) {
+      throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} matches no file (files ignored by git do not count)`)
+    }
+  }
+  return [...selected].filter((f) => f === dockerfile || !excludes.some((ex) => ex(f))).sort(compareBytes)
+}
+
+/** Mode and blob id of each input as it is in the working tree. */
+export async function describeInputs(repo: RepoInfo, paths: string[]): Promise<InputFile[]> {
+  const modes = new Map<string, InputFile['mode']>()
+  const links = new Map<string, string>()
+  for (const p of paths) {
+    const full = path.join(repo.root, p)
+    // Synchronous on purpose: ten thousand lstat calls are several times faster this way.
+    const stat = fs.lstatSync(full, { throwIfNoEntry: false })
+    if (!stat) continue // tracked but deleted in the working tree: not an input any more
+    if (stat.isSymbolicLink()) {
+      const target = fs.readlinkSync(full)
+      const inside = path.relative(repo.root, path.resolve(path.dirname(full), target))
+      if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+        throw new ConfigError(`buildImage.inputs: ${p} is a symlink pointing outside the repository (${target})`)
+      }
+      links.set(p, target)
+      modes.set(p, '120000')
+    } else if (stat.isFile()) modes.set(p, stat.mode & 0o111 ? '100755' : '100644')
+    else throw new ConfigError(`buildImage.inputs: ${p} is not a regular file (a submodule?)`)
+  }
+  const ids = await hashFiles(
+    repo.root,
+    paths.filter((p) => modes.has(p) && !links.has(p)),
+  )
+  return paths
+    .filter((p) => modes.has(p))
+    .map((p) => ({
+      path: p,
+      mode: modes.get(p)!,
+      id: links.has(p) ? blobId(links.get(p)!, repo.objectFormat) : ids.get(p)!,
+    }))
+}
+
+/** The manifest text: `git ls-tree` lines, then one line per build arg. */
+export function manifestText(inputs: InputFile[], buildArgs: Record<string, string>): string {
+  const lines = inputs.map((f) => `${f.mode} blob ${f.id}\t${quoteGitPath(f.path)}`)
+  for (const key of Object.keys(buildArgs).sort(compareBytes)) {
+    lines.push(`build-arg ${key}=${JSON.stringify(buildArgs[key])}`)
+  }
+  return lines.map((l) => l + '\n').join('')
+}
+
+/** `<registry>/<name>` or `<name>`: the repository part of the build image's ref. */
+export function buildImageRepository(config: Config): string {
+  return config.registry ? `${config.registry}/${config.buildImage.name}` : config.buildImage.name
+}
+
+/** Compute the build image's tag for the repository's working tree. */
+export async function computeBuildImageTag(repo: RepoInfo, config: Config): Promise<BuildImageTag> {
+  const files = await listWorktreeFiles(repo.root)
+  const paths = selectInputs(files, config.buildImage.dockerfile, config.buildImage.inputs)
+  const inputs = await describeInputs(repo, paths)
+  const manifest = manifestText(inputs, config.buildImage.buildArgs)
+  const tag = blobId(manifest, repo.objectFormat)
+  return { tag, image: `${buildImageRepository(config)}:${tag}`, manifest, inputs }
+}
+
+// --- CI configs that must name the build image statically ---
+
+export interface StaleRef {
+  file: string
+  line: number
+  found: string
+}
+
+/** The CI config files that may pin the build image: CircleCI's and GitHub Actions'. */
+export async function ciConfigFiles(root: string): Promise<string[]> {
+  const candidates = ['.circleci/config.yml', '.circleci/config.yaml']
+  const workflows = path.join(root, '.github/workflows')
+  if (await fs.pathExists(workflows)) {
+    for (const name of (await fs.readdir(workflows)).sort()) {
+      if (/\.ya?ml$/.test(name)) candidates.push(`.github/workflows/${name}`)
+    }
+  }
+  const present: string[] = []
+  for (const file of candidates) if (await fs.pathExists(path.join(root, file))) present.push(file)
+  return present
+}
+
+function refPattern(repository: string): RegExp {
+  const escaped = repository.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`(?<![\\w./-])${escaped}:([0-9a-f]{40}(?:[0-9a-f]{24})?)(?![\\w.-])`, 'g')
+}
+
+/**
+ * Find references to the build image whose tag is not `tag`; with `write`, rewrite
+ * them in place (nothing else in the file changes).
+ */
+export async function syncRefs(root: string, repository: string, tag: string, write: boolean) {
+  const stale: StaleRef[] = []
+  let current = 0
+  for (const file of await ciConfigFiles(root)) {
+    const full = path.join(root, file)
+    const text: string = await fs.readFile(full, 'utf8')
+    const lines = text.split('\n')
+    lines.forEach((line, i) => {
+      for (const m of line.matchAll(refPattern(repository))) {
+        if (m[1] === tag) current++
+        else stale.push({ file, line: i + 1, found: m[0] })
+      }
+    })
+    if (write && stale.some((s) => s.file === file)) {
+      await fs.writeFile(full, text.replace(refPattern(repository), `${repository}:${tag}`))
+    }
+  }
+  return { stale, current }
+}

@@ -1,0 +1,47 @@
+// Proves the test environment itself: a real engine and a real registry, round trip.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { tempDir } from '../helpers/repo.mts'
+
+describe('test environment', () => {
+  let registry: TestRegistry
+  let authRegistry: TestRegistry
+  beforeAll(async () => {
+    requireDocker(['busybox:latest', 'debian:bookworm-slim', 'node:20-bookworm-slim'])
+    registry = await startRegistry()
+    authRegistry = await startRegistry({ auth: { username: 'ci', password: 'env-test-secret' } })
+  })
+  afterAll(async () => {
+    await registry?.stop()
+    await authRegistry?.stop()
+  })
+
+  it('builds an image, pushes it to the registry, removes it and pulls it back', async () => {
+    const dir = tempDir()
+    const marker = uniqueName('marker')
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM busybox:latest\nRUN echo ${marker} > /marker\n`)
+    const ref = `${registry.host}/env-test:${marker}`
+    docker('build', '-q', '-t', ref, dir)
+    docker('push', ref)
+    expect(await registry.tags('env-test')).toContain(marker)
+    expect(await registry.digest('env-test', marker)).toMatch(/^sha256:[0-9a-f]{64}$/)
+    docker('rmi', ref)
+    expect(dockerMaybe('image', 'inspect', ref)).toBeNull()
+    docker('pull', ref)
+    expect(docker('run', '--rm', ref, 'cat', '/marker')).toBe(marker)
+    docker('rmi', ref)
+  })
+
+  it('the auth registry refuses anonymous requests and accepts its credentials', async () => {
+    expect((await fetch(`${authRegistry.url}/v2/`)).status).toBe(401)
+    expect((await authRegistry.api('/v2/')).status).toBe(200)
+  })
+
+  it('node stand-in runs node and npm and trusts the host CA bundle', () => {
+    const out = docker('run', '--rm', 'node:20-bookworm-slim', 'sh', '-c', 'node --version && npm --version && echo $NODE_EXTRA_CA_CERTS')
+    expect(out).toMatch(/^v\d+\.\d+\.\d+\n\d+\.\d+\.\d+\n\/etc\/ssl\/certs\/ca-certificates.crt$/)
+  })
+})
