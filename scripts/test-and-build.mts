@@ -61,16 +61,19 @@ await main(async () => {
   const plans = planSteps(config, flags.only as string | undefined)
   await assertDockerAvailable()
 
-  // 2. The build image.
-  const image = await ensureBuildImage({
-    repo,
-    config,
-    push: Boolean(flags.push || flags['require-push']),
-    requirePush: Boolean(flags['require-push']),
-  })
+  // 2. The build image (and, meanwhile, where a worktree's git data lives: it is mounted too).
+  const [image, gitDirs] = await Promise.all([
+    ensureBuildImage({
+      repo,
+      config,
+      push: Boolean(flags.push || flags['require-push']),
+      requirePush: Boolean(flags['require-push']),
+    }),
+    gitDirsOutside(repo.root),
+  ])
 
   // 3. The steps, in one container.
-  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: await gitDirsOutside(repo.root) }, plans)
+  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs }, plans)
   const failed = results.find((r) => r.exitCode !== 0)
   const exitCode = failed ? (failed.exitCode ?? 1) : 0
 

@@ -127,6 +127,24 @@ describe('test-and-build', () => {
     expect(fs.existsSync(path.join(repo, 'build-ran'))).toBe(false)
   })
 
+  it('SIGINT while the container is being created leaves none behind', async () => {
+    const { repo, run } = fixture({ test: ['sh', '-c', 'sleep 60'] })
+    let sent = false
+    const result = await run([], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes('build image ')) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    expect(sent).toBe(true)
+    // 130 once the container's cleanup is registered; before that (no container yet)
+    // SIGINT's default action ends the process, which a shell also reports as 130.
+    expect(result.exitCode === 130 || result.signal === 'SIGINT', `exit ${result.exitCode} signal ${result.signal}`).toBe(true)
+    expect(leftovers(repo)).toBe('')
+  })
+
   it('--only runs one step; --only integration passes only integrationEnv; a missing step is exit 2', async () => {
     const integ = ['sh', '-c', 'echo "LISTED=${MY_LISTED:-unset} INTEG=${INTEG_ONLY:-unset} CI=$CI" > integ.txt']
     const { repo, run } = fixture({ test: ['touch', 'test-ran'], build: ['touch', 'build-ran'], integration: integ, env: ['MY_LISTED'], integrationEnv: ['INTEG_ONLY'] })

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/config.mts'
-import { execArgs, runArgs } from '../../lib/container.mts'
+import { RUNNER, runArgs, shQuote } from '../../lib/container.mts'
 import { passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/steps.mts'
 
 const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
@@ -66,19 +67,35 @@ describe('planSteps', () => {
 })
 
 describe('container arguments', () => {
+  const plans = [
+    { name: 'test' as const, command: ['make', 'test'], env: ['CI', 'SECRETISH'] },
+    { name: 'build' as const, command: ['sh', '-c', "echo 'it''s' $HOME"], env: ['CI'] },
+  ]
+  const args = runArgs('c1', { image: 'img:t', root: '/src/repo', mounts: ['/src/main/.git'], user: '1000:1001' }, plans, '::m::')
+
   it('runs as the given user with the repo at its own path, HOME writable and safe.directory set', () => {
-    const args = runArgs('c1', { image: 'img:t', root: '/src/repo', mounts: ['/src/main/.git'], user: '1000:1001' })
     const joined = args.join(' ')
-    expect(joined).toContain('--user 1000:1001')
+    expect(joined).toMatch(/^run --rm --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
     expect(joined).toContain('--volume /src/repo:/src/repo --volume /src/main/.git:/src/main/.git --workdir /src/repo')
     expect(joined).toContain('uid=1000,gid=1001')
     expect(joined).toContain('--env GIT_CONFIG_KEY_0=safe.directory --env GIT_CONFIG_VALUE_0=/src/repo')
-    expect(args[args.indexOf('--entrypoint') + 2]).toBe('img:t')
   })
   it('passes env vars by name only, so values never reach argv', () => {
-    expect(execArgs('c1', '/r', { name: 'test', command: ['make', 'test'], env: ['CI', 'SECRETISH'] })).toEqual([
-      'exec', '--workdir', '/r', '--env', 'CI', '--env', 'SECRETISH', 'c1', 'make', 'test',
+    expect(args.filter((a, i) => args[i - 1] === '--env' && !a.includes('='))).toEqual(['CI', 'SECRETISH'])
+  })
+  it('hands the runner the marker and each step as a quoted argv', () => {
+    expect(args.slice(args.indexOf('img:t') - 2)).toEqual([
+      '--entrypoint', 'sh', 'img:t', '-c', RUNNER, 'sh', '::m::',
+      'test', "'make' 'test'",
+      'build', `'sh' '-c' 'echo '\\''it'\\'''\\''s'\\'' $HOME'`,
     ])
+  })
+  it('the runner runs the steps in order, stops at the first failure, and marks each', () => {
+    const quoted = (argv: string[]) => argv.map(shQuote).join(' ')
+    const out = spawnSync('sh', ['-c', RUNNER, 'sh', '::m::', 'test', quoted(['sh', '-c', 'echo "$0 $1"', "it's", 'a b']), 'build', quoted(['sh', '-c', 'exit 4']), 'integration', quoted(['echo', 'never'])], { encoding: 'utf8' })
+    expect(out.stdout).toBe("::m:: start test\nit's a b\n::m:: end test 0\n::m:: start build\n::m:: end build 4\n")
+    expect(out.stderr).toBe('')
+    expect(out.status).toBe(4)
   })
 })
 
