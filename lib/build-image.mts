@@ -1,6 +1,6 @@
 // Make the build image available locally, the cheapest way (pull-or-build and
 // test-and-build both call ensureBuildImage):
-//   1. present in the local daemon: done, no network;
+//   1. present in the local daemon (asked once it answers at all): done, no network;
 //   2. registry configured: HEAD its manifest; found: pull (with retries);
 //   3. otherwise build from a temporary context holding exactly the declared inputs;
 //   4. --push: push what was built (a refusal for credentials only warns, unless --require-push).
@@ -90,8 +90,12 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   }
   const started = performance.now()
 
-  // 1. The tag, then the local daemon: no network when the image is already here.
-  const { tag, image: ref, inputs } = await computeBuildImageTag(repo, config)
+  // 1. The tag (git) while the daemon is asked whether it answers (a config error wins
+  //    over a missing daemon); then the local daemon: no network when the image is here.
+  const [tagged, daemon] = await Promise.allSettled([computeBuildImageTag(repo, config), docker.assertDockerAvailable()])
+  if (tagged.status === 'rejected') throw tagged.reason
+  if (daemon.status === 'rejected') throw daemon.reason
+  const { tag, image: ref, inputs } = tagged.value
   const durations: Durations = { tag: since(started), check: 0, total: 0 }
   const checkStarted = performance.now()
   const present = await docker.imageExists(ref)

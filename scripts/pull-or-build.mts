@@ -3,13 +3,12 @@
 // Called by test-and-build (through lib/build-image.mts) and by CI jobs that only need
 // the image (CircleCI job `test-and-build`, GitHub Actions `ci.yml`, before a
 // `container:` step), and by people on a laptop.
-//   1. Read the flags and build.config.json; check the Docker daemon answers.
-//   2. Ensure the image: present locally, else pulled from the registry, else built
-//      from exactly the declared inputs (and pushed with --push).
+//   1. Read the flags and build.config.json.
+//   2. Ensure the image, once the Docker daemon answers: present locally, else pulled
+//      from the registry, else built from exactly the declared inputs (pushed with --push).
 //   3. Print the ref (or JSON) on stdout; the outcome is on stderr.
 import { flag, main, parseFlags } from '../lib/cli.mts'
 import { loadConfig } from '../lib/config.mts'
-import { assertDockerAvailable } from '../lib/docker.mts'
 import { ensureBuildImage } from '../lib/build-image.mts'
 import { repoInfo } from '../lib/git.mts'
 
@@ -43,7 +42,7 @@ Exit codes: 0 ok, 1 the work failed (build, pull, registry auth), 2 bad usage or
 `
 
 await main(async () => {
-  // 1. Flags, config, daemon.
+  // 1. Flags and config.
   const flags = parseFlags(process.argv.slice(3), {
     usage,
     boolean: ['push', 'require-push', 'json'],
@@ -52,7 +51,6 @@ await main(async () => {
   if (!flags) return 0
   const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
-  await assertDockerAvailable()
 
   // 2. Present, pulled or built (and pushed).
   const result = await ensureBuildImage({

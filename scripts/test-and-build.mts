@@ -1,15 +1,15 @@
 #!/usr/bin/env zx
 // scripts/test-and-build.mts: the on-commit job (CircleCI job `test-and-build`,
 // GitHub Actions workflow `ci.yml`).
-//   1. Read the flags and build.config.json; check the Docker daemon answers.
-//   2. Make the build image available (the pull-or-build logic from lib/build-image.mts).
+//   1. Read the flags and build.config.json.
+//   2. Make the build image available (the pull-or-build logic from lib/build-image.mts;
+//      it first checks that the Docker daemon answers).
 //   3. Start one container; run the test step, then the build step (or the one --only names).
 //   4. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
 import { flag, main, parseFlags } from '../lib/cli.mts'
 import { loadConfig } from '../lib/config.mts'
 import { gitDirsOutside, runSteps } from '../lib/container.mts'
-import { assertDockerAvailable } from '../lib/docker.mts'
 import { ensureBuildImage } from '../lib/build-image.mts'
 import { repoInfo } from '../lib/git.mts'
 import { failure, info } from '../lib/log.mts'
@@ -49,7 +49,7 @@ Exit codes: 0 ok; a failing step's own exit code; 1 the image could not be made;
 await main(async () => {
   const started = performance.now()
 
-  // 1. Flags, config, daemon, and which steps run (a bad --only fails before any work).
+  // 1. Flags, config, and which steps run (a bad --only fails before any work).
   const flags = parseFlags(process.argv.slice(3), {
     usage,
     boolean: ['push', 'require-push'],
@@ -59,7 +59,6 @@ await main(async () => {
   const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
   const plans = planSteps(config, flags.only as string | undefined)
-  await assertDockerAvailable()
 
   // 2. The build image (and, meanwhile, where a worktree's git data lives: it is mounted too).
   const [image, gitDirs] = await Promise.all([
