@@ -252,8 +252,10 @@ export function closedReply(pr: number): string {
 /** A one-line reason for an error, fit for a comment or a log line (secrets redacted). */
 export function describeError(error: unknown): string {
   if (error instanceof ProcessOutput) {
-    const lines = error.stderr.trim().split('\n').filter((l) => !/^hint:/.test(l))
-    return redact(lines.slice(-3).join(' ') || `a command exited with ${error.exitCode}`)
+    const lines = error.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('hint:'))
+    // git's own verdicts, and what a server hook said (`remote: ...`), say the most.
+    const telling = lines.filter((l) => /^(remote|error|fatal):|\[(remote )?rejected\]/.test(l))
+    return redact((telling.length ? telling : lines.slice(-3)).join(' ') || `a command exited with ${error.exitCode}`)
   }
   const status = (error as { status?: unknown }).status
   const message = error instanceof Error ? error.message : String(error)

@@ -236,7 +236,7 @@ describe('cherry-pick: merge kinds', () => {
     expect(show(f, head, 'c.txt')).toBe('c')
   })
 
-  it('--commit SHA picks one commit without a pull request', async () => {
+  it('--commit SHA picks one commit without a pull request (on a laptop: the repository comes from the remote URL)', async () => {
     const f = setup()
     writeFiles(f.dev, { 'app.txt': 'one\ntwo\nthree\nhotfix\n' })
     git(f.dev, 'commit', '-q', '-am', 'Hotfix straight on main')
@@ -244,7 +244,7 @@ describe('cherry-pick: merge kinds', () => {
     const sha = git(f.dev, 'rev-parse', 'HEAD')
     git(f.checkout, 'fetch', '-q', f.bare, 'main')
 
-    const run = await cherryPick(f, ['--commit', sha, '--to', 'release-1.0', '--json'])
+    const run = await cherryPick(f, ['--commit', sha, '--to', 'release-1.0', '--json'], { GITHUB_REPOSITORY: '' })
     expect(run.exitCode, run.stderr).toBe(0)
     const head = `cherry-pick/${sha.slice(0, 12)}-to-release-1.0`
     expect(JSON.parse(run.stdout)).toMatchObject({ pr: null, mergeKind: 'commit', targets: [{ status: 'created', headBranch: head }] })
@@ -311,6 +311,41 @@ describe('cherry-pick: conflicts', () => {
     expect(show(f, head, 'app.txt')).toContain('>>>>>>> ')
     expect(JSON.parse(run.stdout).targets[0]).toMatchObject({ status: 'conflict', conflicts: ['app.txt'], pull: { number: draft.number, draft: true } })
     expect(gh.comments(f.name, pr.number).at(-1)?.body).toContain(`opened draft #${draft.number}`)
+  })
+})
+
+describe('cherry-pick: other outcomes', () => {
+  it('a push the remote refuses fails that target only; the other is picked, the original PR is told', async () => {
+    const f = setup({ releases: { 'release-1.0': {}, 'release-2.0': {} } })
+    writeFiles(f.bare, {
+      'hooks/pre-receive': {
+        content: '#!/bin/sh\nwhile read old new ref; do case "$ref" in *-to-release-2.0) echo "release-2.0 is frozen" >&2; exit 1;; esac; done\n',
+        mode: 0o755,
+      },
+    })
+    const pr = await openPr(f, 'fix-frozen', [{ 'app.txt': 'frozen\n' }])
+    await gh.mergePullRequest(f.name, pr.number, 'squash')
+
+    const run = await cherryPick(f, ['--pr', String(pr.number), '--to', 'release-2.0', '--to', 'release-1.0', '--json'])
+    expect(run.exitCode, run.stderr).toBe(1)
+    const [frozen, picked] = JSON.parse(run.stdout).targets
+    expect(frozen).toMatchObject({ branch: 'release-2.0', status: 'failed', message: expect.stringContaining('release-2.0 is frozen') })
+    expect(picked).toMatchObject({ branch: 'release-1.0', status: 'created' })
+    const failure = gh.comments(f.name, pr.number).find((c) => c.body?.includes('failed'))!
+    expect(failure.body).toContain('Cherry-pick onto `release-2.0` failed:')
+    expect(failure.body).toContain('release-2.0 is frozen')
+  })
+
+  it('changes already on the target: nothing to pick, no branch, no PR, not a failure', async () => {
+    const f = setup({ releases: { 'release-1.0': { 'app.txt': 'one\ntwo\nthree\nsame\n' } } })
+    const pr = await openPr(f, 'fix-same', [{ 'app.txt': 'one\ntwo\nthree\nsame\n' }])
+    await gh.mergePullRequest(f.name, pr.number, 'squash')
+
+    const run = await cherryPick(f, ['--pr', String(pr.number), '--to', 'release-1.0', '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout).targets[0]).toMatchObject({ status: 'up-to-date', message: 'the changes are already on release-1.0' })
+    expect(git(f.bare, 'branch', '--list', 'cherry-pick/*')).toBe('')
+    expect((await gh.pulls(f.name)).map((p) => p.number)).toEqual([pr.number])
   })
 })
 
