@@ -446,7 +446,8 @@ describe('cherry-pick: re-runs', () => {
 
     const first = await cherryPick(f, args)
     expect(first.exitCode, first.stderr).toBe(0)
-    const second = await cherryPick(f, args)
+    // From elsewhere, naming the repository with --repo.
+    const second = await cherryPick(f, [...args, '--repo', f.checkout], {}, { cwd: f.dir })
     expect(second.exitCode, second.stderr).toBe(0)
     const [a, b] = [JSON.parse(first.stdout).targets[0], JSON.parse(second.stdout).targets[0]]
     expect(a.status).toBe('created')
