@@ -11,6 +11,7 @@
 //   6. Per target: pick in a temporary worktree, push cherry-pick/<pr>-to-<branch>,
 //      open the PR (or report the existing one), comment on the original.
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
+import { fs } from 'zx'
 import { flag, main, parseFlags, UsageError, type Flags } from '../lib/cli.mts'
 import {
   actionsOutputs,
@@ -40,7 +41,6 @@ import { defaultCherryPick, loadConfig } from '../lib/config.mts'
 import { repoInfo } from '../lib/git.mts'
 import { githubClient, readGitHubToken, setActionsOutputs } from '../lib/github.mts'
 import { info, step, table } from '../lib/log.mts'
-import { fs } from 'zx'
 
 const usage = `
 Usage: npx zx scripts/cherry-pick.mts --pr N --to BRANCH [--to BRANCH...]
