@@ -73,6 +73,13 @@ export async function imageExists(ref: string): Promise<boolean> {
   return (await imageId(ref)) !== null
 }
 
+/** Local images carrying a label (`key` or `key=value`), newest first, as `repo:tag` refs. */
+export async function listImages(label: string): Promise<string[]> {
+  const out = await docker()`docker image ls --filter ${`label=${label}`} --format ${'{{.Repository}}:{{.Tag}}'}`
+  if (out.exitCode !== 0) throw new WorkError(`docker image ls failed: ${tail(out, 1)}`)
+  return out.stdout.split('\n').filter((ref) => ref && !ref.includes('<none>'))
+}
+
 /** A pull or push the registry refused for lack of (valid) credentials. */
 export class DockerAuthError extends WorkError {
   readonly ref: string
@@ -171,7 +178,8 @@ export class DockerBuildError extends WorkError {
  * `docker build`, output streamed to stderr. Works with the legacy builder and with
  * BuildKit: the image id comes from `--iidfile` (no output parsing), and
  * BUILDKIT_INLINE_CACHE=1 embeds cache metadata so the image can serve as a later
- * `--cache-from` under BuildKit (the legacy builder ignores it).
+ * `--cache-from` under BuildKit (the legacy builder ignores it, with a one-line warning
+ * that the build arg was not consumed: cheaper than guessing which builder runs).
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))

@@ -111,16 +111,24 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are set (the password registered
+ * as a secret at once). The docker CLI does not know these: pass them to `withLogin`.
+ */
+export function envCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  if (!env.REGISTRY_USERNAME || !env.REGISTRY_PASSWORD) return undefined
+  registerSecret(env.REGISTRY_PASSWORD)
+  return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
+}
+
+/**
  * Credentials for a registry: `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are
  * set, else the Docker config (`credHelpers[host]`, then `auths[host].auth`, then
  * `credsStore`). Undefined when there are none: callers then try anonymously.
  * Every password found is registered as a secret at once.
  */
 export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  if (env.REGISTRY_USERNAME && env.REGISTRY_PASSWORD) {
-    registerSecret(env.REGISTRY_PASSWORD)
-    return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
-  }
+  const fromEnv = envCredentials(env)
+  if (fromEnv) return fromEnv
   let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> }
   try {
     config = JSON.parse(fs.readFileSync(path.join(dockerConfigDir(env), 'config.json'), 'utf8'))
