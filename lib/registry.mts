@@ -372,3 +372,45 @@ export async function manifestDigest(ref: string, options: ManifestOptions = {})
     throw error
   }
 }
+
+export interface ManifestInfo {
+  /** The manifest's digest: what a tag points at. */
+  digest: string
+  mediaType: string
+  /**
+   * The image config's digest (an image manifest's `config.digest`), which is the local
+   * image id `docker image inspect` shows: equal ids mean the same image, whatever the
+   * compression of its layers. Undefined for an index (a multi-platform list).
+   */
+  configDigest?: string
+}
+
+/**
+ * The manifest of `ref` (GET, so its config digest is known), or null when the tag does
+ * not exist. Same retries and errors as manifestDigest.
+ */
+export async function manifestInfo(ref: string, options: ManifestOptions = {}): Promise<ManifestInfo | null> {
+  const { registry, repository, tag, digest } = parseImageRef(ref)
+  const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
+  const headers = { accept: MANIFEST_TYPES.join(', ') }
+  try {
+    return await withRetries(
+      async () => {
+        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
+        if (res.status === 404) return null
+        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+        const body = Buffer.from(await res.arrayBuffer())
+        const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
+        return {
+          digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+          mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
+          configDigest: manifest.config?.digest,
+        }
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
