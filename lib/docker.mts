@@ -80,6 +80,12 @@ export async function listImages(label: string): Promise<string[]> {
   return out.stdout.split('\n').filter((ref) => ref && !ref.includes('<none>'))
 }
 
+/** `docker tag source target`: one more name for a local image. */
+export async function tagImage(source: string, target: string): Promise<void> {
+  const out = await docker()`docker tag ${source} ${target}`
+  if (out.exitCode !== 0) throw new WorkError(`docker tag ${source} ${target} failed: ${tail(out, 1)}`)
+}
+
 /** A pull or push the registry refused for lack of (valid) credentials. */
 export class DockerAuthError extends WorkError {
   readonly ref: string

@@ -414,3 +414,36 @@ export async function manifestInfo(ref: string, options: ManifestOptions = {}): 
     throw error
   }
 }
+
+export interface PublishedImage extends ManifestInfo {
+  configDigest: string
+  /** The image's labels, from its config blob. */
+  labels: Record<string, string>
+}
+
+/**
+ * What `ref` holds in its registry with the image's labels (the manifest, then its
+ * config blob), or null when the tag does not exist or names an index rather than
+ * one image. Same retries and errors as manifestDigest.
+ */
+export async function publishedImage(ref: string, options: ManifestOptions = {}): Promise<PublishedImage | null> {
+  const manifest = await manifestInfo(ref, options)
+  if (!manifest?.configDigest) return null
+  const { registry, repository } = parseImageRef(ref)
+  const pathname = `/v2/${repository}/blobs/${manifest.configDigest}`
+  try {
+    return await withRetries(
+      async () => {
+        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
+        if (res.status === 404) return null // deleted meanwhile
+        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+        const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
+        return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
