@@ -16,7 +16,7 @@ import { ConfigError, type Config } from './config.mts'
 import type { DockerOptions } from './docker.mts'
 import { push } from './docker.mts'
 import { table } from './log.mts'
-import type { Credentials, ManifestInfo } from './registry.mts'
+import type { Credentials, ManifestInfo, PublishedImage } from './registry.mts'
 import { manifestInfo } from './registry.mts'
 import type { TagKind } from './tag-policy.mts'
 
@@ -87,6 +87,17 @@ export async function executePlan(
     onDone?.(result)
   }
   return results
+}
+
+/**
+ * Whether a published image is a build of this very commit and version (its OCI revision
+ * and version labels say so): an earlier run published it, maybe on another runner. A
+ * re-run reuses it rather than push a rebuild that differs only in timestamps, so a
+ * release tag never changes and re-runs stay green.
+ */
+export function isBuildOf(image: PublishedImage | null, expected: { revision: string; version: string }): image is PublishedImage {
+  const labels = image?.labels ?? {}
+  return labels['org.opencontainers.image.revision'] === expected.revision && labels['org.opencontainers.image.version'] === expected.version
 }
 
 // --- around the plan: names, settings, messages ---

@@ -13,12 +13,12 @@ import path from 'node:path'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/cli.mts'
 import { loadConfig } from '../lib/config.mts'
 import { ensureBuildImage } from '../lib/build-image.mts'
-import { assertDockerAvailable, build, imageId, withLogin } from '../lib/docker.mts'
+import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/docker.mts'
 import { resolveGitState } from '../lib/git-state.mts'
 import { repoInfo } from '../lib/git.mts'
 import { info, seconds, step, success, warn } from '../lib/log.mts'
-import { describePlan, executePlan, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
-import { envCredentials, manifestDigest, parseImageRef, registryCredentials } from '../lib/registry.mts'
+import { describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
+import { envCredentials, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
 import { decideTags, ociLabels } from '../lib/tag-policy.mts'
 
 const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
@@ -103,12 +103,14 @@ await main(async () => {
     warn('a shallow clone may lack older release tags, which decide `latest` (fetch with fetch-depth: 0, or git fetch --tags)')
   }
 
-  // 3. The registry answers, and accepts our credentials (from env or a docker login).
+  // 3. The registry answers and accepts our credentials (from env or a docker login); what
+  //    it holds under the first tag tells whether an earlier run published this commit.
+  const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
   const registry = parseImageRef(finalRepository).registry
   const credentials = registryCredentials(registry, env)
   await assertDockerAvailable()
-  await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}`, () =>
-    manifestDigest(`${finalRepository}:${decision.tags[0].tag}`, { credentials, ...retry }),
+  const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}`, () =>
+    publishedImage(refs[0], { credentials, ...retry }),
   )
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
@@ -117,18 +119,30 @@ await main(async () => {
     // 4. The build image.
     const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
 
-    // 5. The final image.
-    const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
-    const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
-    const final = await step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
-      build({
-        context: path.resolve(repo.root, image.context),
-        dockerfile: path.resolve(repo.root, image.dockerfile),
-        tags: refs,
-        buildArgs: { BUILD_IMAGE: buildImage.ref, VERSION: decision.version },
-        labels,
-      }),
-    )
+    // 5. The final image: the one an earlier run published for this commit (maybe on
+    //    another runner, where a rebuild differs in timestamps), else a new build.
+    const reuse = !flags['allow-overwrite'] && !state.dirty && isBuildOf(published, { revision: state.sha, version: decision.version })
+    let finalId: string
+    if (reuse) {
+      const pinned = `${finalRepository}@${published.digest}`
+      await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
+        await pull(pinned, { ...dockerOptions, ...retry })
+        for (const ref of refs) await tagImage(pinned, ref)
+      })
+      finalId = published.configDigest
+    } else {
+      const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
+      const built = await step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
+        build({
+          context: path.resolve(repo.root, image.context),
+          dockerfile: path.resolve(repo.root, image.dockerfile),
+          tags: refs,
+          buildArgs: { BUILD_IMAGE: buildImage.ref, VERSION: decision.version },
+          labels,
+        }),
+      )
+      finalId = built.id
+    }
 
     // 6. The plan: each ref against what the registry has.
     const buildImageId = await imageId(buildImage.ref)
@@ -136,7 +150,7 @@ await main(async () => {
     const plan = await planPublish(
       [
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
-        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: final.id })),
+        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
       ],
       { credentials, allowOverwrite: Boolean(flags['allow-overwrite']), ...retry },
     )

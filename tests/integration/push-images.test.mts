@@ -293,6 +293,40 @@ describe('push-images', () => {
     expect(overwrite.stderr).toMatch(/:latest: unchanged/)
   })
 
+  it('a re-run on another runner reuses the image published for the commit: the release stays, latest follows it', async () => {
+    const f = fixture()
+    git(f.repo, 'tag', 'v3.0.0')
+    git(f.repo, 'checkout', '-q', 'v3.0.0')
+    const sha = git(f.repo, 'rev-parse', 'HEAD')
+    const app = `${registry.host}/${f.appName}`
+    // What another runner's build of the same commit looks like: labelled the same,
+    // different bytes (a rebuild differs at least in its timestamps).
+    const elsewhere = tempDir()
+    fs.writeFileSync(path.join(elsewhere, 'Dockerfile'), `FROM busybox:latest\nRUN mkdir /app && echo 3.0.0 > /app/version && echo ${uniqueName('elsewhere')} > /app/built\nCMD ["cat", "/app/version"]\n`)
+    docker('build', '-q', '-t', `${app}:3.0.0`, '--label', `org.opencontainers.image.revision=${sha}`, '--label', 'org.opencontainers.image.version=3.0.0', elsewhere)
+    docker('push', '-q', `${app}:3.0.0`)
+    docker('rmi', `${app}:3.0.0`)
+    const before = await registry.digest(f.appName, '3.0.0')
+
+    const result = await run(f)
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stderr).toContain(`reuse ${app}:3.0.0: this commit's image, published by an earlier run`)
+    expect(result.stderr).toMatch(/:3\.0\.0: unchanged/)
+    expect(await registry.digest(f.appName, '3.0.0')).toBe(before)
+    expect(await registry.digest(f.appName, 'latest')).toBe(before)
+    expect(published(result).get(`${app}:latest`)).toBe(before)
+
+    // An image of another commit under the same tag is not reused: refused as usual.
+    git(f.repo, 'checkout', '-q', 'main')
+    commit(f.repo, 'moved tag')
+    git(f.repo, 'tag', '-f', 'v3.0.0')
+    git(f.repo, 'checkout', '-q', 'v3.0.0')
+    const moved = await run(f)
+    expect(moved.exitCode).toBe(1)
+    expect(moved.stderr).toMatch(/refused to overwrite release tag/)
+    expect(await registry.digest(f.appName, '3.0.0')).toBe(before)
+  })
+
   it('--dry-run pushes nothing: the registry is unchanged', async () => {
     const f = fixture()
     const snapshot = async () => {
