@@ -447,3 +447,33 @@ export async function publishedImage(ref: string, options: ManifestOptions = {})
     throw error
   }
 }
+
+/**
+ * Every tag of a repository (`<registry>/<repository>`, any tag in the ref is ignored),
+ * [] when the repository does not exist. Follows the API's `Link: <...>; rel="next"`
+ * pagination. Same retries and errors as manifestDigest.
+ */
+export async function listTags(repositoryRef: string, options: ManifestOptions = {}): Promise<string[]> {
+  const { registry, repository } = parseImageRef(repositoryRef)
+  const tags: string[] = []
+  let pathname: string | undefined = `/v2/${repository}/tags/list?n=1000`
+  try {
+    while (pathname) {
+      const page: string = pathname
+      const res = await withRetries(() => registryRequest(registry, repository, page, { credentials: options.credentials }), {
+        ...options,
+        isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true),
+      })
+      if (res.status === 404) return tags
+      if (!res.ok) throw new WorkError(`GET ${registry}${page}: unexpected HTTP ${res.status}`)
+      tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []))
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+      const url = next ? new URL(next, registryBaseUrl(registry)) : undefined
+      pathname = url ? url.pathname + url.search : undefined
+    }
+    return tags
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}

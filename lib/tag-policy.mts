@@ -177,6 +177,12 @@ export function decideTags({ ref, sha, defaultBranch, existingTags, forceBranch 
   return { tags, version: shaTag(sha), reason: `${what}, pushed because of --force-branch` }
 }
 
+/** Whether this ref may earn `latest` (a release tag, not a pre-release): only then do older releases matter. */
+export function mayBeLatest(ref: BuildRef): boolean {
+  const version = ref.kind === 'tag' ? parseVersionTag(ref.name) : null
+  return version !== null && version.prerelease.length === 0
+}
+
 // --- which ref CI says it is building ---
 
 /**

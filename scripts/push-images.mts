@@ -3,10 +3,12 @@
 // `push-images`, on the default branch and release tags; GitHub Actions `ci.yml`, job
 // `push`). Safe to re-run: a tag that already holds this image is left as it is.
 //   1. Read the flags and build.config.json (a registry and `image` are required).
-//   2. Decide the tags from git and the CI's env (lib/tag-policy.mts).
-//   3. Check access to the registry, before any slow build.
+//   2. Decide the tags from git and the CI's env (lib/tag-policy.mts); a release also
+//      counts the versions the registry already has.
+//   3. Check access to the registry before any slow build, and what it holds for this commit.
 //   4. Make the build image available (pulled or built, as pull-or-build does).
-//   5. Build the final image FROM the build image, with VERSION and the OCI labels.
+//   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
+//      reuse the image an earlier run published for this very commit.
 //   6. Compare each ref with the registry: create, update, unchanged or refuse.
 //   7. Push (unless --dry-run); print each ref with its digest.
 import path from 'node:path'
@@ -18,8 +20,8 @@ import { resolveGitState } from '../lib/git-state.mts'
 import { repoInfo } from '../lib/git.mts'
 import { info, seconds, step, success, warn } from '../lib/log.mts'
 import { describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
-import { envCredentials, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
-import { decideTags, ociLabels } from '../lib/tag-policy.mts'
+import { envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
+import { decideTags, mayBeLatest, ociLabels } from '../lib/tag-policy.mts'
 
 const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
 
@@ -76,13 +78,17 @@ await main(async () => {
   }
   const retry = retrySettings(env)
 
-  // 2. What is being built, and its tags.
+  // 2. What is being built, and its tags. A release also counts the versions already in
+  //    the registry: a CI clone without tags must not move `latest` backwards.
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
+  const registry = parseImageRef(finalRepository).registry
+  const credentials = registryCredentials(registry, env)
+  const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, { credentials, ...retry })).map((tag) => `v${tag}`) : []
   const decision = decideTags({
     ref: state.ref,
     sha: state.sha,
     defaultBranch: state.defaultBranch,
-    existingTags: state.versionTags,
+    existingTags: [...state.versionTags, ...publishedVersions],
     forceBranch: Boolean(flags['force-branch']),
   })
   info(`${state.sha.slice(0, 12)}: ${decision.reason}`)
@@ -99,15 +105,13 @@ await main(async () => {
     return 0
   }
   if (state.dirty) warn('the working tree has uncommitted changes: the image is built from them, not from the commit alone')
-  if (state.shallow && state.ref.kind === 'tag') {
-    warn('a shallow clone may lack older release tags, which decide `latest` (fetch with fetch-depth: 0, or git fetch --tags)')
+  if (state.shallow && mayBeLatest(state.ref)) {
+    info('a shallow clone may lack release tags not yet in the registry, which also decide `latest` (fetch-depth: 0, or git fetch --tags)')
   }
 
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
   const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
-  const registry = parseImageRef(finalRepository).registry
-  const credentials = registryCredentials(registry, env)
   await assertDockerAvailable()
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}`, () =>
     publishedImage(refs[0], { credentials, ...retry }),

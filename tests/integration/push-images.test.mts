@@ -202,6 +202,20 @@ describe('push-images', () => {
     expect(await registry.tags(f.appName)).toEqual([])
   })
 
+  it('a clone without the newer release tags: the versions in the registry still keep latest from moving back', async () => {
+    const f = fixture()
+    const app = `${registry.host}/${f.appName}`
+    // 2.0.0 was released from another clone; this one (like a shallow CI checkout) lacks v2.0.0.
+    docker('tag', 'busybox:latest', `${app}:2.0.0`)
+    docker('push', '-q', `${app}:2.0.0`)
+    docker('rmi', `${app}:2.0.0`)
+    git(f.repo, 'tag', 'v1.2.4')
+    git(f.repo, 'checkout', '-q', 'v1.2.4')
+    const out = await plan(f)
+    expect(tagsOf(out)).toEqual(['1.2.4'])
+    expect(out.reason).toContain('v2.0.0 is higher')
+  })
+
   it('other branches and pull requests push nothing unless --force-branch', async () => {
     const f = fixture()
     git(f.repo, 'checkout', '-q', '-b', 'feature/x')

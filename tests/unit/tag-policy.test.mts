@@ -6,6 +6,7 @@ import {
   compareVersions,
   decideTags,
   highestVersion,
+  mayBeLatest,
   ociLabels,
   parseVersionTag,
   sourceUrlFromRemote,
@@ -182,6 +183,15 @@ describe('ciRefFromEnv', () => {
   it('names nothing on a laptop', () => {
     expect(ciRefFromEnv({ HOME: '/root', CIRCLE_BRANCH: '', GITHUB_REF: '' })).toBeUndefined()
     expect(ciRefFromEnv({ GITHUB_REF: 'refs/remotes/origin/main' })).toBeUndefined()
+  })
+})
+
+describe('mayBeLatest', () => {
+  it('is true only for a release tag that is not a pre-release', () => {
+    expect(mayBeLatest(tag('v1.2.3'))).toBe(true)
+    expect(mayBeLatest(tag('v1.2.3-rc.1'))).toBe(false)
+    expect(mayBeLatest(tag('nightly'))).toBe(false)
+    expect(mayBeLatest(branch('v1.2.3'))).toBe(false)
   })
 })
 
