@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, ProcessOutput } from 'zx'
-import { WorkError } from './cli.mts'
+import { onInterrupt, WorkError } from './cli.mts'
 import { redact, registerSecret, warn } from './log.mts'
 import { withRetries, type Credentials } from './registry.mts'
 
@@ -228,11 +228,13 @@ export async function login(registry: string, credentials: Credentials, options:
 export async function withLogin<T>(registry: string, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
   if (!credentials) return fn({})
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-docker-config-'))
+  // It holds the credentials: removed on Ctrl-C / SIGTERM too, not only when fn returns.
+  const remove = onInterrupt(() => fs.rmSync(configDir, { recursive: true, force: true }))
   try {
     await login(registry, credentials, { configDir })
     return await fn({ configDir })
   } finally {
-    fs.rmSync(configDir, { recursive: true, force: true })
+    await remove()
   }
 }
 

@@ -420,6 +420,33 @@ describe('push-images', () => {
       expect(commands.filter((c) => c.includes(password) || c.includes(auth))).toEqual([])
     })
 
+    it('interrupted after logging in: the temporary Docker config holding the login is removed', async () => {
+      const f = fixture()
+      const tmp = tempDir('cbs-tmp-') // the script's TMPDIR: only its own temp files land here
+      let sawConfig = false
+      const result = await runScript('push-images', [], {
+        cwd: f.repo,
+        env: {
+          ...Object.fromEntries(CI_VARS.map((name) => [name, ''])),
+          TMPDIR: tmp,
+          DOCKER_CONFIG: dockerConfig,
+          REGISTRY: authRegistry.host,
+          REGISTRY_USERNAME: 'ci',
+          REGISTRY_PASSWORD: password,
+        },
+        onStderr: (text, child) => {
+          // The build image step runs logged in: stop the script there.
+          if (/build image|Step \d+\/\d+/.test(text) && child.exitCode === null && !child.killed) {
+            sawConfig = fs.readdirSync(tmp).some((d) => d.startsWith('cbs-docker-config-'))
+            child.kill('SIGTERM')
+          }
+        },
+      })
+      expect(result.signal ?? result.exitCode, result.stderr).toBe(143)
+      expect(sawConfig).toBe(true)
+      expect(fs.readdirSync(tmp).filter((d) => d.startsWith('cbs-docker-config-'))).toEqual([])
+    })
+
     it('on GitHub Actions the password is masked with ::add-mask:: and appears nowhere else', async () => {
       const f = fixture()
       const { result } = await runWatched(f, { REGISTRY_USERNAME: 'ci', REGISTRY_PASSWORD: password, GITHUB_ACTIONS: 'true', GITHUB_REF: 'refs/heads/main' }, ['--dry-run'])
