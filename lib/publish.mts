@@ -16,7 +16,7 @@ import { ConfigError, type Config } from './config.mts'
 import type { DockerOptions } from './docker.mts'
 import { push } from './docker.mts'
 import { table } from './log.mts'
-import type { Credentials, ManifestInfo, PublishedImage } from './registry.mts'
+import type { ManifestInfo, ManifestOptions, PublishedImage } from './registry.mts'
 import { manifestInfo } from './registry.mts'
 import type { TagKind } from './tag-policy.mts'
 
@@ -51,14 +51,8 @@ export function decideAction(target: Target, existing: ManifestInfo | null, allo
   return 'update'
 }
 
-export interface RegistryOptions {
-  credentials?: Credentials
-  retries?: number
-  baseDelayMs?: number
-}
-
 /** Look up every ref in the registry (one GET each) and decide its action. */
-export async function planPublish(targets: Target[], options: RegistryOptions & { allowOverwrite?: boolean }): Promise<PlanEntry[]> {
+export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean }): Promise<PlanEntry[]> {
   const { allowOverwrite, ...registry } = options
   const plan: PlanEntry[] = []
   for (const target of targets) {

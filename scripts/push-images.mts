@@ -83,7 +83,8 @@ await main(async () => {
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
   const registry = parseImageRef(finalRepository).registry
   const credentials = registryCredentials(registry, env)
-  const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, { credentials, ...retry })).map((tag) => `v${tag}`) : []
+  const api = { credentials, ...retry, onRetry: (error: unknown, attempt: number, delay: number) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`) }
+  const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
   const decision = decideTags({
     ref: state.ref,
     sha: state.sha,
@@ -114,7 +115,7 @@ await main(async () => {
   const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
   await assertDockerAvailable()
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}`, () =>
-    publishedImage(refs[0], { credentials, ...retry }),
+    publishedImage(refs[0], api),
   )
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
@@ -156,7 +157,7 @@ await main(async () => {
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
         ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
       ],
-      { credentials, allowOverwrite: Boolean(flags['allow-overwrite']), ...retry },
+      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']) },
     )
     const refused = plan.filter((p) => p.action === 'refuse')
 

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { startFaultProxy } from '../helpers/fault-proxy.mts'
 import { watchDescendants } from '../helpers/proc.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
@@ -339,6 +340,34 @@ describe('push-images', () => {
     expect(moved.exitCode).toBe(1)
     expect(moved.stderr).toMatch(/refused to overwrite release tag/)
     expect(await registry.digest(f.appName, '3.0.0')).toBe(before)
+  })
+
+  it('retries 429 and 5xx from the registry, for its API and for docker push', async () => {
+    const f = fixture()
+    const manifests = (method: string) => (r: { method: string; url: string }) => r.method === method && r.url.includes(`/${f.appName}/manifests/`)
+    // Our own API calls first: two 429s with Retry-After.
+    const proxy = await startFaultProxy(registry.host, { status: { code: 429, retryAfterSeconds: 0, count: 2, match: manifests('GET') } })
+    try {
+      const result = await runScript('push-images', [], {
+        cwd: f.repo,
+        env: { ...Object.fromEntries(CI_VARS.map((name) => [name, ''])), DOCKER_CONFIG: dockerConfig, REGISTRY: proxy.host, REGISTRY_RETRY_DELAY_MS: '100' },
+        // Then, once the final image is built, docker push's manifest upload: a 503.
+        onStderr: (text) => {
+          if (/✓\s+build .*VERSION=/.test(text)) proxy.setPlan({ status: { code: 503, count: 1, match: manifests('PUT') } })
+        },
+      })
+      expect(result.exitCode, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(/HTTP 429; retry 1 in/)
+      expect(proxy.requests.filter((r) => r.status === 429)).toHaveLength(2)
+      expect(proxy.requests.filter((r) => r.status === 503 && r.method === 'PUT')).toHaveLength(1)
+      expect((await registry.tags(f.appName)).sort()).toEqual(['main', expect.stringMatching(/^sha-/)])
+      for (const [ref, digest] of published(result)) {
+        const [repository, tag] = ref.slice(proxy.host.length + 1).split(':')
+        expect(await registry.digest(repository, tag)).toBe(digest)
+      }
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('--dry-run pushes nothing: the registry is unchanged', async () => {
