@@ -45,7 +45,9 @@ export interface PublishResult extends PlanEntry {
 /** What to do with one ref, given what the registry has. Pure. */
 export function decideAction(target: Target, existing: ManifestInfo | null, allowOverwrite = false): Action {
   if (!existing) return 'create'
-  if (existing.configDigest === target.imageId) return 'unchanged'
+  // The classic image store's id is the config digest; the containerd store's is the
+  // manifest (or index) digest itself. Either match is the same image.
+  if (existing.configDigest === target.imageId || existing.digest === target.imageId) return 'unchanged'
   if (target.kind === 'build-image') return 'unchanged'
   if (target.kind === 'version') return allowOverwrite ? 'overwrite' : 'refuse'
   return 'update'

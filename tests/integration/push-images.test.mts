@@ -388,11 +388,21 @@ describe('push-images', () => {
     expect(await snapshot()).toEqual(before)
   })
 
-  it('without a registry: exit 2 with a clear message', async () => {
+  it('usage and config errors exit 2 with a clear message; --help exits 0', async () => {
     const f = fixture()
-    const result = await run(f, ['--dry-run'], { REGISTRY: '' })
+    let result = await run(f, ['--dry-run'], { REGISTRY: '' })
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toContain('push-images needs a registry')
+    result = await run(f, [], { REGISTRY_USERNAME: 'ci' })
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('set both REGISTRY_USERNAME and REGISTRY_PASSWORD, or neither')
+    result = await run(f, ['--tag', 'x'])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('unknown flag --tag')
+    result = await run(f, ['--help'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/^Usage: npx zx scripts\/push-images\.mts/)
+    expect(result.stdout).toContain('--allow-overwrite')
   })
 
   describe('with htpasswd auth', () => {

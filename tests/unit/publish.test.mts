@@ -21,6 +21,10 @@ describe('decideAction', () => {
     for (const kind of ['version', 'latest', 'sha', 'branch', 'build-image'] as const) expect(decideAction(target(kind), existing(ID))).toBe('unchanged')
   })
 
+  it('also recognises the image by its manifest digest (the containerd image store\'s id)', () => {
+    expect(decideAction({ ...target('version'), imageId: existing(OTHER).digest }, existing(OTHER))).toBe('unchanged')
+  })
+
   it('refuses a release version holding another image, unless overwriting is allowed', () => {
     expect(decideAction(target('version'), existing(OTHER))).toBe('refuse')
     expect(decideAction(target('version'), existing(OTHER), true)).toBe('overwrite')
