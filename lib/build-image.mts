@@ -14,6 +14,7 @@ import { missingSources } from './dockerfile.mts'
 import { git, type RepoInfo } from './git.mts'
 import { seconds, step, success, warn } from './log.mts'
 import {
+  checkPushAccess,
   envCredentials,
   manifestDigest,
   parseImageRef,
@@ -302,11 +303,12 @@ async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSk
         return { pushSkipped: 'already in the registry' }
       }
     }
+    await checkPushAccess(ref, { credentials, ...retry })
     const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.push(ref, { ...opts, ...retry })))
     return { digest }
   } catch (error) {
     if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
-      warn(`${error.message}`)
+      warn(`not pushing ${ref}: ${error.message}`)
       warn(`not pushed: without push credentials (a pull request from a fork, say) the job stays green; pass --require-push to make this fail`)
       return { pushSkipped: 'refused for credentials' }
     }

@@ -212,12 +212,15 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 export class RegistryAuthError extends WorkError {
   readonly registry: string
   readonly status: number
-  constructor(registry: string, status: number, hadCredentials: boolean) {
+  readonly hadCredentials: boolean
+  constructor(registry: string, status: number, hadCredentials: boolean, access: 'read' | 'push' = 'read') {
+    const what = access === 'push' ? `to let ${hadCredentials ? 'these credentials' : 'an anonymous client'} push` : hadCredentials ? 'the credentials' : 'anonymous access'
     super(
-      `registry ${registry} refused ${hadCredentials ? 'the credentials' : 'anonymous access'} (HTTP ${status}): ` +
+      `registry ${registry} refused ${what} (HTTP ${status}): ` +
         `set REGISTRY_USERNAME and REGISTRY_PASSWORD, or run \`docker login ${registry}\`` +
-        (hadCredentials ? ' with credentials that may read this repository' : ''),
+        (hadCredentials ? ` with credentials that may ${access} this repository` : ''),
     )
+    this.hadCredentials = hadCredentials
     this.registry = registry
     this.status = status
   }
@@ -310,9 +313,9 @@ async function bearerToken(registry: string, challenge: Challenge, scope: string
 
 export interface RegistryRequestOptions {
   credentials?: Credentials
-  method?: 'GET' | 'HEAD'
+  method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'
   headers?: Record<string, string>
-  /** The token scope's action list; `pull` for reads. */
+  /** The token scope's action list; `pull` for reads, `pull,push` for writes. */
   actions?: string
 }
 
@@ -324,8 +327,8 @@ export interface RegistryRequestOptions {
  */
 export async function registryRequest(registry: string, repository: string, pathname: string, options: RegistryRequestOptions = {}): Promise<Response> {
   const { credentials, method = 'GET', headers = {}, actions = 'pull' } = options
-  const url = registryBaseUrl(registry) + pathname
-  const what = `${method} ${registry}${pathname}`
+  const url = /^https?:\/\//.test(pathname) ? pathname : registryBaseUrl(registry) + pathname
+  const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
   let res = transientCheck(await send(url, { method, headers }, what), what)
   if (res.status === 401) {
     const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate'))
@@ -335,7 +338,9 @@ export async function registryRequest(registry: string, repository: string, path
     } else if (challenge?.scheme === 'basic' && credentials) authorization = basic(credentials)
     if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization } }, what), what)
   }
-  if (res.status === 401 || res.status === 403) throw new RegistryAuthError(registry, res.status, Boolean(credentials))
+  if (res.status === 401 || res.status === 403) {
+    throw new RegistryAuthError(registry, res.status, Boolean(credentials), actions.includes('push') ? 'push' : 'read')
+  }
   return res
 }
 
@@ -364,6 +369,33 @@ export async function manifestDigest(ref: string, options: ManifestOptions = {})
         const full = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
         if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
         return 'sha256:' + createHash('sha256').update(Buffer.from(await full.arrayBuffer())).digest('hex')
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
+
+/**
+ * Whether the registry lets these credentials (or an anonymous client) push to `ref`'s
+ * repository: starts a blob upload and cancels it at once. Throws RegistryAuthError when
+ * refused — before `docker push`, whose daemon retries a refused upload for about a
+ * minute. 429/5xx/network errors are retried, then RegistryUnavailableError.
+ */
+export async function checkPushAccess(ref: string, options: ManifestOptions = {}): Promise<void> {
+  const { registry, repository } = parseImageRef(ref)
+  const request = (pathname: string, method: 'POST' | 'DELETE') =>
+    registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
+  try {
+    await withRetries(
+      async () => {
+        const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
+        if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
+        const location = res.headers.get('location')
+        // Cancel the upload we just started; a registry that cannot is no reason to fail.
+        if (location) await request(new URL(location, registryBaseUrl(registry)).href, 'DELETE').catch(() => undefined)
       },
       { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
     )

@@ -2,7 +2,7 @@
 // servers for what the test registry cannot do: a Bearer token handshake, 429/5xx.
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { manifestDigest, RegistryAuthError, RegistryUnavailableError } from '../../lib/registry.mts'
+import { checkPushAccess, manifestDigest, RegistryAuthError, RegistryUnavailableError } from '../../lib/registry.mts'
 import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.mts'
@@ -117,6 +117,32 @@ describe('manifestDigest', () => {
 
     const closed = `127.0.0.1:${await freePort()}`
     await expect(manifestDigest(`${closed}/${repo}:v1`, { retries: 1, baseDelayMs: 5 })).rejects.toThrow(`registry ${closed} is unavailable: HEAD ${closed}/v2/${repo}/manifests/v1: ECONNREFUSED`)
+  })
+})
+
+describe('checkPushAccess', () => {
+  let plain: TestRegistry
+  let secured: TestRegistry
+  const auth = { username: 'ci', password: 'push-check-secret' }
+  beforeAll(async () => {
+    ;[plain, secured] = await Promise.all([startRegistry(), startRegistry({ auth })])
+  })
+  afterAll(async () => {
+    await plain?.stop()
+    await secured?.stop()
+  })
+
+  it('passes where a push would be accepted, and leaves no upload or tag behind', async () => {
+    const repo = uniqueName('push-check')
+    await checkPushAccess(`${plain.host}/${repo}:t`)
+    await checkPushAccess(`${secured.host}/${repo}:t`, { credentials: auth })
+    expect(await plain.tags(repo)).toEqual([])
+  })
+
+  it('throws RegistryAuthError where a push would be refused', async () => {
+    const repo = uniqueName('push-check')
+    await expect(checkPushAccess(`${secured.host}/${repo}:t`)).rejects.toThrow(`registry ${secured.host} refused to let an anonymous client push (HTTP 401)`)
+    await expect(checkPushAccess(`${secured.host}/${repo}:t`, { credentials: { username: 'ci', password: 'nope' } })).rejects.toBeInstanceOf(RegistryAuthError)
   })
 })
 
