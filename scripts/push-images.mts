@@ -5,7 +5,8 @@
 //   1. Read the flags and build.config.json (a registry and `image` are required).
 //   2. Decide the tags from git and the CI's env (lib/tag-policy.mts); a release also
 //      counts the versions the registry already has.
-//   3. Check access to the registry before any slow build, and what it holds for this commit.
+//   3. Check access to the registry (read, and push) before any slow build, and what it
+//      holds for this commit.
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
@@ -20,7 +21,7 @@ import { resolveGitState } from '../lib/git-state.mts'
 import { repoInfo } from '../lib/git.mts'
 import { info, seconds, step, success, warn } from '../lib/log.mts'
 import { describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
-import { envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
+import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/tag-policy.mts'
 
 const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
@@ -114,9 +115,12 @@ await main(async () => {
   //    it holds under the first tag tells whether an earlier run published this commit.
   const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
   await assertDockerAvailable()
-  const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}`, () =>
-    publishedImage(refs[0], api),
-  )
+  const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
+    const found = await publishedImage(refs[0], api)
+    // A refused push is a clear error now, not a docker push retrying for a minute later.
+    if (!dryRun) await checkPushAccess(refs[0], api)
+    return found
+  })
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
   // Docker config (--password-stdin); without them, the user's docker login is used.
