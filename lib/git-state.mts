@@ -1,6 +1,7 @@
 // What push-images is publishing, asked of git and the CI's env: the commit, which ref
 // it is built as (tag, branch, pull request, detached), the default branch, the version
 // tags that exist, and the facts the OCI labels need. A fixed handful of git processes.
+import fs from 'node:fs'
 import { WorkError } from './cli.mts'
 import { git } from './git.mts'
 import { chooseRef, ciRefFromEnv, sourceUrlFromRemote, type BuildRef } from './tag-policy.mts'
@@ -10,8 +11,8 @@ export interface GitState {
   sha: string
   ref: BuildRef
   defaultBranch: string
-  /** Where the default branch came from: `config`, `origin/HEAD` or `fallback`. */
-  defaultBranchSource: 'config' | 'origin/HEAD' | 'fallback'
+  /** Where the default branch came from: `config`, the Actions event, `origin/HEAD` or `fallback`. */
+  defaultBranchSource: 'config' | 'GITHUB_EVENT_PATH' | 'origin/HEAD' | 'fallback'
   /** Every tag whose name starts with `v`. */
   versionTags: string[]
   /** HEAD's committer date (ISO 8601): the `created` label, the same for every rebuild. */
@@ -39,6 +40,21 @@ function ciSourceUrl(env: NodeJS.ProcessEnv): string | undefined {
   return undefined
 }
 
+/**
+ * The default branch from a GitHub Actions event payload (`repository.default_branch`):
+ * actions/checkout leaves no origin/HEAD to ask.
+ */
+function eventDefaultBranch(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.GITHUB_EVENT_PATH) return undefined
+  try {
+    const event = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { repository?: { default_branch?: unknown } }
+    const branch = event.repository?.default_branch
+    return typeof branch === 'string' && branch !== '' ? branch : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function resolveGitState({ repo, env = process.env, defaultBranch }: ResolveOptions): Promise<GitState> {
   const $git = git(repo)
   const head = (await $git`git show -s --format=%H%n%cI HEAD`).stdout.trim().split('\n')
@@ -63,6 +79,10 @@ export async function resolveGitState({ repo, env = process.env, defaultBranch }
   }
 
   let defaultBranchSource: GitState['defaultBranchSource'] = 'config'
+  if (!defaultBranch) {
+    defaultBranch = eventDefaultBranch(env)
+    defaultBranchSource = 'GITHUB_EVENT_PATH'
+  }
   if (!defaultBranch) {
     const originHead = (await $git({ nothrow: true })`git symbolic-ref -q --short refs/remotes/origin/HEAD`).stdout.trim()
     defaultBranch = originHead.replace(/^origin\//, '') || undefined

@@ -89,7 +89,7 @@ describe('resolveGitState', () => {
     )
   })
 
-  it('the default branch: config, else origin/HEAD, else main', async () => {
+  it('the default branch: config, else the Actions event, else origin/HEAD, else main', async () => {
     const upstream = makeRepo({ a: 'a' })
     git(upstream, 'branch', '-m', 'main', 'trunk')
     const clone = path.join(tempDir(), 'clone')
@@ -101,6 +101,13 @@ describe('resolveGitState', () => {
     expect([state.defaultBranch, state.defaultBranchSource]).toEqual(['develop', 'config'])
     state = await resolveGitState({ repo: upstream, env: {} })
     expect([state.defaultBranch, state.defaultBranchSource]).toEqual(['main', 'fallback'])
+    // On GitHub Actions (no origin/HEAD after actions/checkout): the event payload's.
+    const event = path.join(tempDir(), 'event.json')
+    fs.writeFileSync(event, JSON.stringify({ repository: { default_branch: 'master' } }))
+    state = await resolveGitState({ repo: upstream, env: { GITHUB_EVENT_PATH: event } })
+    expect([state.defaultBranch, state.defaultBranchSource]).toEqual(['master', 'GITHUB_EVENT_PATH'])
+    state = await resolveGitState({ repo: upstream, env: { GITHUB_EVENT_PATH: path.join(tempDir(), 'missing.json') } })
+    expect(state.defaultBranch).toBe('main')
     expect(await tagsFor(upstream)).toEqual([])
   })
 
