@@ -124,19 +124,19 @@ export async function runSteps(spec: ContainerSpec, plans: StepPlan[]): Promise<
     if (at > 0) process.stderr.write(redact(line.slice(0, at)) + '\n') // output without a final newline
     const [, event, step, rc] = line.slice(at).split(' ')
     const result = results.find((r) => r.name === step)!
+    const command = plans.find((p) => p.name === step)!.command.join(' ')
     const grouped = process.env.GITHUB_ACTIONS === 'true'
     if (event === 'start') {
       startedAt.set(step, performance.now())
-      info(grouped ? `::group::${step}` : `── ${step}: ${plans.find((p) => p.name === step)!.command.join(' ')}`)
-    } else {
-      if (grouped) info('::endgroup::')
-      result.exitCode = Number(rc)
-      result.durationMs = performance.now() - (startedAt.get(step) ?? performance.now())
-      const plan = plans.find((p) => p.name === step)!
-      const what = `${step}: ${plan.command.join(' ')} (${seconds(result.durationMs)})`
-      if (result.exitCode === 0) success(what)
-      else failure(`${step} failed with exit code ${result.exitCode}: ${plan.command.join(' ')} (${seconds(result.durationMs)})`)
+      info(grouped ? `::group::${step}` : `── ${step}: ${command}`)
+      return
     }
+    if (grouped) info('::endgroup::')
+    result.exitCode = Number(rc)
+    result.durationMs = performance.now() - startedAt.get(step)!
+    const took = `(${seconds(result.durationMs)})`
+    if (result.exitCode === 0) success(`${step}: ${command} ${took}`)
+    else failure(`${step} failed with exit code ${result.exitCode}: ${command} ${took}`)
   }
   run.stdout.on('data', (d: Buffer) => {
     pending += String(d)
@@ -152,6 +152,8 @@ export async function runSteps(spec: ContainerSpec, plans: StepPlan[]): Promise<
     await stop()
   }
   if (pending) onLine(pending)
+  // Interrupted: the cleanup removed the container and is about to exit 130/143.
+  if (interrupted()) return results
 
   // A step that started but never ended: the container died under it (OOM, a kill).
   for (const r of results) {
