@@ -24,6 +24,9 @@ export interface RunOptions {
   input?: string
   /** Called with the child once it has started (to send it a signal, say). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
+  /** Run as this user and group (the caller must be root): a test of file ownership. */
+  uid?: number
+  gid?: number
   /** Called with each chunk of stderr as it arrives. */
   onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void
 }
@@ -36,6 +39,8 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
     cwd: options.cwd ?? PROJECT_ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
   })
   options.onSpawn?.(child)
   let stdout = ''

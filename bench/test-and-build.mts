@@ -1,0 +1,125 @@
+#!/usr/bin/env zx
+// bench/test-and-build.mts: the warm path of the on-commit job, through the scripts and
+// by hand. "Warm" = the tag is unchanged and the build image is in the registry but not
+// in the local daemon (a fresh CI runner). Both sides do the same work:
+//   scripts: npx zx scripts/test-and-build.mts   (tag, HEAD, pull, one container, 2 steps)
+//   raw:     docker pull <ref> && docker run --rm ... sh -c '<test> && <build>'
+// Runs alternate (scripts, raw, scripts, raw, ...) so that load on the machine hits both
+// alike; the image is removed before every run. Prints every run, the medians, the ratio.
+//
+//   npm run bench:test-and-build [-- --runs N --size-mb M]
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { minimist } from 'zx'
+import { mmss, table } from '../lib/log.mts'
+import { startRegistry } from '../tests/helpers/registry.mts'
+
+// 1 GB of toolchain: what a Go/Node build image with its module cache weighs (the
+// proposal's image took 1:17 to pull on CircleCI). --size-mb makes it smaller or larger.
+const args = minimist(process.argv.slice(3), { default: { runs: 5, 'size-mb': 1024 } })
+const runs = Number(args.runs)
+const sizeMb = Number(args['size-mb'])
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+const sh = (cmd: string, argv: string[], cwd?: string) => execFileSync(cmd, argv, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+const dockerQuiet = (...argv: string[]) => spawnSync('docker', argv, { stdio: 'ignore' }).status
+
+/** Wall time of a command, its output discarded (as a CI log would keep it, not us). */
+function timed(cmd: string, argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+  const t0 = performance.now()
+  const r = spawnSync(cmd, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+  const ms = performance.now() - t0
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  return ms
+}
+
+// --- the fixture: a build image FROM debian:bookworm-slim plus a toolchain-sized layer ---
+const name = `bench-tab-${process.pid}`
+const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-bench-repo-'))
+const registry = await startRegistry()
+// Steps that do a little work: read the toolchain, write outputs into the checkout.
+const test = 'find /opt/toolchain -type f | wc -l > out/files.txt && sha256sum /opt/toolchain/blob > out/blob.sha'
+const build = 'mkdir -p out/dist && tar -czf out/dist/tools.tgz -C /opt tools && ls -l out/dist > out/build.txt'
+try {
+  fs.mkdirSync(path.join(repo, 'tools'))
+  fs.writeFileSync(path.join(repo, 'tools', 'versions.txt'), 'go 1.22\nnode 20\n')
+  fs.writeFileSync(
+    path.join(repo, 'Dockerfile.build'),
+    [
+      'FROM debian:bookworm-slim',
+      // A toolchain-sized layer (incompressible bytes plus a copy of /usr/lib) makes the
+      // pull take measurable time; the base stays local, as on a runner with it cached.
+      `RUN mkdir -p /opt/toolchain && head -c ${sizeMb}M /dev/urandom > /opt/toolchain/blob && cp -r /usr/lib /opt/toolchain/lib`,
+      'COPY tools /opt/tools',
+      '',
+    ].join('\n'),
+  )
+  fs.writeFileSync(path.join(repo, '.gitignore'), 'out/\n')
+  fs.writeFileSync(
+    path.join(repo, 'build.config.json'),
+    JSON.stringify({ buildImage: { name, inputs: ['tools'] }, steps: { test: ['sh', '-c', test], build: ['sh', '-c', build] } }, null, 2),
+  )
+  fs.mkdirSync(path.join(repo, 'out'))
+  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' }
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo })
+  execFileSync('git', ['add', '-A'], { cwd: repo })
+  execFileSync('git', ['commit', '-q', '-m', 'bench'], { cwd: repo, env: gitEnv })
+
+  // Build and push the image once, through the script (outside the measurements).
+  const env = { ...process.env, REGISTRY: registry.host, FORCE_COLOR: '0' }
+  const npx = 'npx'
+  // As CI calls them: `npx zx scripts/...` from the project root (where tsx resolves).
+  timed(npx, ['zx', 'scripts/pull-or-build.mts', '--push', '--repo', repo], { cwd: root, env })
+  const ref = sh(npx, ['zx', 'scripts/image-tag.mts', '--image', '--repo', repo, '--registry', registry.host], root)
+  const size = sh('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])
+  const uid = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`
+
+  const rows: string[][] = [['run', 'scripts', 'raw', 'npx zx startup']]
+  const scripts: number[] = []
+  const raw: number[] = []
+  const startup: number[] = []
+  const ms = (x: number) => `${(x / 1000).toFixed(2)}s`
+  for (let i = 1; i <= runs; i++) {
+    dockerQuiet('rmi', ref)
+    scripts.push(timed(npx, ['zx', 'scripts/test-and-build.mts', '--repo', repo], { cwd: root, env }))
+    dockerQuiet('rmi', ref)
+    raw.push(
+      timed('sh', ['-c', 'docker pull "$1" && docker run --rm --user "$2" -v "$3:$3" -w "$3" "$1" sh -c "$4 && $5"', 'sh', ref, uid, repo, test, build]),
+    )
+    // The floor under any zx script on Node 20: npx, node, the tsx loader, zx.
+    startup.push(timed(npx, ['zx', '-e', '0'], { cwd: root, env }))
+    rows.push([String(i), ms(scripts[i - 1]), ms(raw[i - 1]), ms(startup[i - 1])])
+    process.stderr.write(`run ${i}/${runs}: scripts ${ms(scripts[i - 1])}, raw ${ms(raw[i - 1])}, startup ${ms(startup[i - 1])}\n`)
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  rows.push(['median', ms(median(scripts)), ms(median(raw)), ms(median(startup))])
+  rows.push(['mean', ms(mean(scripts)), ms(mean(raw)), ms(mean(startup))])
+  const ratio = median(scripts) / median(raw)
+  const overhead = median(scripts) - median(raw)
+
+  process.stdout.write(
+    [
+      `test-and-build, warm path (tag unchanged, image only in the registry), ${runs} runs each`,
+      `image: ${ref} (${(Number(size) / 1e6).toFixed(0)} MB, a ${sizeMb} MB toolchain layer on debian:bookworm-slim)`,
+      `scripts: npx zx scripts/test-and-build.mts`,
+      `raw:     docker pull + docker run --rm (the same test and build commands, one container)`,
+      '',
+      table(rows),
+      '',
+      `ratio (median scripts / median raw): ${ratio.toFixed(3)}  -> overhead ${((ratio - 1) * 100).toFixed(1)}% (target <= 10%)`,
+      `overhead per run: ${ms(overhead)} (${mmss(median(scripts))} vs ${mmss(median(raw))}), of which npx zx startup ~${ms(median(startup))}`,
+      `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      '',
+    ].join('\n'),
+  )
+} finally {
+  for (const ref of sh('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).split('\n')) {
+    if (ref.includes(`/${name}:`) || ref.startsWith(`${name}:`)) dockerQuiet('rmi', '-f', ref)
+  }
+  await registry.stop()
+  fs.rmSync(repo, { recursive: true, force: true })
+}

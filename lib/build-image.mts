@@ -1,0 +1,323 @@
+// Make the build image available locally, the cheapest way (pull-or-build and
+// test-and-build both call ensureBuildImage):
+//   1. present in the local daemon (asked once it answers at all): done, no network;
+//   2. registry configured: HEAD its manifest; found: pull (with retries);
+//   3. otherwise build from a temporary context holding exactly the declared inputs;
+//   4. --push: push what was built (a refusal for credentials only warns, unless --require-push).
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { onInterrupt, WorkError } from './cli.mts'
+import { ConfigError, type Config } from './config.mts'
+import * as docker from './docker.mts'
+import { missingSources } from './dockerfile.mts'
+import { git, type RepoInfo } from './git.mts'
+import { seconds, step, success, warn } from './log.mts'
+import {
+  checkPushAccess,
+  envCredentials,
+  manifestDigest,
+  parseImageRef,
+  RegistryAuthError,
+  RegistryUnavailableError,
+  registryCredentials,
+  type Credentials,
+} from './registry.mts'
+import { computeBuildImageTag, type InputFile } from './tag.mts'
+
+export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
+
+export interface Durations {
+  /** Computing the tag. */
+  tag: number
+  /** The local lookup and the registry HEAD. */
+  check: number
+  pull?: number
+  build?: number
+  push?: number
+  /** Everything, start to end. */
+  total: number
+}
+
+export interface EnsureResult {
+  /** The image ref, `<registry>/<name>:<tag>` or `<name>:<tag>` in local-only mode. */
+  ref: string
+  tag: string
+  outcome: Outcome
+  durations: Durations
+  /** The pushed manifest digest, when pushed. */
+  digest?: string
+  /** Why a requested push did not happen (the job stays green). */
+  pushSkipped?: string
+}
+
+export interface EnsureOptions {
+  repo: RepoInfo
+  config: Config
+  /** Push the image when this run built it (or when it is local but not in the registry). */
+  push?: boolean
+  /** A push that cannot happen (no credentials, registry down) fails the run. */
+  requirePush?: boolean
+  /** Where REGISTRY_USERNAME / REGISTRY_PASSWORD, DOCKER_CONFIG, REGISTRY_RETRIES come from. */
+  env?: NodeJS.ProcessEnv
+  /** Registry and pull/push retries (default: REGISTRY_RETRIES or 3) and the first delay (REGISTRY_RETRY_DELAY_MS or 1000). */
+  retries?: number
+  baseDelayMs?: number
+}
+
+/** Label keys: OCI's where one exists, this project's otherwise. */
+export const LABELS = {
+  version: 'org.opencontainers.image.version',
+  revision: 'org.opencontainers.image.revision',
+  /** The build image's name: finds earlier builds to use as --cache-from. */
+  buildImage: 'dev.ci-build-scripts.build-image',
+  /** The inputs the tag is the hash of, one path per line. */
+  inputs: 'dev.ci-build-scripts.inputs',
+}
+
+const since = (start: number) => performance.now() - start
+
+function numberFrom(value: string | undefined, fallback: number): number {
+  const n = Number(value)
+  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
+}
+
+export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureResult> {
+  const { repo, config, env = process.env } = options
+  const retry = {
+    retries: options.retries ?? numberFrom(env.REGISTRY_RETRIES, 3),
+    baseDelayMs: options.baseDelayMs ?? numberFrom(env.REGISTRY_RETRY_DELAY_MS, 1000),
+  }
+  const started = performance.now()
+
+  // 1. The tag (git) while the daemon is asked whether it answers (a config error wins
+  //    over a missing daemon); then the local daemon: no network when the image is here.
+  const [tagged, daemon] = await Promise.allSettled([computeBuildImageTag(repo, config), docker.assertDockerAvailable()])
+  if (tagged.status === 'rejected') throw tagged.reason
+  if (daemon.status === 'rejected') throw daemon.reason
+  const { tag, image: ref, inputs } = tagged.value
+  const durations: Durations = { tag: since(started), check: 0, total: 0 }
+  const checkStarted = performance.now()
+  const present = await docker.imageExists(ref)
+  const finish = (result: Omit<EnsureResult, 'ref' | 'tag' | 'durations'>): EnsureResult => {
+    durations.total = since(started)
+    for (const key of Object.keys(durations) as Array<keyof Durations>) durations[key] = Math.round(durations[key]!)
+    const out = { ref, tag, durations, ...result }
+    success(`build image ${out.outcome}: ${ref} (${describeDurations(durations)})`)
+    return out
+  }
+  if (present && !(options.push && config.registry)) {
+    durations.check = since(checkStarted)
+    return finish({ outcome: 'present' })
+  }
+
+  // Local-only mode: the local daemon is the cache, so the only way on is to build.
+  if (!config.registry) {
+    durations.check = since(checkStarted)
+    await buildImage({ repo, config, ref, tag, inputs, durations })
+    if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
+    return finish({ outcome: 'built', pushSkipped: options.push ? 'no registry configured' : undefined })
+  }
+
+  // 2. Ask the registry for the manifest (HEAD, no pull).
+  const registry = parseImageRef(ref).registry
+  const credentials = registryCredentials(registry, env)
+  let digest: string | null = null
+  let registryDown: RegistryUnavailableError | undefined
+  try {
+    digest = await manifestDigest(ref, {
+      credentials,
+      ...retry,
+      onRetry: (error, attempt, delay) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
+    })
+  } catch (error) {
+    if (!(error instanceof RegistryUnavailableError)) throw error
+    registryDown = error
+    warn(`${error.message}`)
+    warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
+  }
+  durations.check = since(checkStarted)
+
+  if (present) {
+    // --push with the image already local: push only what the registry lacks.
+    if (digest) return finish({ outcome: 'present' })
+    const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown })
+    return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
+  }
+
+  // 3. Found: pull it. A pull that keeps failing (not for credentials) falls back to a build.
+  if (digest) {
+    const pullStarted = performance.now()
+    try {
+      await step(`pull ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
+      durations.pull = since(pullStarted)
+      return finish({ outcome: 'pulled' })
+    } catch (error) {
+      if (error instanceof docker.DockerAuthError || !(error instanceof WorkError)) throw error
+      durations.pull = since(pullStarted)
+      warn(`${error.message}`)
+      warn(`BUILDING ${ref} LOCALLY because the pull failed`)
+    }
+  }
+
+  // 4. Not in the registry (or not reachable): build, then push when asked.
+  await buildImage({ repo, config, ref, tag, inputs, durations })
+  if (!options.push) return finish({ outcome: 'built' })
+  const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown })
+  return finish({ outcome: pushed.digest ? 'pushed' : 'built', ...pushed })
+}
+
+/** `pull 3.1s, total 3.4s`: the phases that happened. */
+export function describeDurations(d: Durations): string {
+  const parts = (['pull', 'build', 'push'] as const).filter((k) => d[k] !== undefined).map((k) => `${k} ${seconds(d[k]!)}`)
+  return [...parts, `total ${seconds(d.total)}`].join(', ')
+}
+
+// --- building ---
+
+interface BuildArgs {
+  repo: RepoInfo
+  config: Config
+  ref: string
+  tag: string
+  inputs: InputFile[]
+  durations: Durations
+}
+
+async function buildImage({ repo, config, ref, tag, inputs, durations }: BuildArgs): Promise<void> {
+  const started = performance.now()
+  const context = await createBuildContext(repo.root, inputs)
+  const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
+  try {
+    const dockerfile = config.buildImage.dockerfile
+    checkContextSources(dockerfile, fs.readFileSync(path.join(context, dockerfile), 'utf8'), inputs, config)
+    const cacheFrom = await previousBuildImage(config.buildImage.name, ref)
+    const labels = {
+      [LABELS.version]: tag,
+      [LABELS.revision]: await sourceRevision(repo.root),
+      [LABELS.buildImage]: config.buildImage.name,
+      [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
+    }
+    await step(`build ${ref}${cacheFrom ? ` (cache from ${cacheFrom})` : ''}`, async () => {
+      try {
+        await docker.build({ context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cacheFrom ? [cacheFrom] : [] })
+      } catch (error) {
+        const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
+        if (missing) throw notInInputs(dockerfile, missing)
+        throw error
+      }
+    })
+  } finally {
+    await removeContext()
+    durations.build = since(started)
+  }
+}
+
+/**
+ * A temporary build context holding exactly the inputs: regular files with the mode git
+ * records (0644 or 0755, whatever the umask), symlinks as symlinks. The image can then
+ * depend on nothing the tag does not cover.
+ */
+export async function createBuildContext(root: string, inputs: InputFile[]): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-context-'))
+  try {
+    for (const file of inputs) {
+      const to = path.join(dir, file.path)
+      fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 })
+      const from = path.join(root, file.path)
+      if (file.mode === '120000') fs.symlinkSync(fs.readlinkSync(from), to)
+      else {
+        fs.copyFileSync(from, to)
+        fs.chmodSync(to, file.mode === '100755' ? 0o755 : 0o644)
+      }
+    }
+    return dir
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+function notInInputs(dockerfile: string, source: string): ConfigError {
+  return new ConfigError(`${dockerfile} copies ${JSON.stringify(source)}, which is not in buildImage.inputs: add it to "inputs" in build.config.json`)
+}
+
+/** Refuse, before building, a Dockerfile that reads a context path the inputs do not hold. Exit 2. */
+export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config): void {
+  const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
+  if (missing.length) throw notInInputs(dockerfile, missing[0].source)
+}
+
+/**
+ * The source a failed COPY/ADD named, from a build's output, for what the static check
+ * could not see (a .dockerignore among the inputs, a variable it could not resolve).
+ * Legacy builder: `COPY failed: file not found in build context ...: stat x: file does not exist`;
+ * BuildKit: `failed to compute cache key: ... "/x": not found`.
+ */
+export function missingFromOutput(output: string): string | undefined {
+  const legacy = /(?:COPY|ADD) failed: .*?(?:stat|lstat) (\S+?): file does not exist/.exec(output)
+  if (legacy) return legacy[1].replace(/^\/+/, '')
+  const buildkit = /failed to (?:compute cache key|calculate checksum)[^\n]*?"\/?([^"\n]+)": not found/.exec(output)
+  if (buildkit) return buildkit[1]
+  const nomatch = /(?:COPY|ADD) failed: no source files were specified|lstat [^\n]*?\/([^/\n:]+): no such file or directory/.exec(output)
+  return nomatch?.[1]
+}
+
+/** The newest local build of this build image under another tag: layers worth reusing. */
+async function previousBuildImage(name: string, current: string): Promise<string | undefined> {
+  const refs = await docker.listImages(`${LABELS.buildImage}=${name}`)
+  return refs.find((r) => r !== current)
+}
+
+async function sourceRevision(root: string): Promise<string> {
+  const out = await git(root)`git rev-parse --verify --quiet HEAD`.nothrow()
+  return out.exitCode === 0 ? out.stdout.trim() : 'none'
+}
+
+// --- pushing ---
+
+interface PushArgs {
+  ref: string
+  registry: string
+  credentials?: Credentials
+  env: NodeJS.ProcessEnv
+  retry: { retries: number; baseDelayMs: number }
+  durations: Durations
+  requirePush?: boolean
+  registryDown?: RegistryUnavailableError
+}
+
+/**
+ * Push the image unless the registry got it meanwhile (a concurrent run). A refusal for
+ * credentials (a pull request from a fork has none) and a registry that is down only
+ * warn, unless `requirePush`.
+ */
+async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
+  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown } = args
+  const started = performance.now()
+  try {
+    if (registryDown && !requirePush) {
+      warn(`not pushing ${ref}: ${registryDown.message}`)
+      return { pushSkipped: registryDown.message }
+    }
+    if (!registryDown) {
+      const existing = await manifestDigest(ref, { credentials, ...retry })
+      if (existing) {
+        success(`not pushing ${ref}: the registry already has it (${existing}), pushed by a concurrent run`)
+        return { pushSkipped: 'already in the registry' }
+      }
+    }
+    await checkPushAccess(ref, { credentials, ...retry })
+    const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.push(ref, { ...opts, ...retry })))
+    return { digest }
+  } catch (error) {
+    if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
+      warn(`not pushing ${ref}: ${error.message}`)
+      warn(`not pushed: without push credentials (a pull request from a fork, say) the job stays green; pass --require-push to make this fail`)
+      return { pushSkipped: 'refused for credentials' }
+    }
+    throw error
+  } finally {
+    durations.push = since(started)
+  }
+}

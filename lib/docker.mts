@@ -1,0 +1,239 @@
+// The docker CLI, through zx: quiet, every value one argument, child output on stderr
+// (stdout is for results). Secrets go on stdin, never in argv, and every line we
+// print passes through redact().
+//
+// Credentials: pull/push use whatever the Docker config has (`docker login`, credential
+// helpers). `login()` writes to the Docker config given by `configDir` — callers that
+// must not touch the user's ~/.docker pass a temporary directory (see withLogin) and
+// hand the same `configDir` to pull/push.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { $, ProcessOutput } from 'zx'
+import { WorkError } from './cli.mts'
+import { redact, registerSecret, warn } from './log.mts'
+import { withRetries, type Credentials } from './registry.mts'
+
+export interface DockerOptions {
+  /** A Docker config directory (DOCKER_CONFIG) for this call; default: the user's. */
+  configDir?: string
+}
+
+function env(options: DockerOptions = {}): NodeJS.ProcessEnv {
+  return options.configDir ? { ...process.env, DOCKER_CONFIG: options.configDir } : process.env
+}
+
+/** A quiet `$` for docker commands that never throws (callers look at exitCode). */
+function docker(options: DockerOptions & { input?: string; timeout?: number } = {}) {
+  return $({ quiet: true, nothrow: true, env: env(options), input: options.input, timeout: options.timeout })
+}
+
+/** The last lines of a failed command's stderr (then stdout), redacted, for a message. */
+export function tail(out: ProcessOutput, lines = 5): string {
+  const text = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-lines).join('\n')
+  return redact(text || `exit code ${out.exitCode}`)
+}
+
+/**
+ * Run a docker command with its output streamed to stderr (redacted) as it arrives, and
+ * also kept in the result for error messages.
+ */
+export async function streamed(args: string[], options: DockerOptions & { input?: string } = {}): Promise<ProcessOutput> {
+  const p = docker(options)`docker ${args}`
+  const forward = (d: Buffer | string) => process.stderr.write(redact(String(d)))
+  p.stdout.on('data', forward)
+  p.stderr.on('data', forward)
+  return await p
+}
+
+/**
+ * Fail fast when there is no daemon: `docker version` with a timeout, so a dead socket
+ * or an unreachable DOCKER_HOST is an error in seconds, never a hang.
+ */
+export async function assertDockerAvailable(timeoutMs = 10_000): Promise<void> {
+  let out: ProcessOutput
+  try {
+    out = await docker({ timeout: timeoutMs })`docker version --format ${'{{.Server.Version}}'}`
+  } catch (error) {
+    // ENOENT: no docker CLI at all.
+    throw new WorkError(`Docker is not installed (${(error as Error).message}): install the docker CLI and start a daemon`)
+  }
+  if (out.exitCode === 0 && out.stdout.trim()) return
+  const reason = out.signal ? `no answer within ${timeoutMs / 1000}s` : tail(out, 1)
+  throw new WorkError(`Docker daemon is not reachable (${reason}): start it or set DOCKER_HOST`)
+}
+
+/** The local image id of `ref`, or null when the daemon does not have it. */
+export async function imageId(ref: string): Promise<string | null> {
+  const out = await docker()`docker image inspect --format ${'{{.Id}}'} ${ref}`
+  return out.exitCode === 0 ? out.stdout.trim() : null
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  return (await imageId(ref)) !== null
+}
+
+/** Local images carrying a label (`key` or `key=value`), newest first, as `repo:tag` refs. */
+export async function listImages(label: string): Promise<string[]> {
+  const out = await docker()`docker image ls --filter ${`label=${label}`} --format ${'{{.Repository}}:{{.Tag}}'}`
+  if (out.exitCode !== 0) throw new WorkError(`docker image ls failed: ${tail(out, 1)}`)
+  return out.stdout.split('\n').filter((ref) => ref && !ref.includes('<none>'))
+}
+
+/** A pull or push the registry refused for lack of (valid) credentials. */
+export class DockerAuthError extends WorkError {
+  readonly ref: string
+  constructor(ref: string, action: 'pull' | 'push', detail: string) {
+    super(`docker ${action} ${ref} was refused (${detail}): set REGISTRY_USERNAME and REGISTRY_PASSWORD, or run \`docker login\``)
+    this.ref = ref
+  }
+}
+
+const AUTH_FAILURE = /unauthorized|denied|authentication required|no basic auth credentials|forbidden|403/i
+// Failures no retry can fix: a missing image or a malformed reference.
+const PERMANENT_FAILURE = /manifest unknown|not found|does not exist|invalid reference|repository name must/i
+
+export interface TransferOptions extends DockerOptions {
+  /** Retries after the first attempt for network/registry hiccups. Default 3. */
+  retries?: number
+  baseDelayMs?: number
+}
+
+async function transfer(action: 'pull' | 'push', ref: string, options: TransferOptions): Promise<ProcessOutput> {
+  return withRetries(
+    async () => {
+      const out = await streamed([action, ref], options)
+      if (out.exitCode === 0) return out
+      const detail = tail(out, 1)
+      if (AUTH_FAILURE.test(detail)) throw new DockerAuthError(ref, action, detail)
+      if (PERMANENT_FAILURE.test(detail)) throw new WorkError(`docker ${action} ${ref} failed: ${detail}`)
+      throw new TransientDockerError(`docker ${action} ${ref} failed: ${detail}`)
+    },
+    {
+      retries: options.retries ?? 3,
+      baseDelayMs: options.baseDelayMs ?? 1000,
+      isRetryable: (error) => error instanceof TransientDockerError,
+      onRetry: (error, attempt, delay) => warn(`${(error as Error).message}; retry ${attempt} in ${(delay / 1000).toFixed(1)}s`),
+    },
+  ).catch((error) => {
+    if (error instanceof TransientDockerError) throw new WorkError(error.message)
+    throw error
+  })
+}
+
+class TransientDockerError extends Error {}
+
+/** `docker pull`, output on stderr, network failures retried with backoff. */
+export async function pull(ref: string, options: TransferOptions = {}): Promise<void> {
+  await transfer('pull', ref, options)
+}
+
+/**
+ * `docker push`, output on stderr, retried with backoff. Returns the pushed manifest
+ * digest (`sha256:...`). A refusal for credentials throws DockerAuthError.
+ */
+export async function push(ref: string, options: TransferOptions = {}): Promise<string> {
+  const out = await transfer('push', ref, options)
+  const printed = /digest: (sha256:[0-9a-f]{64})/.exec(out.stdout + out.stderr)?.[1]
+  if (printed) return printed
+  // Not printed (a future CLI?): the daemon records it as a repo digest.
+  const repo = ref.slice(0, ref.lastIndexOf(':') > ref.lastIndexOf('/') ? ref.lastIndexOf(':') : ref.length)
+  const digests = await docker()`docker image inspect --format ${'{{json .RepoDigests}}'} ${ref}`
+  const found = (JSON.parse(digests.stdout || '[]') as string[]).find((d) => d.startsWith(`${repo}@`))
+  if (!found) throw new WorkError(`docker push ${ref} succeeded but printed no digest`)
+  return found.slice(repo.length + 1)
+}
+
+export interface BuildOptions {
+  /** The build context directory. */
+  context: string
+  /** The Dockerfile, absolute or relative to the context. Default: <context>/Dockerfile. */
+  dockerfile?: string
+  tags: string[]
+  buildArgs?: Record<string, string>
+  labels?: Record<string, string>
+  /** Images whose layers may be reused (they must be local for the legacy builder). */
+  cacheFrom?: string[]
+  /** Do not stream the build output (it is still in the error message on failure). */
+  quiet?: boolean
+}
+
+export interface BuildResult {
+  /** The image id (`sha256:...`). */
+  id: string
+  /** Everything the build printed, for callers that explain failures. */
+  output: string
+}
+
+/** A failed `docker build`: its output is kept so callers can explain it. */
+export class DockerBuildError extends WorkError {
+  readonly output: string
+  constructor(message: string, output: string) {
+    super(message)
+    this.output = output
+  }
+}
+
+/**
+ * `docker build`, output streamed to stderr. Works with the legacy builder and with
+ * BuildKit: the image id comes from `--iidfile` (no output parsing), and
+ * BUILDKIT_INLINE_CACHE=1 embeds cache metadata so the image can serve as a later
+ * `--cache-from` under BuildKit (the legacy builder ignores it, with a one-line warning
+ * that the build arg was not consumed: cheaper than guessing which builder runs).
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
+  const iidfile = path.join(dir, 'iid')
+  try {
+    const args = ['build', '--iidfile', iidfile]
+    if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
+    for (const tag of options.tags) args.push('--tag', tag)
+    for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
+    for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
+    for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
+    args.push(options.context)
+    const out = options.quiet ? await docker()`docker ${args}` : await streamed(args)
+    if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
+    return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * `docker login` with the password on stdin only. Writes to `configDir` when given
+ * (a temporary one keeps ~/.docker untouched), else to the user's Docker config.
+ */
+export async function login(registry: string, credentials: Credentials, options: DockerOptions = {}): Promise<void> {
+  registerSecret(credentials.password)
+  const out = await docker({ ...options, input: credentials.password })`docker login --username ${credentials.username} --password-stdin ${registry}`
+  if (out.exitCode !== 0) {
+    const detail = tail(out, 1)
+    if (AUTH_FAILURE.test(detail)) throw new DockerAuthError(registry, 'push', detail)
+    throw new WorkError(`docker login ${registry} failed: ${detail}`)
+  }
+}
+
+/**
+ * Run `fn` with a temporary Docker config logged in to `registry` (when credentials are
+ * given; otherwise with the user's config), and remove it afterwards: the credentials
+ * never land in ~/.docker. `fn` gets the options to pass on to pull/push.
+ */
+export async function withLogin<T>(registry: string, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
+  if (!credentials) return fn({})
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-docker-config-'))
+  try {
+    await login(registry, credentials, { configDir })
+    return await fn({ configDir })
+  } finally {
+    fs.rmSync(configDir, { recursive: true, force: true })
+  }
+}
+
+/** `docker rm -f`; a container that is already gone is fine. */
+export async function removeContainer(name: string): Promise<void> {
+  const out = await docker()`docker rm -f ${name}`
+  if (out.exitCode !== 0 && !/no such container/i.test(out.stderr)) {
+    throw new WorkError(`docker rm -f ${name} failed: ${tail(out, 1)}`)
+  }
+}

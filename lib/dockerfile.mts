@@ -1,0 +1,150 @@
+// What a Dockerfile reads from its build context: the sources of COPY and ADD (and of
+// RUN --mount=type=bind). Checked against the build context before building, so a
+// file the tag does not cover fails with a message naming the fix, the same way under
+// the legacy builder and BuildKit (whose error texts differ).
+import picomatch from 'picomatch'
+
+export interface ContextSource {
+  /** COPY, ADD or RUN (a bind mount). */
+  instruction: string
+  /** The source as written, variables substituted. */
+  source: string
+  /** 1-based line where the instruction starts. */
+  line: number
+}
+
+interface Instruction {
+  keyword: string
+  args: string
+  line: number
+}
+
+/** Split into instructions: comments dropped, continuation lines joined (the escape directive honoured). */
+export function instructions(text: string): Instruction[] {
+  const lines = text.split(/\r?\n/)
+  let escape = '\\'
+  // Parser directives come first, before any instruction, blank line or other comment.
+  for (const line of lines) {
+    const m = /^#\s*(\w+)\s*=\s*(\S+)\s*$/.exec(line)
+    if (!m) break
+    if (m[1].toLowerCase() === 'escape' && (m[2] === '`' || m[2] === '\\')) escape = m[2]
+  }
+  const out: Instruction[] = []
+  let current: { text: string; line: number } | undefined
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/\s+$/, '')
+    if (!current) {
+      if (/^\s*(#|$)/.test(line)) return
+      current = { text: '', line: i + 1 }
+    } else if (/^\s*#/.test(line)) return // comments inside a continuation are dropped
+    if (line.endsWith(escape)) {
+      current.text += line.slice(0, -1) + ' '
+      return
+    }
+    current.text += line
+    const m = /^\s*(\w+)\s*(.*)$/s.exec(current.text)
+    if (m) out.push({ keyword: m[1].toUpperCase(), args: m[2].trim(), line: current.line })
+    current = undefined
+  })
+  return out
+}
+
+/** Shell-like words: whitespace-separated, quotes removed; or a JSON array. */
+function words(args: string): string[] {
+  if (args.startsWith('[')) {
+    try {
+      const parsed = JSON.parse(args)
+      if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) return parsed
+    } catch {
+      // not JSON after all: fall through to the shell form
+    }
+  }
+  return [...args.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3])
+}
+
+/** Replace $VAR / ${VAR} from `vars`; undefined when a variable is unknown. */
+function substitute(word: string, vars: Map<string, string>): string | undefined {
+  let unknown = false
+  const out = word.replace(/\$\{(\w+)(?::?[-+][^}]*)?\}|\$(\w+)/g, (_, a, b) => {
+    const value = vars.get(a ?? b)
+    if (value === undefined) unknown = true
+    return value ?? ''
+  })
+  return unknown ? undefined : out
+}
+
+/**
+ * The context paths a Dockerfile reads: COPY/ADD sources (not `--from=` stages, URLs,
+ * git refs or heredocs) and RUN `--mount=type=bind` sources without `from=`. Variables
+ * resolve from ARG defaults and `buildArgs`; a source with an unknown variable is
+ * skipped (it cannot be checked statically).
+ */
+export function contextSources(text: string, buildArgs: Record<string, string> = {}): ContextSource[] {
+  // Variables are kept across stages: a slight over-approximation (a stage may not
+  // redeclare an ARG) that only ever resolves more sources, never fewer.
+  const vars = new Map<string, string>()
+  const sources: ContextSource[] = []
+  for (const ins of instructions(text)) {
+    if (ins.keyword === 'ARG') {
+      for (const w of words(ins.args)) {
+        const [name, ...rest] = w.split('=')
+        const value = name in buildArgs ? buildArgs[name] : rest.length ? rest.join('=') : undefined
+        if (value !== undefined) vars.set(name, value)
+      }
+      continue
+    }
+    if (ins.keyword === 'ENV') {
+      const ws = words(ins.args)
+      if (ws.length === 2 && !ws[0].includes('=')) vars.set(ws[0], ws[1])
+      else for (const w of ws) if (w.includes('=')) vars.set(w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1))
+      continue
+    }
+    if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
+      const ws = words(ins.args)
+      const options = ws.filter((w, i) => w.startsWith('--') && ws.slice(0, i).every((x) => x.startsWith('--')))
+      if (options.some((o) => /^--from=/.test(o))) continue
+      const rest = ws.slice(options.length)
+      if (rest.length < 2) continue
+      for (const raw of rest.slice(0, -1)) {
+        if (raw.startsWith('<<')) continue // heredoc: inline content
+        if (ins.keyword === 'ADD' && /^(https?:\/\/|git@|[\w.+-]+:\/\/)/.test(raw)) continue
+        const source = substitute(raw, vars)
+        if (source !== undefined) sources.push({ instruction: ins.keyword, source, line: ins.line })
+      }
+      continue
+    }
+    if (ins.keyword === 'RUN') {
+      for (const m of ins.args.matchAll(/--mount=(\S+)/g)) {
+        const opts = new Map(m[1].split(',').map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)] as [string, string]))
+        if ((opts.get('type') ?? 'bind') !== 'bind' || opts.has('from')) continue
+        const source = substitute(opts.get('source') ?? opts.get('src') ?? '.', vars)
+        if (source !== undefined) sources.push({ instruction: 'RUN --mount', source, line: ins.line })
+      }
+    }
+  }
+  return sources
+}
+
+/**
+ * Whether a source (relative to the context, as COPY reads it) matches something among
+ * `files` (context-relative paths): the file itself, a directory holding files, or a
+ * wildcard matching either. `.` and `/` mean the whole context.
+ */
+export function sourceExists(source: string, files: string[]): boolean {
+  const clean = source.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '').replace(/\/\.$/, '')
+  if (clean === '' || clean === '.') return true
+  if (/[*?[]/.test(clean)) {
+    const isMatch = picomatch(clean, { dot: true })
+    return files.some((f) => {
+      const parts = f.split('/')
+      // A wildcard may match a directory: test every prefix of the path.
+      return parts.some((_, i) => isMatch(parts.slice(0, i + 1).join('/')))
+    })
+  }
+  return files.some((f) => f === clean || f.startsWith(clean + '/'))
+}
+
+/** The sources that are not in the context: each one is a file the user must add to `inputs`. */
+export function missingSources(text: string, files: string[], buildArgs: Record<string, string> = {}): ContextSource[] {
+  return contextSources(text, buildArgs).filter((s) => !sourceExists(s.source, files))
+}

@@ -1,0 +1,406 @@
+// The registry HTTP API v2, through fetch: "does this tag exist, and with which digest?"
+// answered with one HEAD request (no pull), the registry's token handshake, and
+// retries with backoff for the failures that go away (429, 5xx, network).
+//
+// Credentials: REGISTRY_USERNAME / REGISTRY_PASSWORD first, else the user's Docker
+// config (the same file `docker login` writes, including credential helpers).
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { WorkError } from './cli.mts'
+import { redact, registerSecret } from './log.mts'
+
+// --- image references ---
+
+export interface ImageRef {
+  /** `127.0.0.1:5000`, `ghcr.io`, `docker.io` for bare names. */
+  registry: string
+  /** `acme/acme-build`; `library/busybox` for official Docker Hub images. */
+  repository: string
+  /** `latest` when the ref names none. */
+  tag: string
+  /** `sha256:...` when the ref is pinned with `@digest`. */
+  digest?: string
+}
+
+export const DOCKER_HUB = 'docker.io'
+
+/**
+ * Split an image reference the way Docker does: the first path component is a registry
+ * host when it contains `.` or `:` or is `localhost`; otherwise the image is on Docker Hub
+ * (and a one-component name gets the `library/` prefix).
+ */
+export function parseImageRef(ref: string): ImageRef {
+  let rest = ref.trim()
+  if (!rest) throw new WorkError('empty image reference')
+  let digest: string | undefined
+  const at = rest.indexOf('@')
+  if (at >= 0) {
+    digest = rest.slice(at + 1)
+    rest = rest.slice(0, at)
+  }
+  let tag = 'latest'
+  const colon = rest.lastIndexOf(':')
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1)
+    rest = rest.slice(0, colon)
+  }
+  const parts = rest.split('/')
+  let registry = DOCKER_HUB
+  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) {
+    registry = parts.shift()!
+  }
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB
+  let repository = parts.join('/')
+  if (registry === DOCKER_HUB && parts.length === 1) repository = `library/${repository}`
+  if (!repository || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
+    throw new WorkError(`not a valid image reference: ${JSON.stringify(ref)}`)
+  }
+  if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new WorkError(`not a valid tag in image reference ${JSON.stringify(ref)}`)
+  return digest ? { registry, repository, tag, digest } : { registry, repository, tag }
+}
+
+/** True for 127.0.0.0/8, localhost and ::1 (with or without a port): plain HTTP is used there. */
+export function isLoopback(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
+  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
+}
+
+/**
+ * The base URL of a registry's API: `http://` for loopback hosts and hosts listed in
+ * `REGISTRY_INSECURE` (comma-separated), `https://` otherwise. Docker Hub's API lives
+ * on registry-1.docker.io.
+ */
+export function registryBaseUrl(registry: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (registry === DOCKER_HUB) return 'https://registry-1.docker.io'
+  const insecure = (env.REGISTRY_INSECURE ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  return `${isLoopback(registry) || insecure.includes(registry) ? 'http' : 'https'}://${registry}`
+}
+
+// --- credentials ---
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+/** The keys `docker login` may have used for a registry in config.json. */
+function configKeys(registry: string): string[] {
+  if (registry === DOCKER_HUB) return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
+  return [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`]
+}
+
+/** Ask a credential helper (`docker-credential-<name> get`, host on stdin). Undefined if it has nothing. */
+function fromHelper(helper: string, key: string, env: NodeJS.ProcessEnv): Credentials | undefined {
+  try {
+    const out = execFileSync(`docker-credential-${helper}`, ['get'], { input: key, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 15_000 })
+    const parsed = JSON.parse(out) as { Username?: string; Secret?: string }
+    if (!parsed.Secret) return undefined
+    registerSecret(parsed.Secret)
+    return { username: parsed.Username ?? '', password: parsed.Secret }
+  } catch {
+    return undefined // helper missing, or "credentials not found in native keychain"
+  }
+}
+
+/** The Docker config directory: `$DOCKER_CONFIG`, else `~/.docker`. */
+export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
+}
+
+/**
+ * `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are set (the password registered
+ * as a secret at once). The docker CLI does not know these: pass them to `withLogin`.
+ */
+export function envCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  if (!env.REGISTRY_USERNAME || !env.REGISTRY_PASSWORD) return undefined
+  registerSecret(env.REGISTRY_PASSWORD)
+  return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
+}
+
+/**
+ * Credentials for a registry: `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are
+ * set, else the Docker config (`credHelpers[host]`, then `auths[host].auth`, then
+ * `credsStore`). Undefined when there are none: callers then try anonymously.
+ * Every password found is registered as a secret at once.
+ */
+export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  const fromEnv = envCredentials(env)
+  if (fromEnv) return fromEnv
+  let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> }
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(dockerConfigDir(env), 'config.json'), 'utf8'))
+  } catch {
+    return undefined
+  }
+  for (const key of configKeys(registry)) {
+    const helper = config.credHelpers?.[key]
+    if (helper) return fromHelper(helper, key, env)
+  }
+  for (const key of configKeys(registry)) {
+    const auth = config.auths?.[key]?.auth
+    if (auth) {
+      const decoded = Buffer.from(auth, 'base64').toString('utf8')
+      const sep = decoded.indexOf(':')
+      if (sep < 0) continue
+      const password = decoded.slice(sep + 1)
+      registerSecret(password)
+      registerSecret(auth)
+      return { username: decoded.slice(0, sep), password }
+    }
+  }
+  if (config.credsStore) {
+    for (const key of configKeys(registry)) {
+      const found = fromHelper(config.credsStore, key, env)
+      if (found) return found
+    }
+  }
+  return undefined
+}
+
+// --- retries ---
+
+export interface RetryOptions {
+  /** Retries after the first attempt (so `retries: 3` means up to 4 attempts). Default 3. */
+  retries?: number
+  /** The first delay; each retry doubles it. Default 1000 ms. */
+  baseDelayMs?: number
+  /** Whether an error is worth another attempt. Default: every error. */
+  isRetryable?: (error: unknown) => boolean
+  /** Called before each wait, e.g. to log "retrying in 2s". */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void
+}
+
+/** The longest wait a `Retry-After` can impose on us; longer ones are capped. */
+export const MAX_RETRY_AFTER_MS = 60_000
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Run `fn`, retrying retryable failures with exponential backoff (base, 2x base, 4x ...).
+ * An error carrying `retryAfterMs` (a registry's Retry-After) waits that long instead.
+ * When retries run out, the last error is thrown.
+ */
+export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const { retries = 3, baseDelayMs = 1000, isRetryable = () => true, onRetry } = options
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt)
+    } catch (error) {
+      if (attempt >= retries || !isRetryable(error)) throw error
+      const hinted = (error as { retryAfterMs?: number } | null)?.retryAfterMs
+      const delay = typeof hinted === 'number' ? Math.min(hinted, MAX_RETRY_AFTER_MS) : baseDelayMs * 2 ** attempt
+      onRetry?.(error, attempt + 1, delay)
+      await sleep(delay)
+    }
+  }
+}
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+// --- errors ---
+
+/** The registry refused our credentials (or anonymous access). Exit 1, with what to do. */
+export class RegistryAuthError extends WorkError {
+  readonly registry: string
+  readonly status: number
+  readonly hadCredentials: boolean
+  constructor(registry: string, status: number, hadCredentials: boolean, access: 'read' | 'push' = 'read') {
+    const what = access === 'push' ? `to let ${hadCredentials ? 'these credentials' : 'an anonymous client'} push` : hadCredentials ? 'the credentials' : 'anonymous access'
+    super(
+      `registry ${registry} refused ${what} (HTTP ${status}): ` +
+        `set REGISTRY_USERNAME and REGISTRY_PASSWORD, or run \`docker login ${registry}\`` +
+        (hadCredentials ? ` with credentials that may ${access} this repository` : ''),
+    )
+    this.hadCredentials = hadCredentials
+    this.registry = registry
+    this.status = status
+  }
+}
+
+/** The registry kept failing (429, 5xx, network) after every retry. */
+export class RegistryUnavailableError extends WorkError {
+  readonly registry: string
+  constructor(registry: string, lastError: string) {
+    super(`registry ${registry} is unavailable: ${redact(lastError)}`)
+    this.registry = registry
+  }
+}
+
+/** A failure worth retrying, with the registry's Retry-After when it sent one. */
+class TransientError extends Error {
+  readonly retryAfterMs?: number
+  constructor(message: string, retryAfterMs?: number) {
+    super(message)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+// --- the token handshake ---
+
+export interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/** Parse `WWW-Authenticate: Bearer realm="...",service="...",scope="..."` (or `Basic realm=...`). */
+export function parseWwwAuthenticate(header: string | null): Challenge | undefined {
+  if (!header) return undefined
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  if (!m) return undefined
+  const params: Record<string, string> = {}
+  for (const p of m[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]
+  }
+  return { scheme: m[1].toLowerCase(), params }
+}
+
+export const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+]
+
+const REQUEST_TIMEOUT_MS = 30_000
+
+function basic(credentials: Credentials): string {
+  return 'Basic ' + Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')
+}
+
+/** Throw a TransientError for 429/5xx; return the response otherwise. */
+function transientCheck(res: Response, what: string): Response {
+  if (res.status === 429 || res.status >= 500) {
+    throw new TransientError(`${what}: HTTP ${res.status}`, parseRetryAfter(res.headers.get('retry-after')))
+  }
+  return res
+}
+
+async function send(url: string, init: RequestInit, what: string): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    throw new TransientError(`${what}: ${cause?.code ?? cause?.message ?? (error as Error).message}`)
+  }
+}
+
+/** Get a Bearer token from the challenge's realm, with basic credentials or anonymously. */
+async function bearerToken(registry: string, challenge: Challenge, scope: string, credentials?: Credentials): Promise<string> {
+  const realm = challenge.params.realm
+  if (!realm) throw new TransientError(`${registry}: Bearer challenge without a realm`)
+  const url = new URL(realm)
+  if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+  url.searchParams.set('scope', challenge.params.scope ?? scope)
+  const headers: Record<string, string> = credentials ? { authorization: basic(credentials) } : {}
+  const res = transientCheck(await send(url.href, { headers }, `token from ${url.host}`), `token from ${url.host}`)
+  if (res.status === 401 || res.status === 403) throw new RegistryAuthError(registry, res.status, Boolean(credentials))
+  if (!res.ok) throw new TransientError(`token from ${url.host}: HTTP ${res.status}`)
+  const body = (await res.json()) as { token?: string; access_token?: string }
+  const token = body.token ?? body.access_token
+  if (!token) throw new TransientError(`token from ${url.host}: no token in the answer`)
+  registerSecret(token)
+  return token
+}
+
+export interface RegistryRequestOptions {
+  credentials?: Credentials
+  method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'
+  headers?: Record<string, string>
+  /** The token scope's action list; `pull` for reads, `pull,push` for writes. */
+  actions?: string
+}
+
+/**
+ * One request to the registry API (`pathname` like `/v2/<repo>/manifests/<tag>`),
+ * doing the handshake a 401 asks for: Bearer (token with basic credentials, or an
+ * anonymous token — the public-repository fallback) or Basic. 401/403 after it throws
+ * RegistryAuthError; 429/5xx/network errors throw a retryable error (use withRetries).
+ */
+export async function registryRequest(registry: string, repository: string, pathname: string, options: RegistryRequestOptions = {}): Promise<Response> {
+  const { credentials, method = 'GET', headers = {}, actions = 'pull' } = options
+  const url = /^https?:\/\//.test(pathname) ? pathname : registryBaseUrl(registry) + pathname
+  const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
+  let res = transientCheck(await send(url, { method, headers }, what), what)
+  if (res.status === 401) {
+    const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate'))
+    let authorization: string | undefined
+    if (challenge?.scheme === 'bearer') {
+      authorization = `Bearer ${await bearerToken(registry, challenge, `repository:${repository}:${actions}`, credentials)}`
+    } else if (challenge?.scheme === 'basic' && credentials) authorization = basic(credentials)
+    if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization } }, what), what)
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new RegistryAuthError(registry, res.status, Boolean(credentials), actions.includes('push') ? 'push' : 'read')
+  }
+  return res
+}
+
+export interface ManifestOptions extends RetryOptions {
+  credentials?: Credentials
+}
+
+/**
+ * The manifest digest of `ref` in its registry, or null when the tag does not exist.
+ * One HEAD request (plus the token handshake): nothing is pulled. Retries 429/5xx and
+ * network errors; then throws RegistryUnavailableError. Auth failures throw RegistryAuthError.
+ */
+export async function manifestDigest(ref: string, options: ManifestOptions = {}): Promise<string | null> {
+  const { registry, repository, tag, digest } = parseImageRef(ref)
+  const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
+  const headers = { accept: MANIFEST_TYPES.join(', ') }
+  try {
+    return await withRetries(
+      async () => {
+        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'HEAD', headers })
+        if (res.status === 404) return null
+        if (!res.ok) throw new WorkError(`HEAD ${registry}${pathname}: unexpected HTTP ${res.status}`)
+        const found = res.headers.get('docker-content-digest')
+        if (found) return found
+        // Some registries omit the header on HEAD: the digest is the hash of the manifest body.
+        const full = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
+        if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
+        return 'sha256:' + createHash('sha256').update(Buffer.from(await full.arrayBuffer())).digest('hex')
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
+
+/**
+ * Whether the registry lets these credentials (or an anonymous client) push to `ref`'s
+ * repository: starts a blob upload and cancels it at once. Throws RegistryAuthError when
+ * refused — before `docker push`, whose daemon retries a refused upload for about a
+ * minute. 429/5xx/network errors are retried, then RegistryUnavailableError.
+ */
+export async function checkPushAccess(ref: string, options: ManifestOptions = {}): Promise<void> {
+  const { registry, repository } = parseImageRef(ref)
+  const request = (pathname: string, method: 'POST' | 'DELETE') =>
+    registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
+  try {
+    await withRetries(
+      async () => {
+        const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
+        if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
+        const location = res.headers.get('location')
+        // Cancel the upload we just started; a registry that cannot is no reason to fail.
+        if (location) await request(new URL(location, registryBaseUrl(registry)).href, 'DELETE').catch(() => undefined)
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}

@@ -1,0 +1,129 @@
+// test-and-build's pieces that need no Docker: which steps run (`--only`), which env
+// vars reach them, and the proposal's timing table (text, markdown, JSON).
+import { UsageError } from './cli.mts'
+import type { Config } from './config.mts'
+import type { Outcome } from './build-image.mts'
+import { markdownTable, mmss, table } from './log.mts'
+
+export type StepName = 'test' | 'build' | 'integration'
+export const STEP_NAMES: StepName[] = ['test', 'build', 'integration']
+
+export interface StepPlan {
+  name: StepName
+  command: string[]
+  /** Names of the env vars passed into the container for this step (values stay in our env). */
+  env: string[]
+}
+
+/** CI's own variables: always passed through. */
+export const CI_ENV_PATTERNS = ['CI', 'GITHUB_*', 'CIRCLE*']
+
+// Within the wildcard groups, names that look like credentials are left out: a test
+// step has no business with GITHUB_TOKEN unless the config lists it by name.
+const SECRET_LOOKING = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY$/
+
+/** `NAME` matches exactly, `PREFIX*` matches by prefix. */
+function matches(name: string, pattern: string): boolean {
+  return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern
+}
+
+/**
+ * The env var names to pass into a step's container: those set in `env` that match
+ * CI's own patterns (minus secret-looking ones) or are listed in `listed` (names, or
+ * `PREFIX*`; listed names are passed even when they look secret). Sorted.
+ */
+export function passThroughEnv(env: NodeJS.ProcessEnv, listed: string[]): string[] {
+  const names = Object.keys(env).filter((name) => env[name] !== undefined)
+  return names
+    .filter(
+      (name) =>
+        listed.some((p) => matches(name, p)) ||
+        (CI_ENV_PATTERNS.some((p) => matches(name, p)) && !SECRET_LOOKING.test(name)),
+    )
+    .sort()
+}
+
+/**
+ * The steps to run, in order: `test` then `build` (those configured), or the one named
+ * by `--only`. The integration step gets only `steps.integrationEnv` plus CI's own vars;
+ * test and build get `steps.env` plus CI's own.
+ */
+export function planSteps(config: Config, only: string | undefined, env: NodeJS.ProcessEnv = process.env): StepPlan[] {
+  if (only !== undefined && !STEP_NAMES.includes(only as StepName)) {
+    throw new UsageError(`--only: expected one of ${STEP_NAMES.join(', ')}, got ${JSON.stringify(only)}`)
+  }
+  const names: StepName[] = only ? [only as StepName] : ['test', 'build']
+  const plans: StepPlan[] = []
+  for (const name of names) {
+    const command = config.steps[name]
+    if (!command) {
+      if (only) throw new UsageError(`--only ${name}: steps.${name} is not set in build.config.json`)
+      continue
+    }
+    const listed = name === 'integration' ? config.steps.integrationEnv : config.steps.env
+    plans.push({ name, command, env: passThroughEnv(env, listed) })
+  }
+  if (plans.length === 0) throw new UsageError('build.config.json: set steps.test and/or steps.build (the commands to run in the build image)')
+  return plans
+}
+
+export interface StepResult {
+  name: StepName
+  /** The step's exit code; null when it did not run. */
+  exitCode: number | null
+  durationMs: number
+}
+
+export interface TimingInput {
+  image: { ref: string; outcome: Outcome; durationMs: number }
+  steps: StepPlan[]
+  results: StepResult[]
+  totalMs: number
+  exitCode: number
+}
+
+function status(plan: StepPlan, results: StepResult[]): { result?: StepResult; text: string } {
+  const result = results.find((r) => r.name === plan.name)
+  if (!result || result.exitCode === null) return { text: 'skipped' }
+  return { result, text: result.exitCode === 0 ? 'ok' : `failed (exit ${result.exitCode})` }
+}
+
+/** The proposal's table: image pull/build, each step, total, in mm:ss. */
+export function timingRows(input: TimingInput): string[][] {
+  const rows = [['phase', 'time', 'result']]
+  rows.push([`image (${input.image.outcome})`, mmss(input.image.durationMs), 'ok'])
+  for (const plan of input.steps) {
+    const { result, text } = status(plan, input.results)
+    rows.push([plan.name, result ? mmss(result.durationMs) : '--:--', text])
+  }
+  rows.push(['total', mmss(input.totalMs), input.exitCode === 0 ? 'ok' : `failed (exit ${input.exitCode})`])
+  return rows
+}
+
+export function timingTable(input: TimingInput): string {
+  return table(timingRows(input))
+}
+
+/** For $GITHUB_STEP_SUMMARY. */
+export function timingMarkdown(input: TimingInput): string {
+  return `### test-and-build\n\n${markdownTable(timingRows(input))}\n\nBuild image: \`${input.image.ref}\`\n`
+}
+
+/** The `--report FILE` JSON. */
+export function timingReport(input: TimingInput) {
+  return {
+    image: { ref: input.image.ref, outcome: input.image.outcome, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
+    steps: input.steps.map((plan) => {
+      const { result, text } = status(plan, input.results)
+      return {
+        name: plan.name,
+        status: text === 'ok' ? 'ok' : text === 'skipped' ? 'skipped' : 'failed',
+        exitCode: result?.exitCode ?? null,
+        durationMs: result ? Math.round(result.durationMs) : null,
+        time: result ? mmss(result.durationMs) : null,
+      }
+    }),
+    total: { durationMs: Math.round(input.totalMs), time: mmss(input.totalMs) },
+    exitCode: input.exitCode,
+  }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env zx
+// scripts/pull-or-build.mts: make the build image available locally, the cheapest way.
+// Called by test-and-build (through lib/build-image.mts) and by CI jobs that only need
+// the image (CircleCI job `test-and-build`, GitHub Actions `ci.yml`, before a
+// `container:` step), and by people on a laptop.
+//   1. Read the flags and build.config.json.
+//   2. Ensure the image, once the Docker daemon answers: present locally, else pulled
+//      from the registry, else built from exactly the declared inputs (pushed with --push).
+//   3. Print the ref (or JSON) on stdout; the outcome is on stderr.
+import { flag, main, parseFlags } from '../lib/cli.mts'
+import { loadConfig } from '../lib/config.mts'
+import { ensureBuildImage } from '../lib/build-image.mts'
+import { repoInfo } from '../lib/git.mts'
+
+const usage = `
+Usage: npx zx scripts/pull-or-build.mts [options]
+
+Make the build image (buildImage in build.config.json) available in the local Docker
+daemon: present already, pulled from the registry, or built from a temporary context
+holding exactly buildImage.inputs. Prints the image ref on stdout; the outcome
+(present, pulled, built, pushed) and durations on stderr.
+
+Options:
+  --push            push the image when this run built it (or when it is local and
+                    the registry lacks it); refused for credentials: warn, exit 0
+  --require-push    implies --push; a push that cannot happen fails the run (exit 1)
+  --json            print {"ref", "tag", "outcome", "durations", ...} as JSON
+  --repo DIR        the repository (default: the one containing the current directory)
+  --config FILE     the config file (default: <repo>/build.config.json)
+  --registry HOST   override the registry (env: REGISTRY; empty = local-only)
+  -h, --help        show this help
+
+Environment:
+  REGISTRY                  the registry (overrides build.config.json)
+  REGISTRY_USERNAME/_PASSWORD  registry credentials (else the Docker config's)
+  REGISTRY_RETRIES          retries for registry errors, pulls and pushes (default 3)
+  REGISTRY_RETRY_DELAY_MS   the first backoff delay (default 1000, doubling)
+  DOCKER_HOST, DOCKER_CONFIG  as for the docker CLI
+
+Exit codes: 0 ok, 1 the work failed (build, pull, registry auth), 2 bad usage or config
+(including a Dockerfile.build that copies a file not in buildImage.inputs).
+`
+
+await main(async () => {
+  // 1. Flags and config.
+  const flags = parseFlags(process.argv.slice(3), {
+    usage,
+    boolean: ['push', 'require-push', 'json'],
+    string: ['repo', 'config', 'registry'],
+  })
+  if (!flags) return 0
+  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
+  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+
+  // 2. Present, pulled or built (and pushed).
+  const result = await ensureBuildImage({
+    repo,
+    config,
+    push: Boolean(flags.push || flags['require-push']),
+    requirePush: Boolean(flags['require-push']),
+  })
+
+  // 3. The result.
+  if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
+  else process.stdout.write(result.ref + '\n')
+})

@@ -1,0 +1,264 @@
+// scripts/pull-or-build.mts as CI runs it: a process, against the real Docker Engine and
+// the real registry, on small fixture repositories built FROM busybox.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../lib/config.mts'
+import { repoInfo } from '../../lib/git.mts'
+import { computeBuildImageTag } from '../../lib/tag.mts'
+import { imagesNamed, inspectImage, makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
+import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { forward, startHttpServer } from '../helpers/http.mts'
+import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { git, tempDir } from '../helpers/repo.mts'
+import { runScript, type RunResult } from '../helpers/run.mts'
+
+interface Outcome {
+  ref: string
+  tag: string
+  outcome: 'present' | 'pulled' | 'built' | 'pushed'
+  durations: { tag: number; check: number; pull?: number; build?: number; push?: number; total: number }
+  digest?: string
+  pushSkipped?: string
+}
+
+// Fast retries: a failing registry costs milliseconds here, not the default seconds.
+const FAST = { REGISTRY_RETRIES: '1', REGISTRY_RETRY_DELAY_MS: '10', REGISTRY_USERNAME: '', REGISTRY_PASSWORD: '' }
+
+async function pullOrBuild(repo: string, registry: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult & { json?: Outcome }> {
+  const result = await runScript('pull-or-build', ['--json', ...args], { cwd: repo, env: { ...FAST, REGISTRY: registry, ...env } })
+  let json: Outcome | undefined
+  try {
+    json = JSON.parse(result.stdout)
+  } catch {
+    // not JSON: the test looks at exitCode and stderr
+  }
+  return { ...result, json }
+}
+
+const ok = (r: RunResult) => expect(r.exitCode, r.stderr).toBe(0)
+
+describe('pull-or-build', () => {
+  const names: string[] = []
+  const name = (prefix: string) => {
+    const n = uniqueName(prefix)
+    names.push(n)
+    return n
+  }
+  let registry: TestRegistry
+  beforeAll(async () => {
+    requireDocker(['busybox:latest'])
+    registry = await startRegistry()
+  })
+  afterAll(async () => {
+    for (const n of names) removeImagesNamed(n)
+    await registry?.stop()
+  })
+
+  it('local-only mode: builds from exactly the inputs (modes, symlinks), labelled; then present', async () => {
+    const n = name('pob-local')
+    const repo = makeBuildRepo({ name: n, dockerfile: 'FROM busybox:latest\nCOPY . /ctx/\n' })
+    const first = await pullOrBuild(repo, '')
+    ok(first)
+    const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: {} }))
+    expect(first.json).toMatchObject({ ref: `${n}:${tag}`, tag, outcome: 'built' })
+    expect(first.stderr).toContain(`build image built: ${n}:${tag}`)
+
+    // The context held the inputs and nothing else: no README, no config, no .git.
+    const listing = docker('run', '--rm', first.json!.ref, 'sh', '-c', 'cd /ctx && find . | sort && ls -l tools/run.sh tools/version && readlink tools/link')
+    const lines = listing.split('\n')
+    expect(lines.slice(0, 6)).toEqual(['.', './Dockerfile.build', './tools', './tools/link', './tools/run.sh', './tools/version'])
+    expect(lines[6]).toMatch(/^-rwxr-xr-x .* tools\/run.sh$/)
+    expect(lines[7]).toMatch(/^-rw-r--r-- .* tools\/version$/)
+    expect(lines[8]).toBe('run.sh')
+
+    const { labels } = inspectImage(first.json!.ref)
+    expect(labels['org.opencontainers.image.version']).toBe(tag)
+    expect(labels['org.opencontainers.image.revision']).toBe(git(repo, 'rev-parse', 'HEAD'))
+    expect(labels['dev.ci-build-scripts.inputs']).toBe('Dockerfile.build\ntools/link\ntools/run.sh\ntools/version')
+
+    // Without --json: the ref alone on stdout, the outcome on stderr.
+    const second = await runScript('pull-or-build', [], { cwd: repo, env: { REGISTRY: '' } })
+    ok(second)
+    expect(second.stdout).toBe(`${n}:${tag}\n`)
+    expect(second.stderr).toContain(`build image present: ${n}:${tag}`)
+  })
+
+  it('a second run with unchanged inputs is `present`, with no build and no registry call', async () => {
+    // A registry that answers 500 to everything and counts: the first run builds with a
+    // loud warning, the second must not call it at all.
+    const failing = await startHttpServer((_req, res) => void res.writeHead(500).end())
+    const n = name('pob-present')
+    const repo = makeBuildRepo({ name: n })
+    const first = await pullOrBuild(repo, failing.host)
+    ok(first)
+    expect(first.json?.outcome).toBe('built')
+    expect(first.stderr).toContain(`registry ${failing.host} is unavailable`)
+    expect(first.stderr).toMatch(/BUILDING .* LOCALLY because the registry could not be asked/)
+    expect(failing.requests.length).toBeGreaterThan(0)
+    const built = inspectImage(first.json!.ref)
+
+    failing.requests.length = 0
+    const second = await pullOrBuild(repo, failing.host)
+    ok(second)
+    expect(second.json).toMatchObject({ ref: first.json!.ref, outcome: 'present' })
+    expect(second.json?.durations.build).toBeUndefined()
+    expect(second.stderr).not.toMatch(/build \S+:/) // no build step line
+    expect(failing.requests).toEqual([])
+    expect(inspectImage(first.json!.ref).id).toBe(built.id)
+  })
+
+  it('after removing the local image it is `pulled` from the registry, not built', async () => {
+    const n = name('pob-pull')
+    const repo = makeBuildRepo({ name: n })
+    const pushed = await pullOrBuild(repo, registry.host, ['--push'])
+    ok(pushed)
+    expect(pushed.json?.outcome).toBe('pushed')
+    expect(pushed.json?.digest).toBe(await registry.digest(n, pushed.json!.tag))
+    const built = inspectImage(pushed.json!.ref)
+
+    docker('rmi', pushed.json!.ref)
+    const pulled = await pullOrBuild(repo, registry.host)
+    ok(pulled)
+    expect(pulled.json).toMatchObject({ ref: pushed.json!.ref, outcome: 'pulled' })
+    expect(pulled.json?.durations.build).toBeUndefined()
+    expect(pulled.stderr).toContain(`pull ${pushed.json!.ref}`)
+    expect(pulled.stderr).not.toMatch(/build \S+:/)
+    // The very image that was pushed: same id, same creation time (a rebuild would differ).
+    expect(inspectImage(pushed.json!.ref)).toMatchObject({ id: built.id, created: built.created })
+  })
+
+  it('changing an input gives a new tag, built (from the previous image as cache) and, with --push, in the registry', async () => {
+    const n = name('pob-change')
+    const repo = makeBuildRepo({ name: n })
+    const before = await pullOrBuild(repo, registry.host)
+    ok(before)
+    expect(before.json?.outcome).toBe('built')
+
+    fs.writeFileSync(path.join(repo, 'tools/version'), '2\n') // uncommitted: the tag is content-addressed
+    const after = await pullOrBuild(repo, registry.host)
+    ok(after)
+    expect(after.json?.tag).not.toBe(before.json?.tag)
+    expect(after.json?.outcome).toBe('built')
+    expect(after.stderr).toContain(`(cache from ${before.json!.ref})`)
+    expect(docker('run', '--rm', after.json!.ref, 'cat', '/version')).toBe('2')
+    expect(await registry.digest(n, after.json!.tag)).toBeNull()
+
+    fs.writeFileSync(path.join(repo, 'tools/version'), '3\n')
+    const pushed = await pullOrBuild(repo, registry.host, ['--push'])
+    ok(pushed)
+    expect(pushed.json?.outcome).toBe('pushed')
+    expect(pushed.json?.durations.build).toBeGreaterThan(0)
+    expect(await registry.tags(n)).toEqual([pushed.json!.tag])
+    expect(await registry.digest(n, pushed.json!.tag)).toBe(pushed.json!.digest)
+  })
+
+  it('--push of an image the registry got meanwhile skips the push', async () => {
+    const n = name('pob-race')
+    const repo = makeBuildRepo({ name: n })
+    const first = await pullOrBuild(repo, registry.host, ['--push'])
+    ok(first)
+    expect(first.json?.outcome).toBe('pushed')
+    // Present locally and in the registry: --push has nothing to do.
+    const again = await pullOrBuild(repo, registry.host, ['--push'])
+    ok(again)
+    expect(again.json?.outcome).toBe('present')
+    expect(again.stderr).not.toContain('push ')
+  })
+
+  describe('with an authenticating registry', () => {
+    const auth = { username: 'ci', password: 'pob-right-secret' }
+    let secured: TestRegistry
+    beforeAll(async () => {
+      secured = await startRegistry({ auth })
+    })
+    afterAll(async () => secured?.stop())
+
+    it('wrong credentials: exit 1, the registry named, the password printed nowhere', async () => {
+      const n = name('pob-auth')
+      const repo = makeBuildRepo({ name: n })
+      const wrong = 'pob-wrong-secret-' + Math.random().toString(36).slice(2)
+      const result = await pullOrBuild(repo, secured.host, ['--push'], { REGISTRY_USERNAME: 'ci', REGISTRY_PASSWORD: wrong })
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr).toContain(`registry ${secured.host} refused the credentials (HTTP 401)`)
+      expect(result.stderr).toContain('REGISTRY_USERNAME and REGISTRY_PASSWORD')
+      expect(result.stdout + result.stderr).not.toContain(wrong)
+      expect(imagesNamed(n)).toEqual([]) // nothing built
+    })
+
+    it('right credentials from the env: pushed, then pulled (docker gets them on stdin, ~/.docker untouched)', async () => {
+      const n = name('pob-auth-ok')
+      const repo = makeBuildRepo({ name: n })
+      const home = tempDir('cbs-home-')
+      const env = { REGISTRY_USERNAME: auth.username, REGISTRY_PASSWORD: auth.password, HOME: home, DOCKER_CONFIG: '' }
+      const pushed = await pullOrBuild(repo, secured.host, ['--push'], env)
+      ok(pushed)
+      expect(pushed.json?.outcome).toBe('pushed')
+      expect(await secured.digest(n, pushed.json!.tag)).toBe(pushed.json!.digest)
+      docker('rmi', pushed.json!.ref)
+      const pulled = await pullOrBuild(repo, secured.host, [], env)
+      ok(pulled)
+      expect(pulled.json?.outcome).toBe('pulled')
+      expect(pulled.stdout + pulled.stderr).not.toContain(auth.password)
+      expect(fs.readdirSync(home)).toEqual([])
+    })
+
+    it('credentials from the Docker config (`docker login`) are used for the manifest check', async () => {
+      const n = name('pob-auth-config')
+      const repo = makeBuildRepo({ name: n })
+      const config = tempDir('cbs-docker-config-')
+      fs.writeFileSync(path.join(config, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } }))
+      const result = await pullOrBuild(repo, secured.host, ['--push'], { DOCKER_CONFIG: config })
+      ok(result)
+      expect(result.json?.outcome).toBe('pushed')
+    })
+  })
+
+  it('a push refused for missing credentials (a fork) warns and stays green, unless --require-push', async () => {
+    // Reads pass through to the real registry; writes are refused as a registry does
+    // for a client without credentials.
+    const readOnly = await startHttpServer(async (req, res) => {
+      if (req.method === 'GET' || req.method === 'HEAD') return forward(req, res, registry.url)
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="read-only"', 'content-type': 'application/json' })
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }))
+    })
+    const n = name('pob-fork')
+    const repo = makeBuildRepo({ name: n })
+    const green = await pullOrBuild(repo, readOnly.host, ['--push'])
+    ok(green)
+    expect(green.json).toMatchObject({ outcome: 'built', pushSkipped: 'refused for credentials' })
+    expect(green.stderr).toContain(`not pushing ${green.json!.ref}: registry ${readOnly.host} refused to let an anonymous client push (HTTP 401)`)
+    expect(green.stderr).toContain('--require-push')
+    // Refused before `docker push` ran (the daemon would retry the upload for a minute).
+    expect(readOnly.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+
+    docker('rmi', green.json!.ref)
+    const strict = await pullOrBuild(repo, readOnly.host, ['--require-push'])
+    expect(strict.exitCode).toBe(1)
+    expect(strict.stderr).toContain(`Error: registry ${readOnly.host} refused to let an anonymous client push`)
+  })
+
+  it('a Dockerfile.build that copies a file outside inputs fails, saying what to add', async () => {
+    const n = name('pob-outside')
+    const repo = makeBuildRepo({
+      name: n,
+      dockerfile: 'FROM busybox:latest\nCOPY tools /opt/tools\nCOPY secret.txt /etc/secret.txt\n',
+      files: { 'secret.txt': 'not covered by the tag\n' },
+    })
+    const result = await pullOrBuild(repo, '')
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('Dockerfile.build copies "secret.txt", which is not in buildImage.inputs: add it to "inputs" in build.config.json')
+    expect(imagesNamed(n)).toEqual([])
+  })
+
+  it('fails fast, naming the fix, when the Docker daemon is not reachable', async () => {
+    const repo = makeBuildRepo({ name: name('pob-nodaemon') })
+    const started = Date.now()
+    const result = await pullOrBuild(repo, '', [], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' })
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toContain('Docker daemon is not reachable')
+    expect(result.stderr).toContain('start it or set DOCKER_HOST')
+    expect(Date.now() - started).toBeLessThan(15_000)
+    expect(dockerMaybe('info', '--format', '{{.ServerVersion}}')).toBeTruthy()
+  })
+})

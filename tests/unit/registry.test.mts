@@ -1,0 +1,157 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  isLoopback,
+  parseImageRef,
+  parseRetryAfter,
+  parseWwwAuthenticate,
+  registryBaseUrl,
+  registryCredentials,
+  withRetries,
+} from '../../lib/registry.mts'
+import { redact } from '../../lib/log.mts'
+import { tempDir } from '../helpers/repo.mts'
+
+describe('parseImageRef', () => {
+  it.each([
+    ['busybox', { registry: 'docker.io', repository: 'library/busybox', tag: 'latest' }],
+    ['busybox:1.36', { registry: 'docker.io', repository: 'library/busybox', tag: '1.36' }],
+    ['acme/tool:v1', { registry: 'docker.io', repository: 'acme/tool', tag: 'v1' }],
+    ['docker.io/library/node:20', { registry: 'docker.io', repository: 'library/node', tag: '20' }],
+    ['index.docker.io/acme/tool', { registry: 'docker.io', repository: 'acme/tool', tag: 'latest' }],
+    ['ghcr.io/acme/acme-build:abc123', { registry: 'ghcr.io', repository: 'acme/acme-build', tag: 'abc123' }],
+    ['127.0.0.1:5000/acme-build:0123', { registry: '127.0.0.1:5000', repository: 'acme-build', tag: '0123' }],
+    ['localhost/x/y', { registry: 'localhost', repository: 'x/y', tag: 'latest' }],
+    ['localhost:5000/a/b/c:t', { registry: 'localhost:5000', repository: 'a/b/c', tag: 't' }],
+  ])('%s', (ref, expected) => {
+    expect(parseImageRef(ref)).toEqual(expected)
+  })
+
+  it('keeps a digest', () => {
+    const digest = 'sha256:' + 'a'.repeat(64)
+    expect(parseImageRef(`ghcr.io/acme/x@${digest}`)).toEqual({ registry: 'ghcr.io', repository: 'acme/x', tag: 'latest', digest })
+  })
+
+  it('refuses malformed references', () => {
+    expect(() => parseImageRef('Acme/Upper')).toThrow(/not a valid image reference/)
+    expect(() => parseImageRef('')).toThrow(/empty/)
+    expect(() => parseImageRef('a:bad tag')).toThrow()
+  })
+})
+
+describe('loopback and base URLs', () => {
+  it('uses http for loopback, https otherwise', () => {
+    expect(isLoopback('127.0.0.1:5000')).toBe(true)
+    expect(isLoopback('127.8.9.10')).toBe(true)
+    expect(isLoopback('localhost:80')).toBe(true)
+    expect(isLoopback('[::1]:5000')).toBe(true)
+    expect(isLoopback('128.0.0.1')).toBe(false)
+    expect(registryBaseUrl('127.0.0.1:5000', {})).toBe('http://127.0.0.1:5000')
+    expect(registryBaseUrl('ghcr.io', {})).toBe('https://ghcr.io')
+    expect(registryBaseUrl('docker.io', {})).toBe('https://registry-1.docker.io')
+    expect(registryBaseUrl('reg.lan:5000', { REGISTRY_INSECURE: 'other, reg.lan:5000' })).toBe('http://reg.lan:5000')
+  })
+})
+
+describe('parseWwwAuthenticate', () => {
+  it('parses a Bearer challenge', () => {
+    const c = parseWwwAuthenticate('Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:acme/x:pull"')
+    expect(c).toEqual({ scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:acme/x:pull' } })
+  })
+  it('parses Basic, unquoted values and spaces', () => {
+    expect(parseWwwAuthenticate('Basic realm="test-registry"')).toEqual({ scheme: 'basic', params: { realm: 'test-registry' } })
+    expect(parseWwwAuthenticate('bearer realm=https://a/t, service=a')?.params).toEqual({ realm: 'https://a/t', service: 'a' })
+  })
+  it('keeps commas inside quoted values and unescapes', () => {
+    const c = parseWwwAuthenticate('Bearer realm="r",scope="repository:a:pull,push",error="say \\"hi\\""')
+    expect(c?.params.scope).toBe('repository:a:pull,push')
+    expect(c?.params.error).toBe('say "hi"')
+  })
+  it('is undefined without a header', () => {
+    expect(parseWwwAuthenticate(null)).toBeUndefined()
+  })
+})
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates', () => {
+    expect(parseRetryAfter('3')).toBe(3000)
+    const now = Date.parse('2024-01-01T00:00:00Z')
+    expect(parseRetryAfter('Mon, 01 Jan 2024 00:00:05 GMT', now)).toBe(5000)
+    expect(parseRetryAfter('soon')).toBeUndefined()
+    expect(parseRetryAfter(null)).toBeUndefined()
+  })
+})
+
+describe('withRetries', () => {
+  it('retries with doubling delays, then throws the last error', async () => {
+    const delays: number[] = []
+    let calls = 0
+    await expect(
+      withRetries(
+        async () => {
+          calls++
+          throw new Error(`fail ${calls}`)
+        },
+        { retries: 3, baseDelayMs: 1, onRetry: (_e, _a, d) => delays.push(d) },
+      ),
+    ).rejects.toThrow('fail 4')
+    expect(calls).toBe(4)
+    expect(delays).toEqual([1, 2, 4])
+  })
+
+  it('stops at once on a non-retryable error and honours retryAfterMs', async () => {
+    const delays: number[] = []
+    let calls = 0
+    const result = await withRetries(
+      async () => {
+        calls++
+        if (calls === 1) throw Object.assign(new Error('busy'), { retryAfterMs: 5 })
+        return 'ok'
+      },
+      { baseDelayMs: 1000, onRetry: (_e, _a, d) => delays.push(d) },
+    )
+    expect(result).toBe('ok')
+    expect(delays).toEqual([5])
+    await expect(withRetries(async () => Promise.reject(new Error('fatal')), { isRetryable: () => false })).rejects.toThrow('fatal')
+  })
+})
+
+describe('registryCredentials', () => {
+  it('prefers REGISTRY_USERNAME/REGISTRY_PASSWORD and registers the password as a secret', () => {
+    const creds = registryCredentials('ghcr.io', { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'unit-env-secret' })
+    expect(creds).toEqual({ username: 'bot', password: 'unit-env-secret' })
+    expect(redact('token unit-env-secret here')).toBe('token *** here')
+  })
+
+  it('reads auths from $DOCKER_CONFIG/config.json', () => {
+    const dir = tempDir()
+    const auth = Buffer.from('alice:unit-config-secret').toString('base64')
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'reg.example:5000': { auth }, 'https://index.docker.io/v1/': { auth } } }))
+    expect(registryCredentials('reg.example:5000', { DOCKER_CONFIG: dir })).toEqual({ username: 'alice', password: 'unit-config-secret' })
+    expect(registryCredentials('docker.io', { DOCKER_CONFIG: dir })?.username).toBe('alice')
+    expect(registryCredentials('other.example', { DOCKER_CONFIG: dir })).toBeUndefined()
+    expect(redact('unit-config-secret')).toBe('***')
+  })
+
+  it('asks a credential helper with the host on stdin', () => {
+    const dir = tempDir()
+    const bin = path.join(dir, 'bin')
+    fs.mkdirSync(bin)
+    // A helper that answers only for its host: proves the host arrives on stdin.
+    fs.writeFileSync(
+      path.join(bin, 'docker-credential-fake'),
+      '#!/bin/sh\nread host\n[ "$1" = get ] && [ "$host" = "helper.example" ] || { echo "credentials not found" >&2; exit 1; }\necho \'{"ServerURL":"helper.example","Username":"bob","Secret":"unit-helper-secret"}\'\n',
+      { mode: 0o755 },
+    )
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { 'helper.example': 'fake' }, credsStore: 'fake' }))
+    const env = { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` }
+    expect(registryCredentials('helper.example', env)).toEqual({ username: 'bob', password: 'unit-helper-secret' })
+    // credsStore is asked too, and "not found" means no credentials (anonymous), not an error.
+    expect(registryCredentials('nothing.example', env)).toBeUndefined()
+  })
+
+  it('is undefined without env or config', () => {
+    expect(registryCredentials('ghcr.io', { DOCKER_CONFIG: tempDir() })).toBeUndefined()
+  })
+})

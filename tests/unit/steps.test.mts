@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { validateConfig } from '../../lib/config.mts'
+import { RUNNER, runArgs, shQuote } from '../../lib/container.mts'
+import { passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/steps.mts'
+
+const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
+
+describe('passThroughEnv', () => {
+  const env = {
+    CI: 'true',
+    GITHUB_SHA: 'abc',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_TOKEN: 'ghs_secret',
+    CIRCLE_BRANCH: 'main',
+    CIRCLECI: 'true',
+    CIRCLE_TOKEN: 'x',
+    HOME: '/root',
+    PATH: '/bin',
+    GOFLAGS: '-mod=mod',
+    GOPROXY: 'off',
+    NPM_TOKEN: 'n',
+    CIA: 'no',
+  }
+  it("passes CI's own vars, minus secret-looking ones", () => {
+    expect(passThroughEnv(env, [])).toEqual(['CI', 'CIRCLECI', 'CIRCLE_BRANCH', 'GITHUB_REF', 'GITHUB_SHA'])
+  })
+  it('adds names and prefixes listed in the config, even secret-looking ones', () => {
+    expect(passThroughEnv(env, ['GO*', 'NPM_TOKEN', 'NOT_SET'])).toEqual([
+      'CI',
+      'CIRCLECI',
+      'CIRCLE_BRANCH',
+      'GITHUB_REF',
+      'GITHUB_SHA',
+      'GOFLAGS',
+      'GOPROXY',
+      'NPM_TOKEN',
+    ])
+  })
+})
+
+describe('planSteps', () => {
+  const env = { CI: 'true', LISTED: '1', ONLY_INTEGRATION: '1' }
+  const full = config({ test: ['make', 'test'], build: ['make', 'build'], integration: ['make', 'it'], env: ['LISTED'], integrationEnv: ['ONLY_INTEGRATION'] })
+
+  it('runs test then build, with steps.env', () => {
+    expect(planSteps(full, undefined, env)).toEqual([
+      { name: 'test', command: ['make', 'test'], env: ['CI', 'LISTED'] },
+      { name: 'build', command: ['make', 'build'], env: ['CI', 'LISTED'] },
+    ])
+  })
+  it('--only picks one; integration gets only integrationEnv plus CI vars', () => {
+    expect(planSteps(full, 'build', env).map((p) => p.name)).toEqual(['build'])
+    expect(planSteps(full, 'integration', env)).toEqual([{ name: 'integration', command: ['make', 'it'], env: ['CI', 'ONLY_INTEGRATION'] }])
+  })
+  it('skips an unset step, refuses an unknown or unset --only (exit 2)', () => {
+    expect(planSteps(config({ build: ['b'] }), undefined, {}).map((p) => p.name)).toEqual(['build'])
+    expect(() => planSteps(full, 'lint', env)).toThrow(/--only: expected one of test, build, integration/)
+    expect(() => planSteps(config({ test: ['t'] }), 'integration', env)).toThrow(/steps.integration is not set/)
+    expect(() => planSteps(config({}), undefined, env)).toThrow(/set steps.test/)
+    try {
+      planSteps(config({ test: ['t'] }), 'integration', env)
+    } catch (error) {
+      expect((error as { exitCode: number }).exitCode).toBe(2)
+    }
+  })
+})
+
+describe('container arguments', () => {
+  const plans = [
+    { name: 'test' as const, command: ['make', 'test'], env: ['CI', 'SECRETISH'] },
+    { name: 'build' as const, command: ['sh', '-c', "echo 'it''s' $HOME"], env: ['CI'] },
+  ]
+  const args = runArgs('c1', { image: 'img:t', root: '/src/repo', mounts: ['/src/main/.git'], user: '1000:1001' }, plans, '::m::')
+
+  it('runs as the given user with the repo at its own path, HOME writable and safe.directory set', () => {
+    const joined = args.join(' ')
+    expect(joined).toMatch(/^run --rm --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
+    expect(joined).toContain('--volume /src/repo:/src/repo --volume /src/main/.git:/src/main/.git --workdir /src/repo')
+    expect(joined).toContain('uid=1000,gid=1001')
+    expect(joined).toContain('--env GIT_CONFIG_KEY_0=safe.directory --env GIT_CONFIG_VALUE_0=/src/repo')
+  })
+  it('passes env vars by name only, so values never reach argv', () => {
+    expect(args.filter((a, i) => args[i - 1] === '--env' && !a.includes('='))).toEqual(['CI', 'SECRETISH'])
+  })
+  it('hands the runner the marker and each step as a quoted argv', () => {
+    expect(args.slice(args.indexOf('img:t') - 2)).toEqual([
+      '--entrypoint', 'sh', 'img:t', '-c', RUNNER, 'sh', '::m::',
+      'test', "'make' 'test'",
+      'build', `'sh' '-c' 'echo '\\''it'\\'''\\''s'\\'' $HOME'`,
+    ])
+  })
+  it('the runner runs the steps in order, stops at the first failure, and marks each', () => {
+    const quoted = (argv: string[]) => argv.map(shQuote).join(' ')
+    const out = spawnSync('sh', ['-c', RUNNER, 'sh', '::m::', 'test', quoted(['sh', '-c', 'echo "$0 $1"', "it's", 'a b']), 'build', quoted(['sh', '-c', 'exit 4']), 'integration', quoted(['echo', 'never'])], { encoding: 'utf8' })
+    expect(out.stdout).toBe("::m:: start test\nit's a b\n::m:: end test 0\n::m:: start build\n::m:: end build 4\n")
+    expect(out.stderr).toBe('')
+    expect(out.status).toBe(4)
+  })
+})
+
+describe('timing table', () => {
+  const input: TimingInput = {
+    image: { ref: 'r:t', outcome: 'pulled', durationMs: 79_000 },
+    steps: [
+      { name: 'test', command: ['t'], env: [] },
+      { name: 'build', command: ['b'], env: [] },
+    ],
+    results: [{ name: 'test', exitCode: 3, durationMs: 390_400 }],
+    totalMs: 470_000,
+    exitCode: 3,
+  }
+  it("has the proposal's rows in mm:ss, a failed step named and the rest skipped", () => {
+    expect(timingRows(input)).toEqual([
+      ['phase', 'time', 'result'],
+      ['image (pulled)', '01:19', 'ok'],
+      ['test', '06:30', 'failed (exit 3)'],
+      ['build', '--:--', 'skipped'],
+      ['total', '07:50', 'failed (exit 3)'],
+    ])
+    expect(timingMarkdown(input)).toContain('| image (pulled) | 01:19 | ok |')
+  })
+  it('has a JSON report', () => {
+    const report = timingReport(input)
+    expect(report.image).toEqual({ ref: 'r:t', outcome: 'pulled', durationMs: 79_000, time: '01:19' })
+    expect(report.steps).toEqual([
+      { name: 'test', status: 'failed', exitCode: 3, durationMs: 390_400, time: '06:30' },
+      { name: 'build', status: 'skipped', exitCode: null, durationMs: null, time: null },
+    ])
+    expect(report.exitCode).toBe(3)
+  })
+})
