@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, ProcessOutput } from 'zx'
-import { WorkError } from './cli.mts'
+import { onInterrupt, WorkError } from './cli.mts'
 import { redact, registerSecret, warn } from './log.mts'
 import { withRetries, type Credentials } from './registry.mts'
 
@@ -78,6 +78,12 @@ export async function listImages(label: string): Promise<string[]> {
   const out = await docker()`docker image ls --filter ${`label=${label}`} --format ${'{{.Repository}}:{{.Tag}}'}`
   if (out.exitCode !== 0) throw new WorkError(`docker image ls failed: ${tail(out, 1)}`)
   return out.stdout.split('\n').filter((ref) => ref && !ref.includes('<none>'))
+}
+
+/** `docker tag source target`: one more name for a local image. */
+export async function tagImage(source: string, target: string): Promise<void> {
+  const out = await docker()`docker tag ${source} ${target}`
+  if (out.exitCode !== 0) throw new WorkError(`docker tag ${source} ${target} failed: ${tail(out, 1)}`)
 }
 
 /** A pull or push the registry refused for lack of (valid) credentials. */
@@ -222,11 +228,13 @@ export async function login(registry: string, credentials: Credentials, options:
 export async function withLogin<T>(registry: string, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
   if (!credentials) return fn({})
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-docker-config-'))
+  // It holds the credentials: removed on Ctrl-C / SIGTERM too, not only when fn returns.
+  const remove = onInterrupt(() => fs.rmSync(configDir, { recursive: true, force: true }))
   try {
     await login(registry, credentials, { configDir })
     return await fn({ configDir })
   } finally {
-    fs.rmSync(configDir, { recursive: true, force: true })
+    await remove()
   }
 }
 

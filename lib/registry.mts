@@ -404,3 +404,108 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
     throw error
   }
 }
+
+export interface ManifestInfo {
+  /** The manifest's digest: what a tag points at. */
+  digest: string
+  mediaType: string
+  /**
+   * The image config's digest (an image manifest's `config.digest`), which is the local
+   * image id `docker image inspect` shows: equal ids mean the same image, whatever the
+   * compression of its layers. Undefined for an index (a multi-platform list).
+   */
+  configDigest?: string
+}
+
+/**
+ * The manifest of `ref` (GET, so its config digest is known), or null when the tag does
+ * not exist. Same retries and errors as manifestDigest.
+ */
+export async function manifestInfo(ref: string, options: ManifestOptions = {}): Promise<ManifestInfo | null> {
+  const { registry, repository, tag, digest } = parseImageRef(ref)
+  const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
+  const headers = { accept: MANIFEST_TYPES.join(', ') }
+  try {
+    return await withRetries(
+      async () => {
+        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
+        if (res.status === 404) return null
+        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+        const body = Buffer.from(await res.arrayBuffer())
+        const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
+        return {
+          digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+          mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
+          configDigest: manifest.config?.digest,
+        }
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
+
+export interface PublishedImage extends ManifestInfo {
+  configDigest: string
+  /** The image's labels, from its config blob. */
+  labels: Record<string, string>
+}
+
+/**
+ * What `ref` holds in its registry with the image's labels (the manifest, then its
+ * config blob), or null when the tag does not exist or names an index rather than
+ * one image. Same retries and errors as manifestDigest.
+ */
+export async function publishedImage(ref: string, options: ManifestOptions = {}): Promise<PublishedImage | null> {
+  const manifest = await manifestInfo(ref, options)
+  if (!manifest?.configDigest) return null
+  const { registry, repository } = parseImageRef(ref)
+  const pathname = `/v2/${repository}/blobs/${manifest.configDigest}`
+  try {
+    return await withRetries(
+      async () => {
+        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
+        if (res.status === 404) return null // deleted meanwhile
+        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+        const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
+        return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
+      },
+      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
+    )
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}
+
+/**
+ * Every tag of a repository (`<registry>/<repository>`, any tag in the ref is ignored),
+ * [] when the repository does not exist. Follows the API's `Link: <...>; rel="next"`
+ * pagination. Same retries and errors as manifestDigest.
+ */
+export async function listTags(repositoryRef: string, options: ManifestOptions = {}): Promise<string[]> {
+  const { registry, repository } = parseImageRef(repositoryRef)
+  const tags: string[] = []
+  let pathname: string | undefined = `/v2/${repository}/tags/list?n=1000`
+  try {
+    while (pathname) {
+      const page: string = pathname
+      const res = await withRetries(() => registryRequest(registry, repository, page, { credentials: options.credentials }), {
+        ...options,
+        isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true),
+      })
+      if (res.status === 404) return tags
+      if (!res.ok) throw new WorkError(`GET ${registry}${page}: unexpected HTTP ${res.status}`)
+      tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []))
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+      const url = next ? new URL(next, registryBaseUrl(registry)) : undefined
+      pathname = url ? url.pathname + url.search : undefined
+    }
+    return tags
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
+  }
+}

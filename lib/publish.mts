@@ -1,0 +1,141 @@
+// Publishing images under tags, safely re-runnable: each ref is compared with what the
+// registry has before anything is pushed.
+//
+//   the registry has the same image (same config digest = local image id) -> unchanged
+//   the tag does not exist                                                -> create
+//   a moving tag (latest, a branch, sha-) with another image              -> update
+//   a release version with another image                                  -> refuse
+//                                                        (or overwrite, when allowed)
+//   the build image's content tag with another image                      -> unchanged
+//     (the same inputs built elsewhere: that copy stays, content tags never move)
+//
+// Comparing image ids instead of manifest digests means the plan is known before
+// pushing (so --dry-run can show it), and a tag that already holds this exact image is
+// never re-pushed, so its digest cannot change under a re-run.
+import { ConfigError, type Config } from './config.mts'
+import type { DockerOptions } from './docker.mts'
+import { push } from './docker.mts'
+import { table } from './log.mts'
+import type { ManifestInfo, ManifestOptions, PublishedImage } from './registry.mts'
+import { manifestInfo } from './registry.mts'
+import type { TagKind } from './tag-policy.mts'
+
+export type RefKind = TagKind | 'build-image'
+export type Action = 'create' | 'update' | 'overwrite' | 'unchanged' | 'refuse'
+
+export interface Target {
+  /** `<registry>/<name>:<tag>`, tagged locally. */
+  ref: string
+  kind: RefKind
+  /** The local image id the ref should point at. */
+  imageId: string
+}
+
+export interface PlanEntry extends Target {
+  action: Action
+  /** What the registry has under the ref now; null when the tag does not exist. */
+  existing: ManifestInfo | null
+}
+
+export interface PublishResult extends PlanEntry {
+  /** The digest the ref points at afterwards (the existing one when unchanged or refused). */
+  digest: string | null
+}
+
+/** What to do with one ref, given what the registry has. Pure. */
+export function decideAction(target: Target, existing: ManifestInfo | null, allowOverwrite = false): Action {
+  if (!existing) return 'create'
+  // The classic image store's id is the config digest; the containerd store's is the
+  // manifest (or index) digest itself. Either match is the same image.
+  if (existing.configDigest === target.imageId || existing.digest === target.imageId) return 'unchanged'
+  if (target.kind === 'build-image') return 'unchanged'
+  if (target.kind === 'version') return allowOverwrite ? 'overwrite' : 'refuse'
+  return 'update'
+}
+
+/** Look up every ref in the registry (one GET each) and decide its action. */
+export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean }): Promise<PlanEntry[]> {
+  const { allowOverwrite, ...registry } = options
+  const plan: PlanEntry[] = []
+  for (const target of targets) {
+    const existing = await manifestInfo(target.ref, registry)
+    plan.push({ ...target, existing, action: decideAction(target, existing, allowOverwrite) })
+  }
+  return plan
+}
+
+/**
+ * Carry out a plan: push what is to be created, updated or overwritten, in order; leave
+ * the rest. A push that fails (after docker.push's retries) stops the run: `onPushed`
+ * has seen every ref done before it, so the caller can still report them.
+ */
+export async function executePlan(
+  plan: PlanEntry[],
+  options: DockerOptions & { retries?: number; baseDelayMs?: number; onDone?: (result: PublishResult) => void },
+): Promise<PublishResult[]> {
+  const { onDone, ...pushOptions } = options
+  const results: PublishResult[] = []
+  for (const entry of plan) {
+    const pushes = entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite'
+    const digest = pushes ? await push(entry.ref, pushOptions) : (entry.existing?.digest ?? null)
+    const result = { ...entry, digest }
+    results.push(result)
+    onDone?.(result)
+  }
+  return results
+}
+
+/**
+ * Whether a published image is a build of this very commit and version (its OCI revision
+ * and version labels say so): an earlier run published it, maybe on another runner. A
+ * re-run reuses it rather than push a rebuild that differs only in timestamps, so a
+ * release tag never changes and re-runs stay green.
+ */
+export function isBuildOf(image: PublishedImage | null, expected: { revision: string; version: string }): image is PublishedImage {
+  const labels = image?.labels ?? {}
+  return labels['org.opencontainers.image.revision'] === expected.revision && labels['org.opencontainers.image.version'] === expected.version
+}
+
+// --- around the plan: names, settings, messages ---
+
+/** The final image's settings and repository, `<registry>/<image.name>`. Needs `registry` and `image`. */
+export function finalImage(config: Config): { repository: string; name: string; dockerfile: string; context: string } {
+  if (!config.registry) {
+    throw new ConfigError('push-images needs a registry: set "registry" in build.config.json, the REGISTRY env var, or --registry HOST')
+  }
+  if (!config.image) throw new ConfigError('image: required to build the final image (add {"name": "..."} to build.config.json)')
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(config.image.name)) {
+    throw new ConfigError(`image.name: expected a lowercase image name like "acme", got ${JSON.stringify(config.image.name)}`)
+  }
+  return { ...config.image, repository: `${config.registry}/${config.image.name}` }
+}
+
+/** Registry and push retries: REGISTRY_RETRIES (default 3) after the first attempt, from REGISTRY_RETRY_DELAY_MS (default 1000), doubling. */
+export function retrySettings(env: NodeJS.ProcessEnv): { retries: number; baseDelayMs: number } {
+  const number = (value: string | undefined, fallback: number) => {
+    const n = Number(value)
+    return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
+  }
+  return { retries: number(env.REGISTRY_RETRIES, 3), baseDelayMs: number(env.REGISTRY_RETRY_DELAY_MS, 1000) }
+}
+
+const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '?')
+
+/** The plan as an aligned table: ref, action, and what the registry has now. */
+export function describePlan(plan: PlanEntry[]): string {
+  const rows = [['REF', 'ACTION', 'REGISTRY HAS']]
+  for (const p of plan) {
+    let has = p.existing ? p.existing.digest : '-'
+    if (p.existing && p.existing.configDigest !== p.imageId) {
+      has += p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
+    }
+    rows.push([p.ref, p.action, has])
+  }
+  return table(rows)
+}
+
+/** Why release tags were refused, and what to do about it. */
+export function refusalMessage(refused: PlanEntry[]): string {
+  const which = refused.map((p) => `${p.ref} (the registry has image ${short(p.existing?.configDigest)}, this build is ${short(p.imageId)})`).join(', ')
+  return `refused to overwrite release tag${refused.length > 1 ? 's' : ''} ${which}: a release never changes once pushed. Release a new version, or pass --allow-overwrite to replace it`
+}

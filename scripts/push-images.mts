@@ -1,0 +1,197 @@
+#!/usr/bin/env zx
+// scripts/push-images.mts: publish the build image and the final image (CircleCI job
+// `push-images`, on the default branch and release tags; GitHub Actions `ci.yml`, job
+// `push`). Safe to re-run: a tag that already holds this image is left as it is.
+//   1. Read the flags and build.config.json (a registry and `image` are required).
+//   2. Decide the tags from git and the CI's env (lib/tag-policy.mts); a release also
+//      counts the versions the registry already has.
+//   3. Check access to the registry (read, and push) before any slow build, and what it
+//      holds for this commit.
+//   4. Make the build image available (pulled or built, as pull-or-build does).
+//   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
+//      reuse the image an earlier run published for this very commit.
+//   6. Compare each ref with the registry: create, update, unchanged or refuse.
+//   7. Push (unless --dry-run); print each ref with its digest.
+import path from 'node:path'
+import { flag, main, parseFlags, UsageError, WorkError } from '../lib/cli.mts'
+import { loadConfig } from '../lib/config.mts'
+import { ensureBuildImage } from '../lib/build-image.mts'
+import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/docker.mts'
+import { resolveGitState } from '../lib/git-state.mts'
+import { repoInfo } from '../lib/git.mts'
+import { info, seconds, step, success, warn } from '../lib/log.mts'
+import { describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
+import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
+import { decideTags, mayBeLatest, ociLabels } from '../lib/tag-policy.mts'
+
+const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
+
+const usage = `
+Usage: npx zx scripts/push-images.mts [options]
+
+Build the final image (image.dockerfile, FROM the build image) and push it, with the
+build image, under the tags the commit earns:
+  release tag vX.Y.Z   X.Y.Z, and latest unless a pre-release or older than the
+                       highest release tagged
+  default branch       sha-<12 hex> and the branch name
+  other branches, PRs  nothing, unless --force-branch
+A tag that already holds the same image is left unchanged; a release tag holding
+another image is refused (exit 1) unless --allow-overwrite.
+
+Results on stdout: one <ref>@<digest> line per published ref (or JSON with --json;
+the plan with --dry-run). Logs on stderr.
+
+Options:
+  --dry-run          build and compare with the registry, print the plan, push nothing
+  --force-branch     also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>)
+                     and detached commits (sha-<12 hex>)
+  --allow-overwrite  replace a release tag that holds another image
+  --json             print {"version", "revision", "ref", "reason", "images": [...]}
+  --repo DIR         the repository (default: the one containing the current directory)
+  --config FILE      the config file (default: <repo>/build.config.json)
+  --registry HOST    the registry (env: REGISTRY; required: there is no local-only mode)
+  -h, --help         show this help
+
+Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
+REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
+CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built.
+
+Exit codes: 0 pushed (or nothing to push), 1 a push failed or a release tag was
+refused (also with --dry-run), 2 bad usage or config.
+`
+
+await main(async () => {
+  // 1. Flags and config.
+  const flags = parseFlags(process.argv.slice(3), {
+    usage,
+    boolean: ['dry-run', 'force-branch', 'allow-overwrite', 'json'],
+    string: ['repo', 'config', 'registry'],
+  })
+  if (!flags) return 0
+  const dryRun = Boolean(flags['dry-run'])
+  const env = process.env
+  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
+  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined, env })
+  const image = finalImage(config)
+  const finalRepository = image.repository
+  if (Boolean(env.REGISTRY_USERNAME) !== Boolean(env.REGISTRY_PASSWORD)) {
+    throw new UsageError('set both REGISTRY_USERNAME and REGISTRY_PASSWORD, or neither (to use an existing docker login)')
+  }
+  const retry = retrySettings(env)
+
+  // 2. What is being built, and its tags. A release also counts the versions already in
+  //    the registry: a CI clone without tags must not move `latest` backwards.
+  const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
+  const registry = parseImageRef(finalRepository).registry
+  const credentials = registryCredentials(registry, env)
+  const api = { credentials, ...retry, onRetry: (error: unknown, attempt: number, delay: number) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`) }
+  const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
+  const decision = decideTags({
+    ref: state.ref,
+    sha: state.sha,
+    defaultBranch: state.defaultBranch,
+    existingTags: [...state.versionTags, ...publishedVersions],
+    forceBranch: Boolean(flags['force-branch']),
+  })
+  info(`${state.sha.slice(0, 12)}: ${decision.reason}`)
+  const output = (images: PublishResult[]) => ({
+    version: decision.version,
+    revision: state.sha,
+    ref: state.ref,
+    reason: decision.reason,
+    dryRun,
+    images: images.map(({ ref, kind, action, digest, existing }) => ({ ref, kind, action, digest, existing: existing?.digest ?? null })),
+  })
+  if (decision.tags.length === 0) {
+    if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
+    return 0
+  }
+  if (state.dirty) warn('the working tree has uncommitted changes: the image is built from them, not from the commit alone')
+  if (state.shallow && mayBeLatest(state.ref)) {
+    info('a shallow clone may lack release tags not yet in the registry, which also decide `latest` (fetch-depth: 0, or git fetch --tags)')
+  }
+
+  // 3. The registry answers and accepts our credentials (from env or a docker login); what
+  //    it holds under the first tag tells whether an earlier run published this commit.
+  const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
+  await assertDockerAvailable()
+  const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
+    const found = await publishedImage(refs[0], api)
+    // A refused push is a clear error now, not a docker push retrying for a minute later.
+    if (!dryRun) await checkPushAccess(refs[0], api)
+    return found
+  })
+
+  // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
+  // Docker config (--password-stdin); without them, the user's docker login is used.
+  return withLogin(registry, envCredentials(env), async (dockerOptions) => {
+    // 4. The build image.
+    const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
+
+    // 5. The final image: the one an earlier run published for this commit (maybe on
+    //    another runner, where a rebuild differs in timestamps), else a new build.
+    const reuse = !flags['allow-overwrite'] && !state.dirty && isBuildOf(published, { revision: state.sha, version: decision.version })
+    let finalId: string
+    if (reuse) {
+      const pinned = `${finalRepository}@${published.digest}`
+      await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
+        await pull(pinned, { ...dockerOptions, ...retry })
+        for (const ref of refs) await tagImage(pinned, ref)
+      })
+      finalId = published.configDigest
+    } else {
+      const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
+      const built = await step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
+        build({
+          context: path.resolve(repo.root, image.context),
+          dockerfile: path.resolve(repo.root, image.dockerfile),
+          tags: refs,
+          buildArgs: { BUILD_IMAGE: buildImage.ref, VERSION: decision.version },
+          labels,
+        }),
+      )
+      finalId = built.id
+    }
+
+    // 6. The plan: each ref against what the registry has.
+    const buildImageId = await imageId(buildImage.ref)
+    if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
+    const plan = await planPublish(
+      [
+        { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
+        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
+      ],
+      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']) },
+    )
+    const refused = plan.filter((p) => p.action === 'refuse')
+
+    if (dryRun) {
+      info('dry run: the plan below; nothing was pushed')
+      if (flags.json) process.stdout.write(JSON.stringify(output(plan.map((p) => ({ ...p, digest: null }))), null, 2) + '\n')
+      else process.stdout.write(describePlan(plan) + '\n')
+      if (refused.length) throw new WorkError(refusalMessage(refused))
+      return 0
+    }
+
+    // 7. Push, in order: the build image, the immutable tags, then the moving ones.
+    const started = performance.now()
+    const done: PublishResult[] = []
+    try {
+      await executePlan(plan, {
+        ...dockerOptions,
+        ...retry,
+        onDone: (result) => {
+          done.push(result)
+          if (result.action === 'refuse') return
+          success(`${result.ref}: ${PAST[result.action]} (${result.digest})`)
+          if (!flags.json) process.stdout.write(`${result.ref}@${result.digest}\n`)
+        },
+      })
+    } finally {
+      if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
+    }
+    info(`published ${done.length - refused.length} ref(s) in ${seconds(performance.now() - started)}`)
+    if (refused.length) throw new WorkError(refusalMessage(refused))
+    return 0
+  })
+})
