@@ -37,6 +37,9 @@ export interface Config {
 
 export const CONFIG_FILE = 'build.config.json'
 
+/** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
+export const defaultCherryPick = (): Config['cherryPick'] => ({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
+
 export class ConfigError extends UsageError {}
 
 // --- a tiny schema checker: enough for this file, with messages a human can act on ---
@@ -129,10 +132,10 @@ const schema = object({
   ),
   cherryPick: optional(
     object({
-      labelPrefix: optional(str, () => 'cherry-pick/'),
-      targetBranches: optional(strOrList, () => ['release-*']),
+      labelPrefix: optional(str, () => defaultCherryPick().labelPrefix),
+      targetBranches: optional(strOrList, () => defaultCherryPick().targetBranches),
     }),
-    () => ({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] }),
+    () => defaultCherryPick(),
   ),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
@@ -169,19 +172,28 @@ export interface LoadOptions {
   /** `--registry`: beats the env and the file. */
   registry?: string
   env?: NodeJS.ProcessEnv
+  /**
+   * For scripts that need no build image (cherry-pick): when `<root>/build.config.json`
+   * does not exist, resolve to undefined instead of failing, and the caller uses its
+   * defaults. A file that exists is validated in full; an explicit `file` must exist.
+   */
+  optional?: boolean
 }
 
 /**
  * Read and validate the config, then apply overrides: the `REGISTRY` env var beats the
  * file, a `--registry` flag beats both. An empty value means "no registry" (local-only).
  */
-export async function loadConfig({ root, file, registry, env = process.env }: LoadOptions): Promise<Config> {
+export async function loadConfig(options: LoadOptions & { optional: true }): Promise<Config | undefined>
+export async function loadConfig(options: LoadOptions): Promise<Config>
+export async function loadConfig({ root, file, registry, env = process.env, optional = false }: LoadOptions): Promise<Config | undefined> {
   const where = file ? path.resolve(file) : path.join(root, CONFIG_FILE)
   const shown = file ?? CONFIG_FILE
   let text: string
   try {
     text = await fs.readFile(where, 'utf8')
-  } catch {
+  } catch (error) {
+    if (optional && !file && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new ConfigError(`${shown}: not found at ${where} (create it, or pass --config FILE)`)
   }
   let raw: unknown

@@ -1,8 +1,8 @@
 // Git helpers. Every call runs in the C locale (so messages can be matched), never
 // prompts for credentials, and takes its arguments as an array (zx quotes each one).
 import { createHash } from 'node:crypto'
-import { $, ProcessOutput, type Shell } from 'zx'
-import { UsageError } from './cli.mts'
+import { $, fs, os, path, ProcessOutput, type Shell } from 'zx'
+import { onInterrupt, UsageError } from './cli.mts'
 
 export const gitEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({
   ...env,
@@ -89,4 +89,66 @@ export function quoteGitPath(p: string): string {
 /** Compare two paths byte by byte (git's order), not by UTF-16 code units. */
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+/**
+ * Add git config for child processes through the environment (GIT_CONFIG_COUNT /
+ * GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n), so nothing lands in argv. Entries already in
+ * `env` are kept; these come after them and so win.
+ */
+export function withGitConfig(env: NodeJS.ProcessEnv, entries: Array<[key: string, value: string]>): NodeJS.ProcessEnv {
+  const out = { ...env }
+  let n = Number(env.GIT_CONFIG_COUNT) || 0
+  for (const [key, value] of entries) {
+    out[`GIT_CONFIG_KEY_${n}`] = key
+    out[`GIT_CONFIG_VALUE_${n}`] = value
+    n++
+  }
+  out.GIT_CONFIG_COUNT = String(n)
+  return out
+}
+
+/**
+ * An env in which git authenticates HTTPS fetches and pushes with `token`: the only
+ * credential helper is a shell function that prints the token from an env var. The
+ * token is never in argv, in a remote URL or in git's config files. The username
+ * `x-access-token` is what GitHub expects for App and Actions tokens (PATs ignore it).
+ */
+export function tokenCredentialEnv(token: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const helper = '!f() { test "$1" = get || return 0; echo username=x-access-token; echo "password=$GIT_HTTP_TOKEN"; }; f'
+  // The empty value first clears helpers from the user's config (a keychain must not answer instead).
+  return { ...withGitConfig(env, [['credential.helper', ''], ['credential.helper', helper]]), GIT_HTTP_TOKEN: token }
+}
+
+export interface TempWorktree {
+  /** The worktree's directory (a fresh temp dir). */
+  dir: string
+  /** `git(dir)` for this worktree; commands still running are stopped on interrupt. */
+  git: Shell
+  /** Remove the worktree and its directory (idempotent). */
+  remove(): Promise<void>
+}
+
+/**
+ * A detached worktree of `root` at `commit`, in a temp directory, so work (a cherry-pick,
+ * a generated-files commit) never touches the user's branch, index or files. It is
+ * removed by `remove()`, and on SIGINT/SIGTERM (after stopping the command running in it).
+ */
+export async function addTempWorktree(root: string, commit: string, env?: NodeJS.ProcessEnv): Promise<TempWorktree> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'worktree-'))
+  // Commands run in their own process group, so an interrupt can stop a command and its children.
+  const running = new AbortController()
+  const remove = onInterrupt(async () => {
+    running.abort()
+    await git(root)`git worktree remove --force --force ${dir}`.nothrow()
+    await fs.rm(dir, { recursive: true, force: true })
+    await git(root)`git worktree prune`.nothrow()
+  })
+  try {
+    await git(root, env)`git worktree add --detach ${dir} ${commit}`
+  } catch (error) {
+    await remove()
+    throw error
+  }
+  return { dir, git: $({ cwd: dir, quiet: true, env: gitEnv(env), signal: running.signal, detached: true }), remove }
 }

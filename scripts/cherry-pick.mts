@@ -1,0 +1,181 @@
+#!/usr/bin/env zx
+// scripts/cherry-pick.mts: release-branch cherry-picks. Called by the GitHub Actions
+// workflow `cherry-pick.yml` (pull_request_target closed/labeled, issue_comment created),
+// and by hand or from CircleCI with `--pr N --to BRANCH`.
+//   1. Read the flags, the config and the token.
+//   2. Work out what is asked: the flags, or the GitHub Actions event (a merged PR's
+//      cherry-pick labels, or a `/cherry-pick` comment from a trusted author).
+//   3. Check the targets: each must match cherryPick.targetBranches and exist on the remote.
+//   4. Read the PR: a comment on an open PR only labels it (picked when it merges).
+//   5. Work out the commits: squash, rebase or merge commit, as the PR was merged.
+//   6. Per target: pick in a temporary worktree, push cherry-pick/<pr>-to-<branch>,
+//      open the PR (or report the existing one), comment on the original.
+//   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
+import { fs } from 'zx'
+import { flag, main, parseFlags, UsageError, type Flags } from '../lib/cli.mts'
+import {
+  actionsOutputs,
+  checkTargets,
+  closedReply,
+  commentOn,
+  FAILED_STATUSES,
+  getPull,
+  labelForMerge,
+  labelledComment,
+  manualRequest,
+  pickContext,
+  pickOnto,
+  refusedComment,
+  resultJson,
+  sourceFromCommit,
+  sourceFromPull,
+  summaryRows,
+  triggerFromEvent,
+  untrustedReply,
+  USAGE_REPLY,
+  type EventPayload,
+  type Source,
+  type TargetResult,
+} from '../lib/cherry-pick.mts'
+import { defaultCherryPick, loadConfig } from '../lib/config.mts'
+import { repoInfo } from '../lib/git.mts'
+import { githubClient, readGitHubToken, setActionsOutputs } from '../lib/github.mts'
+import { info, step, table } from '../lib/log.mts'
+
+const usage = `
+Usage: npx zx scripts/cherry-pick.mts --pr N --to BRANCH [--to BRANCH...]
+       npx zx scripts/cherry-pick.mts --commit SHA --to BRANCH
+       npx zx scripts/cherry-pick.mts              (on GitHub Actions: reads the event)
+
+Pick a merged pull request (as it was merged: squash, rebase or merge commit) onto
+release branches with \`git cherry-pick -x\`, push cherry-pick/<pr>-to-<branch> and open
+a pull request "[<branch>] <title>" for each. The checkout is never changed: picks
+happen in a temporary worktree. Re-running reuses what an earlier run opened.
+
+Options:
+  --pr N               the merged pull request to pick
+  --commit SHA         a commit to pick, without a pull request
+  --to BRANCH          a target branch (repeatable); must exist on the remote and
+                       match cherryPick.targetBranches
+  --draft-on-conflict  on a conflict, commit the conflict markers and open a draft
+                       pull request labelled cherry-pick-conflict (instead of a comment)
+  --json               print the result per target as JSON on stdout
+  --repo DIR           the repository (default: the one containing the current directory)
+  --remote NAME        the git remote to fetch from and push to (default: origin)
+  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)
+  --config FILE        the config file (default: <repo>/build.config.json; optional)
+  -h, --help           show this help
+
+Environment:
+  GITHUB_TOKEN (or GH_TOKEN)   token that can push branches, open PRs and comment (required)
+  GITHUB_API_URL               the API server (default https://api.github.com)
+  GITHUB_REPOSITORY            owner/name
+  GITHUB_EVENT_PATH            on GitHub Actions: the pull_request or issue_comment event
+  GITHUB_OUTPUT                on GitHub Actions: created_pull_numbers, failed_branches (JSON arrays)
+
+Exit codes: 0 done (or nothing to do), 1 a target failed (conflict, push, API),
+2 bad usage (flags, a target that does not exist or match, a PR that is not merged).
+`
+
+await main(async () => {
+  // 1. Flags, config, token.
+  const flags = parseFlags(process.argv.slice(3), {
+    usage,
+    boolean: ['json', 'draft-on-conflict'],
+    string: ['pr', 'commit', 'repo', 'config', 'remote', 'github-repo'],
+    repeatable: ['to'],
+  })
+  if (!flags) return 0
+  const env = process.env
+  const manual = manualRequest({ pr: flag(flags, 'pr'), commit: flag(flags, 'commit'), to: flags.to as string[] })
+  const { root } = await repoInfo(flag(flags, 'repo') ?? process.cwd())
+  const config = (await loadConfig({ root, file: flag(flags, 'config'), optional: true }))?.cherryPick ?? defaultCherryPick()
+  const token = readGitHubToken(env)
+  if (!token) throw new UsageError('GITHUB_TOKEN is not set: it needs to push branches, open pull requests and comment (GH_TOKEN works too)')
+  const ctx = await pickContext({
+    root,
+    remote: flag(flags, 'remote') ?? 'origin',
+    token,
+    github: githubClient(token, env.GITHUB_API_URL),
+    githubRepo: flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined),
+    config,
+    draftOnConflict: Boolean(flags['draft-on-conflict']),
+    env,
+  })
+
+  // 2. What is asked.
+  let request: { pr?: number; commit?: string; targets: string[]; fromComment?: boolean } | undefined = manual
+  if (!request) {
+    if (!env.GITHUB_EVENT_PATH) {
+      throw new UsageError('nothing to pick: pass --pr N --to BRANCH or --commit SHA --to BRANCH (on GitHub Actions the event says what to pick)')
+    }
+    const trigger = triggerFromEvent(await readEvent(env.GITHUB_EVENT_PATH), config.labelPrefix)
+    if (trigger.kind === 'none') {
+      info(`Nothing to cherry-pick: ${trigger.reason}.`)
+      return report(flags, undefined, [])
+    }
+    if (trigger.kind === 'comment' && !trigger.trusted) {
+      info(`Ignoring /cherry-pick from @${trigger.user}: only owners, members and collaborators can start a cherry-pick.`)
+      await commentOn(ctx, trigger.pr, untrustedReply(trigger.user, trigger.targets[0] ?? 'release-1.0', config.labelPrefix))
+      return report(flags, undefined, [])
+    }
+    if (trigger.kind === 'comment' && !trigger.targets.length) {
+      await commentOn(ctx, trigger.pr, USAGE_REPLY)
+      return report(flags, undefined, [])
+    }
+    request = { pr: trigger.pr, targets: trigger.targets, fromComment: trigger.kind === 'comment' }
+  }
+
+  // 3. The targets. Asked on the command line, a bad one stops everything before any
+  //    work; asked by a label or comment, it is reported on the PR and the others go on.
+  const { valid, refused } = await step(`Check the target branches (${request.targets.join(', ')})`, () => checkTargets(ctx, request.targets))
+  if (refused.length && manual) {
+    const reasons = refused.map((r) => `${r.branch}: ${r.message}`).join('; ')
+    throw new UsageError(`cannot cherry-pick onto ${reasons} (targets must exist on ${ctx.remote} and match ${config.targetBranches.join(', ')})`)
+  }
+  if (refused.length) await commentOn(ctx, request.pr, refusedComment(refused, ctx))
+  const results: TargetResult[] = [...refused]
+  if (!valid.length) return report(flags, undefined, results)
+
+  // 4. The pull request. A comment on an open one labels it: the pick happens at merge.
+  const pull = request.pr ? await getPull(ctx, request.pr) : undefined
+  if (pull && request.fromComment && !pull.merged) {
+    if (pull.state === 'open') {
+      results.push(...(await labelForMerge(ctx, pull.number, valid)))
+      await commentOn(ctx, pull.number, labelledComment(valid, config.labelPrefix))
+    } else await commentOn(ctx, pull.number, closedReply(pull.number))
+    return report(flags, undefined, results)
+  }
+
+  // 5. The commits, as the PR was merged (fetching its base and the targets).
+  const source: Source = await step('Work out the commits to pick', () =>
+    pull ? sourceFromPull(ctx, pull, valid) : sourceFromCommit(ctx, request.commit!, valid),
+  )
+  info(`Picking ${source.commits.length} commit(s) of ${source.pull ? `#${source.pull.number}` : source.commits[0]} (${source.kind}): ${source.title}`)
+
+  // 6. Each target on its own: one failing does not stop the others.
+  for (const target of valid) {
+    const result = await pickOnto(ctx, source, target)
+    results.push(result)
+    info(`  ${target}: ${result.status}${result.pull ? ` #${result.pull.number} ${result.pull.url}` : ''}${result.message ? ` (${result.message})` : ''}`)
+  }
+
+  // 7. Report.
+  return report(flags, source, results)
+})
+
+async function readEvent(file: string): Promise<EventPayload> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as EventPayload
+  } catch (error) {
+    throw new UsageError(`GITHUB_EVENT_PATH: cannot read the event ${file}: ${(error as Error).message}`)
+  }
+}
+
+/** Summary on stderr, JSON on stdout (--json), step outputs on GitHub Actions; the exit code. */
+async function report(flags: Flags, source: Source | undefined, results: TargetResult[]): Promise<number> {
+  if (results.length) info('\n' + table(summaryRows(results)))
+  if (flags.json) process.stdout.write(JSON.stringify(resultJson(source, results), null, 2) + '\n')
+  await setActionsOutputs(actionsOutputs(results))
+  return results.some((r) => FAILED_STATUSES.includes(r.status)) ? 1 : 0
+}

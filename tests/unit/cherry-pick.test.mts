@@ -1,0 +1,208 @@
+// The pure parts of lib/cherry-pick.mts: triggers, names, messages, flag checks.
+import { describe, expect, it } from 'vitest'
+import {
+  actionsOutputs,
+  branchesFromLabels,
+  code,
+  conflictComment,
+  headBranchName,
+  isRebaseOf,
+  manualCommands,
+  manualRequest,
+  parseCommand,
+  pickBody,
+  pickTitle,
+  summaryRows,
+  triggerFromEvent,
+  untrustedReply,
+  type Source,
+  type TargetResult,
+} from '../../lib/cherry-pick.mts'
+
+const merged = (labels: string[], extra: object = {}) => ({
+  action: 'closed',
+  pull_request: { number: 7, merged: true, labels: labels.map((name) => ({ name })) },
+  ...extra,
+})
+const comment = (body: string, association = 'MEMBER', pull_request: unknown = { url: 'x' }) => ({
+  action: 'created',
+  issue: { number: 7, pull_request },
+  comment: { body, user: { login: 'ann' }, author_association: association },
+})
+
+describe('parseCommand', () => {
+  it('finds /cherry-pick on a line of its own, with one or more branches', () => {
+    expect(parseCommand('/cherry-pick release-1.0')).toEqual(['release-1.0'])
+    expect(parseCommand('LGTM\n  /cherry-pick release-1.0   release-2.0\r\nthanks')).toEqual(['release-1.0', 'release-2.0'])
+    expect(parseCommand('/cherry-pick a\n/cherry-pick b a')).toEqual(['a', 'b'])
+    expect(parseCommand('/cherry-pick')).toEqual([])
+  })
+
+  it('ignores mentions that are not a command', () => {
+    expect(parseCommand('please /cherry-pick release-1.0')).toBeNull()
+    expect(parseCommand('/cherry-picking is fun')).toBeNull()
+    expect(parseCommand('comment `/cherry-pick release-1.0` to pick')).toBeNull()
+    expect(parseCommand('')).toBeNull()
+  })
+})
+
+describe('branchesFromLabels', () => {
+  it('takes the branch after the prefix, once each', () => {
+    const labels = ['bug', 'cherry-pick/release-1.0', 'cherry-pick/', 'cherry-pick/release-1.0', 'cherry-pick/rel/x'].map((name) => ({ name }))
+    expect(branchesFromLabels(labels, 'cherry-pick/')).toEqual(['release-1.0', 'rel/x'])
+  })
+})
+
+describe('triggerFromEvent', () => {
+  it('a merged PR picks onto its labelled branches', () => {
+    expect(triggerFromEvent(merged(['bug', 'cherry-pick/release-1.0', 'cherry-pick/release-2.0']), 'cherry-pick/')).toEqual({
+      kind: 'labels',
+      pr: 7,
+      targets: ['release-1.0', 'release-2.0'],
+    })
+  })
+
+  it('a label added after the merge picks onto that branch only', () => {
+    const event = merged(['cherry-pick/release-1.0', 'cherry-pick/release-2.0'], { action: 'labeled', label: { name: 'cherry-pick/release-2.0' } })
+    expect(triggerFromEvent(event, 'cherry-pick/')).toEqual({ kind: 'labels', pr: 7, targets: ['release-2.0'] })
+    expect(triggerFromEvent({ ...event, label: { name: 'bug' } }, 'cherry-pick/')).toMatchObject({ kind: 'none', reason: expect.stringContaining('label added') })
+  })
+
+  it('does nothing for an unmerged PR, a merged PR without labels, or other actions', () => {
+    expect(triggerFromEvent({ action: 'closed', pull_request: { number: 7, merged: false, labels: [{ name: 'cherry-pick/r' }] } }, 'cherry-pick/')).toMatchObject({
+      kind: 'none',
+      reason: '#7 is not merged (labels are picked up when it is)',
+    })
+    expect(triggerFromEvent(merged(['bug']), 'cherry-pick/')).toMatchObject({ kind: 'none' })
+    expect(triggerFromEvent(merged(['cherry-pick/r'], { action: 'synchronize' }), 'cherry-pick/')).toMatchObject({ kind: 'none' })
+    expect(triggerFromEvent({}, 'cherry-pick/')).toMatchObject({ kind: 'none', reason: 'not a pull_request or issue_comment event' })
+  })
+
+  it('a comment carries the branches and whether its author is trusted', () => {
+    expect(triggerFromEvent(comment('/cherry-pick release-1.0'), 'cherry-pick/')).toEqual({
+      kind: 'comment',
+      pr: 7,
+      targets: ['release-1.0'],
+      user: 'ann',
+      trusted: true,
+    })
+    expect(triggerFromEvent(comment('/cherry-pick release-1.0', 'CONTRIBUTOR'), 'cherry-pick/')).toMatchObject({ trusted: false })
+    expect(triggerFromEvent(comment('/cherry-pick release-1.0', 'NONE'), 'cherry-pick/')).toMatchObject({ trusted: false })
+  })
+
+  it('ignores comments without the command, edited comments and comments on issues', () => {
+    expect(triggerFromEvent(comment('nice work'), 'cherry-pick/')).toMatchObject({ kind: 'none' })
+    expect(triggerFromEvent({ ...comment('/cherry-pick r'), action: 'edited' }, 'cherry-pick/')).toMatchObject({ kind: 'none' })
+    expect(triggerFromEvent(comment('/cherry-pick r', 'OWNER', null), 'cherry-pick/')).toMatchObject({ kind: 'none', reason: '#7 is an issue, not a pull request' })
+  })
+})
+
+const source: Source = {
+  pull: { number: 12, title: 'Fix it', url: 'https://github.com/acme/app/pull/12', author: 'ann', labels: [], base: 'main' },
+  title: 'Fix it',
+  kind: 'merge',
+  commits: ['a'.repeat(40)],
+  mainline: true,
+}
+
+describe('names and messages', () => {
+  it('names the branch after the PR, or the commit without one, and keeps the title as it is', () => {
+    expect(headBranchName(source, 'release-1.0')).toBe('cherry-pick/12-to-release-1.0')
+    expect(headBranchName({ commits: ['0123456789abcdef'] }, 'release-1.0')).toBe('cherry-pick/0123456789ab-to-release-1.0')
+    expect(pickTitle('release-1.0', 'Fix $(x) `y`; z')).toBe('[release-1.0] Fix $(x) `y`; z')
+  })
+
+  it('code() makes inline code that survives backticks', () => {
+    expect(code('app.txt')).toBe('`app.txt`')
+    expect(code('a`b')).toBe('``a`b``')
+    expect(code('`x`')).toBe('`` `x` ``')
+  })
+
+  it('the manual commands quote what the shell would otherwise run', () => {
+    const commands = manualCommands('origin', source, 'release-1;`touch x`$(touch y)', 'cherry-pick/12-to-release-1;`touch x`')
+    expect(commands.split('\n')).toEqual([
+      "git fetch origin $'release-1;`touch x`$(touch y)' main",
+      "git switch --create $'cherry-pick/12-to-release-1;`touch x`' $'origin/release-1;`touch x`$(touch y)'",
+      `git cherry-pick -x -m 1 ${'a'.repeat(40)}`,
+      '# resolve the conflicts, then: git add <files> && git cherry-pick --continue',
+      "git push origin $'cherry-pick/12-to-release-1;`touch x`'",
+    ])
+  })
+
+  it('the conflict comment lists the files and the commands', () => {
+    const body = conflictComment('origin', source, 'release-2.0', 'cherry-pick/12-to-release-2.0', ['a.txt', 'b c.txt'])
+    expect(body).toContain('- `a.txt`\n- `b c.txt`')
+    expect(body).toContain('```sh\ngit fetch origin release-2.0 main\n')
+    expect(body).toContain('--draft-on-conflict')
+    expect(parseCommand(body)).toBeNull()
+  })
+
+  it('the PR body links the original and lists the picked commits', () => {
+    const body = pickBody({ ...source, kind: 'squash', mainline: false }, 'release-1.0', [{ sha: 'b'.repeat(40), from: 'a'.repeat(40) }])
+    expect(body).toContain('Cherry-pick of #12 onto `release-1.0`.')
+    expect(body).toContain('Original pull request: https://github.com/acme/app/pull/12 (a squash merge).')
+    expect(body).toContain(`- ${'b'.repeat(40)} (cherry picked from commit ${'a'.repeat(40)})`)
+    expect(pickBody(source, 'r', [], ['x.txt'])).toContain('**Conflicts**')
+  })
+
+  it('the reply to an untrusted commenter is polite and names what a maintainer can do', () => {
+    const reply = untrustedReply('bob', 'release-1.0', 'cherry-pick/')
+    expect(reply).toMatch(/^Thanks @bob! .*nothing was done\. A maintainer can comment `\/cherry-pick release-1.0` or add the label `cherry-pick\/release-1.0`\.$/)
+    expect(parseCommand(reply)).toBeNull()
+  })
+})
+
+describe('rebase detection', () => {
+  const landed = (message: string, email = 'a@x', parents = 1) => ({ sha: message, message: `${message}\n`, email, parents })
+  it('matches the PR commits replayed in order, by message and author', () => {
+    const pr = [
+      { message: 'one', email: 'a@x' },
+      { message: 'two', email: 'a@x' },
+    ]
+    expect(isRebaseOf([landed('one'), landed('two')], pr)).toBe(true)
+    expect(isRebaseOf([landed('two'), landed('one')], pr)).toBe(false)
+    expect(isRebaseOf([landed('one'), landed('two', 'b@x')], pr)).toBe(false)
+    expect(isRebaseOf([landed('one'), landed('two', 'a@x', 2)], pr)).toBe(false)
+    expect(isRebaseOf([landed('two')], pr)).toBe(false)
+  })
+})
+
+describe('manualRequest', () => {
+  it('reads --pr/--commit and --to', () => {
+    expect(manualRequest({ to: [] })).toBeUndefined()
+    expect(manualRequest({ pr: '12', to: ['a', 'b', 'a'] })).toEqual({ pr: 12, commit: undefined, targets: ['a', 'b'] })
+    expect(manualRequest({ commit: 'abc', to: ['a'] })).toEqual({ pr: undefined, commit: 'abc', targets: ['a'] })
+  })
+
+  it.each([
+    [{ pr: '1', to: [] }, /--to BRANCH is required/],
+    [{ to: ['a'] }, /--to needs --pr N or --commit SHA/],
+    [{ pr: '1', commit: 'x', to: ['a'] }, /not both/],
+    [{ pr: '0', to: ['a'] }, /expected a pull request number/],
+    [{ pr: '#3', to: ['a'] }, /expected a pull request number/],
+  ])('%j is a usage error', (flags, message) => {
+    expect(() => manualRequest(flags)).toThrow(message)
+  })
+})
+
+describe('outputs', () => {
+  const results: TargetResult[] = [
+    { branch: 'r1', status: 'created', pull: { number: 3, url: 'u3', draft: false } },
+    { branch: 'r2', status: 'conflict', conflicts: ['a.txt'] },
+    { branch: 'r3', status: 'conflict', pull: { number: 4, url: 'u4', draft: true }, conflicts: ['b.txt'] },
+    { branch: 'r4', status: 'exists', pull: { number: 1, url: 'u1', draft: false } },
+    { branch: 'r5', status: 'refused', message: 'no branch r5 on origin' },
+    { branch: 'r6', status: 'up-to-date' },
+  ]
+
+  it('created_pull_numbers lists PRs this run opened; failed_branches the failed targets', () => {
+    expect(actionsOutputs(results)).toEqual({ created_pull_numbers: '[3,4]', failed_branches: '["r2","r3","r5"]' })
+  })
+
+  it('the summary has one row per target', () => {
+    const rows = summaryRows(results)
+    expect(rows[0]).toEqual(['target', 'result', 'details'])
+    expect(rows.slice(1).map((r) => r.slice(0, 2))).toEqual(results.map((r) => [r.branch, r.status]))
+    expect(rows[3][2]).toBe('#4 (draft) u4; conflicts: b.txt')
+  })
+})
