@@ -72,7 +72,7 @@ await main(async () => {
   ])
 
   // 3. The steps, in one container.
-  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs }, plans)
+  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs, docker: config.steps.docker }, plans)
   if (interrupted()) return 130 // the interrupt handler is exiting with 130/143 already
   const failed = results.find((r) => r.exitCode !== 0)
   const exitCode = failed ? (failed.exitCode ?? 1) : 0
