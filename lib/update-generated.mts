@@ -227,9 +227,9 @@ async function stage(worktree: TempWorktree, files: string[]): Promise<string> {
 
 const pullRef = (p: { number: number; html_url: string }) => ({ number: p.number, url: p.html_url })
 
-/** The open pull request from update-generated/<name> into the default branch, if any. */
+/** The open pull request from update-generated/<name>, if any (whatever its base: one per branch). */
 async function findOpenPull(ctx: GeneratedContext, branch: string) {
-  const pulls = await ctx.github!.paginate(ctx.github!.rest.pulls.list, { ...ctx.repo!, state: 'open', head: `${ctx.repo!.owner}:${branch}`, base: ctx.base, per_page: 100 })
+  const pulls = await ctx.github!.paginate(ctx.github!.rest.pulls.list, { ...ctx.repo!, state: 'open', head: `${ctx.repo!.owner}:${branch}`, per_page: 100 })
   return pulls[0]
 }
 
@@ -296,7 +296,7 @@ async function closeStale(ctx: GeneratedContext, entry: GeneratedFile, branch: s
 export async function updateGenerated(ctx: GeneratedContext, entry: GeneratedFile): Promise<GeneratedResult> {
   const branch = branchName(entry.name)
   const result: GeneratedResult = { name: entry.name, status: 'failed', branch, command: entry.command, files: [] }
-  info(`── generated ${entry.name}: ${entry.command.join(' ')} (paths: ${entry.paths.join(', ')})`)
+  info(`── generated ${entry.name}, on ${ctx.remote}/${ctx.base} (paths: ${entry.paths.join(', ')})`)
   let worktree: TempWorktree | undefined
   try {
     worktree = await addTempWorktree(ctx.root, `refs/remotes/${ctx.remote}/${ctx.base}`, ctx.env)
