@@ -307,8 +307,10 @@ export function summaryRows(results: TargetResult[]): string[][] {
  * argv or URLs), no hooks (the user's hooks do not belong in a throwaway worktree), no
  * editor, and a bot committer when git has no identity (a bare CI runner).
  */
-export async function pickingEnv(root: string, token: string, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  const out: NodeJS.ProcessEnv = { ...withGitConfig(tokenCredentialEnv(token, env), [['core.hooksPath', '/dev/null']]), GIT_EDITOR: 'true' }
+export async function pickingEnv(root: string, token: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  // No token (update-generated --dry-run): git uses whatever credentials the user has.
+  const base = token ? tokenCredentialEnv(token, env) : env
+  const out: NodeJS.ProcessEnv = { ...withGitConfig(base, [['core.hooksPath', '/dev/null']]), GIT_EDITOR: 'true' }
   const ident = await git(root, out)`git var GIT_COMMITTER_IDENT`.nothrow()
   if (!ident.ok) {
     out.GIT_COMMITTER_NAME = 'github-actions[bot]'
@@ -317,20 +319,21 @@ export async function pickingEnv(root: string, token: string, env: NodeJS.Proces
   return out
 }
 
+/** What any job that pushes to the remote and talks to GitHub needs (cherry-pick, update-generated). */
+export type RemoteContext = Pick<PickContext, 'root' | 'remote' | 'repo' | 'env' | 'logUrl'>
+
 /**
- * Everything a pick needs, checked up front: the remote exists, the GitHub repository is
- * known (--github-repo, GITHUB_REPOSITORY, or the remote's URL), git has its env.
+ * Checked up front: the remote exists, the GitHub repository is known (--github-repo,
+ * GITHUB_REPOSITORY, or the remote's URL), git has its env (see `pickingEnv`), and the
+ * CI log to link to.
  */
-export async function pickContext(options: {
+export async function remoteContext(options: {
   root: string
   remote: string
   token: string
-  github: Octokit
   githubRepo?: string
-  config: { labelPrefix: string; targetBranches: string[] }
-  draftOnConflict: boolean
   env?: NodeJS.ProcessEnv
-}): Promise<PickContext> {
+}): Promise<RemoteContext> {
   const env = options.env ?? process.env
   const url = await git(options.root)`git remote get-url ${options.remote}`.nothrow()
   if (!url.ok) throw new UsageError(`no git remote ${JSON.stringify(options.remote)} in ${options.root} (pass --remote NAME)`)
@@ -342,16 +345,26 @@ export async function pickContext(options: {
     env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
       : env.CIRCLE_BUILD_URL || undefined
+  return { root: options.root, remote: options.remote, repo, env: await pickingEnv(options.root, options.token, env), logUrl }
+}
+
+/** Everything a pick needs, checked up front (see `remoteContext`). */
+export async function pickContext(options: {
+  root: string
+  remote: string
+  token: string
+  github: Octokit
+  githubRepo?: string
+  config: { labelPrefix: string; targetBranches: string[] }
+  draftOnConflict: boolean
+  env?: NodeJS.ProcessEnv
+}): Promise<PickContext> {
   return {
-    root: options.root,
-    remote: options.remote,
+    ...(await remoteContext(options)),
     github: options.github,
-    repo,
     labelPrefix: options.config.labelPrefix,
     targetBranches: options.config.targetBranches,
-    env: await pickingEnv(options.root, options.token, env),
     draftOnConflict: options.draftOnConflict,
-    logUrl,
   }
 }
 
@@ -376,7 +389,7 @@ export async function checkTargets(ctx: PickContext, branches: string[]): Promis
 }
 
 /** branch -> sha for those of `branches` that exist on the remote. One `git ls-remote`. */
-async function remoteBranches(ctx: PickContext, branches: string[]): Promise<Map<string, string>> {
+export async function remoteBranches(ctx: Pick<PickContext, 'root' | 'remote' | 'env'>, branches: string[]): Promise<Map<string, string>> {
   if (!branches.length) return new Map()
   const out = await git(ctx.root, ctx.env)`git ls-remote --heads ${ctx.remote} ${branches.map((b) => `refs/heads/${b}`)}`
   const found = new Map<string, string>()
@@ -389,7 +402,7 @@ async function remoteBranches(ctx: PickContext, branches: string[]): Promise<Map
 }
 
 /** Update `<remote>/<branch>` for each branch (unshallowing once if the clone is shallow). */
-export async function fetchBranches(ctx: PickContext, branches: string[]): Promise<void> {
+export async function fetchBranches(ctx: Pick<PickContext, 'root' | 'remote' | 'env'>, branches: string[]): Promise<void> {
   const shallow = (await git(ctx.root)`git rev-parse --is-shallow-repository`).stdout.trim() === 'true'
   const refspecs = [...new Set(branches)].map((b) => `+refs/heads/${b}:refs/remotes/${ctx.remote}/${b}`)
   await git(ctx.root, ctx.env)`git fetch --quiet --no-tags ${shallow ? ['--unshallow'] : []} ${ctx.remote} ${refspecs}`

@@ -106,6 +106,22 @@ function object(fields: Record<string, { check: Check; default?: () => unknown }
   }
 }
 
+// A generated entry's name is part of a branch name (`update-generated/<name>`) and of log lines.
+const generatedName: Check = (v, at) =>
+  typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) && !v.endsWith('.lock') && !v.includes('..')
+    ? v
+    : fail(at, 'a name of letters, digits, ".", "_" and "-" (it becomes the branch update-generated/<name>)', v)
+
+// Globs over repo-relative paths: nothing absolute, nothing reaching out of the repository.
+const repoGlobs: Check = (v, at) => {
+  const list = strList(1)(v, at) as string[]
+  list.forEach((p, i) => {
+    const bare = p.replace(/^!/, '')
+    if (bare.startsWith('/') || bare.split('/').includes('..')) fail(`${at}[${i}]`, 'a glob relative to the repository root', p)
+  })
+  return list
+}
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -148,7 +164,7 @@ const schema = object({
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
     const entries = v.map((item, i) =>
-      object({ name: required(str), command: required(strList(1)), paths: required(strList(1)) })(item, `${at}[${i}]`),
+      object({ name: required(generatedName), command: required(strList(1)), paths: required(repoGlobs) })(item, `${at}[${i}]`),
     ) as GeneratedFile[]
     const names = entries.map((e) => e.name)
     const dup = names.find((n, i) => names.indexOf(n) !== i)

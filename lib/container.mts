@@ -16,7 +16,23 @@ import { interrupted, onInterrupt, WorkError } from './cli.mts'
 import { removeContainer, tail } from './docker.mts'
 import { git } from './git.mts'
 import { failure, info, redact, seconds, success } from './log.mts'
-import type { StepPlan, StepResult } from './steps.mts'
+
+/**
+ * One command to run in the container: a one-word name (for the markers and the logs),
+ * its argv, and the names of the env vars it gets. test-and-build's StepPlan is one.
+ */
+export interface ContainerStep {
+  name: string
+  command: string[]
+  env: string[]
+}
+
+/** A step's exit code (null: it did not run) and duration. */
+export interface ContainerStepResult<Name extends string = string> {
+  name: Name
+  exitCode: number | null
+  durationMs: number
+}
 
 /** Containers we start carry this label (value: the repository root) so they can be found. */
 export const CONTAINER_LABEL = 'dev.ci-build-scripts.repo'
@@ -96,7 +112,7 @@ export const RUNNER = [
  * `docker run` arguments: the host's uid:gid, the repo at its own path, a writable HOME,
  * git's safe.directory, env vars by name only (values stay in our env, out of argv).
  */
-export function runArgs(name: string, spec: ContainerSpec, plans: StepPlan[], marker: string): string[] {
+export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[], marker: string): string[] {
   const user = spec.user ?? invokingUser()
   const [uid, gid] = user.split(':')
   const args = ['run', '--rm', '--name', name, '--label', `${CONTAINER_LABEL}=${spec.root}`, '--user', user]
@@ -120,10 +136,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * output goes to stderr; its exit code and duration are returned (exitCode null: it did
  * not run). The container is gone on every exit path, SIGINT/SIGTERM included.
  */
-export async function runSteps(spec: ContainerSpec, plans: StepPlan[]): Promise<StepResult[]> {
+export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, plans: S[]): Promise<Array<ContainerStepResult<S['name']>>> {
   const name = `ci-steps-${randomBytes(6).toString('hex')}`
   const marker = `::ci-step-${randomBytes(8).toString('hex')}::`
-  const results: StepResult[] = plans.map((p) => ({ name: p.name, exitCode: null, durationMs: 0 }))
+  const results: Array<ContainerStepResult<S['name']>> = plans.map((p) => ({ name: p.name, exitCode: null, durationMs: 0 }))
   const startedAt = new Map<string, number>()
 
   // On an interrupt, remove the container until `docker run` has returned: a removal

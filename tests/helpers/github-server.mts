@@ -12,8 +12,9 @@
 //   squash, rebase) are git's, so API state and the git remote always agree.
 // - Everything else (repos, PRs, issues, comments, labels, assignees) lives in memory;
 //   requests are recorded, and the webhook events GitHub would send (pull_request
-//   opened/labeled/unlabeled/closed/reopened, issue_comment created) are collected so a
-//   test can hand one to a script as GITHUB_EVENT_PATH.
+//   opened/labeled/unlabeled/closed/reopened, issue_comment created,
+//   pull_request_review submitted/dismissed) are collected so a test can hand one to a
+//   script as GITHUB_EVENT_PATH.
 //
 //   const gh = await startGitHubServer({ tokens: { [token]: 'ci-bot' } })
 //   gh.addRepo({ owner: 'acme', name: 'app', dir: bare, collaborators: ['alice'] })
@@ -21,8 +22,8 @@
 //   await gh.mergePullRequest('acme/app', pr.number, 'squash')
 //   const eventFile = gh.writeEvent(gh.lastEvent('pull_request', 'closed'), dir)
 //
-// Not modelled: forks, reviews, checks, permissions beyond "collaborators can be
-// assigned", and diff statistics (additions/deletions/changed_files are 0).
+// Not modelled: forks, review comments on lines, checks, permissions beyond
+// "collaborators can be assigned", and diff statistics (additions/deletions/changed_files are 0).
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -37,6 +38,10 @@ export type IssueJson = Api['issues']['get']['response']['data']
 export type CommentJson = Api['issues']['createComment']['response']['data']
 export type LabelJson = Api['issues']['addLabels']['response']['data'][number]
 export type CommitJson = Api['pulls']['listCommits']['response']['data'][number]
+export type ReviewJson = Api['pulls']['listReviews']['response']['data'][number]
+/** What a reviewer submits (the API's `event`), and the state GitHub records. */
+export type ReviewEvent = 'APPROVE' | 'REQUEST_CHANGES' | 'COMMENT'
+type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED'
 type UserJson = PullJson['user']
 type RepoJson = PullJson['base']['repo']
 export type Association = NonNullable<CommentJson['author_association']>
@@ -54,7 +59,7 @@ export interface RecordedRequest {
 }
 
 export interface WebhookEvent {
-  name: 'pull_request' | 'issue_comment'
+  name: 'pull_request' | 'issue_comment' | 'pull_request_review'
   action: string
   payload: Record<string, unknown>
 }
@@ -105,6 +110,18 @@ interface Comment {
   updatedAt: string
 }
 
+interface Review {
+  id: number
+  pull: number
+  user: string
+  state: ReviewState
+  body: string
+  /** The pull request's head when the review was submitted. */
+  commitId: string
+  association: Association
+  submittedAt: string
+}
+
 interface Repo {
   id: number
   owner: string
@@ -116,6 +133,7 @@ interface Repo {
   labels: Map<string, LabelJson>
   issues: Map<number, Issue>
   comments: Comment[]
+  reviews: Review[]
   createdAt: string
 }
 
@@ -237,6 +255,7 @@ export class GitHubServer {
       labels: new Map(),
       issues: new Map(),
       comments: [],
+      reviews: [],
       createdAt: now(),
     })
   }
@@ -289,6 +308,32 @@ export class GitHubServer {
   comments(fullName: string, number: number): CommentJson[] {
     const repo = this.repo(fullName)
     return repo.comments.filter((c) => c.issue === number).map((c) => this.commentJson(repo, c))
+  }
+
+  /**
+   * Submit a review as `user` on the pull request's current head (what POST
+   * /pulls/:n/reviews does); records the `pull_request_review` `submitted` event. Its
+   * author_association follows the repo (owner, members, collaborators) unless given.
+   */
+  async review(fullName: string, number: number, user: string, event: ReviewEvent, options: { body?: string; association?: Association } = {}): Promise<ReviewJson> {
+    const repo = this.repo(fullName)
+    return this.reviewJson(repo, await this.addReview(repo, this.pullIssue(repo, number), user, event, options.body ?? '', options.association))
+  }
+
+  /** Dismiss a review (as a maintainer does): its state becomes DISMISSED. */
+  async dismissReview(fullName: string, number: number, reviewId: number): Promise<ReviewJson> {
+    const repo = this.repo(fullName)
+    const issue = this.pullIssue(repo, number)
+    const review = repo.reviews.find((r) => r.id === reviewId && r.pull === number)
+    if (!review) throw notFound()
+    review.state = 'DISMISSED'
+    await this.emitReview(repo, issue, review, 'dismissed')
+    return this.reviewJson(repo, review)
+  }
+
+  reviews(fullName: string, number: number): ReviewJson[] {
+    const repo = this.repo(fullName)
+    return repo.reviews.filter((r) => r.pull === number).map((r) => this.reviewJson(repo, r))
   }
 
   /** The most recent webhook event of this kind (and action). */
@@ -518,6 +563,43 @@ export class GitHubServer {
       },
     })
     return comment
+  }
+
+  private async addReview(repo: Repo, issue: Issue & { pull: Pull }, user: string, event: unknown, body: string, association?: Association): Promise<Review> {
+    const states: Record<ReviewEvent, ReviewState> = { APPROVE: 'APPROVED', REQUEST_CHANGES: 'CHANGES_REQUESTED', COMMENT: 'COMMENTED' }
+    const state = typeof event === 'string' ? states[event as ReviewEvent] : undefined
+    if (!state) throw invalid('PullRequestReview', 'event')
+    if ((state === 'CHANGES_REQUESTED' || state === 'COMMENTED') && !body) throw custom('PullRequestReview', `Review Body is required for ${event}`)
+    if (issue.user === user && state !== 'COMMENTED') throw custom('PullRequestReview', 'Can not approve or request changes on your own pull request')
+    await this.refresh(repo, issue.pull)
+    const review: Review = {
+      id: this.id(),
+      pull: issue.number,
+      user,
+      state,
+      body,
+      commitId: issue.pull.headSha,
+      association: association ?? this.association(repo, user),
+      submittedAt: now(),
+    }
+    this.user(user)
+    repo.reviews.push(review)
+    await this.emitReview(repo, issue, review, 'submitted')
+    return review
+  }
+
+  private async emitReview(repo: Repo, issue: Issue, review: Review, action: 'submitted' | 'dismissed'): Promise<void> {
+    this.events.push({
+      name: 'pull_request_review',
+      action,
+      payload: {
+        action,
+        review: this.reviewJson(repo, review),
+        pull_request: await this.pullJson(repo, issue),
+        repository: this.repoJson(repo),
+        sender: this.userJson(review.user),
+      },
+    })
   }
 
   private repoLabel(repo: Repo, name: string): LabelJson {
@@ -818,6 +900,24 @@ export class GitHubServer {
     }
   }
 
+  private reviewJson(repo: Repo, review: Review): ReviewJson {
+    const html = `${this.url}/${repo.owner}/${repo.name}/pull/${review.pull}#pullrequestreview-${review.id}`
+    const pull = `${this.apiUrl}/repos/${repo.owner}/${repo.name}/pulls/${review.pull}`
+    return {
+      id: review.id,
+      node_id: nodeId('PRR', review.id),
+      user: this.userJson(review.user),
+      body: review.body,
+      state: review.state,
+      html_url: html,
+      pull_request_url: pull,
+      _links: { html: { href: html }, pull_request: { href: pull } },
+      submitted_at: review.submittedAt,
+      commit_id: review.commitId,
+      author_association: review.association,
+    }
+  }
+
   private commentJson(repo: Repo, comment: Comment): CommentJson {
     const api = `${this.apiUrl}/repos/${repo.owner}/${repo.name}`
     const issue = repo.issues.get(comment.issue)!
@@ -974,6 +1074,14 @@ export class GitHubServer {
         if (body.state !== undefined) await this.setState(repo, issue, body.state, login)
         issue.updatedAt = now()
         return ok(await this.pullJson(repo, issue))
+      }
+      case 'GET /pulls/:n/reviews': {
+        this.pullIssue(repo, n)
+        return this.page(pathname, query, repo.reviews.filter((r) => r.pull === n), async (r) => this.reviewJson(repo, r))
+      }
+      case 'POST /pulls/:n/reviews': {
+        const review = await this.addReview(repo, this.pullIssue(repo, n), login, body.event, typeof body.body === 'string' ? body.body : '')
+        return ok(this.reviewJson(repo, review))
       }
       case 'GET /pulls/:n/commits': {
         const issue = this.pullIssue(repo, n)

@@ -17,9 +17,15 @@ import { PROJECT_ROOT } from '../helpers/run.mts'
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
 const CIRCLECI = '.circleci/config.yml'
-const WORKFLOWS = ['.github/workflows/ci.yml', '.github/workflows/cherry-pick.yml']
+const WORKFLOWS = [
+  '.github/workflows/ci.yml',
+  '.github/workflows/cherry-pick.yml',
+  '.github/workflows/nightly.yml',
+  '.github/workflows/integration-approval.yml',
+  '.github/workflows/integration-approved.yml',
+]
 
-// The agreed interfaces of the five scripts (being written on parallel branches). A CI
+// The agreed interfaces of the scripts (being written on parallel branches). A CI
 // step may call only these, with only these flags. Once a script exists, the flags are
 // also looked up in its source, so a renamed flag breaks this test.
 const SCRIPTS: Record<string, string[]> = {
@@ -28,6 +34,8 @@ const SCRIPTS: Record<string, string[]> = {
   'test-and-build': ['--push', '--require-push', '--only', '--report', '--repo', '--config', '--registry'],
   'push-images': ['--dry-run', '--force-branch', '--allow-overwrite', '--json', '--repo', '--config', '--registry'],
   'cherry-pick': ['--pr', '--to', '--json'],
+  'update-generated': ['--only', '--dry-run', '--json', '--repo', '--remote', '--github-repo', '--config', '--registry'],
+  'check-approval': ['--sha', '--github-repo', '--json'],
 }
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
@@ -135,8 +143,8 @@ describe('GitHub Actions workflows', () => {
 describe('CircleCI config', () => {
   it('passes CircleCI\'s config parser', () => {
     const config = parseConfig(read(CIRCLECI))
-    expect(config.jobs.map((j) => j.name).sort()).toEqual(['push-images', 'test-and-build'])
-    expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
+    expect(config.jobs.map((j) => j.name).sort()).toEqual(['integration', 'push-images', 'test-and-build', 'update-generated'])
+    expect(config.workflows.map((w) => w.name)).toEqual(['ci', 'nightly'])
   })
 
   it('the parser rejects a workflow naming a job that does not exist (so the check above means something)', () => {
@@ -177,9 +185,12 @@ describe('the scripts the CI steps call', () => {
 
   it('each platform runs the jobs of the design', () => {
     const called = (file: string) => [...new Set(scriptCalls(file).map((c) => c.script))].sort()
-    expect(called(CIRCLECI)).toEqual(['image-tag', 'push-images', 'test-and-build'])
+    expect(called(CIRCLECI)).toEqual(['image-tag', 'push-images', 'test-and-build', 'update-generated'])
     expect(called('.github/workflows/ci.yml')).toEqual(['push-images', 'test-and-build'])
     expect(called('.github/workflows/cherry-pick.yml')).toEqual(['cherry-pick'])
+    expect(called('.github/workflows/nightly.yml')).toEqual(['test-and-build', 'update-generated'])
+    expect(called('.github/workflows/integration-approval.yml')).toEqual([])
+    expect(called('.github/workflows/integration-approved.yml')).toEqual(['check-approval', 'test-and-build'])
   })
 
   it('the steps of build.config.json name npm scripts that exist', async () => {

@@ -1,0 +1,65 @@
+#!/usr/bin/env zx
+// scripts/check-approval.mts: the gate of the GitHub Actions workflow
+// `integration-approved.yml` (job `approval`). It runs from the default branch's checkout,
+// before any pull request code, and says whether a maintainer approved exactly this commit.
+//   1. Read the flags and the token.
+//   2. Find the open pull request whose head is --sha, and its reviews (GitHub API).
+//   3. Approved when an owner, member or collaborator's latest verdict is an approval of
+//      exactly that commit.
+//   4. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
+//      "Not approved" is an answer, not a failure: exit 0 either way.
+import { flag, main, parseFlags, UsageError } from '../lib/cli.mts'
+import { findApproval } from '../lib/approval.mts'
+import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/github.mts'
+import { info, step, success } from '../lib/log.mts'
+
+const usage = `
+Usage: npx zx scripts/check-approval.mts --sha SHA
+
+Is commit SHA the head of an open pull request that an owner, member or collaborator
+approved, at exactly that commit? (An approval of an earlier commit does not count, nor
+one dismissed or followed by a request for changes.) Exit 0 with the answer either way.
+
+Options:
+  --sha SHA            the commit (40 hex digits), e.g. github.event.workflow_run.head_sha
+  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY)
+  --json               print { approved, pr, sha, reviewer, reason } on stdout
+  -h, --help           show this help
+
+Environment:
+  GITHUB_TOKEN (or GH_TOKEN)  a token that can read pull requests (required)
+  GITHUB_API_URL              the API server (default https://api.github.com)
+  GITHUB_REPOSITORY           owner/name
+  GITHUB_OUTPUT               step outputs: approved (true/false), pr, sha, reviewer
+
+Exit codes: 0 answered, 1 the API failed, 2 bad usage.
+`
+
+await main(async () => {
+  // 1. Flags and token.
+  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'github-repo'] })
+  if (!flags) return 0
+  const env = process.env
+  const sha = flag(flags, 'sha')?.toLowerCase()
+  if (!sha || !/^[0-9a-f]{40}$/.test(sha)) throw new UsageError(`--sha: expected a full commit id (40 hex digits), got ${JSON.stringify(flags.sha ?? '')}`)
+  const slug = flag(flags, 'github-repo') ?? env.GITHUB_REPOSITORY
+  if (!slug) throw new UsageError('the GitHub repository is unknown: pass --github-repo owner/name (or set GITHUB_REPOSITORY)')
+  const repo = parseRepoSlug(slug, 'the GitHub repository (--github-repo or GITHUB_REPOSITORY)')
+  const token = readGitHubToken(env)
+  if (!token) throw new UsageError('GITHUB_TOKEN is not set: it needs to read pull requests and their reviews')
+
+  // 2-3. The pull request and its reviews.
+  const approval = await step(`Look for an approval of ${sha.slice(0, 12)}`, () => findApproval(githubClient(token, env.GITHUB_API_URL), repo, sha))
+  if (approval.approved) success(`#${approval.pr}: ${approval.reason}`)
+  else info(`Not approved${approval.pr ? ` (#${approval.pr})` : ''}: ${approval.reason}. Nothing runs.`)
+
+  // 4. Report.
+  await setActionsOutputs({
+    approved: String(approval.approved),
+    pr: approval.pr ? String(approval.pr) : '',
+    sha: approval.approved ? sha : '',
+    reviewer: approval.reviewer ?? '',
+  })
+  if (flags.json) process.stdout.write(JSON.stringify({ sha, ...approval }, null, 2) + '\n')
+  return 0
+})

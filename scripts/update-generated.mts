@@ -1,0 +1,133 @@
+#!/usr/bin/env zx
+// scripts/update-generated.mts: the bot that keeps generated files current. Called by the
+// GitHub Actions workflow `nightly.yml` (job `update-generated`) and the CircleCI
+// workflow `nightly` (a scheduled pipeline); by hand with --dry-run to try a generator.
+//   1. Read the flags, build.config.json (`generated`) and the token.
+//   2. The remote's default branch, fetched: every command runs on it, every pull
+//      request is based on it.
+//   3. Make the build image available (the pull-or-build logic from lib/build-image.mts).
+//   4. Per entry, in a temporary worktree: run the command in the build image; changes
+//      outside its `paths` (or a failing command) fail it and push nothing; changes
+//      inside are committed on update-generated/<name>, pushed when they differ from the
+//      branch, and get one pull request (opened, or updated); no change closes the
+//      stale pull request.
+//   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
+import { flag, main, parseFlags, UsageError } from '../lib/cli.mts'
+import { fetchBranches, pickingEnv, remoteContext } from '../lib/cherry-pick.mts'
+import { loadConfig } from '../lib/config.mts'
+import { ensureBuildImage } from '../lib/build-image.mts'
+import { repoInfo } from '../lib/git.mts'
+import { githubClient, readGitHubToken } from '../lib/github.mts'
+import { failure, info, step, table } from '../lib/log.mts'
+import {
+  defaultBranch,
+  generatorEnv,
+  selectGenerated,
+  summaryRows,
+  updateGenerated,
+  withAuthor,
+  type GeneratedContext,
+  type GeneratedResult,
+} from '../lib/update-generated.mts'
+
+const usage = `
+Usage: npx zx scripts/update-generated.mts [options]
+
+For each entry of "generated" in build.config.json ({ "name", "command", "paths" }):
+run the command in the build image on the remote's default branch (in a temporary
+worktree: your checkout is never changed). Files it changes under its paths are
+committed on update-generated/<name> and get one pull request (opened, or updated when
+the output changed); when it changes nothing, an open pull request for it is closed.
+A command that fails, or changes files outside its paths, fails the run and pushes
+nothing.
+
+Options:
+  --only NAME          run only this entry
+  --dry-run            run the commands and report what changed; commit, push and
+                       write nothing to GitHub (no token needed)
+  --json               print the result per entry as JSON on stdout
+  --repo DIR           the repository (default: the one containing the current directory)
+  --remote NAME        the git remote to fetch from and push to (default: origin)
+  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)
+  --config FILE        the config file (default: <repo>/build.config.json)
+  --registry HOST      override the registry (env: REGISTRY; empty = local-only)
+  -h, --help           show this help
+
+Environment:
+  GITHUB_TOKEN (or GH_TOKEN)  token that can push branches and open and close pull
+                              requests (required unless --dry-run); never passed to the commands
+  GITHUB_API_URL              the API server (default https://api.github.com)
+  GITHUB_REPOSITORY           owner/name
+  REGISTRY, REGISTRY_USERNAME/_PASSWORD: as for pull-or-build.
+  The commands get CI's own env vars and those named in steps.env, as test and build do.
+
+Exit codes: 0 done (or nothing configured), 1 an entry failed, 2 bad usage or config.
+`
+
+await main(async () => {
+  // 1. Flags, config, token.
+  const flags = parseFlags(process.argv.slice(3), {
+    usage,
+    boolean: ['dry-run', 'json'],
+    string: ['only', 'repo', 'remote', 'github-repo', 'config', 'registry'],
+  })
+  if (!flags) return 0
+  const env = process.env
+  const dryRun = Boolean(flags['dry-run'])
+  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
+  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const entries = selectGenerated(config.generated, flag(flags, 'only'))
+  if (!entries.length) {
+    info('Nothing to update: build.config.json has no "generated" entries.')
+    return report(Boolean(flags.json), [])
+  }
+  const token = readGitHubToken(env)
+  if (!token && !dryRun) throw new UsageError('GITHUB_TOKEN is not set: it needs to push update-generated/* branches and open and close pull requests (GH_TOKEN works too; --dry-run needs none)')
+  const remote = flag(flags, 'remote') ?? 'origin'
+  const remoteCtx = token
+    ? await remoteContext({ root: repo.root, remote, token, githubRepo: flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined), env })
+    : { root: repo.root, remote, env: await pickingEnv(repo.root, undefined, env), repo: undefined, logUrl: undefined }
+  const gitEnv = await withAuthor(repo.root, remoteCtx.env)
+
+  // 2. The default branch, fresh from the remote.
+  const base = await step(`Fetch the default branch from ${remote}`, async () => {
+    const branch = await defaultBranch({ root: repo.root, remote, env: gitEnv }, config.defaultBranch)
+    await fetchBranches({ root: repo.root, remote, env: gitEnv }, [branch])
+    return branch
+  })
+
+  // 3. The build image.
+  const image = await ensureBuildImage({ repo, config })
+
+  // 4. Each entry on its own: one failing does not stop the others.
+  const ctx: GeneratedContext = {
+    root: repo.root,
+    remote,
+    env: gitEnv,
+    repo: remoteCtx.repo,
+    github: token ? githubClient(token, env.GITHUB_API_URL) : undefined,
+    logUrl: remoteCtx.logUrl,
+    base,
+    image: image.ref,
+    containerEnv: generatorEnv(env, config),
+    dryRun,
+  }
+  const results: GeneratedResult[] = []
+  for (const entry of entries) {
+    const result = await updateGenerated(ctx, entry)
+    results.push(result)
+    info(`  ${entry.name}: ${result.status}${result.pull ? ` #${result.pull.number} ${result.pull.url}` : ''}${result.message ? ` (${result.message})` : ''}`)
+  }
+
+  // 5. Report.
+  return report(Boolean(flags.json), results)
+})
+
+/** Summary on stderr, JSON on stdout (--json); the exit code. */
+function report(json: boolean, results: GeneratedResult[]): number {
+  if (results.length) info('\n' + table(summaryRows(results)))
+  const failed = results.filter((r) => r.status === 'failed')
+  if (json) process.stdout.write(JSON.stringify({ results, failed: failed.length > 0 }, null, 2) + '\n')
+  for (const r of failed) failure(`Error: ${r.message}`)
+  return failed.length ? 1 : 0
+}

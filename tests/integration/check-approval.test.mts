@@ -1,0 +1,109 @@
+// scripts/check-approval.mts as the `approval` job of integration-approved.yml runs it:
+// a process, Octokit against the GitHub stand-in, reviews submitted there on a real
+// bare repository's pull request.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
+import { git, tempDir, writeFiles } from '../helpers/repo.mts'
+import { runScript } from '../helpers/run.mts'
+
+const TOKEN = `ghs_approval${Math.random().toString(36).slice(2)}`
+const NAME = 'acme/approval'
+
+let gh: GitHubServer
+let dir: string
+let dev: string
+beforeAll(async () => {
+  gh = await startGitHubServer({ tokens: { [TOKEN]: 'github-actions[bot]' } })
+  dir = tempDir('cbs-approval-')
+  const bare = path.join(dir, 'remote.git')
+  dev = path.join(dir, 'dev')
+  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
+  git(dir, 'init', '-q', '-b', 'main', dev)
+  writeFiles(dev, { 'app.txt': 'one\n' })
+  git(dev, 'add', '-A')
+  git(dev, 'commit', '-q', '-m', 'initial')
+  git(dev, 'remote', 'add', 'origin', bare)
+  git(dev, 'push', '-q', 'origin', 'main')
+  gh.addRepo({ owner: 'acme', name: 'approval', dir: bare, collaborators: ['maya'], members: ['lee'] })
+})
+afterAll(async () => {
+  await gh?.close()
+})
+
+/** A contributor's branch with one more commit, pushed; its head sha. */
+function push(branch: string, content: string): string {
+  git(dev, 'switch', '-q', '-C', branch, branch === 'main' ? 'main' : `origin/${branch}`)
+  writeFiles(dev, { 'app.txt': content })
+  git(dev, 'commit', '-q', '-am', content.trim())
+  git(dev, 'push', '-q', 'origin', branch)
+  git(dev, 'switch', '-q', 'main')
+  return git(dev, 'rev-parse', branch)
+}
+
+function branchFromMain(branch: string, content: string): string {
+  git(dev, 'switch', '-q', '-c', branch, 'main')
+  writeFiles(dev, { 'app.txt': content })
+  git(dev, 'commit', '-q', '-am', content.trim())
+  git(dev, 'push', '-q', 'origin', branch)
+  git(dev, 'switch', '-q', 'main')
+  return git(dev, 'rev-parse', branch)
+}
+
+async function check(sha: string) {
+  const output = path.join(dir, `output-${Math.random().toString(36).slice(2)}`)
+  fs.writeFileSync(output, '')
+  const result = await runScript('check-approval', ['--sha', sha, '--json'], {
+    env: { GITHUB_TOKEN: TOKEN, GH_TOKEN: '', GITHUB_API_URL: gh.apiUrl, GITHUB_REPOSITORY: NAME, GITHUB_OUTPUT: output, GITHUB_ACTIONS: '', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
+  })
+  expect(result.exitCode, result.stderr).toBe(0)
+  expect(result.stderr + result.stdout).not.toContain(TOKEN)
+  const outputs = Object.fromEntries(
+    fs
+      .readFileSync(output, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  )
+  return { json: JSON.parse(result.stdout), outputs, stderr: result.stderr }
+}
+
+describe('check-approval', () => {
+  it('approves exactly the reviewed head, and only for a trusted reviewer; a push needs a new approval', async () => {
+    const first = branchFromMain('contrib', 'two\n')
+    const pr = await gh.openPullRequest(NAME, { head: 'contrib', base: 'main', title: 'Contribution', user: 'outsider' })
+
+    // Nothing yet; then a comment, and an approval by someone without write access.
+    expect((await check(first)).outputs).toEqual({ approved: 'false', pr: String(pr.number), sha: '', reviewer: '' })
+    await gh.review(NAME, pr.number, 'maya', 'COMMENT', { body: 'looks fine' })
+    await gh.review(NAME, pr.number, 'passer-by', 'APPROVE')
+    const untrusted = await check(first)
+    expect(untrusted.json).toMatchObject({ approved: false, reason: expect.stringContaining('approved only by passer-by (NONE)') })
+
+    // A collaborator approves: exactly this commit is approved.
+    const approved = await gh.review(NAME, pr.number, 'maya', 'APPROVE')
+    expect(approved.commit_id).toBe(first)
+    const ok = await check(first)
+    expect(ok.outputs).toEqual({ approved: 'true', pr: String(pr.number), sha: first, reviewer: 'maya' })
+    expect(gh.lastEvent('pull_request_review', 'submitted').payload).toMatchObject({ review: { state: 'APPROVED', commit_id: first, author_association: 'COLLABORATOR' } })
+
+    // The contributor pushes after the approval: the new head is not approved, and the
+    // old commit is no longer the head of an open pull request.
+    const second = push('contrib', 'three\n')
+    expect((await check(second)).json).toMatchObject({ approved: false, pr: pr.number, reason: expect.stringContaining('a push after an approval needs a new approval') })
+    expect((await check(first)).json).toMatchObject({ approved: false, reason: expect.stringContaining('no open pull request has') })
+
+    // A member approves the new head; then it is dismissed.
+    const again = await gh.review(NAME, pr.number, 'lee', 'APPROVE')
+    expect((await check(second)).outputs).toMatchObject({ approved: 'true', sha: second, reviewer: 'lee' })
+    await gh.dismissReview(NAME, pr.number, again.id)
+    expect((await check(second)).outputs.approved).toBe('false')
+  })
+
+  it('bad usage is exit 2', async () => {
+    const result = await runScript('check-approval', ['--sha', 'main'], { env: { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: NAME } })
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('--sha: expected a full commit id (40 hex digits), got "main"')
+  })
+})

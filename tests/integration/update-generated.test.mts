@@ -1,0 +1,303 @@
+// scripts/update-generated.mts end to end: the script runs as a process (as CI runs it),
+// the commands run in a real build image (FROM busybox) on the real Docker Engine, the
+// remote is a real bare repository served over HTTP by the GitHub stand-in (so pushes
+// need the token), and Octokit talks to the stand-in's REST API.
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
+import { requireDocker, uniqueName } from '../helpers/docker.mts'
+import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { watchDescendants } from '../helpers/proc.mts'
+import { git, tempDir, writeFiles } from '../helpers/repo.mts'
+import { runScript, type RunResult } from '../helpers/run.mts'
+
+const TOKEN = `ghs_gen${Math.random().toString(36).slice(2)}Secret`
+const BOT = 'generated-bot'
+const IMAGE = uniqueName('gen-build')
+
+// The commands. `copy` fails if the push token reached its container.
+const GENERATED = [
+  { name: 'copy', command: ['sh', '-c', 'test -z "$GITHUB_TOKEN$GH_TOKEN" && cp input.txt gen/out.txt && date > cache.tmp'], paths: ['gen'] },
+  { name: 'outside', command: ['sh', '-c', 'echo x > gen/extra.txt && echo y > stray.txt && rm README.md'], paths: ['gen/**/*.txt'] },
+  { name: 'fails', command: ['sh', '-c', 'echo generator-broke >&2; echo half > gen/out.txt; exit 3'], paths: ['gen'] },
+]
+
+let gh: GitHubServer
+beforeAll(async () => {
+  requireDocker(['busybox:latest'])
+  gh = await startGitHubServer({ tokens: { [TOKEN]: BOT } })
+})
+afterAll(async () => {
+  await gh?.close()
+  removeImagesNamed(IMAGE)
+})
+
+interface Fixture {
+  name: string
+  dir: string
+  bare: string
+  /** A developer's clone: pushes to main by path. */
+  dev: string
+  /** Where the script runs (CI's checkout), remote `origin` over HTTP. */
+  checkout: string
+}
+
+let counter = 0
+
+function setup(): Fixture {
+  const name = `acme/gen${++counter}`
+  const dev = makeBuildRepo({
+    name: IMAGE,
+    files: { 'input.txt': 'v2\n', 'gen/out.txt': 'v1\n', '.gitignore': '*.tmp\n' },
+    config: { generated: GENERATED },
+  })
+  const dir = tempDir('cbs-gen-')
+  const bare = path.join(dir, 'remote.git')
+  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
+  git(dev, 'remote', 'add', 'origin', bare)
+  git(dev, 'push', '-q', 'origin', 'main')
+  const [owner, repo] = name.split('/')
+  gh.addRepo({ owner, name: repo, dir: bare })
+  const checkout = path.join(dir, 'checkout')
+  git(dir, 'clone', '-q', bare, checkout)
+  git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
+  return { name, dir, bare, dev, checkout }
+}
+
+function env(f: Fixture, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    // Like a bare CI runner: no git config, no identity (the script falls back to a bot).
+    LC_ALL: 'C',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    REGISTRY: '',
+    GITHUB_TOKEN: TOKEN,
+    GH_TOKEN: '',
+    GITHUB_API_URL: gh.apiUrl,
+    GITHUB_REPOSITORY: f.name,
+    GITHUB_ACTIONS: '',
+    GITHUB_EVENT_PATH: '',
+    GITHUB_SERVER_URL: '',
+    GITHUB_RUN_ID: '',
+    GITHUB_STEP_SUMMARY: '',
+    CIRCLE_BUILD_URL: '',
+    NO_PROXY: '127.0.0.1',
+    no_proxy: '127.0.0.1',
+    ...extra,
+  }
+}
+
+function run(f: Fixture, args: string[], extra: NodeJS.ProcessEnv = {}, onSpawn?: (child: import('node:child_process').ChildProcess) => void): Promise<RunResult> {
+  return runScript('update-generated', args, { cwd: f.checkout, env: env(f, extra), onSpawn })
+}
+
+interface Json {
+  results: Array<{ name: string; status: string; files: string[]; branch: string; pull?: { number: number }; diffStat?: string; message?: string }>
+  failed: boolean
+}
+const json = (r: RunResult): Json => JSON.parse(r.stdout)
+
+/** Commit files on main in the developer's clone and push them. */
+function pushToMain(f: Fixture, files: Record<string, string>, message: string): void {
+  writeFiles(f.dev, files)
+  git(f.dev, 'add', '-A')
+  git(f.dev, 'commit', '-q', '-m', message)
+  git(f.dev, 'push', '-q', 'origin', 'main')
+}
+
+const remoteSha = (f: Fixture, ref: string) => git(f.bare, 'for-each-ref', '--format=%(objectname)', ref)
+const remoteFile = (f: Fixture, ref: string, file: string) => git(f.bare, 'show', `${ref}:${file}`)
+const pullsFor = async (f: Fixture, head: string): Promise<PullJson[]> => (await gh.pulls(f.name)).filter((p) => p.head.ref === head)
+/** Requests that wrote something: pushes (receive-pack) and API calls other than GET. */
+const writes = (from: number) =>
+  gh.requests.slice(from).filter((q) => (q.path.endsWith('/git-receive-pack') && q.method === 'POST') || (!q.path.includes('.git/') && q.method !== 'GET'))
+
+/** Everything about the checkout the script must leave alone. */
+function checkoutState(f: Fixture) {
+  return {
+    head: git(f.checkout, 'rev-parse', 'HEAD'),
+    branch: git(f.checkout, 'symbolic-ref', '--short', 'HEAD'),
+    status: git(f.checkout, 'status', '--porcelain', '--untracked-files=all', '--ignored'),
+    worktrees: git(f.checkout, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length,
+    branches: git(f.checkout, 'branch', '--list', '--format=%(refname)'),
+    config: fs.readFileSync(path.join(f.checkout, '.git', 'config'), 'utf8'),
+  }
+}
+
+describe('update-generated: a changed output, re-runs, and a later run with no change', () => {
+  let f: Fixture
+  let firstPr: number
+  let firstSha: string
+  beforeAll(() => {
+    f = setup()
+    // The user's own untracked (and ignored) files must survive every run.
+    writeFiles(f.checkout, { 'notes.txt': 'mine\n', 'scratch.tmp': 'mine too\n' })
+  })
+
+  it('opens one pull request from update-generated/<name> with the diff stat and the command', async () => {
+    const before = checkoutState(f)
+    const result = await run(f, ['--only', 'copy', '--json'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    const [entry] = json(result).results
+    expect(entry).toMatchObject({ name: 'copy', status: 'opened', branch: 'update-generated/copy', files: ['gen/out.txt'] })
+
+    const pulls = await pullsFor(f, 'update-generated/copy')
+    expect(pulls).toHaveLength(1)
+    const [pull] = pulls
+    firstPr = pull.number
+    expect(entry.pull?.number).toBe(pull.number)
+    expect(pull).toMatchObject({ state: 'open', title: 'Update generated files: copy', base: { ref: 'main' } })
+    expect(pull.body).toContain('test -z "$GITHUB_TOKEN$GH_TOKEN" && cp input.txt gen/out.txt')
+    expect(pull.body).toMatch(/gen\/out\.txt \| 2 \+-\n 1 file changed, 1 insertion\(\+\), 1 deletion\(-\)/)
+
+    // The branch: main plus the one generated change (the ignored cache file is not in it).
+    firstSha = remoteSha(f, 'refs/heads/update-generated/copy')
+    expect(git(f.bare, 'rev-parse', `${firstSha}^`)).toBe(remoteSha(f, 'refs/heads/main'))
+    expect(git(f.bare, 'diff', '--name-only', 'main', firstSha)).toBe('gen/out.txt')
+    expect(remoteFile(f, firstSha, 'gen/out.txt')).toBe('v2')
+    expect(git(f.bare, 'log', '-1', '--format=%B', firstSha)).toMatch(/^Update generated files: copy\n\nProduced in the build image by:\n\n {4}sh -c test -z/)
+
+    expect(checkoutState(f)).toEqual(before)
+    expect(fs.readFileSync(path.join(f.checkout, 'notes.txt'), 'utf8')).toBe('mine\n')
+  })
+
+  it('a re-run with the same output pushes nothing, keeps the branch and opens no second pull request', async () => {
+    const from = gh.requests.length
+    const result = await run(f, ['--only', 'copy', '--json'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(json(result).results[0]).toMatchObject({ status: 'unchanged', pull: { number: firstPr } })
+    expect(remoteSha(f, 'refs/heads/update-generated/copy')).toBe(firstSha)
+    expect(await pullsFor(f, 'update-generated/copy')).toHaveLength(1)
+    expect(writes(from)).toEqual([])
+  })
+
+  it('new output (main moved on) updates the same pull request', async () => {
+    pushToMain(f, { 'input.txt': 'v3\n' }, 'input v3')
+    const result = await run(f, ['--only', 'copy', '--json'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(json(result).results[0]).toMatchObject({ status: 'updated', pull: { number: firstPr } })
+    const sha = remoteSha(f, 'refs/heads/update-generated/copy')
+    expect(sha).not.toBe(firstSha)
+    expect(git(f.bare, 'rev-parse', `${sha}^`)).toBe(remoteSha(f, 'refs/heads/main'))
+    expect(remoteFile(f, sha, 'gen/out.txt')).toBe('v3')
+    const pulls = await pullsFor(f, 'update-generated/copy')
+    expect(pulls.map((p) => [p.number, p.state])).toEqual([[firstPr, 'open']])
+  })
+
+  it('a later run with no change closes the stale pull request and deletes its branch', async () => {
+    pushToMain(f, { 'gen/out.txt': 'v3\n' }, 'regenerate by hand')
+    const before = checkoutState(f)
+    const result = await run(f, ['--only', 'copy', '--json'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(json(result).results[0]).toMatchObject({ status: 'closed', files: [], pull: { number: firstPr } })
+    expect((await gh.pull(f.name, firstPr)).state).toBe('closed')
+    expect(gh.comments(f.name, firstPr).map((c) => c.body).join('\n')).toMatch(/no longer changes anything on `main`/)
+    expect(remoteSha(f, 'refs/heads/update-generated/copy')).toBe('')
+    expect(checkoutState(f)).toEqual(before)
+
+    // And again: nothing open, nothing to do.
+    const again = await run(f, ['--only', 'copy', '--json'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(json(again).results[0]).toMatchObject({ status: 'current' })
+    expect(await pullsFor(f, 'update-generated/copy')).toHaveLength(1)
+  })
+})
+
+describe('update-generated: failures push nothing', () => {
+  let f: Fixture
+  beforeAll(() => {
+    f = setup()
+  })
+
+  it('a command writing outside its paths fails naming the command and the files; nothing is pushed', async () => {
+    const before = checkoutState(f)
+    const from = gh.requests.length
+    const result = await run(f, ['--only', 'outside', '--json'])
+    expect(result.exitCode).toBe(1)
+    const [entry] = json(result).results
+    expect(entry).toMatchObject({ name: 'outside', status: 'failed', files: ['README.md', 'stray.txt'] })
+    expect(result.stderr).toContain(
+      'generated "outside": `sh -c echo x > gen/extra.txt && echo y > stray.txt && rm README.md` changed files outside its paths (gen/**/*.txt): README.md, stray.txt. Nothing was pushed',
+    )
+    expect(writes(from)).toEqual([])
+    expect(remoteSha(f, 'refs/heads/update-generated/outside')).toBe('')
+    expect(await gh.pulls(f.name)).toEqual([])
+    expect(checkoutState(f)).toEqual(before)
+  })
+
+  it('a failing command fails the job with its name and exit code; the others still run', async () => {
+    pushToMain(f, { 'input.txt': 'v9\n' }, 'input v9')
+    const before = checkoutState(f)
+    const result = await run(f, ['--json'])
+    expect(result.exitCode).toBe(1)
+    const byName = Object.fromEntries(json(result).results.map((r) => [r.name, r]))
+    expect(Object.keys(byName)).toEqual(['copy', 'outside', 'fails'])
+    expect(byName.copy.status).toBe('opened')
+    expect(byName.outside.status).toBe('failed')
+    expect(byName.fails).toMatchObject({ status: 'failed', files: ['gen/out.txt'] })
+    expect(result.stderr).toContain('generator-broke')
+    expect(result.stderr).toContain('generated "fails": `sh -c echo generator-broke >&2; echo half > gen/out.txt; exit 3` failed with exit code 3')
+    expect(json(result).failed).toBe(true)
+    expect(remoteSha(f, 'refs/heads/update-generated/fails')).toBe('')
+    expect(remoteSha(f, 'refs/heads/update-generated/outside')).toBe('')
+    expect((await gh.pulls(f.name)).map((p) => p.head.ref)).toEqual(['update-generated/copy'])
+    expect(checkoutState(f)).toEqual(before)
+  })
+})
+
+describe('update-generated: flags and the token', () => {
+  let f: Fixture
+  beforeAll(() => {
+    f = setup()
+  })
+
+  it('--dry-run reports the change and writes nothing anywhere, without a token', async () => {
+    const from = gh.requests.length
+    // The remote needs the token to be read; a dry run on a checkout of a readable remote needs none.
+    git(f.checkout, 'remote', 'set-url', 'origin', f.bare)
+    try {
+      const result = await run(f, ['--dry-run', '--only', 'copy', '--json'], { GITHUB_TOKEN: '' })
+      expect(result.exitCode, result.stderr).toBe(0)
+      expect(json(result).results[0]).toMatchObject({ status: 'changed', files: ['gen/out.txt'] })
+      expect(json(result).results[0].diffStat).toContain('gen/out.txt | 2 +-')
+      expect(result.stderr).toContain('would push update-generated/copy')
+    } finally {
+      git(f.checkout, 'remote', 'set-url', 'origin', gh.gitUrl(f.name))
+    }
+    expect(writes(from)).toEqual([])
+    expect(git(f.bare, 'for-each-ref', 'refs/heads/update-generated')).toBe('')
+  })
+
+  it('the token is never in output, argv or git config; git pushes get it from the credential helper', async () => {
+    let watch: ReturnType<typeof watchDescendants> | undefined
+    const from = gh.requests.length
+    const result = await run(f, ['--only', 'copy'], { GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: gh.url, GITHUB_RUN_ID: '42' }, (child) => (watch = watchDescendants(child.pid!)))
+    const argv = watch!.stop()
+    expect(result.exitCode, result.stderr).toBe(0)
+    // The one place it may appear: the workflow command that asks Actions to mask it.
+    expect(result.stderr.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`])
+    expect(result.stdout).not.toContain(TOKEN)
+    expect(argv.some((a) => a.includes('scripts/update-generated.mts'))).toBe(true)
+    expect(argv.some((a) => a.startsWith('docker run'))).toBe(true)
+    expect(argv.filter((a) => a.includes(TOKEN))).toEqual([])
+    expect(checkoutState(f).config).not.toContain(TOKEN)
+    expect(git(f.checkout, 'remote', 'get-url', 'origin')).toBe(gh.gitUrl(f.name))
+    const [pull] = await gh.pulls(f.name)
+    expect(`${pull.title}\n${pull.body}`).not.toContain(TOKEN)
+    expect(pull.body).toContain(`${gh.url}/${f.name}/actions/runs/42`)
+    // git asked the credential helper: refused without credentials, then pushed as the bot.
+    const pushes = gh.requests.slice(from).filter((q) => q.path === `/${f.name}.git/info/refs` && q.query.service === 'git-receive-pack')
+    expect(pushes.map((q) => q.status)).toEqual([401, 200])
+    expect(pushes[1].login).toBe(BOT)
+  })
+
+  it('bad usage is exit 2: an unknown --only, no token', async () => {
+    const unknown = await run(f, ['--only', 'nope'])
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr).toContain('--only: no generated entry named "nope" in build.config.json (known: copy, outside, fails)')
+    const noToken = await run(f, [], { GITHUB_TOKEN: '' })
+    expect(noToken.exitCode).toBe(2)
+    expect(noToken.stderr).toContain('GITHUB_TOKEN is not set')
+  })
+})
