@@ -9,7 +9,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { $, ProcessOutput } from 'zx'
+import { $, ProcessOutput, type ProcessPromise } from 'zx'
 import { onInterrupt, WorkError } from './cli.mts'
 import { redact, registerSecret, warn } from './log.mts'
 import { withRetries, type Credentials } from './registry.mts'
@@ -34,16 +34,51 @@ export function tail(out: ProcessOutput, lines = 5): string {
   return redact(text || `exit code ${out.exitCode}`)
 }
 
+/** Stop a docker command that is still running (SIGTERM, as Ctrl-C would) and wait for it to end. */
+async function stopCommand(p: ProcessPromise): Promise<void> {
+  if (p.stage === 'fulfilled' || p.stage === 'rejected') return
+  try {
+    await p.kill('SIGTERM')
+  } catch {
+    // it ended meanwhile
+  }
+  await p
+}
+
+export interface StreamOptions extends DockerOptions {
+  input?: string
+  /** Keep the output for the result only: nothing on stderr. */
+  quiet?: boolean
+  /** Each chunk of output (stdout and stderr) as it arrives. */
+  onOutput?: (text: string) => void
+  /**
+   * What SIGINT/SIGTERM does while the command runs (default: stop it). The docker CLI
+   * must not go on pulling, pushing or building after we exited.
+   */
+  onInterrupt?: (p: ProcessPromise) => Promise<void>
+}
+
 /**
  * Run a docker command with its output streamed to stderr (redacted) as it arrives, and
- * also kept in the result for error messages.
+ * also kept in the result for error messages. An interrupt stops the command.
  */
-export async function streamed(args: string[], options: DockerOptions & { input?: string } = {}): Promise<ProcessOutput> {
+export async function streamed(args: string[], options: StreamOptions = {}): Promise<ProcessOutput> {
   const p = docker(options)`docker ${args}`
-  const forward = (d: Buffer | string) => process.stderr.write(redact(String(d)))
+  const forward = (d: Buffer | string) => {
+    options.onOutput?.(String(d))
+    if (!options.quiet) process.stderr.write(redact(String(d)))
+  }
   p.stdout.on('data', forward)
   p.stderr.on('data', forward)
-  return await p
+  // Only a command still running needs stopping (the undo step also runs when it ends).
+  const done = onInterrupt(async () => {
+    if (p.stage === 'running') await (options.onInterrupt ?? stopCommand)(p)
+  })
+  try {
+    return await p
+  } finally {
+    await done()
+  }
 }
 
 /**
@@ -190,6 +225,7 @@ export class DockerBuildError extends WorkError {
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
   const iidfile = path.join(dir, 'iid')
+  let output = ''
   try {
     const args = ['build', '--iidfile', iidfile]
     if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
@@ -198,12 +234,43 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
     for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
     args.push(options.context)
-    const out = options.quiet ? await docker()`docker ${args}` : await streamed(args)
+    const out = await streamed(args, {
+      quiet: options.quiet,
+      onOutput: (text) => (output += text),
+      onInterrupt: async (p) => {
+        await stopBuild(p, () => output)
+        fs.rmSync(dir, { recursive: true, force: true })
+      },
+    })
     if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
     return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Stop a build on SIGINT/SIGTERM. BuildKit cancels a build whose client went away. The
+ * legacy builder does not: it would run on and tag the image after we exited, its step
+ * container still running. So while it runs, the container of its current step
+ * (`---> Running in <id>`) is removed, which fails the build there; then the CLI is stopped.
+ */
+async function stopBuild(p: ProcessPromise, output: () => string): Promise<void> {
+  // Earlier steps' containers are gone already: the builder removes each after its step.
+  const current = () => [...output().matchAll(/Running in ([0-9a-f]{12,64})/g)].pop()?.[1]
+  const remove = async () => {
+    const id = current()
+    if (id) await removeContainer(id).catch(() => undefined)
+  }
+  const legacy = /^Step \d+\/\d+ : /m.test(output())
+  for (let i = 0; legacy && i < 50 && p.stage === 'running'; i++) {
+    await remove()
+    await Promise.race([p, sleep(200)])
+  }
+  await stopCommand(p)
+  await remove()
 }
 
 /**
