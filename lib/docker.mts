@@ -227,7 +227,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const iidfile = path.join(dir, 'iid')
   let output = ''
   try {
-    const args = ['build', '--iidfile', iidfile]
+    // --force-rm: the legacy builder otherwise keeps the container of a failed step.
+    const args = ['build', '--force-rm', '--iidfile', iidfile]
     if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
     for (const tag of options.tags) args.push('--tag', tag)
     for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
