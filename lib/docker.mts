@@ -87,6 +87,7 @@ export async function streamed(args: string[], options: StreamOptions = {}): Pro
  */
 export async function assertDockerAvailable(timeoutMs = 10_000): Promise<void> {
   let out: ProcessOutput
+  const started = performance.now()
   try {
     out = await docker({ timeout: timeoutMs })`docker version --format ${'{{.Server.Version}}'}`
   } catch (error) {
@@ -94,7 +95,9 @@ export async function assertDockerAvailable(timeoutMs = 10_000): Promise<void> {
     throw new WorkError(`Docker is not installed (${(error as Error).message}): install the docker CLI and start a daemon`)
   }
   if (out.exitCode === 0 && out.stdout.trim()) return
-  const reason = out.signal ? `no answer within ${timeoutMs / 1000}s` : tail(out, 1)
+  // The timeout's SIGTERM: the CLI catches it and exits 143 itself, so `signal` may be unset.
+  const timedOut = out.signal !== null || performance.now() - started >= timeoutMs
+  const reason = timedOut ? `no answer within ${timeoutMs / 1000}s` : tail(out, 1)
   throw new WorkError(`Docker daemon is not reachable (${reason}): start it or set DOCKER_HOST`)
 }
 
