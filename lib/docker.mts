@@ -227,6 +227,7 @@ export class DockerBuildError extends WorkError {
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
+  const removeDir = onInterrupt(() => fs.rmSync(dir, { recursive: true, force: true }))
   const iidfile = path.join(dir, 'iid')
   let output = ''
   try {
@@ -241,15 +242,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const out = await streamed(args, {
       quiet: options.quiet,
       onOutput: (text) => (output += text),
-      onInterrupt: async (p) => {
-        await stopBuild(p, () => output)
-        fs.rmSync(dir, { recursive: true, force: true })
-      },
+      onInterrupt: (p) => stopBuild(p, () => output),
     })
     if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
     return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+    await removeDir()
   }
 }
 

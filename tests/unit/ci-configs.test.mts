@@ -125,6 +125,10 @@ describe('GitHub Actions workflows', () => {
     expect(checkout.with.ref).toBe('${{ github.event.repository.default_branch }}')
     // Nothing may fetch or check out the pull request's head.
     expect(read('.github/workflows/cherry-pick.yml')).not.toMatch(/pull_request\.head|refs\/pull\/|merge_commit_sha/)
+    // Every /cherry-pick comment reaches the script, which checks trust itself: an
+    // untrusted commenter gets its polite reply rather than silence.
+    expect(job.if).toContain("startsWith(github.event.comment.body, '/cherry-pick')")
+    expect(job.if).not.toContain('author_association')
   })
 })
 
@@ -164,11 +168,10 @@ describe('the scripts the CI steps call', () => {
       const where = `${call.file} job ${call.job}`
       expect(Object.keys(SCRIPTS), where).toContain(call.script)
       for (const flag of call.flags) expect(SCRIPTS[call.script], `${where}: ${flag}`).toContain(flag)
-      // A script already on this branch must have the flag too.
+      // The script exists and declares the flag.
       const source = path.join(PROJECT_ROOT, 'scripts', `${call.script}.mts`)
-      if (fs.existsSync(source)) {
-        for (const flag of call.flags) expect(fs.readFileSync(source, 'utf8'), `${where}: ${flag}`).toContain(flag)
-      }
+      expect(fs.existsSync(source), `${where}: scripts/${call.script}.mts exists`).toBe(true)
+      for (const flag of call.flags) expect(fs.readFileSync(source, 'utf8'), `${where}: ${flag}`).toContain(flag)
     }
   })
 
