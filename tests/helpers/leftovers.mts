@@ -28,3 +28,17 @@ export function containers(...filters: string[]): string[] {
 export function containersRunning(marker: string): string[] {
   return containers().filter((line) => line.includes(marker))
 }
+
+/** Command lines of processes still running that contain `text` (a temp dir, an image ref): what a script left running. */
+export function processesMentioning(text: string): string[] {
+  const found: string[] = []
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
+      if (cmdline.includes(text) && Number(pid) !== process.pid) found.push(`${pid}: ${cmdline}`)
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found
+}
