@@ -8,5 +8,12 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     reporters: ['default'],
+    // Known secrets for the whole suite: runScript (tests/helpers/run.mts) fails any run
+    // that prints them or passes them in a child's argv. A REGISTRY_PASSWORD without
+    // REGISTRY_USERNAME means no credentials, so tests that set neither behave as before.
+    env: {
+      REGISTRY_PASSWORD: 'suite-registry-secret-6c1f',
+      GITHUB_TOKEN: 'ghs_suiteToken6c1f',
+    },
   },
 })

@@ -9,7 +9,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { $, ProcessOutput } from 'zx'
+import { $, ProcessOutput, type ProcessPromise } from 'zx'
 import { onInterrupt, WorkError } from './cli.mts'
 import { redact, registerSecret, warn } from './log.mts'
 import { withRetries, type Credentials } from './registry.mts'
@@ -34,16 +34,51 @@ export function tail(out: ProcessOutput, lines = 5): string {
   return redact(text || `exit code ${out.exitCode}`)
 }
 
+/** Stop a docker command that is still running (SIGTERM, as Ctrl-C would) and wait for it to end. */
+async function stopCommand(p: ProcessPromise): Promise<void> {
+  if (p.stage === 'fulfilled' || p.stage === 'rejected') return
+  try {
+    await p.kill('SIGTERM')
+  } catch {
+    // it ended meanwhile
+  }
+  await p
+}
+
+export interface StreamOptions extends DockerOptions {
+  input?: string
+  /** Keep the output for the result only: nothing on stderr. */
+  quiet?: boolean
+  /** Each chunk of output (stdout and stderr) as it arrives. */
+  onOutput?: (text: string) => void
+  /**
+   * What SIGINT/SIGTERM does while the command runs (default: stop it). The docker CLI
+   * must not go on pulling, pushing or building after we exited.
+   */
+  onInterrupt?: (p: ProcessPromise) => Promise<void>
+}
+
 /**
  * Run a docker command with its output streamed to stderr (redacted) as it arrives, and
- * also kept in the result for error messages.
+ * also kept in the result for error messages. An interrupt stops the command.
  */
-export async function streamed(args: string[], options: DockerOptions & { input?: string } = {}): Promise<ProcessOutput> {
+export async function streamed(args: string[], options: StreamOptions = {}): Promise<ProcessOutput> {
   const p = docker(options)`docker ${args}`
-  const forward = (d: Buffer | string) => process.stderr.write(redact(String(d)))
+  const forward = (d: Buffer | string) => {
+    options.onOutput?.(String(d))
+    if (!options.quiet) process.stderr.write(redact(String(d)))
+  }
   p.stdout.on('data', forward)
   p.stderr.on('data', forward)
-  return await p
+  // Only a command still running needs stopping (the undo step also runs when it ends).
+  const done = onInterrupt(async () => {
+    if (p.stage === 'running') await (options.onInterrupt ?? stopCommand)(p)
+  })
+  try {
+    return await p
+  } finally {
+    await done()
+  }
 }
 
 /**
@@ -52,6 +87,7 @@ export async function streamed(args: string[], options: DockerOptions & { input?
  */
 export async function assertDockerAvailable(timeoutMs = 10_000): Promise<void> {
   let out: ProcessOutput
+  const started = performance.now()
   try {
     out = await docker({ timeout: timeoutMs })`docker version --format ${'{{.Server.Version}}'}`
   } catch (error) {
@@ -59,7 +95,9 @@ export async function assertDockerAvailable(timeoutMs = 10_000): Promise<void> {
     throw new WorkError(`Docker is not installed (${(error as Error).message}): install the docker CLI and start a daemon`)
   }
   if (out.exitCode === 0 && out.stdout.trim()) return
-  const reason = out.signal ? `no answer within ${timeoutMs / 1000}s` : tail(out, 1)
+  // The timeout's SIGTERM: the CLI catches it and exits 143 itself, so `signal` may be unset.
+  const timedOut = out.signal !== null || performance.now() - started >= timeoutMs
+  const reason = timedOut ? `no answer within ${timeoutMs / 1000}s` : tail(out, 1)
   throw new WorkError(`Docker daemon is not reachable (${reason}): start it or set DOCKER_HOST`)
 }
 
@@ -191,20 +229,50 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
   const removeDir = onInterrupt(() => fs.rmSync(dir, { recursive: true, force: true }))
   const iidfile = path.join(dir, 'iid')
+  let output = ''
   try {
-    const args = ['build', '--iidfile', iidfile]
+    // --force-rm: the legacy builder otherwise keeps the container of a failed step.
+    const args = ['build', '--force-rm', '--iidfile', iidfile]
     if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
     for (const tag of options.tags) args.push('--tag', tag)
     for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
     for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
     for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
     args.push(options.context)
-    const out = options.quiet ? await docker()`docker ${args}` : await streamed(args)
+    const out = await streamed(args, {
+      quiet: options.quiet,
+      onOutput: (text) => (output += text),
+      onInterrupt: (p) => stopBuild(p, () => output),
+    })
     if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
     return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
   } finally {
     await removeDir()
   }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Stop a build on SIGINT/SIGTERM. BuildKit cancels a build whose client went away. The
+ * legacy builder does not: it would run on and tag the image after we exited, its step
+ * container still running. So while it runs, the container of its current step
+ * (`---> Running in <id>`) is removed, which fails the build there; then the CLI is stopped.
+ */
+async function stopBuild(p: ProcessPromise, output: () => string): Promise<void> {
+  // Earlier steps' containers are gone already: the builder removes each after its step.
+  const current = () => [...output().matchAll(/Running in ([0-9a-f]{12,64})/g)].pop()?.[1]
+  const remove = async () => {
+    const id = current()
+    if (id) await removeContainer(id).catch(() => undefined)
+  }
+  const legacy = /^Step \d+\/\d+ : /m.test(output())
+  for (let i = 0; legacy && i < 50 && p.stage === 'running'; i++) {
+    await remove()
+    await Promise.race([p, sleep(200)])
+  }
+  await stopCommand(p)
+  await remove()
 }
 
 /**

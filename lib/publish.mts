@@ -12,6 +12,8 @@
 // Comparing image ids instead of manifest digests means the plan is known before
 // pushing (so --dry-run can show it), and a tag that already holds this exact image is
 // never re-pushed, so its digest cannot change under a re-run.
+import fs from 'node:fs'
+import path from 'node:path'
 import { ConfigError, type Config } from './config.mts'
 import type { DockerOptions } from './docker.mts'
 import { push } from './docker.mts'
@@ -108,6 +110,20 @@ export function finalImage(config: Config): { repository: string; name: string; 
     throw new ConfigError(`image.name: expected a lowercase image name like "acme", got ${JSON.stringify(config.image.name)}`)
   }
   return { ...config.image, repository: `${config.registry}/${config.image.name}` }
+}
+
+/**
+ * The final image's context directory and Dockerfile must exist (relative to the
+ * repository root, as the build resolves them): a typo is a config error (exit 2) named
+ * by its key, found before any slow build, not a `docker build` failure at the end.
+ */
+export function checkFinalImageFiles(root: string, image: { dockerfile: string; context: string }): void {
+  if (!fs.statSync(path.resolve(root, image.context), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`image.context: ${JSON.stringify(image.context)} is not a directory in ${root}`)
+  }
+  if (!fs.statSync(path.resolve(root, image.dockerfile), { throwIfNoEntry: false })?.isFile()) {
+    throw new ConfigError(`image.dockerfile: ${JSON.stringify(image.dockerfile)} not found in ${root} (add it, or set image.dockerfile in build.config.json)`)
+  }
 }
 
 /** Registry and push retries: REGISTRY_RETRIES (default 3) after the first attempt, from REGISTRY_RETRY_DELAY_MS (default 1000), doubling. */

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { WorkError } from './cli.mts'
+import { interrupted, WorkError } from './cli.mts'
 import { redact, registerSecret } from './log.mts'
 
 // --- image references ---
@@ -189,7 +189,8 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
     try {
       return await fn(attempt)
     } catch (error) {
-      if (attempt >= retries || !isRetryable(error)) throw error
+      // Interrupted (SIGINT/SIGTERM): the undo steps are running; start nothing new.
+      if (attempt >= retries || !isRetryable(error) || interrupted()) throw error
       const hinted = (error as { retryAfterMs?: number } | null)?.retryAfterMs
       const delay = typeof hinted === 'number' ? Math.min(hinted, MAX_RETRY_AFTER_MS) : baseDelayMs * 2 ** attempt
       onRetry?.(error, attempt + 1, delay)

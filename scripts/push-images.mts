@@ -20,7 +20,7 @@ import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from
 import { resolveGitState } from '../lib/git-state.mts'
 import { repoInfo } from '../lib/git.mts'
 import { info, seconds, step, success, warn } from '../lib/log.mts'
-import { describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
+import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
 import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/tag-policy.mts'
 
@@ -73,6 +73,7 @@ await main(async () => {
   const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined, env })
   const image = finalImage(config)
+  checkFinalImageFiles(repo.root, image)
   const finalRepository = image.repository
   if (Boolean(env.REGISTRY_USERNAME) !== Boolean(env.REGISTRY_PASSWORD)) {
     throw new UsageError('set both REGISTRY_USERNAME and REGISTRY_PASSWORD, or neither (to use an existing docker login)')

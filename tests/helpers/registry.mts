@@ -18,6 +18,11 @@ export interface TestRegistry {
   tags(repository: string): Promise<string[]>
   /** The manifest digest of repository:tag, or null when absent. */
   digest(repository: string, tag: string): Promise<string | null>
+  /**
+   * What the registry holds under repository:tag: `absent`, `complete` (the manifest and
+   * every blob it names are served: the image can be pulled), or `incomplete: <what is missing>`.
+   */
+  tagState(repository: string, tag: string): Promise<string>
   stop(): Promise<void>
 }
 
@@ -110,6 +115,20 @@ export async function startRegistry(options: { auth?: { username: string; passwo
       if (res.status === 404) return null
       if (!res.ok) throw new Error(`HEAD manifest ${repository}:${tag}: HTTP ${res.status}`)
       return res.headers.get('docker-content-digest')
+    },
+    async tagState(repository, tag) {
+      const res = await api(`/v2/${repository}/manifests/${tag}`)
+      if (res.status === 404) return 'absent'
+      if (!res.ok) throw new Error(`GET manifest ${repository}:${tag}: HTTP ${res.status}`)
+      const manifest = (await res.json()) as { config?: { digest: string }; layers?: Array<{ digest: string }>; manifests?: Array<{ digest: string }> }
+      const missing: string[] = []
+      for (const child of manifest.manifests ?? []) {
+        if ((await api(`/v2/${repository}/manifests/${child.digest}`, { method: 'HEAD' })).status !== 200) missing.push(`manifest ${child.digest}`)
+      }
+      for (const blob of [...(manifest.config ? [manifest.config] : []), ...(manifest.layers ?? [])]) {
+        if ((await api(`/v2/${repository}/blobs/${blob.digest}`, { method: 'HEAD' })).status !== 200) missing.push(`blob ${blob.digest}`)
+      }
+      return missing.length ? `incomplete: ${missing.join(', ')}` : 'complete'
     },
     async stop() {
       if (child.exitCode === null) {

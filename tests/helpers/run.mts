@@ -1,9 +1,16 @@
 // Run a script the way a user or a CI step does: as a child process, through zx,
 // from any directory. Returns what it printed and its exit code; never throws on exit != 0.
+//
+// Every run is also a secrets check: the value of every env var whose name looks like a
+// secret (PASSWORD, TOKEN, SECRET: the suite sets REGISTRY_PASSWORD and GITHUB_TOKEN for
+// all tests, see vitest.config.mts, and tests add their own) must appear in no line the
+// script printed and in no command line of its process tree, sampled through /proc while
+// it runs. A leak rejects the run's promise, so the test fails saying where it leaked.
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { watchDescendants } from './proc.mts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(import.meta.url)
@@ -16,6 +23,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null
   stdout: string
   stderr: string
+  /** Every command line seen in the script's process tree while it ran (sampled: very short-lived ones may be missed). */
+  commands: string[]
 }
 
 export interface RunOptions {
@@ -31,6 +40,41 @@ export interface RunOptions {
   onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void
 }
 
+/** Env var names whose values are secrets: never printed, never in argv. */
+export const SECRET_NAME = /PASSWORD|TOKEN|SECRET/i
+/** Shorter values ("x", "ci") would match innocent text; no real secret is this short. */
+const MIN_SECRET_LENGTH = 6
+/** How often the process tree's command lines are sampled: cheap, and long enough to catch docker/git children. */
+const SAMPLE_MS = 50
+
+/** The secret values in an env, by name. */
+export function secretsIn(env: NodeJS.ProcessEnv): Array<{ name: string; value: string }> {
+  return Object.entries(env)
+    .filter(([name, value]) => SECRET_NAME.test(name) && typeof value === 'string' && value.length >= MIN_SECRET_LENGTH)
+    .map(([name, value]) => ({ name, value: value! }))
+}
+
+/**
+ * Where secrets leaked: one description per leak, the value replaced by its name. The one
+ * line allowed to hold a secret is GitHub Actions' `::add-mask::<value>` on stderr, which
+ * asks the runner to mask it.
+ */
+export function findLeaks(
+  secrets: Array<{ name: string; value: string }>,
+  captured: { stdout: string; stderr: string; argv: string[] },
+): string[] {
+  const leaks: string[] = []
+  const hide = (text: string) => secrets.reduce((t, s) => t.split(s.value).join(`<${s.name}>`), text)
+  for (const { name, value } of secrets) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const lines = captured[stream].split('\n').filter((l) => l.includes(value) && !(stream === 'stderr' && l === `::add-mask::${value}`))
+      for (const line of lines) leaks.push(`${name} in ${stream}: ${hide(line).slice(0, 300)}`)
+    }
+    for (const command of captured.argv.filter((c) => c.includes(value))) leaks.push(`${name} in a child's argv: ${hide(command).slice(0, 300)}`)
+  }
+  return leaks
+}
+
 /** `runScript('image-tag', ['--json'], { cwd: repo })` runs `npx zx scripts/image-tag.mts --json`. */
 export function runScript(name: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
   const script = path.join(PROJECT_ROOT, 'scripts', `${name}.mts`)
@@ -42,6 +86,7 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
     uid: options.uid,
     gid: options.gid,
   })
+  const watch = child.pid ? watchDescendants(child.pid, SAMPLE_MS) : undefined
   options.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
@@ -52,7 +97,18 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
   })
   child.stdin.end(options.input ?? '')
   return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr }))
+    child.on('error', (error) => {
+      watch?.stop()
+      reject(error)
+    })
+    child.on('close', (exitCode, signal) => {
+      const argv = watch?.stop() ?? []
+      const leaks = findLeaks(secretsIn(env), { stdout, stderr, argv })
+      if (leaks.length) {
+        reject(new Error(`${name} ${args.join(' ')}: a secret leaked (exit ${exitCode ?? signal}):\n  ${leaks.join('\n  ')}`))
+        return
+      }
+      resolve({ exitCode, signal, stdout, stderr, commands: argv })
+    })
   })
 }

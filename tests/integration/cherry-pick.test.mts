@@ -1,10 +1,10 @@
 // scripts/cherry-pick.mts end to end: the script runs as a process (as CI runs it), real
 // git with a bare repository as the remote (served over HTTP by the GitHub stand-in, so
 // pushes need the token), and real Octokit against the stand-in's REST API.
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { gitShim } from '../helpers/git-shim.mts'
 import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript, type RunOptions } from '../helpers/run.mts'
@@ -501,27 +501,6 @@ describe('cherry-pick: untrusted text is data', () => {
     expect(fs.existsSync(pwned)).toBe(false)
   })
 })
-
-/**
- * A `git` in front of the real one on PATH: logs every invocation's argv to $GIT_ARGV_LOG
- * (one spawn point to inspect), and with $GIT_SHIM_PAUSE set, parks `git cherry-pick -x`
- * (writing its pid and cwd to that file) so a test can interrupt the script mid-pick.
- */
-function gitShim(): { bin: string; log: string } {
-  const bin = tempDir('cbs-shim-')
-  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim()
-  const script = [
-    '#!/bin/sh',
-    'printf \'%s\\n\' "git $*" >> "$GIT_ARGV_LOG"',
-    'if [ -n "$GIT_SHIM_PAUSE" ] && [ "$1" = cherry-pick ] && [ "$2" = -x ]; then',
-    '  printf \'%s %s\\n\' "$$" "$(pwd)" > "$GIT_SHIM_PAUSE.tmp" && mv "$GIT_SHIM_PAUSE.tmp" "$GIT_SHIM_PAUSE"',
-    '  exec sleep 60',
-    'fi',
-    `exec ${realGit} "$@"`,
-  ].join('\n')
-  writeFiles(bin, { git: { content: script + '\n', mode: 0o755 } })
-  return { bin, log: path.join(bin, 'argv.log') }
-}
 
 /** Every process's argv on the machine, sampled every few ms until stopped. */
 function watchArgv(): { stop(): string[] } {
