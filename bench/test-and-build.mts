@@ -7,7 +7,9 @@
 // Runs alternate (scripts, raw, scripts, raw, ...) so that load on the machine hits both
 // alike; the image is removed before every run. Prints every run, the medians, the ratio.
 //
-//   npm run bench:test-and-build [-- --runs N --size-mb M]
+//   npm run bench:test-and-build [-- --runs N --size-mb M --zx npx|bin]
+// --zx bin starts the script with node_modules/.bin/zx instead of `npx zx` (what CI and
+// the README use): the difference is npx's own start-up.
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -19,7 +21,7 @@ import { startRegistry } from '../tests/helpers/registry.mts'
 
 // 1 GB of toolchain: what a Go/Node build image with its module cache weighs (the
 // proposal's image took 1:17 to pull on CircleCI). --size-mb makes it smaller or larger.
-const args = minimist(process.argv.slice(3), { default: { runs: 5, 'size-mb': 1024 } })
+const args = minimist(process.argv.slice(3), { string: ['zx'], default: { runs: 5, 'size-mb': 1024, zx: 'npx' } })
 const runs = Number(args.runs)
 const sizeMb = Number(args['size-mb'])
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -71,26 +73,29 @@ try {
   // Build and push the image once, through the script (outside the measurements).
   const env = { ...process.env, REGISTRY: registry.host, FORCE_COLOR: '0' }
   const npx = 'npx'
+  // How the measured script is started: as CI does (`npx zx`), or through the local bin.
+  const [zxCmd, ...zxArgs] = args.zx === 'bin' ? [path.join(root, 'node_modules/.bin/zx')] : ['npx', 'zx']
+  const zxLabel = args.zx === 'bin' ? 'node_modules/.bin/zx' : 'npx zx'
   // As CI calls them: `npx zx scripts/...` from the project root (where tsx resolves).
   timed(npx, ['zx', 'scripts/pull-or-build.mts', '--push', '--repo', repo], { cwd: root, env })
   const ref = sh(npx, ['zx', 'scripts/image-tag.mts', '--image', '--repo', repo, '--registry', registry.host], root)
   const size = sh('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])
   const uid = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`
 
-  const rows: string[][] = [['run', 'scripts', 'raw', 'npx zx startup']]
+  const rows: string[][] = [['run', 'scripts', 'raw', `${zxLabel} startup`]]
   const scripts: number[] = []
   const raw: number[] = []
   const startup: number[] = []
   const ms = (x: number) => `${(x / 1000).toFixed(2)}s`
   for (let i = 1; i <= runs; i++) {
     dockerQuiet('rmi', ref)
-    scripts.push(timed(npx, ['zx', 'scripts/test-and-build.mts', '--repo', repo], { cwd: root, env }))
+    scripts.push(timed(zxCmd, [...zxArgs, 'scripts/test-and-build.mts', '--repo', repo], { cwd: root, env }))
     dockerQuiet('rmi', ref)
     raw.push(
       timed('sh', ['-c', 'docker pull "$1" && docker run --rm --user "$2" -v "$3:$3" -w "$3" "$1" sh -c "$4 && $5"', 'sh', ref, uid, repo, test, build]),
     )
-    // The floor under any zx script on Node 20: npx, node, the tsx loader, zx.
-    startup.push(timed(npx, ['zx', '-e', '0'], { cwd: root, env }))
+    // The floor under any zx script on Node 20: (npx,) node, the tsx loader, zx.
+    startup.push(timed(zxCmd, [...zxArgs, '-e', '0'], { cwd: root, env }))
     rows.push([String(i), ms(scripts[i - 1]), ms(raw[i - 1]), ms(startup[i - 1])])
     process.stderr.write(`run ${i}/${runs}: scripts ${ms(scripts[i - 1])}, raw ${ms(raw[i - 1])}, startup ${ms(startup[i - 1])}\n`)
   }
@@ -105,13 +110,13 @@ try {
     [
       `test-and-build, warm path (tag unchanged, image only in the registry), ${runs} runs each`,
       `image: ${ref} (${(Number(size) / 1e6).toFixed(0)} MB, a ${sizeMb} MB toolchain layer on debian:bookworm-slim)`,
-      `scripts: npx zx scripts/test-and-build.mts`,
+      `scripts: ${zxLabel} scripts/test-and-build.mts`,
       `raw:     docker pull + docker run --rm (the same test and build commands, one container)`,
       '',
       table(rows),
       '',
       `ratio (median scripts / median raw): ${ratio.toFixed(3)}  -> overhead ${((ratio - 1) * 100).toFixed(1)}% (target <= 10%)`,
-      `overhead per run: ${ms(overhead)} (${mmss(median(scripts))} vs ${mmss(median(raw))}), of which npx zx startup ~${ms(median(startup))}`,
+      `overhead per run: ${ms(overhead)} (${mmss(median(scripts))} vs ${mmss(median(raw))}), of which starting zx (${zxLabel} -e 0) ~${ms(median(startup))}`,
       `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       '',
     ].join('\n'),

@@ -1,9 +1,10 @@
 // Make the build image available locally, the cheapest way (pull-or-build and
 // test-and-build both call ensureBuildImage):
 //   1. present in the local daemon (asked once it answers at all): done, no network;
-//   2. registry configured: HEAD its manifest; found: pull (with retries);
-//   3. otherwise build from a temporary context holding exactly the declared inputs;
-//   4. --push: push what was built (a refusal for credentials only warns, unless --require-push).
+//   2. registry configured: HEAD its manifest (no pull);
+//   3. found: pull (with retries);
+//   4. otherwise build from a temporary context holding exactly the declared inputs;
+//   5. --push: push what was built (a refusal for credentials only warns, unless --require-push).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -134,7 +135,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     if (!(error instanceof RegistryUnavailableError)) throw error
     registryDown = error
     warn(`${error.message}`)
-    warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
+    if (!present) warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
   }
   durations.check = since(checkStarted)
 
@@ -160,9 +161,11 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     }
   }
 
-  // 4. Not in the registry (or not reachable): build, then push when asked.
+  // 4. Not in the registry (or not reachable): build.
   await buildImage({ repo, config, ref, tag, inputs, durations })
   if (!options.push) return finish({ outcome: 'built' })
+
+  // 5. Push what was built.
   const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown })
   return finish({ outcome: pushed.digest ? 'pushed' : 'built', ...pushed })
 }

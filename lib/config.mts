@@ -30,6 +30,11 @@ export interface Config {
     env: string[]
     /** The only env var names (besides CI's own) passed into the integration container. */
     integrationEnv: string[]
+    /**
+     * Give the steps the host's Docker Engine (its socket and group, the host network,
+     * the temp directory at its own path): for test suites that drive Docker themselves.
+     */
+    docker: boolean
   }
   cherryPick: { labelPrefix: string; targetBranches: string[] }
   generated: GeneratedFile[]
@@ -59,6 +64,8 @@ function fail(at: string, expected: string, value: unknown): never {
 }
 
 const str: Check = (v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fail(at, 'a non-empty string', v))
+
+const bool: Check = (v, at) => (typeof v === 'boolean' ? v : fail(at, 'true or false', v))
 
 const strList =
   (min = 0): Check =>
@@ -143,8 +150,9 @@ const schema = object({
       integration: optional(strList(1)),
       env: optional(strList(), () => []),
       integrationEnv: optional(strList(), () => []),
+      docker: optional(bool, () => false),
     }),
-    () => ({ env: [], integrationEnv: [] }),
+    () => ({ env: [], integrationEnv: [], docker: false }),
   ),
   cherryPick: optional(
     object({

@@ -8,6 +8,8 @@
 // run -d + exec per step + rm: three docker round trips fewer on every commit.
 // On SIGINT/SIGTERM the container is removed (`docker rm -f`) before we exit 130/143.
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { $, type ProcessOutput, type ProcessPromise } from 'zx'
 import { interrupted, onInterrupt, WorkError } from './cli.mts'
@@ -45,6 +47,32 @@ export interface ContainerSpec {
   mounts?: string[]
   /** `uid:gid`; default: the invoking user's. */
   user?: string
+  /** Pass the host's Docker Engine through (config `steps.docker`). */
+  docker?: boolean
+}
+
+/**
+ * `docker run` arguments that let the steps drive the host's Docker Engine: its socket
+ * (and the socket's group, so a non-root uid may use it), the host network (a registry
+ * on the host's 127.0.0.1 is reachable), and the temp directory at its own path (a bind
+ * mount of a temp dir made inside names a host path that exists).
+ */
+export function hostDockerArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const host = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+  if (!host.startsWith('unix://')) {
+    throw new WorkError(`steps.docker needs a local Docker socket; DOCKER_HOST is ${host}`)
+  }
+  const socket = host.slice('unix://'.length)
+  const gid = fs.statSync(socket, { throwIfNoEntry: false })?.gid
+  if (gid === undefined) throw new WorkError(`steps.docker: no Docker socket at ${socket}`)
+  const tmp = os.tmpdir()
+  return [
+    '--volume', `${socket}:/var/run/docker.sock`,
+    '--group-add', String(gid),
+    '--network', 'host',
+    '--volume', `${tmp}:${tmp}`,
+    '--env', `TMPDIR=${tmp}`,
+  ]
 }
 
 /** Where a checkout's git data lives when it is not under the root (a `git worktree`). */
@@ -89,6 +117,7 @@ export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[
   const [uid, gid] = user.split(':')
   const args = ['run', '--rm', '--name', name, '--label', `${CONTAINER_LABEL}=${spec.root}`, '--user', user]
   for (const dir of [spec.root, ...(spec.mounts ?? [])]) args.push('--volume', `${dir}:${dir}`)
+  if (spec.docker) args.push(...hostDockerArgs())
   args.push('--workdir', spec.root)
   args.push('--tmpfs', `${CONTAINER_HOME}:exec,uid=${uid},gid=${gid},mode=0755`, '--env', `HOME=${CONTAINER_HOME}`)
   // git refuses a repository owned by another uid unless it is a safe.directory; the
@@ -140,19 +169,19 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     if (at > 0) process.stderr.write(redact(line.slice(0, at)) + '\n') // output without a final newline
     const [, event, step, rc] = line.slice(at).split(' ')
     const result = results.find((r) => r.name === step)!
+    const command = plans.find((p) => p.name === step)!.command.join(' ')
     const grouped = process.env.GITHUB_ACTIONS === 'true'
     if (event === 'start') {
       startedAt.set(step, performance.now())
-      info(grouped ? `::group::${step}` : `── ${step}: ${plans.find((p) => p.name === step)!.command.join(' ')}`)
-    } else {
-      if (grouped) info('::endgroup::')
-      result.exitCode = Number(rc)
-      result.durationMs = performance.now() - (startedAt.get(step) ?? performance.now())
-      const plan = plans.find((p) => p.name === step)!
-      const what = `${step}: ${plan.command.join(' ')} (${seconds(result.durationMs)})`
-      if (result.exitCode === 0) success(what)
-      else failure(`${step} failed with exit code ${result.exitCode}: ${plan.command.join(' ')} (${seconds(result.durationMs)})`)
+      info(grouped ? `::group::${step}` : `── ${step}: ${command}`)
+      return
     }
+    if (grouped) info('::endgroup::')
+    result.exitCode = Number(rc)
+    result.durationMs = performance.now() - startedAt.get(step)!
+    const took = `(${seconds(result.durationMs)})`
+    if (result.exitCode === 0) success(`${step}: ${command} ${took}`)
+    else failure(`${step} failed with exit code ${result.exitCode}: ${command} ${took}`)
   }
   run.stdout.on('data', (d: Buffer) => {
     pending += String(d)
@@ -168,6 +197,8 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     await stop()
   }
   if (pending) onLine(pending)
+  // Interrupted: the cleanup removed the container and is about to exit 130/143.
+  if (interrupted()) return results
 
   // A step that started but never ended: the container died under it (OOM, a kill).
   for (const r of results) {

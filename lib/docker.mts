@@ -189,6 +189,7 @@ export class DockerBuildError extends WorkError {
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
+  const removeDir = onInterrupt(() => fs.rmSync(dir, { recursive: true, force: true }))
   const iidfile = path.join(dir, 'iid')
   try {
     const args = ['build', '--iidfile', iidfile]
@@ -202,7 +203,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
     return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+    await removeDir()
   }
 }
 

@@ -7,7 +7,7 @@
 //   3. Start one container; run the test step, then the build step (or the one --only names).
 //   4. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
-import { flag, main, parseFlags } from '../lib/cli.mts'
+import { flag, interrupted, main, parseFlags } from '../lib/cli.mts'
 import { loadConfig } from '../lib/config.mts'
 import { gitDirsOutside, runSteps } from '../lib/container.mts'
 import { ensureBuildImage } from '../lib/build-image.mts'
@@ -72,7 +72,8 @@ await main(async () => {
   ])
 
   // 3. The steps, in one container.
-  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs }, plans)
+  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs, docker: config.steps.docker }, plans)
+  if (interrupted()) return 130 // the interrupt handler is exiting with 130/143 already
   const failed = results.find((r) => r.exitCode !== 0)
   const exitCode = failed ? (failed.exitCode ?? 1) : 0
 

@@ -167,6 +167,36 @@ describe('test-and-build', () => {
     expect(bad.stderr).toContain('--only: expected one of test, build, integration, got "lint"')
   })
 
+  it('steps.docker hands the steps the host engine: its socket (usable as the invoking user), the host network, the temp dir', async () => {
+    // A server on the host's loopback: reachable from the container only on the host network.
+    const http = await import('node:http')
+    const server = http.createServer((_, res) => res.end('host-loopback-ok'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as import('node:net').AddressInfo).port
+    try {
+      const probe = [
+        'sh',
+        '-c',
+        `{ [ -S /var/run/docker.sock ] && [ -w /var/run/docker.sock ] && echo socket-ok; ` +
+          `wget -q -O- http://127.0.0.1:${port}/ ; echo; [ -d "$TMPDIR" ] && [ -w "$TMPDIR" ] && echo tmp-ok; } > probe.txt`,
+      ]
+      const withDocker = fixture({ test: probe, docker: true }, { nameSuffix: '-dock' })
+      const r = await withDocker.run(['--only', 'test'])
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(fs.readFileSync(path.join(withDocker.repo, 'probe.txt'), 'utf8').split('\n').filter(Boolean)).toEqual([
+        'socket-ok',
+        'host-loopback-ok',
+        'tmp-ok',
+      ])
+      // Without it: no socket, no host network.
+      const without = fixture({ test: probe }, { nameSuffix: '-dock' })
+      await without.run(['--only', 'test'])
+      expect(fs.readFileSync(path.join(without.repo, 'probe.txt'), 'utf8')).not.toMatch(/socket-ok|host-loopback-ok/)
+    } finally {
+      server.close()
+    }
+  })
+
   it('git works inside the container on the mounted checkout, also a worktree owned by someone else', async () => {
     // Run as root on a checkout owned by another uid: git refuses it ("dubious
     // ownership") unless safe.directory is set, which the container does.

@@ -9,7 +9,7 @@ describe('validateConfig', () => {
     const config = validateConfig(minimal)
     expect(config.registry).toBeUndefined()
     expect(config.buildImage).toEqual({ name: 'acme-build', dockerfile: 'Dockerfile.build', inputs: ['package.json'], buildArgs: {} })
-    expect(config.steps).toEqual({ env: [], integrationEnv: [] })
+    expect(config.steps).toEqual({ env: [], integrationEnv: [], docker: false })
     expect(config.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
     expect(config.generated).toEqual([])
     expect(config.image).toBeUndefined()
@@ -43,6 +43,7 @@ describe('validateConfig', () => {
     [{ ...minimal, generated: [{ name: 'a', command: ['x'] }] }, /generated\[0\]\.paths: required, missing/],
     [{ ...minimal, generated: [{ name: 'a', command: ['x'], paths: ['p'] }, { name: 'a', command: ['y'], paths: ['q'] }] }, /generated: the name "a" is used twice/],
     [[], /expected an object, got an array/],
+    [{ ...minimal, steps: { docker: 'yes' } }, /steps\.docker: expected true or false, got the string "yes"/],
   ])('rejects %j', (raw, message) => {
     expect(() => validateConfig(raw)).toThrow(ConfigError)
     expect(() => validateConfig(raw)).toThrow(message)
