@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Most of a test's time is spent waiting on Docker, git or a child script, not on a
+    // core: three files at a time keep both cores busy on a 2-core CI machine.
+    maxWorkers: 3,
     reporters: ['default'],
     // Known secrets for the whole suite: runScript (tests/helpers/run.mts) fails any run
     // that prints them or passes them in a child's argv. A REGISTRY_PASSWORD without
