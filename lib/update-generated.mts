@@ -200,6 +200,7 @@ async function produce(ctx: GeneratedContext, entry: GeneratedFile, worktree: Te
   // What git already sees as changed before the command runs (normally nothing, in a
   // fresh worktree) is not the command's doing.
   const before = new Set(await changedPaths(worktree.git))
+  // Not the host's Docker Engine (steps.docker): a generator has no business with root on the host.
   const spec = { image: ctx.image, root: worktree.dir, mounts: await gitDirsOutside(worktree.dir) }
   const [result] = await runSteps(spec, [{ name: entry.name, command: entry.command, env: ctx.containerEnv }])
   const changed = (await changedPaths(worktree.git)).filter((f) => !before.has(f))
