@@ -38,7 +38,9 @@ describe('examples/go-app through the scripts', () => {
     await registry?.stop()
   })
 
-  const env = () => ({ REGISTRY: registry.host, CI: 'true' })
+  // No credentials: the loopback registry is open (the suite's REGISTRY_PASSWORD alone
+  // would be a half-set login, which push-images rightly refuses).
+  const env = () => ({ REGISTRY: registry.host, CI: 'true', REGISTRY_PASSWORD: '' })
   async function testAndBuild(args: string[] = []) {
     const report = path.join(tempDir(), 'report.json')
     const r = await runScript('test-and-build', ['--report', report, ...args], { cwd: root, env: env() })

@@ -241,7 +241,7 @@ describe('the Docker daemon unreachable', () => {
 
   it.each(['test-and-build', 'push-images'])('%s: exit 1 within seconds, saying so', async (script) => {
     const n = uniqueName('rel-nodaemon')
-    const repo = makeBuildRepo({ name: n, config: { steps: { test: ['true'] }, image: { name: `${n}-app` } } })
+    const repo = makeBuildRepo({ name: n, files: { Dockerfile: 'FROM busybox:latest\n' }, config: { steps: { test: ['true'] }, image: { name: `${n}-app` } } })
     const started = Date.now()
     const result = await runScript(script, [], { cwd: repo, env: { ...NOT_CI, ...FAST, ...NO_DAEMON, ...(script === 'push-images' ? { REGISTRY: '127.0.0.1:9', GITHUB_REF: 'refs/heads/main' } : {}) } })
     expect(result.exitCode, result.stderr).toBe(1)
@@ -257,7 +257,7 @@ describe('the Docker daemon unreachable', () => {
     try {
       const host = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`
       const n = uniqueName('rel-hung')
-      const repo = makeBuildRepo({ name: n, config: { steps: { test: ['true'] }, image: { name: `${n}-app` } } })
+      const repo = makeBuildRepo({ name: n, files: { Dockerfile: 'FROM busybox:latest\n' }, config: { steps: { test: ['true'] }, image: { name: `${n}-app` } } })
       const started = Date.now()
       const results = await Promise.all(
         ['pull-or-build', 'test-and-build', 'push-images'].map((script) =>
