@@ -130,7 +130,7 @@ describe.concurrent('registry faults', () => {
       expect(await registry.tagState(n, json.tag)).toBe('complete')
     })
 
-    it('the registry unreachable through every retry: builds locally with a loud warning, pushes nothing, exit 0', async () => {
+    it('the registry unreachable through every retry: builds locally with a loud warning, pushes nothing, exit 0 (--require-push: exit 1)', async () => {
       const p = await proxy({ refuse: true })
       const n = name('rel-pob-down')
       const repo = makeBuildRepo({ name: n })
@@ -143,6 +143,11 @@ describe.concurrent('registry faults', () => {
       expect(result.stderr).toContain(`not pushing ${json.ref}`)
       expect(p.requests.filter((r) => r.status === 'refused').length).toBeGreaterThanOrEqual(3) // the first try and two retries
       expect(await registry.tagState(n, json.tag)).toBe('absent')
+
+      // With --require-push the push must happen: now the registry being down fails the run.
+      const strict = await run('pull-or-build', repo, ['--require-push'], { REGISTRY: p.host })
+      expect(strict.exitCode, strict.stderr).toBe(1)
+      expect(strict.stderr).toMatch(new RegExp(`Error: registry ${p.host.replace(/\./g, '\\.')} is unavailable: `))
     })
 
     it('the pull fails on every retry: builds locally with a loud warning, exit 0', async () => {
