@@ -16,7 +16,7 @@ import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docke
 import { checkoutState, pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
 import { startFaultProxy, type FaultPlan, type FaultProxy } from '../helpers/fault-proxy.mts'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
-import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
+import { containersRunning, leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { runScript, type RunOptions, type RunResult } from '../helpers/run.mts'
@@ -161,6 +161,16 @@ describe.concurrent('registry faults', () => {
       expect(result.stderr).toMatch(/docker pull .* failed: .*500/)
       expect(result.stderr).toContain(`BUILDING ${ref} LOCALLY because the pull failed`)
       expect(p.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(3)
+    })
+
+    it('a Dockerfile.build step that fails: exit 1 with the build\'s error, no container left behind', async () => {
+      const n = name('rel-pob-buildfail')
+      const marker = `failing-step-of-${n}`
+      const repo = makeBuildRepo({ name: n, dockerfile: `FROM busybox:latest\nCOPY tools /opt/tools\nRUN echo ${marker} && exit 3\n` })
+      const result = await run('pull-or-build', repo, [], { REGISTRY: '' })
+      expect(result.exitCode, result.stderr).toBe(1)
+      expect(result.stderr).toMatch(/Error: docker build failed: .*returned a non-zero code: 3/s)
+      expect(containersRunning(marker)).toEqual([])
     })
   })
 
