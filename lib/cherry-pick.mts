@@ -257,6 +257,8 @@ export function describeError(error: unknown): string {
     const telling = lines.filter((l) => /^(remote|error|fatal):|\[(remote )?rejected\]/.test(l))
     return redact((telling.length ? telling : lines.slice(-3)).join(' ') || `a command exited with ${error.exitCode}`)
   }
+  // A WorkError (GitHubApiError included) says what failed already.
+  if (error instanceof WorkError) return redact(error.message)
   const status = (error as { status?: unknown }).status
   const message = error instanceof Error ? error.message : String(error)
   return redact(typeof status === 'number' ? `GitHub API: ${message} (HTTP ${status})` : message)

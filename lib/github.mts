@@ -3,8 +3,9 @@
 // (api.github.com, a GitHub Enterprise `https://host/api/v3`, or the tests' stand-in).
 import { Octokit } from '@octokit/rest'
 import { fs } from 'zx'
-import { UsageError } from './cli.mts'
-import { registerSecret, warn } from './log.mts'
+import { UsageError, WorkError } from './cli.mts'
+import { registerSecret, seconds, warn } from './log.mts'
+import { parseRetryAfter, withRetries } from './registry.mts'
 
 export type { Octokit }
 
@@ -51,19 +52,71 @@ export function readGitHubToken(env: NodeJS.ProcessEnv = process.env): string | 
   return token
 }
 
+/** Retries of an API request that failed with 429, 5xx or a network error, 1 s then 2 s apart (or as Retry-After says). */
+const API_RETRIES = 2
+const API_RETRY_DELAY_MS = 1000
+
+/**
+ * A GitHub API request that failed, for good or after its retries: the message names the
+ * request; `status` is GitHub's (404, 422 ... for callers to handle), as on Octokit's errors.
+ */
+export class GitHubApiError extends WorkError {
+  readonly status: number
+  constructor(message: string, status: number) {
+    super(message)
+    this.status = status
+  }
+}
+
+type RequestFailure = Error & { status?: number; response?: { headers?: Record<string, string | undefined> }; retryAfterMs?: number }
+
+/** 429, 5xx and network errors (Octokit reports those as status 500, or none) are worth another try. */
+function transient(error: unknown): boolean {
+  const status = (error as RequestFailure).status
+  return typeof status !== 'number' || status === 429 || status >= 500
+}
+
 /**
  * An Octokit client for `apiUrl` (GITHUB_API_URL; default api.github.com). Octokit's
  * warnings go to stderr; its per-request error lines are dropped, because callers handle
  * failed requests (some are expected, like a 422 for a pull request that already exists)
- * and report them with what to do.
+ * and report them with what to do. Requests that fail with 429, 5xx or a network error
+ * are retried with backoff; a request that still fails throws GitHubApiError.
  */
 export function githubClient(token: string, apiUrl?: string): Octokit {
-  return new Octokit({
+  const octokit = new Octokit({
     auth: token,
     baseUrl: (apiUrl || 'https://api.github.com').replace(/\/+$/, ''),
     userAgent: 'ci-build-scripts',
     log: { debug: () => {}, info: () => {}, warn: (message: string) => warn(message), error: () => {} },
   })
+  octokit.hook.wrap('request', async (request, options) => {
+    const what = `GitHub API ${options.method} ${String(options.url).replace(/\{[^}]*\}/g, (m) => String(options[m.slice(1, -1)] ?? m))}`
+    try {
+      return await withRetries(
+        async () => {
+          try {
+            return await request(options)
+          } catch (error) {
+            const retryAfter = (error as RequestFailure).response?.headers?.['retry-after']
+            if (retryAfter) (error as RequestFailure).retryAfterMs = parseRetryAfter(retryAfter)
+            throw error
+          }
+        },
+        {
+          retries: API_RETRIES,
+          baseDelayMs: API_RETRY_DELAY_MS,
+          isRetryable: transient,
+          onRetry: (error, attempt, delay) => warn(`${what}: ${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
+        },
+      )
+    } catch (error) {
+      // A network error has no response (Octokit still calls it a 500): no HTTP status to name.
+      const { status, response } = error as RequestFailure
+      throw new GitHubApiError(`${what}: ${(error as Error).message}${response && status ? ` (HTTP ${status})` : ''}`, status ?? 0)
+    }
+  })
+  return octokit
 }
 
 /** Append step outputs to $GITHUB_OUTPUT (multi-line values use a delimiter, as Actions documents). */

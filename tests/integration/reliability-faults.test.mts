@@ -13,8 +13,10 @@ import { repoInfo } from '../../lib/git.mts'
 import { computeBuildImageTag } from '../../lib/tag.mts'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
 import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { checkoutState, pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
 import { startFaultProxy, type FaultPlan, type FaultProxy } from '../helpers/fault-proxy.mts'
-import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
+import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
+import { containersRunning, leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { runScript, type RunOptions, type RunResult } from '../helpers/run.mts'
@@ -128,7 +130,7 @@ describe.concurrent('registry faults', () => {
       expect(await registry.tagState(n, json.tag)).toBe('complete')
     })
 
-    it('the registry unreachable through every retry: builds locally with a loud warning, pushes nothing, exit 0', async () => {
+    it('the registry unreachable through every retry: builds locally with a loud warning, pushes nothing, exit 0 (--require-push: exit 1)', async () => {
       const p = await proxy({ refuse: true })
       const n = name('rel-pob-down')
       const repo = makeBuildRepo({ name: n })
@@ -141,6 +143,11 @@ describe.concurrent('registry faults', () => {
       expect(result.stderr).toContain(`not pushing ${json.ref}`)
       expect(p.requests.filter((r) => r.status === 'refused').length).toBeGreaterThanOrEqual(3) // the first try and two retries
       expect(await registry.tagState(n, json.tag)).toBe('absent')
+
+      // With --require-push the push must happen: now the registry being down fails the run.
+      const strict = await run('pull-or-build', repo, ['--require-push'], { REGISTRY: p.host })
+      expect(strict.exitCode, strict.stderr).toBe(1)
+      expect(strict.stderr).toMatch(new RegExp(`Error: registry ${p.host.replace(/\./g, '\\.')} is unavailable: `))
     })
 
     it('the pull fails on every retry: builds locally with a loud warning, exit 0', async () => {
@@ -154,6 +161,16 @@ describe.concurrent('registry faults', () => {
       expect(result.stderr).toMatch(/docker pull .* failed: .*500/)
       expect(result.stderr).toContain(`BUILDING ${ref} LOCALLY because the pull failed`)
       expect(p.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(3)
+    })
+
+    it('a Dockerfile.build step that fails: exit 1 with the build\'s error, no container left behind', async () => {
+      const n = name('rel-pob-buildfail')
+      const marker = `failing-step-of-${n}`
+      const repo = makeBuildRepo({ name: n, dockerfile: `FROM busybox:latest\nCOPY tools /opt/tools\nRUN echo ${marker} && exit 3\n` })
+      const result = await run('pull-or-build', repo, [], { REGISTRY: '' })
+      expect(result.exitCode, result.stderr).toBe(1)
+      expect(result.stderr).toMatch(/Error: docker build failed: .*returned a non-zero code: 3/s)
+      expect(containersRunning(marker)).toEqual([])
     })
   })
 
@@ -231,6 +248,54 @@ describe.concurrent('registry faults', () => {
       for (const tag of f.appTags) expect(await registry.tagState(f.appName, tag)).toBe('absent')
       expect(p.requests.filter((r) => r.status === 500).length).toBeGreaterThanOrEqual(3) // the first push and two retries
     })
+  })
+})
+
+// cherry-pick talks to GitHub, not to the registry: the same proxy goes in front of the
+// GitHub stand-in's API (git over HTTP stays direct).
+describe.concurrent('GitHub API faults (cherry-pick)', () => {
+  const TOKEN = process.env.GITHUB_TOKEN!
+  let gh: GitHubServer
+  const proxies: FaultProxy[] = []
+  beforeAll(async () => {
+    gh = await startGitHubServer({ tokens: { [TOKEN]: 'cherry-bot' } })
+  })
+  afterAll(async () => {
+    for (const p of proxies) await p.stop()
+    await gh?.close()
+  })
+
+  async function pickThrough(plan: FaultPlan) {
+    const f = await pickFixture(gh)
+    const p = await startFaultProxy(new URL(gh.url).host, plan, 5 * 60_000)
+    proxies.push(p)
+    const before = checkoutState(f.checkout)
+    const tmp = scriptTmpDir()
+    const result = await runScript('cherry-pick', ['--pr', String(f.pr), '--to', 'release-1.0', '--json'], {
+      cwd: f.checkout,
+      env: { ...pickEnv(gh, f, TOKEN), GITHUB_API_URL: `${p.url}/api/v3`, TMPDIR: tmp },
+    })
+    expect(checkoutState(f.checkout)).toEqual(before)
+    expect(leftInTmp(tmp)).toEqual([])
+    return { f, p, result }
+  }
+
+  it('429 with Retry-After from the API: waits, retries, the pick done', async () => {
+    const { f, p, result } = await pickThrough({ status: { code: 429, retryAfterSeconds: 1, count: 1, match: (r) => r.url.startsWith('/api/v3/') } })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/GitHub API GET \/repos\/\S+\/pulls\/\d+: .*; retry 1 in 1\.0s/)
+    expect(JSON.parse(result.stdout).targets[0]).toMatchObject({ branch: 'release-1.0', status: 'created' })
+    expect(p.requests.filter((r) => r.status === 429)).toHaveLength(1)
+    expect(git(f.bare, 'branch', '--list', 'cherry-pick/*')).not.toBe('')
+  })
+
+  it('the API unreachable through every retry: exit 1 naming the request and the last error, nothing pushed', async () => {
+    const { f, result } = await pickThrough({ refuse: true })
+    expect(result.exitCode, result.stderr).toBe(1)
+    expect(result.stderr).toMatch(/retry 2 in 2\.0s/)
+    expect(result.stderr).toMatch(new RegExp(`Error: GitHub API GET /repos/${f.name}/pulls/${f.pr}: \\S+`))
+    expect(result.stderr).not.toMatch(/^\s+at /m) // a message, not a stack trace
+    expect(git(f.bare, 'branch', '--list', 'cherry-pick/*')).toBe('')
   })
 })
 

@@ -7,10 +7,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkoutState, pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
 import { gitShim, pausedGit } from '../helpers/git-shim.mts'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
-import { git, tempDir, writeFiles } from '../helpers/repo.mts'
+import { git } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 
 // The suite's own token (vitest.config.mts): the secrets check of runScript watches it.
@@ -23,57 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gh?.close()
 })
-
-let counter = 0
-
-/**
- * A remote (served by the stand-in) with main and release-1.0, a checkout of it on main,
- * and PR "Fix" squash-merged into main. With `conflict`, release-1.0 changed the same line.
- */
-async function fixture(conflict: boolean) {
-  const name = `acme/rel-int-${process.pid}-${++counter}`
-  const dir = tempDir('cbs-rel-cherry-')
-  const bare = path.join(dir, 'remote.git')
-  const dev = path.join(dir, 'dev')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dir, 'init', '-q', '-b', 'main', dev)
-  writeFiles(dev, { 'app.txt': 'one\ntwo\nthree\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'initial')
-  git(dev, 'remote', 'add', 'origin', bare)
-  git(dev, 'push', '-q', 'origin', 'main')
-  git(dev, 'switch', '-q', '-c', 'release-1.0')
-  if (conflict) {
-    writeFiles(dev, { 'app.txt': 'one\ntwo on 1.0\nthree\n' })
-    git(dev, 'commit', '-q', '-am', 'release change')
-  }
-  git(dev, 'push', '-q', 'origin', 'release-1.0')
-  git(dev, 'switch', '-q', '-c', 'fix', 'main')
-  writeFiles(dev, { 'app.txt': 'one\nTWO\nthree\n' })
-  git(dev, 'commit', '-q', '-am', 'Fix two')
-  git(dev, 'push', '-q', 'origin', 'fix')
-  const [owner, repo] = name.split('/')
-  gh.addRepo({ owner, name: repo, dir: bare, collaborators: ['alice'] })
-  const pr = await gh.openPullRequest(name, { head: 'fix', base: 'main', title: 'Fix two', user: 'alice' })
-  await gh.mergePullRequest(name, pr.number, 'squash')
-  const checkout = path.join(dir, 'checkout')
-  git(dir, 'clone', '-q', bare, checkout)
-  git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
-  return { name, bare, checkout, pr: pr.number }
-}
-
-/** Everything about the checkout that a pick must leave alone. */
-function checkoutState(checkout: string) {
-  return {
-    branch: git(checkout, 'symbolic-ref', '--short', 'HEAD'),
-    head: git(checkout, 'rev-parse', 'HEAD'),
-    status: git(checkout, 'status', '--porcelain', '--untracked-files=all'),
-    cherryPickHead: fs.existsSync(path.join(checkout, '.git', 'CHERRY_PICK_HEAD')),
-    worktrees: git(checkout, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')),
-    worktreeAdmin: fs.existsSync(path.join(checkout, '.git', 'worktrees')) ? fs.readdirSync(path.join(checkout, '.git', 'worktrees')) : [],
-    branches: git(checkout, 'branch', '--list', '--format=%(refname)'),
-  }
-}
 
 /** Whether a cherry-pick is stopped half-way in this checkout or worktree. */
 function pickInProgress(dir: string): boolean {
@@ -102,7 +52,7 @@ describe.concurrent('cherry-pick interrupted', () => {
   const cases = POINTS.flatMap(([where, command, conflict]) => SIGNALS.map(([signal, code]) => [signal, where, command, conflict, code] as const))
 
   it.each(cases)('%s while %s: the checkout as it was, nothing left, exit 130/143', async (signal, _where, command, conflict, code) => {
-    const f = await fixture(conflict)
+    const f = await pickFixture(gh, { conflict })
     const shim = gitShim()
     const pause = path.join(shim.bin, 'paused')
     const tmp = scriptTmpDir()
@@ -114,18 +64,7 @@ describe.concurrent('cherry-pick interrupted', () => {
     const run = await runScript('cherry-pick', ['--pr', String(f.pr), '--to', 'release-1.0'], {
       cwd: f.checkout,
       env: {
-        LC_ALL: 'C',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GITHUB_TOKEN: TOKEN,
-        GH_TOKEN: '',
-        GITHUB_API_URL: gh.apiUrl,
-        GITHUB_REPOSITORY: f.name,
-        GITHUB_ACTIONS: '',
-        GITHUB_EVENT_PATH: '',
-        GITHUB_OUTPUT: '',
-        NO_PROXY: '127.0.0.1',
-        no_proxy: '127.0.0.1',
+        ...pickEnv(gh, f, TOKEN),
         TMPDIR: tmp,
         PATH: `${shim.bin}:${process.env.PATH}`,
         GIT_ARGV_LOG: shim.log,

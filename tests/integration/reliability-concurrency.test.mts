@@ -1,0 +1,99 @@
+// Concurrency: several CI jobs building the same new build image at once (a push to main
+// and the pull requests based on it, say). Every run stays green, the registry ends up
+// with the one content tag, complete; a run that finds the tag appeared while it was
+// building does not push over it.
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../lib/config.mts'
+import { repoInfo } from '../../lib/git.mts'
+import { computeBuildImageTag } from '../../lib/tag.mts'
+import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
+import { requireDocker, uniqueName } from '../helpers/docker.mts'
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'
+import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
+import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { runScript, type RunResult } from '../helpers/run.mts'
+
+const ENV = { REGISTRY_USERNAME: '', REGISTRY_RETRIES: '2', REGISTRY_RETRY_DELAY_MS: '100', CI: '', GITHUB_ACTIONS: '' }
+
+interface Outcome {
+  ref: string
+  tag: string
+  outcome: string
+  digest?: string
+  pushSkipped?: string
+}
+
+describe('concurrent pull-or-build --push', () => {
+  let registry: TestRegistry
+  let proxy: FaultProxy | undefined
+  const names: string[] = []
+  beforeAll(async () => {
+    requireDocker(['busybox:latest'])
+    registry = await startRegistry()
+  })
+  afterAll(async () => {
+    await proxy?.stop()
+    for (const n of names) removeImagesNamed(n)
+    await registry?.stop()
+  })
+
+  const parse = (r: RunResult): Outcome => JSON.parse(r.stdout) as Outcome
+
+  it('four runs for the same new tag at once: all exit 0, one complete tag in the registry', async () => {
+    const n = uniqueName('rel-conc')
+    names.push(n)
+    const repo = makeBuildRepo({ name: n })
+    const tmps = [0, 1, 2, 3].map(() => scriptTmpDir())
+    const results = await Promise.all(tmps.map((tmp) => runScript('pull-or-build', ['--push', '--json'], { cwd: repo, env: { ...ENV, REGISTRY: registry.host, TMPDIR: tmp } })))
+    for (const r of results) expect(r.exitCode, r.stderr).toBe(0)
+    const outcomes = results.map(parse)
+    const tag = outcomes[0].tag
+    for (const o of outcomes) {
+      expect(o.tag).toBe(tag)
+      // Pushed, or found in the registry (before building: pulled; after: not pushed over).
+      expect(o.outcome === 'pushed' || o.outcome === 'pulled' || o.pushSkipped === 'already in the registry', JSON.stringify(o)).toBe(true)
+    }
+    expect(outcomes.some((o) => o.outcome === 'pushed')).toBe(true)
+    expect(await registry.tags(n)).toEqual([tag])
+    expect(await registry.tagState(n, tag)).toBe('complete')
+    // What the registry serves is what one of the runs pushed.
+    const served = await registry.digest(n, tag)
+    expect(outcomes.filter((o) => o.digest).map((o) => o.digest)).toContain(served)
+    for (const tmp of tmps) expect(leftInTmp(tmp)).toEqual([])
+  })
+
+  it('the tag appears in the registry while a run builds: it re-checks before pushing and pushes nothing', async () => {
+    const n = uniqueName('rel-conc-race')
+    names.push(n)
+    const repo = makeBuildRepo({ name: n })
+    const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: registry.host } }))
+    // The run reaches the registry through a proxy in this process: while the test pushes
+    // (synchronously, below), no request of the run is answered, so its re-check comes after.
+    proxy = await startFaultProxy(registry.host)
+    let raced = false
+    let other: string | null = null
+    const result = await runScript('pull-or-build', ['--push', '--json'], {
+      cwd: repo,
+      env: { ...ENV, REGISTRY: proxy.host },
+      onStderr: (text) => {
+        if (raced || !/Step 1\/\d+/.test(text)) return
+        raced = true
+        // Another job pushes the same tag (with another image: the same inputs built elsewhere).
+        const direct = `${registry.host}/${n}:${tag}`
+        execFileSync('sh', ['-c', 'docker tag busybox:latest "$1" && docker push -q "$1" && docker rmi "$1"', 'sh', direct], { stdio: 'ignore' })
+        other = direct
+      },
+    })
+    expect(raced).toBe(true)
+    expect(result.exitCode, result.stderr).toBe(0)
+    const o = parse(result)
+    expect(o.tag).toBe(tag)
+    expect(other).toBe(`${registry.host}/${n}:${tag}`)
+    expect(o).toMatchObject({ outcome: 'built', pushSkipped: 'already in the registry' })
+    expect(result.stderr).toMatch(/not pushing \S+: the registry already has it \(sha256:[0-9a-f]{64}\), pushed by a concurrent run/)
+    expect(result.stderr).not.toMatch(/The push refers to repository/)
+    expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'PATCH' || r.method === 'POST')).toEqual([])
+    expect(await registry.tags(n)).toEqual([o.tag])
+  })
+})
