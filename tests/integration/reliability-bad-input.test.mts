@@ -135,7 +135,8 @@ describe.concurrent('shell metacharacters are data', () => {
     const out = JSON.parse(result.stdout)
     expect(out.ref).toMatchObject({ kind: 'branch', name: branch })
     // Docker tags allow [A-Za-z0-9_.-]: every other run of characters becomes one '-' (documented in the README).
-    const sanitized = `feature-touch-IFS-${s.id}-touch-IFS-${s.id}-touch-IFS-${s.id}-touch-IFS-tmp-${s.id}-cat`
+    // A Docker tag has at most 128 characters: longer names are cut (and lose a trailing '-').
+    const sanitized = `feature-touch-IFS-${s.id}-touch-IFS-${s.id}-touch-IFS-${s.id}-touch-IFS-tmp-${s.id}-cat`.slice(0, 128).replace(/[.-]+$/, '')
     expect((await registry.tags(`${n}-app`)).sort()).toEqual([sanitized, `sha-${git(repo, 'rev-parse', 'HEAD').slice(0, 12)}`].sort())
     expect(await registry.tagState(`${n}-app`, sanitized)).toBe('complete')
     expect(result.stderr).toContain(`branch ${branch}`)
