@@ -355,24 +355,40 @@ export interface ManifestOptions extends RetryOptions {
  * network errors; then throws RegistryUnavailableError. Auth failures throw RegistryAuthError.
  */
 export async function manifestDigest(ref: string, options: ManifestOptions = {}): Promise<string | null> {
+  return withManifest(ref, options, async ({ registry, pathname, request }) => {
+    const res = await request('HEAD')
+    if (res.status === 404) return null
+    if (!res.ok) throw new WorkError(`HEAD ${registry}${pathname}: unexpected HTTP ${res.status}`)
+    const found = res.headers.get('docker-content-digest')
+    if (found) return found
+    // Some registries omit the header on HEAD: the digest is the hash of the manifest body.
+    const full = await request('GET')
+    if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
+    return 'sha256:' + createHash('sha256').update(Buffer.from(await full.arrayBuffer())).digest('hex')
+  })
+}
+
+interface ManifestContext {
+  registry: string
+  pathname: string
+  /** One request for the manifest (with the token handshake); 429/5xx/network errors throw TransientError. */
+  request(method: 'HEAD' | 'GET'): Promise<Response>
+}
+
+/**
+ * The one way to ask a registry about a manifest: `read` runs with retries on transient
+ * errors (429, 5xx, network), which become RegistryUnavailableError once retries run out.
+ */
+async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx: ManifestContext) => Promise<T>): Promise<T> {
   const { registry, repository, tag, digest } = parseImageRef(ref)
   const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
   const headers = { accept: MANIFEST_TYPES.join(', ') }
+  const request = (method: 'HEAD' | 'GET') => registryRequest(registry, repository, pathname, { credentials: options.credentials, method, headers })
   try {
-    return await withRetries(
-      async () => {
-        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'HEAD', headers })
-        if (res.status === 404) return null
-        if (!res.ok) throw new WorkError(`HEAD ${registry}${pathname}: unexpected HTTP ${res.status}`)
-        const found = res.headers.get('docker-content-digest')
-        if (found) return found
-        // Some registries omit the header on HEAD: the digest is the hash of the manifest body.
-        const full = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
-        if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
-        return 'sha256:' + createHash('sha256').update(Buffer.from(await full.arrayBuffer())).digest('hex')
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
+    return await withRetries(() => read({ registry, pathname, request }), {
+      ...options,
+      isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true),
+    })
   } catch (error) {
     if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
     throw error
@@ -423,29 +439,18 @@ export interface ManifestInfo {
  * not exist. Same retries and errors as manifestDigest.
  */
 export async function manifestInfo(ref: string, options: ManifestOptions = {}): Promise<ManifestInfo | null> {
-  const { registry, repository, tag, digest } = parseImageRef(ref)
-  const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
-  const headers = { accept: MANIFEST_TYPES.join(', ') }
-  try {
-    return await withRetries(
-      async () => {
-        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, headers })
-        if (res.status === 404) return null
-        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-        const body = Buffer.from(await res.arrayBuffer())
-        const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
-        return {
-          digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
-          mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-          configDigest: manifest.config?.digest,
-        }
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  return withManifest(ref, options, async ({ registry, pathname, request }) => {
+    const res = await request('GET')
+    if (res.status === 404) return null
+    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+    const body = Buffer.from(await res.arrayBuffer())
+    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
+    return {
+      digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+      mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
+      configDigest: manifest.config?.digest,
+    }
+  })
 }
 
 export interface PublishedImage extends ManifestInfo {
