@@ -26,8 +26,12 @@ fi
 
 # 2. The Docker daemon.
 if ! docker info >/dev/null 2>&1; then
-  log "starting dockerd (log: /tmp/dockerd.log)"
-  $SUDO sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &'
+  # Containers get the MTU of the host's route out (1400 on some VMs): with Docker's
+  # default 1500, large downloads from a container can stall where ICMP is filtered.
+  dev=$(ip route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')
+  mtu=$(cat "/sys/class/net/${dev:-none}/mtu" 2>/dev/null || echo 1500)
+  log "starting dockerd, MTU $mtu (log: /tmp/dockerd.log)"
+  $SUDO sh -c "nohup dockerd --mtu $mtu >/tmp/dockerd.log 2>&1 &"
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; tail -20 /tmp/dockerd.log >&2; exit 1; }
 fi

@@ -41,16 +41,18 @@ describe('examples/go-app through the scripts', () => {
   // No credentials: the loopback registry is open (the suite's REGISTRY_PASSWORD alone
   // would be a half-set login, which push-images rightly refuses).
   const env = () => ({ REGISTRY: registry.host, CI: 'true', REGISTRY_PASSWORD: '' })
-  async function testAndBuild(args: string[] = []) {
+  // The first run builds the toolchain image (Go from Debian's mirror) and pushes ~800 MB:
+  // minutes on a busy machine. Every later run is seconds; the default bound applies.
+  async function testAndBuild(args: string[] = [], timeoutMs?: number) {
     const report = path.join(tempDir(), 'report.json')
-    const r = await runScript('test-and-build', ['--report', report, ...args], { cwd: root, env: env() })
+    const r = await runScript('test-and-build', ['--report', report, ...args], { cwd: root, env: env(), timeoutMs })
     expect(r.exitCode, r.stderr).toBe(0)
     return { ...r, report: JSON.parse(fs.readFileSync(report, 'utf8')) }
   }
 
   it('builds and pushes, then finds the image present, then pulls it; pushes the release', async () => {
     // 1. First run: the build image does not exist anywhere: built, and pushed.
-    const first = await testAndBuild(['--push'])
+    const first = await testAndBuild(['--push'], 600_000)
     expect(first.report.image.outcome).toBe('pushed')
     expect(first.report.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(['test:ok', 'build:ok'])
     const buildRef: string = first.report.image.ref
@@ -74,7 +76,7 @@ describe('examples/go-app through the scripts', () => {
 
     // 4. push-images on the release tag v0.1.0 (checked out, as a tag build does): 0.1.0 and latest.
     git(root, 'checkout', '-q', '--detach', 'v0.1.0')
-    const push = await runScript('push-images', [], { cwd: root, env: env() })
+    const push = await runScript('push-images', [], { cwd: root, env: env(), timeoutMs: 240_000 })
     expect(push.exitCode, push.stderr).toBe(0)
     expect(await registry.tags('go-app')).toEqual(expect.arrayContaining(['0.1.0', 'latest']))
     const finalRef = `${registry.host}/go-app:0.1.0`

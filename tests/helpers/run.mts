@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { watchDescendants } from './proc.mts'
+import { processTree, watchDescendants } from './proc.mts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(import.meta.url)
@@ -38,7 +38,19 @@ export interface RunOptions {
   gid?: number
   /** Called with each chunk of stderr as it arrives. */
   onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void
+  /** A run still going after this long is a hang: it is killed and the run rejects (default RUN_TIMEOUT_MS). */
+  timeoutMs?: number
 }
+
+/**
+ * No script run in the suite takes this long unless it hangs (a cold build that downloads
+ * a toolchain passes its own timeoutMs). Shorter than vitest's testTimeout, so a hang
+ * fails with the script's last words instead of a bare "test timed out", and the hung
+ * process tree is gone before the next test: nothing keeps the worker, or CI, waiting.
+ */
+export const RUN_TIMEOUT_MS = 100_000
+/** After SIGTERM, how long the script gets to clean up before its whole tree is killed. */
+const KILL_GRACE_MS = 10_000
 
 /** Env var names whose values are secrets: never printed, never in argv. */
 export const SECRET_NAME = /PASSWORD|TOKEN|SECRET/i
@@ -96,13 +108,41 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
     options.onStderr?.(String(d), child)
   })
   child.stdin.end(options.input ?? '')
+  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
+  // A hang: SIGTERM (the script's own clean-up runs), then SIGKILL for the whole tree as
+  // it was when the time ran out, so no orphan outlives the test.
+  let hung: Set<number> | undefined
+  const killTree = () => {
+    for (const pid of hung ?? []) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }
+  let killer: NodeJS.Timeout | undefined
+  const timer = setTimeout(() => {
+    hung = child.pid ? processTree(child.pid) : new Set<number>()
+    child.kill('SIGTERM')
+    killer = setTimeout(killTree, KILL_GRACE_MS)
+  }, timeoutMs)
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
+      clearTimeout(timer)
       watch?.stop()
       reject(error)
     })
     child.on('close', (exitCode, signal) => {
+      clearTimeout(timer)
+      clearTimeout(killer)
       const argv = watch?.stop() ?? []
+      if (hung) {
+        killTree()
+        const tail = stderr.trimEnd().split('\n').slice(-15).join('\n  ')
+        reject(new Error(`${name} ${args.join(' ')}: still running after ${timeoutMs / 1000} s, killed (exit ${exitCode ?? signal}); its last stderr:\n  ${tail}`))
+        return
+      }
       const leaks = findLeaks(secretsIn(env), { stdout, stderr, argv })
       if (leaks.length) {
         reject(new Error(`${name} ${args.join(' ')}: a secret leaked (exit ${exitCode ?? signal}):\n  ${leaks.join('\n  ')}`))

@@ -1,0 +1,49 @@
+// runScript's bound on a hang (tests/helpers/run.mts): a script that never ends must fail
+// its test with what it last printed, and leave no process behind. Without it, one stuck
+// `docker push` keeps a vitest worker, and so CI, waiting until the job is killed.
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { gitShim, pausedGit } from '../helpers/git-shim.mts'
+import { makeRepo, tempDir } from '../helpers/repo.mts'
+import { runScript } from '../helpers/run.mts'
+
+/** Running, not gone or a zombie waiting for a parent that was killed to be reaped. */
+const alive = (pid: number) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+const CONFIG = { buildImage: { name: 'run-helper', inputs: ['Dockerfile.build'] } }
+
+describe('runScript', () => {
+  it('kills a script still running after timeoutMs, with its whole process tree, and says where it was', async () => {
+    const repo = makeRepo({ 'Dockerfile.build': 'FROM busybox:latest\n' }, CONFIG)
+    const shim = gitShim()
+    const pause = path.join(tempDir(), 'paused')
+    // image-tag's first git command parks in `sleep 60`: a hang, as far as the test can tell.
+    const run = runScript('image-tag', ['--manifest'], {
+      cwd: repo,
+      env: { PATH: `${shim.bin}:${process.env.PATH}`, GIT_ARGV_LOG: shim.log, GIT_SHIM_PAUSE: pause, GIT_SHIM_PAUSE_ON: 'rev-parse' },
+      timeoutMs: 4000,
+    })
+    const started = Date.now()
+    await expect(run).rejects.toThrow(/^image-tag --manifest: still running after 4 s, killed \(exit/)
+    expect(Date.now() - started).toBeLessThan(20_000) // not the sleep's 60 s
+    const parked = pausedGit(pause)
+    expect(parked).toBeDefined()
+    expect(alive(parked!.pid)).toBe(false)
+    expect(fs.readFileSync(shim.log, 'utf8')).toMatch(/^git rev-parse/)
+  })
+
+  it('leaves a run that ends in time alone', async () => {
+    const repo = makeRepo({ 'Dockerfile.build': 'FROM busybox:latest\n' }, CONFIG)
+    const result = await runScript('image-tag', [], { cwd: repo, timeoutMs: 60_000 })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^[0-9a-f]{40}\n$/)
+  })
+})
