@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.mts'],
+    // Removes the images the run built when it ends (tests/global-setup.mts).
+    globalSetup: ['tests/global-setup.mts'],
     // Integration tests drive a real Docker Engine and registry: give them room.
     testTimeout: 120_000,
     hookTimeout: 180_000,

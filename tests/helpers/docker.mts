@@ -12,16 +12,29 @@ export function requireDocker(images: string[] = []): void {
   }
   for (const image of images) {
     try {
-      execFileSync('docker', ['image', 'inspect', image], { stdio: 'pipe' })
+      execFileSync('docker', ['image', 'inspect', image], { stdio: 'pipe', timeout: 20_000 })
     } catch {
       throw new Error(`base image ${image} is missing: ${SETUP_HINT}`)
     }
   }
 }
 
-/** Run docker and return trimmed stdout; throws on failure. */
+/**
+ * The longest a test's own docker command may take (the go-app image, ~800 MB, pulls in
+ * well under a minute). These calls are synchronous: one that never returned would stop
+ * the worker's event loop, and with it every vitest timeout, so CI would wait forever.
+ */
+export const DOCKER_TIMEOUT_MS = 240_000
+
+/** Run docker and return trimmed stdout; throws on failure, or when it takes longer than DOCKER_TIMEOUT_MS. */
 export function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }).trim()
+  try {
+    return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: DOCKER_TIMEOUT_MS, killSignal: 'SIGKILL' }).trim()
+  } catch (error) {
+    const e = error as { code?: string; signal?: string; stderr?: string; message: string }
+    if (e.code === 'ETIMEDOUT' || e.signal === 'SIGKILL') throw new Error(`docker ${args.join(' ')}: no answer within ${DOCKER_TIMEOUT_MS / 1000} s (killed); its stderr: ${String(e.stderr ?? '').trim().slice(-500)}`)
+    throw error
+  }
 }
 
 /** Like docker(), but returns null instead of throwing. */

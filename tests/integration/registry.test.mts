@@ -148,5 +148,5 @@ describe('checkPushAccess', () => {
 
 function execLogin(config: string, host: string, auth: { username: string; password: string }): void {
   // The password on stdin, as the scripts do.
-  execFileSync('docker', ['--config', config, 'login', '--username', auth.username, '--password-stdin', host], { input: auth.password, stdio: 'pipe' })
+  execFileSync('docker', ['--config', config, 'login', '--username', auth.username, '--password-stdin', host], { input: auth.password, stdio: 'pipe', timeout: 60_000 })
 }

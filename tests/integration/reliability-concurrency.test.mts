@@ -81,7 +81,7 @@ describe('concurrent pull-or-build --push', () => {
         raced = true
         // Another job pushes the same tag (with another image: the same inputs built elsewhere).
         const direct = `${registry.host}/${n}:${tag}`
-        execFileSync('sh', ['-c', 'docker tag busybox:latest "$1" && docker push -q "$1" && docker rmi "$1"', 'sh', direct], { stdio: 'ignore' })
+        execFileSync('sh', ['-c', 'docker tag busybox:latest "$1" && docker push -q "$1" && docker rmi "$1"', 'sh', direct], { stdio: 'ignore', timeout: 120_000 })
         other = direct
       },
     })

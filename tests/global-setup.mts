@@ -1,0 +1,55 @@
+// Once per `vitest run`: after the last test file, remove the images the suite made, so a
+// run leaves the Docker Engine as it found it (a full run builds about 2.5 GB of them).
+//
+// An image is the suite's when it appeared during the run and every name it has is a
+// test's: a uniqueName() (`<prefix>-<pid>-<6 chars>`, see helpers/docker.mts), a
+// repository in a test registry on loopback (`127.0.0.1:<port>/...`), or none at all.
+// Test names the run added to other images are removed from them. Images and names that
+// were there before, and anything else built meanwhile, are left alone.
+import { execFileSync } from 'node:child_process'
+
+const TEST_NAME = /^(127\.0\.0\.1:\d+\/|[a-z0-9._/-]*-\d+-[a-z0-9]{6}(-[a-z0-9-]+)?:)|^<none>:<none>$/
+
+interface Image {
+  id: string
+  refs: string[]
+}
+
+function images(): Image[] | undefined {
+  let out: string
+  try {
+    out = execFileSync('docker', ['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 })
+  } catch {
+    return undefined // no engine: the tests that need one say so
+  }
+  const byId = new Map<string, string[]>()
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [id, ref] = line.split(' ')
+    byId.set(id, [...(byId.get(id) ?? []), ref])
+  }
+  return [...byId].map(([id, refs]) => ({ id, refs }))
+}
+
+export default function setup(): () => void {
+  const start = images() ?? []
+  const ids = new Set(start.map((i) => i.id))
+  const refs = new Set(start.flatMap((i) => i.refs))
+  return () => {
+    const now = images() ?? []
+    // New images with only test names: removed. New test names on other images (a test
+    // tags busybox:latest for its registry, say): untagged.
+    const made = now.filter((i) => !ids.has(i.id) && i.refs.every((r) => TEST_NAME.test(r))).map((i) => i.id)
+    const tags = now.filter((i) => !made.includes(i.id)).flatMap((i) => i.refs.filter((r) => r !== '<none>:<none>' && !refs.has(r) && TEST_NAME.test(r)))
+    // A parent listed before its child is refused ("has dependent child images"): a second
+    // pass removes it. Whatever is still refused then (a container uses it) is left.
+    for (let pass = 0, left = [...tags, ...made]; pass < 3 && left.length > 0; pass++) {
+      try {
+        execFileSync('docker', ['rmi', '-f', ...left], { stdio: 'pipe', timeout: 120_000 })
+        left = []
+      } catch {
+        const present = new Set((images() ?? []).flatMap((i) => [i.id, ...i.refs]))
+        left = left.filter((x) => present.has(x))
+      }
+    }
+  }
+}
