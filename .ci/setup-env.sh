@@ -48,8 +48,29 @@ if ! have debian:bookworm-slim && ! try_pull debian:bookworm-slim; then
   log "seeding debian:bookworm-slim with debootstrap from $mirror (about a minute)"
   $SUDO debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-  # Keep the apt lists out of the image, as the real slim image does.
-  $SUDO rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin
+  # Make it the slim image Docker Hub ships (debuerreotype's minimizing config and its
+  # slimify step), so that layers built on it weigh what they would on a real runner:
+  # apt caches and downloaded .debs removed after every install, no translations, dpkg
+  # without sync(), and no docs (copyright files aside), man pages or locales, now or later.
+  r="$work/rootfs"
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$r/usr/sbin/policy-rc.d" >/dev/null
+  $SUDO chmod 0755 "$r/usr/sbin/policy-rc.d"
+  printf 'force-unsafe-io\n' | $SUDO tee "$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup" >/dev/null
+  clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true";'
+  printf 'DPkg::Post-Invoke { %s };\nAPT::Update::Post-Invoke { %s };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' "$clean" "$clean" \
+    | $SUDO tee "$r/etc/apt/apt.conf.d/docker-clean" >/dev/null
+  echo 'Acquire::GzipIndexes "true";' | $SUDO tee "$r/etc/apt/apt.conf.d/docker-gzip-indexes" >/dev/null
+  echo 'Acquire::Languages "none";' | $SUDO tee "$r/etc/apt/apt.conf.d/docker-no-languages" >/dev/null
+  echo 'Apt::AutoRemove::SuggestsImportant "false";' | $SUDO tee "$r/etc/apt/apt.conf.d/docker-autoremove-suggests" >/dev/null
+  slim="doc groff info linda lintian/overrides locale man"
+  { for d in $slim; do echo "path-exclude /usr/share/$d/*"; done
+    echo 'path-include /usr/share/doc/*/copyright'
+    echo 'path-include /usr/share/locale/locale.alias'
+  } | $SUDO tee "$r/etc/dpkg/dpkg.cfg.d/docker" >/dev/null
+  for d in $slim; do
+    if [ -d "$r/usr/share/$d" ]; then $SUDO find "$r/usr/share/$d" -mindepth 1 ! -type d ! -name copyright ! -name locale.alias -delete; fi
+  done
+  $SUDO rm -rf "$r/var/lib/apt/lists/"* "$r/var/cache/apt/"*.bin "$r/var/cache/apt/archives/"*.deb
   $SUDO tar -C "$work/rootfs" -c . | docker import -c 'CMD ["bash"]' - debian:bookworm-slim >/dev/null
   $SUDO rm -rf "$work/rootfs"
 fi
