@@ -40,6 +40,14 @@ describe('test environment', () => {
     expect((await authRegistry.api('/v2/')).status).toBe(200)
   })
 
+  it('debian:bookworm-slim is the slim image: apt cleans up after installs, no docs or locales', () => {
+    // Layers built on it (go-app's toolchain) weigh what they would on Docker Hub's image.
+    const out = docker('run', '--rm', 'debian:bookworm-slim', 'sh', '-c', 'ls /etc/apt/apt.conf.d /etc/dpkg/dpkg.cfg.d; find /usr/share/doc /usr/share/locale /usr/share/man -type f ! -name copyright ! -name locale.alias | wc -l')
+    const lines = out.split('\n')
+    expect(lines).toEqual(expect.arrayContaining(['docker-clean', 'docker-no-languages', 'docker']))
+    expect(lines.at(-1)).toBe('0')
+  })
+
   it('node stand-in runs node and npm and trusts the host CA bundle', () => {
     const out = docker('run', '--rm', 'node:20-bookworm-slim', 'sh', '-c', 'node --version && npm --version && echo $NODE_EXTRA_CA_CERTS')
     expect(out).toMatch(/^v\d+\.\d+\.\d+\n\d+\.\d+\.\d+\n\/etc\/ssl\/certs\/ca-certificates.crt$/)
