@@ -26,8 +26,9 @@ COPY lib/ lib/
 COPY scripts/ scripts/
 
 FROM node:20-bookworm-slim
+# procps: zx stops a command's process tree (a timeout, an interrupt) through `ps`.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates \
+ && apt-get install -y --no-install-recommends git ca-certificates procps \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && git config --system --add safe.directory '*'
 COPY --from=build /usr/bin/docker /usr/bin/docker
