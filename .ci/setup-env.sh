@@ -11,13 +11,14 @@ set -euo pipefail
 log() { printf '==> %s\n' "$*" >&2; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# 1. Packages: Docker Engine, the registry, debootstrap, a static busybox, htpasswd.
+# 1. Packages: Docker Engine, the registry, debootstrap, a static busybox, htpasswd, ps.
 need=()
 command -v dockerd >/dev/null         || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v debootstrap >/dev/null     || need+=(debootstrap)
 dpkg -s busybox-static >/dev/null 2>&1          || need+=(busybox-static)
 command -v htpasswd >/dev/null        || need+=(apache2-utils)
+command -v ps >/dev/null              || need+=(procps)   # zx stops process trees with ps
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   $SUDO apt-get update -qq

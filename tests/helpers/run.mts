@@ -95,6 +95,9 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
     cwd: options.cwd ?? PROJECT_ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a hung run's descendants can all be killed, even those
+    // started after the deadline or left orphaned by a script that died.
+    detached: true,
     uid: options.uid,
     gid: options.gid,
   })
@@ -109,13 +112,13 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
   })
   child.stdin.end(options.input ?? '')
   const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
-  // A hang: SIGTERM (the script's own clean-up runs), then SIGKILL for the whole tree as
-  // it was when the time ran out, so no orphan outlives the test.
+  // A hang: SIGTERM (the script's own clean-up runs), then SIGKILL for its process group
+  // and for the tree as it was when the time ran out, so no orphan outlives the test.
   let hung: Set<number> | undefined
   const killTree = () => {
-    for (const pid of hung ?? []) {
+    for (const target of [-child.pid!, ...(hung ?? [])]) {
       try {
-        process.kill(pid, 'SIGKILL')
+        process.kill(target, 'SIGKILL')
       } catch {
         // already gone
       }

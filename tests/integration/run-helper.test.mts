@@ -29,11 +29,11 @@ describe('runScript', () => {
     const run = runScript('image-tag', ['--manifest'], {
       cwd: repo,
       env: { PATH: `${shim.bin}:${process.env.PATH}`, GIT_ARGV_LOG: shim.log, GIT_SHIM_PAUSE: pause, GIT_SHIM_PAUSE_ON: 'rev-parse' },
-      timeoutMs: 4000,
+      timeoutMs: 15_000, // well after image-tag's first git command, even on a loaded machine
     })
     const started = Date.now()
-    await expect(run).rejects.toThrow(/^image-tag --manifest: still running after 4 s, killed \(exit/)
-    expect(Date.now() - started).toBeLessThan(20_000) // not the sleep's 60 s
+    await expect(run).rejects.toThrow(/^image-tag --manifest: still running after 15 s, killed \(exit/)
+    expect(Date.now() - started).toBeLessThan(40_000) // not the sleep's 60 s
     const parked = pausedGit(pause)
     expect(parked).toBeDefined()
     expect(alive(parked!.pid)).toBe(false)
