@@ -31,8 +31,11 @@ if ! docker info >/dev/null 2>&1; then
   # default 1500, large downloads from a container can stall where ICMP is filtered.
   dev=$(ip route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')
   mtu=$(cat "/sys/class/net/${dev:-none}/mtu" 2>/dev/null || echo 1500)
+  # More transfer slots than the defaults (5 uploads, 3 downloads, shared by every push
+  # and pull on the daemon): the suite runs pushes and pulls from several files at once,
+  # and interrupts some of them on purpose.
   log "starting dockerd, MTU $mtu (log: /tmp/dockerd.log)"
-  $SUDO sh -c "nohup dockerd --mtu $mtu >/tmp/dockerd.log 2>&1 &"
+  $SUDO sh -c "nohup dockerd --mtu $mtu --max-concurrent-uploads 16 --max-concurrent-downloads 8 >/tmp/dockerd.log 2>&1 &"
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; tail -20 /tmp/dockerd.log >&2; exit 1; }
 fi
