@@ -24,28 +24,23 @@ function parents(): Map<number, number> {
   return map
 }
 
-/** `rootPid` and every process under it, now. */
-export function processTree(rootPid: number): Set<number> {
-  const ppids = parents()
-  const tree = new Set([rootPid])
-  // Parents may have higher pids than children (pid reuse): iterate to a fixed point.
-  for (let grew = true; grew; ) {
-    grew = false
-    for (const [pid, ppid] of ppids) {
-      if (!tree.has(pid) && tree.has(ppid)) {
-        tree.add(pid)
-        grew = true
-      }
-    }
-  }
-  return tree
-}
-
 /** Sample `rootPid` and its descendants every `intervalMs` until stop(). */
 export function watchDescendants(rootPid: number, intervalMs = 20): ProcessWatch {
   const seen = new Set<string>()
   const sample = () => {
-    for (const pid of processTree(rootPid)) {
+    const ppids = parents()
+    const tree = new Set([rootPid])
+    // Parents may have higher pids than children (pid reuse): iterate to a fixed point.
+    for (let grew = true; grew; ) {
+      grew = false
+      for (const [pid, ppid] of ppids) {
+        if (!tree.has(pid) && tree.has(ppid)) {
+          tree.add(pid)
+          grew = true
+        }
+      }
+    }
+    for (const pid of tree) {
       try {
         const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
         if (cmdline) seen.add(cmdline)

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { processTree, watchDescendants } from './proc.mts'
+import { watchDescendants } from './proc.mts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(import.meta.url)
@@ -49,7 +49,7 @@ export interface RunOptions {
  * process tree is gone before the next test: nothing keeps the worker, or CI, waiting.
  */
 export const RUN_TIMEOUT_MS = 100_000
-/** After SIGTERM, how long the script gets to clean up before its whole tree is killed. */
+/** After SIGTERM, how long the script gets to clean up before its process group is killed. */
 const KILL_GRACE_MS = 10_000
 
 /** Env var names whose values are secrets: never printed, never in argv. */
@@ -112,23 +112,21 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
   })
   child.stdin.end(options.input ?? '')
   const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
-  // A hang: SIGTERM (the script's own clean-up runs), then SIGKILL for its process group
-  // and for the tree as it was when the time ran out, so no orphan outlives the test.
-  let hung: Set<number> | undefined
-  const killTree = () => {
-    for (const target of [-child.pid!, ...(hung ?? [])]) {
-      try {
-        process.kill(target, 'SIGKILL')
-      } catch {
-        // already gone
-      }
+  // A hang: SIGTERM (the script's own clean-up runs), then SIGKILL for its whole process
+  // group, so no descendant, not even one orphaned by a script that died, outlives the test.
+  let hung = false
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already gone
     }
   }
   let killer: NodeJS.Timeout | undefined
   const timer = setTimeout(() => {
-    hung = child.pid ? processTree(child.pid) : new Set<number>()
+    hung = true
     child.kill('SIGTERM')
-    killer = setTimeout(killTree, KILL_GRACE_MS)
+    killer = setTimeout(killGroup, KILL_GRACE_MS)
   }, timeoutMs)
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
@@ -141,7 +139,7 @@ export function runScript(name: string, args: string[] = [], options: RunOptions
       clearTimeout(killer)
       const argv = watch?.stop() ?? []
       if (hung) {
-        killTree()
+        killGroup()
         const tail = stderr.trimEnd().split('\n').slice(-15).join('\n  ')
         reject(new Error(`${name} ${args.join(' ')}: still running after ${timeoutMs / 1000} s, killed (exit ${exitCode ?? signal}); its last stderr:\n  ${tail}`))
         return
