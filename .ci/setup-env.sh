@@ -10,10 +10,30 @@ set -euo pipefail
 
 log() { printf '==> %s\n' "$*" >&2; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+# Debian's mirror, as this machine's apt sources name it.
+mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
+[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 
-# 1. Packages: Docker Engine, the registry, debootstrap, a static busybox, htpasswd, ps.
+# 1. Packages: Docker Engine with BuildKit (buildx), the registry, debootstrap, a static
+#    busybox, htpasswd, ps.
+#
+# The engine CI runners have: Docker Engine 26+ with buildx, so `docker build` is BuildKit
+# (DOCKER_BUILDKIT=0 still selects the legacy builder). Debian bookworm ships 20.10 and no
+# buildx; trixie's docker.io and docker-buildx install cleanly on bookworm from Debian's
+# own archive, so trixie is added at a low pin priority and only these two packages (and
+# what they need) come from it. A machine that already runs 26+ with buildx keeps its own.
+engine_major() { dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p'; }
+if [ "$(engine_major || true)" -lt 26 ] 2>/dev/null || ! command -v dockerd >/dev/null || ! docker buildx version >/dev/null 2>&1; then
+  log "installing Docker Engine and buildx from Debian trixie (pinned to those packages)"
+  if [ ! -e /etc/apt/sources.list.d/trixie.sources ]; then
+    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
+      | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie-low >/dev/null
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t trixie docker.io docker-buildx >/dev/null
+fi
 need=()
-command -v dockerd >/dev/null         || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v debootstrap >/dev/null     || need+=(debootstrap)
 dpkg -s busybox-static >/dev/null 2>&1          || need+=(busybox-static)
@@ -47,8 +67,6 @@ ca=/etc/ssl/certs/ca-certificates.crt
 
 # 3. debian:bookworm-slim: pulled, or a minbase debootstrap imported.
 if ! have debian:bookworm-slim && ! try_pull debian:bookworm-slim; then
-  mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
-  [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
   log "seeding debian:bookworm-slim with debootstrap from $mirror (about a minute)"
   $SUDO debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
