@@ -5,7 +5,7 @@
 //
 //   npx zx bench/image-tag.mts [--runs N]
 import { $, fs, minimist, os, path } from 'zx'
-import { table } from '../lib/log.mts'
+import { table } from '../lib/core/log.mts'
 
 const argv = minimist(process.argv.slice(3), { default: { runs: 7 } })
 const runs = Number(argv.runs)

@@ -17,7 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { minimist } from 'zx'
-import { markdownTable, mmss, table } from '../lib/log.mts'
+import { markdownTable, mmss, table } from '../lib/core/log.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
 
 const args = minimist(process.argv.slice(3), { default: { runs: 3 } })

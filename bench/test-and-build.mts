@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { minimist } from 'zx'
-import { mmss, table } from '../lib/log.mts'
+import { mmss, table } from '../lib/core/log.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
 
 // 1 GB of toolchain: what a Go/Node build image with its module cache weighs (the

@@ -8,10 +8,10 @@
 //      exactly that commit.
 //   4. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
 //      "Not approved" is an answer, not a failure: exit 0 either way.
-import { flag, main, parseFlags, UsageError } from '../lib/cli.mts'
-import { findApproval } from '../lib/approval.mts'
-import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/github.mts'
-import { info, step, success } from '../lib/log.mts'
+import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { findApproval } from '../lib/bots/approval.mts'
+import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
+import { info, step, success } from '../lib/core/log.mts'
 
 const usage = `
 Usage: npx zx scripts/check-approval.mts --sha SHA

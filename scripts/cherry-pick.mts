@@ -12,7 +12,7 @@
 //      open the PR (or report the existing one), comment on the original.
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
 import { fs } from 'zx'
-import { flag, main, parseFlags, UsageError, type Flags } from '../lib/cli.mts'
+import { flag, main, parseFlags, UsageError, type Flags } from '../lib/core/cli.mts'
 import {
   actionsOutputs,
   checkTargets,
@@ -36,11 +36,11 @@ import {
   type EventPayload,
   type Source,
   type TargetResult,
-} from '../lib/cherry-pick.mts'
-import { defaultCherryPick, loadConfig } from '../lib/config.mts'
-import { repoInfo } from '../lib/git.mts'
-import { githubClient, readGitHubToken, setActionsOutputs } from '../lib/github.mts'
-import { info, step, table } from '../lib/log.mts'
+} from '../lib/bots/cherry-pick.mts'
+import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
+import { repoInfo } from '../lib/core/git.mts'
+import { githubClient, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
+import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `
 Usage: npx zx scripts/cherry-pick.mts --pr N --to BRANCH [--to BRANCH...]

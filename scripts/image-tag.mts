@@ -5,11 +5,11 @@
 //   1. Read the flags and build.config.json.
 //   2. Hash the declared inputs as they are in the working tree.
 //   3. Print the tag (or the ref, the manifest, JSON), or check/rewrite CI configs.
-import { flag, main, parseFlags, WorkError } from '../lib/cli.mts'
-import { loadConfig } from '../lib/config.mts'
-import { repoInfo } from '../lib/git.mts'
-import { info, success } from '../lib/log.mts'
-import { buildImageRepository, computeBuildImageTag, syncRefs } from '../lib/tag.mts'
+import { flag, main, parseFlags, WorkError } from '../lib/core/cli.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { repoInfo } from '../lib/core/git.mts'
+import { info, success } from '../lib/core/log.mts'
+import { buildImageRepository, computeBuildImageTag, syncRefs } from '../lib/image/content-tag.mts'
 
 const usage = `
 Usage: npx zx scripts/image-tag.mts [options]

@@ -1,16 +1,16 @@
 #!/usr/bin/env zx
 // scripts/pull-or-build.mts: make the build image available locally, the cheapest way.
-// Called by test-and-build (through lib/build-image.mts) and by CI jobs that only need
+// Called by test-and-build (through lib/image/build-image.mts) and by CI jobs that only need
 // the image (CircleCI job `test-and-build`, GitHub Actions `ci.yml`, before a
 // `container:` step), and by people on a laptop.
 //   1. Read the flags and build.config.json.
 //   2. Ensure the image, once the Docker daemon answers: present locally, else pulled
 //      from the registry, else built from exactly the declared inputs (pushed with --push).
 //   3. Print the ref (or JSON) on stdout; the outcome is on stderr.
-import { flag, main, parseFlags } from '../lib/cli.mts'
-import { loadConfig } from '../lib/config.mts'
-import { ensureBuildImage } from '../lib/build-image.mts'
-import { repoInfo } from '../lib/git.mts'
+import { flag, main, parseFlags } from '../lib/core/cli.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { ensureBuildImage } from '../lib/image/build-image.mts'
+import { repoInfo } from '../lib/core/git.mts'
 
 const usage = `
 Usage: npx zx scripts/pull-or-build.mts [options]

@@ -3,7 +3,7 @@
 // `push-images`, on the default branch and release tags; GitHub Actions `ci.yml`, job
 // `push`). Safe to re-run: a tag that already holds this image is left as it is.
 //   1. Read the flags and build.config.json (a registry and `image` are required).
-//   2. Decide the tags from git and the CI's env (lib/tag-policy.mts); a release also
+//   2. Decide the tags from git and the CI's env (lib/publish/release-tags.mts); a release also
 //      counts the versions the registry already has.
 //   3. Check access to the registry (read, and push) before any slow build, and what it
 //      holds for this commit.
@@ -13,16 +13,16 @@
 //   6. Compare each ref with the registry: create, update, unchanged or refuse.
 //   7. Push (unless --dry-run); print each ref with its digest.
 import path from 'node:path'
-import { flag, main, parseFlags, UsageError, WorkError } from '../lib/cli.mts'
-import { loadConfig } from '../lib/config.mts'
-import { ensureBuildImage } from '../lib/build-image.mts'
-import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/docker.mts'
-import { resolveGitState } from '../lib/git-state.mts'
-import { repoInfo } from '../lib/git.mts'
-import { info, seconds, step, success, warn } from '../lib/log.mts'
-import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish.mts'
-import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/registry.mts'
-import { decideTags, mayBeLatest, ociLabels } from '../lib/tag-policy.mts'
+import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { ensureBuildImage } from '../lib/image/build-image.mts'
+import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/image/docker.mts'
+import { resolveGitState } from '../lib/publish/git-state.mts'
+import { repoInfo } from '../lib/core/git.mts'
+import { info, seconds, step, success, warn } from '../lib/core/log.mts'
+import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish/publish-plan.mts'
+import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
+import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 
 const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
 

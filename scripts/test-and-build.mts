@@ -2,18 +2,18 @@
 // scripts/test-and-build.mts: the on-commit job (CircleCI job `test-and-build`,
 // GitHub Actions workflow `ci.yml`).
 //   1. Read the flags and build.config.json.
-//   2. Make the build image available (the pull-or-build logic from lib/build-image.mts;
+//   2. Make the build image available (the pull-or-build logic from lib/image/build-image.mts;
 //      it first checks that the Docker daemon answers).
 //   3. Start one container; run the test step, then the build step (or the one --only names).
 //   4. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
-import { flag, interrupted, main, parseFlags } from '../lib/cli.mts'
-import { loadConfig } from '../lib/config.mts'
-import { gitDirsOutside, runSteps } from '../lib/container.mts'
-import { ensureBuildImage } from '../lib/build-image.mts'
-import { repoInfo } from '../lib/git.mts'
-import { failure, info } from '../lib/log.mts'
-import { planSteps, timingMarkdown, timingReport, timingTable, type StepResult } from '../lib/steps.mts'
+import { flag, interrupted, main, parseFlags } from '../lib/core/cli.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { gitDirsOutside, runSteps } from '../lib/image/container.mts'
+import { ensureBuildImage } from '../lib/image/build-image.mts'
+import { repoInfo } from '../lib/core/git.mts'
+import { failure, info } from '../lib/core/log.mts'
+import { planSteps, timingMarkdown, timingReport, timingTable, type StepResult } from '../lib/image/steps.mts'
 
 const usage = `
 Usage: npx zx scripts/test-and-build.mts [options]

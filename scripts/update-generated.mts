@@ -5,20 +5,20 @@
 //   1. Read the flags, build.config.json (`generated`) and the token.
 //   2. The remote's default branch, fetched: every command runs on it, every pull
 //      request is based on it.
-//   3. Make the build image available (the pull-or-build logic from lib/build-image.mts).
+//   3. Make the build image available (the pull-or-build logic from lib/image/build-image.mts).
 //   4. Per entry, in a temporary worktree: run the command in the build image; changes
 //      outside its `paths` (or a failing command) fail it and push nothing; changes
 //      inside are committed on update-generated/<name>, pushed when they differ from the
 //      branch, and get one pull request (opened, or updated); no change closes the
 //      stale pull request.
 //   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
-import { flag, main, parseFlags, UsageError } from '../lib/cli.mts'
-import { fetchBranches, pickingEnv, remoteContext } from '../lib/cherry-pick.mts'
-import { loadConfig } from '../lib/config.mts'
-import { ensureBuildImage } from '../lib/build-image.mts'
-import { repoInfo } from '../lib/git.mts'
-import { githubClient, readGitHubToken } from '../lib/github.mts'
-import { failure, info, step, table } from '../lib/log.mts'
+import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { fetchBranches, pickingEnv, remoteContext } from '../lib/bots/cherry-pick.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { ensureBuildImage } from '../lib/image/build-image.mts'
+import { repoInfo } from '../lib/core/git.mts'
+import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
+import { failure, info, step, table } from '../lib/core/log.mts'
 import {
   defaultBranch,
   generatorEnv,
@@ -28,7 +28,7 @@ import {
   withAuthor,
   type GeneratedContext,
   type GeneratedResult,
-} from '../lib/update-generated.mts'
+} from '../lib/bots/update-generated.mts'
 
 const usage = `
 Usage: npx zx scripts/update-generated.mts [options]

@@ -3,8 +3,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { resolveGitState } from '../../lib/git-state.mts'
-import { decideTags } from '../../lib/tag-policy.mts'
+import { resolveGitState } from '../../lib/publish/git-state.mts'
+import { decideTags } from '../../lib/publish/release-tags.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 
 function commit(repo: string, message: string): string {

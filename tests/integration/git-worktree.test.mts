@@ -1,9 +1,9 @@
-// lib/git.mts with real git: the token credential helper and temporary worktrees.
+// lib/core/git.mts with real git: the token credential helper and temporary worktrees.
 import fs from 'node:fs'
 import path from 'node:path'
 import { $ } from 'zx'
 import { describe, expect, it } from 'vitest'
-import { addTempWorktree, gitEnv, tokenCredentialEnv } from '../../lib/git.mts'
+import { addTempWorktree, gitEnv, tokenCredentialEnv } from '../../lib/core/git.mts'
 import { git, GIT_ENV, makeRepo, tempDir } from '../helpers/repo.mts'
 
 describe('tokenCredentialEnv', () => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../lib/config.mts'
+import { loadConfig } from '../../lib/core/config.mts'
 import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'

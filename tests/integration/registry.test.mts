@@ -1,8 +1,8 @@
-// lib/registry.mts against the real registry (plain and htpasswd), and against local
+// lib/image/registry.mts against the real registry (plain and htpasswd), and against local
 // servers for what the test registry cannot do: a Bearer token handshake, 429/5xx.
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkPushAccess, manifestDigest, RegistryAuthError, RegistryUnavailableError } from '../../lib/registry.mts'
+import { checkPushAccess, manifestDigest, RegistryAuthError, RegistryUnavailableError } from '../../lib/image/registry.mts'
 import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.mts'

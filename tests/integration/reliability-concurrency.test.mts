@@ -4,9 +4,9 @@
 // building does not push over it.
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../lib/config.mts'
-import { repoInfo } from '../../lib/git.mts'
-import { computeBuildImageTag } from '../../lib/tag.mts'
+import { loadConfig } from '../../lib/core/config.mts'
+import { repoInfo } from '../../lib/core/git.mts'
+import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
 import { requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { approvalOf, type ReviewData } from '../../lib/approval.mts'
+import { approvalOf, type ReviewData } from '../../lib/bots/approval.mts'
 
 const HEAD = 'b'.repeat(40)
 const OLD = 'a'.repeat(40)

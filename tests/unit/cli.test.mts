@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseFlags, UsageError } from '../../lib/cli.mts'
-import { redact, registerSecret, mmss, table } from '../../lib/log.mts'
+import { parseFlags, UsageError } from '../../lib/core/cli.mts'
+import { redact, registerSecret, mmss, table } from '../../lib/core/log.mts'
 
 const spec = { usage: 'Usage: x', boolean: ['json'], string: ['repo'], repeatable: ['to'] }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { defaultCherryPick, loadConfig } from '../../lib/config.mts'
+import { defaultCherryPick, loadConfig } from '../../lib/core/config.mts'
 import { tempDir } from '../helpers/repo.mts'
 
 describe('loadConfig({ optional: true })', () => {

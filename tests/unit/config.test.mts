@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, validateConfig } from '../../lib/config.mts'
+import { ConfigError, loadConfig, validateConfig } from '../../lib/core/config.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
 
 const minimal = { buildImage: { name: 'acme-build', inputs: ['package.json'] } }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { contextSources, missingSources, sourceExists } from '../../lib/dockerfile.mts'
-import { missingFromOutput } from '../../lib/build-image.mts'
+import { contextSources, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
+import { missingFromOutput } from '../../lib/image/build-image.mts'
 
 const sources = (text: string, args: Record<string, string> = {}) => contextSources(text, args).map((s) => s.source)
 

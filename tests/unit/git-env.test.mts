@@ -1,6 +1,6 @@
 // withGitConfig: git config through the environment, never argv.
 import { describe, expect, it } from 'vitest'
-import { withGitConfig } from '../../lib/git.mts'
+import { withGitConfig } from '../../lib/core/git.mts'
 
 describe('withGitConfig', () => {
   it('adds entries as GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n', () => {

@@ -1,9 +1,9 @@
-// lib/github.mts: repository names, trust, the token, GitHub Actions outputs.
+// lib/bots/github.mts: repository names, trust, the token, GitHub Actions outputs.
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isTrusted, parseRepoSlug, readGitHubToken, repoSlugFromUrl, setActionsOutputs } from '../../lib/github.mts'
-import { redact } from '../../lib/log.mts'
+import { isTrusted, parseRepoSlug, readGitHubToken, repoSlugFromUrl, setActionsOutputs } from '../../lib/bots/github.mts'
+import { redact } from '../../lib/core/log.mts'
 import { tempDir } from '../helpers/repo.mts'
 
 describe('parseRepoSlug', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { validateConfig } from '../../lib/config.mts'
-import { decideAction, describePlan, finalImage, isBuildOf, refusalMessage, retrySettings, type PlanEntry, type Target } from '../../lib/publish.mts'
-import type { ManifestInfo, PublishedImage } from '../../lib/registry.mts'
+import { validateConfig } from '../../lib/core/config.mts'
+import { decideAction, describePlan, finalImage, isBuildOf, refusalMessage, retrySettings, type PlanEntry, type Target } from '../../lib/publish/publish-plan.mts'
+import type { ManifestInfo, PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)
 const OTHER = 'sha256:' + 'b'.repeat(64)

@@ -9,8 +9,8 @@ import {
   registryBaseUrl,
   registryCredentials,
   withRetries,
-} from '../../lib/registry.mts'
-import { redact } from '../../lib/log.mts'
+} from '../../lib/image/registry.mts'
+import { redact } from '../../lib/core/log.mts'
 import { tempDir } from '../helpers/repo.mts'
 
 describe('parseImageRef', () => {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { validateConfig } from '../../lib/config.mts'
-import { RUNNER, runArgs, shQuote } from '../../lib/container.mts'
-import { passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/steps.mts'
+import { validateConfig } from '../../lib/core/config.mts'
+import { RUNNER, runArgs, shQuote } from '../../lib/image/container.mts'
+import { passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
 
 const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
 

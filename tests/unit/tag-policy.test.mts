@@ -11,7 +11,7 @@ import {
   parseVersionTag,
   sourceUrlFromRemote,
   type BuildRef,
-} from '../../lib/tag-policy.mts'
+} from '../../lib/publish/release-tags.mts'
 
 const SHA = '0123456789abcdef0123456789abcdef01234567'
 const tagsOf = (ref: BuildRef, existingTags: string[] = [], forceBranch = false) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, validateConfig } from '../../lib/config.mts'
-import { branchName, generatorEnv, parseStatusZ, pathMatcher, pullBody, selectGenerated, summaryRows } from '../../lib/update-generated.mts'
+import { ConfigError, validateConfig } from '../../lib/core/config.mts'
+import { branchName, generatorEnv, parseStatusZ, pathMatcher, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
 
 const config = (generated: unknown, steps: Record<string, unknown> = {}) =>
   validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, generated, steps })

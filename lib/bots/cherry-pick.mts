@@ -6,10 +6,10 @@
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import picomatch from 'picomatch'
 import { ProcessOutput, quote, type Shell } from 'zx'
-import { interrupted, UsageError, WorkError } from './cli.mts'
-import { addTempWorktree, git, tokenCredentialEnv, withGitConfig } from './git.mts'
+import { interrupted, UsageError, WorkError } from '../core/cli.mts'
+import { addTempWorktree, git, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { isTrusted, parseRepoSlug, repoSlugFromUrl, type Octokit, type RepoSlug } from './github.mts'
-import { info, redact, warn } from './log.mts'
+import { info, redact, warn } from '../core/log.mts'
 
 /** Added to a draft pull request whose commits hold conflict markers (`--draft-on-conflict`). */
 export const CONFLICT_LABEL = 'cherry-pick-conflict'

@@ -1,22 +1,22 @@
 // The bot that keeps generated files current: the logic behind scripts/update-generated.mts.
 // Per `generated` entry of build.config.json:
 //   1. a temporary worktree at <remote>/<default branch> (the user's checkout is never touched);
-//   2. the command, in the build image, with that worktree mounted (lib/container.mts);
+//   2. the command, in the build image, with that worktree mounted (lib/image/container.mts);
 //   3. what changed (`git status`): outside the entry's `paths` fails, nothing is pushed;
 //   4. changes: a commit on update-generated/<name>, pushed only when its content differs
 //      from the branch's; one pull request per name, opened or updated;
 //   5. no change: the open pull request for that name is closed, the branch deleted.
-// Git authenticates with the token through the credential helper of lib/cherry-pick.mts's
+// Git authenticates with the token through the credential helper of lib/bots/cherry-pick.mts's
 // `pickingEnv` (never argv, URLs or config); the GitHub API goes through Octokit.
 import picomatch from 'picomatch'
-import { interrupted, UsageError, WorkError } from './cli.mts'
+import { interrupted, UsageError, WorkError } from '../core/cli.mts'
 import { code, describeError, fetchBranches, remoteBranches, type RemoteContext } from './cherry-pick.mts'
-import type { Config, GeneratedFile } from './config.mts'
-import { gitDirsOutside, runSteps } from './container.mts'
-import { addTempWorktree, git, type TempWorktree } from './git.mts'
+import type { Config, GeneratedFile } from '../core/config.mts'
+import { gitDirsOutside, runSteps } from '../image/container.mts'
+import { addTempWorktree, git, type TempWorktree } from '../core/git.mts'
 import type { Octokit, RepoSlug } from './github.mts'
-import { info, warn } from './log.mts'
-import { passThroughEnv } from './steps.mts'
+import { info, warn } from '../core/log.mts'
+import { passThroughEnv } from '../image/steps.mts'
 
 export const BRANCH_PREFIX = 'update-generated/'
 

@@ -8,7 +8,7 @@
 //   detached, nothing else -> nothing, unless forced: sha-<12 hex>
 //
 // Which ref is being built comes from the CI's env when it names one (the event decides
-// on CI), else from git (see resolveGitState in lib/git-state.mts).
+// on CI), else from git (see resolveGitState in lib/publish/git-state.mts).
 
 /** What is being built: a tag, a branch, a pull request, or a bare commit. */
 export interface BuildRef {

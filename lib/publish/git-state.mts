@@ -2,9 +2,9 @@
 // it is built as (tag, branch, pull request, detached), the default branch, the version
 // tags that exist, and the facts the OCI labels need. A fixed handful of git processes.
 import fs from 'node:fs'
-import { WorkError } from './cli.mts'
-import { git } from './git.mts'
-import { chooseRef, ciRefFromEnv, sourceUrlFromRemote, type BuildRef } from './tag-policy.mts'
+import { WorkError } from '../core/cli.mts'
+import { git } from '../core/git.mts'
+import { chooseRef, ciRefFromEnv, sourceUrlFromRemote, type BuildRef } from './release-tags.mts'
 
 export interface GitState {
   /** HEAD's full object id. */

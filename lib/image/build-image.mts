@@ -8,12 +8,12 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { onInterrupt, WorkError } from './cli.mts'
-import { ConfigError, type Config } from './config.mts'
+import { onInterrupt, WorkError } from '../core/cli.mts'
+import { ConfigError, type Config } from '../core/config.mts'
 import * as docker from './docker.mts'
 import { missingSources } from './dockerfile.mts'
-import { git, type RepoInfo } from './git.mts'
-import { seconds, step, success, warn } from './log.mts'
+import { git, type RepoInfo } from '../core/git.mts'
+import { seconds, step, success, warn } from '../core/log.mts'
 import {
   checkPushAccess,
   envCredentials,
@@ -24,7 +24,7 @@ import {
   registryCredentials,
   type Credentials,
 } from './registry.mts'
-import { computeBuildImageTag, type InputFile } from './tag.mts'
+import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
 

@@ -10,8 +10,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, ProcessOutput, type ProcessPromise } from 'zx'
-import { onInterrupt, WorkError } from './cli.mts'
-import { redact, registerSecret, warn } from './log.mts'
+import { onInterrupt, WorkError } from '../core/cli.mts'
+import { redact, registerSecret, warn } from '../core/log.mts'
 import { withRetries, type Credentials } from './registry.mts'
 
 export interface DockerOptions {

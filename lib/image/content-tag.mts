@@ -9,9 +9,9 @@
 // content. Git runs a fixed number of times whatever the number of inputs.
 import { fs, path } from 'zx'
 import picomatch from 'picomatch'
-import type { Config } from './config.mts'
-import { ConfigError } from './config.mts'
-import { blobId, compareBytes, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from './git.mts'
+import type { Config } from '../core/config.mts'
+import { ConfigError } from '../core/config.mts'
+import { blobId, compareBytes, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from '../core/git.mts'
 
 export interface InputFile {
   path: string

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { interrupted, WorkError } from './cli.mts'
-import { redact, registerSecret } from './log.mts'
+import { interrupted, WorkError } from '../core/cli.mts'
+import { redact, registerSecret } from '../core/log.mts'
 
 // --- image references ---
 

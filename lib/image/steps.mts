@@ -1,9 +1,9 @@
 // test-and-build's pieces that need no Docker: which steps run (`--only`), which env
 // vars reach them, and the proposal's timing table (text, markdown, JSON).
-import { UsageError } from './cli.mts'
-import type { Config } from './config.mts'
+import { UsageError } from '../core/cli.mts'
+import type { Config } from '../core/config.mts'
 import type { Outcome } from './build-image.mts'
-import { markdownTable, mmss, table } from './log.mts'
+import { markdownTable, mmss, table } from '../core/log.mts'
 
 export type StepName = 'test' | 'build' | 'integration'
 export const STEP_NAMES: StepName[] = ['test', 'build', 'integration']

@@ -12,10 +12,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, type ProcessOutput, type ProcessPromise } from 'zx'
-import { interrupted, onInterrupt, WorkError } from './cli.mts'
+import { interrupted, onInterrupt, WorkError } from '../core/cli.mts'
 import { removeContainer, tail } from './docker.mts'
-import { git } from './git.mts'
-import { failure, info, redact, seconds, success } from './log.mts'
+import { git } from '../core/git.mts'
+import { failure, info, redact, seconds, success } from '../core/log.mts'
 
 /**
  * One command to run in the container: a one-word name (for the markers and the logs),

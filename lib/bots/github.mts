@@ -3,9 +3,9 @@
 // (api.github.com, a GitHub Enterprise `https://host/api/v3`, or the tests' stand-in).
 import { Octokit } from '@octokit/rest'
 import { fs } from 'zx'
-import { UsageError, WorkError } from './cli.mts'
-import { registerSecret, seconds, warn } from './log.mts'
-import { parseRetryAfter, withRetries } from './registry.mts'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { registerSecret, seconds, warn } from '../core/log.mts'
+import { parseRetryAfter, withRetries } from '../image/registry.mts'
 
 export type { Octokit }
 
