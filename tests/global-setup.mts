@@ -31,6 +31,9 @@ function images(): Image[] | undefined {
 }
 
 export default function setup(): () => void {
+  // Several runs sharing one engine (engineers' worktrees side by side) would remove each
+  // other's images: CBS_KEEP_IMAGES=1 leaves them all in place.
+  if (process.env.CBS_KEEP_IMAGES === '1') return () => {}
   const start = images() ?? []
   const ids = new Set(start.map((i) => i.id))
   const refs = new Set(start.flatMap((i) => i.refs))
