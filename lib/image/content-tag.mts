@@ -8,9 +8,9 @@
 // the formula of the proposal's Makefile.docker. A dirty input gives the tag of its new
 // content. Git runs a fixed number of times whatever the number of inputs.
 import { fs, path } from 'zx'
-import picomatch from 'picomatch'
 import type { Config } from '../core/config.mts'
 import { ConfigError } from '../core/config.mts'
+import { compileGlobs } from '../core/globs.mts'
 import { blobId, compareBytes, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from '../core/git.mts'
 
 export interface InputFile {
@@ -27,47 +27,26 @@ export interface BuildImageTag {
   inputs: InputFile[]
 }
 
-/** Refuse patterns that could reach outside the repository. */
-function checkPattern(pattern: string): void {
-  const bare = pattern.replace(/^!/, '')
-  if (path.isAbsolute(bare) || bare.split('/').includes('..')) {
-    throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} reaches outside the repository (use a path relative to its root)`)
-  }
-}
-
 /**
- * Which files the inputs name: the Dockerfile always, then each glob (matched against
- * repo-relative paths, `**` crossing directories, a bare directory meaning everything
- * under it, `!pattern` excluding). A pattern that matches nothing is an error.
+ * Which files the inputs name: the Dockerfile always, then each glob (the repository
+ * glob rules of lib/core/globs.mts; the config has already refused globs that reach
+ * outside the repository). A pattern that matches nothing is an error.
  */
 export function selectInputs(files: string[], dockerfile: string, patterns: string[]): string[] {
-  for (const p of [dockerfile, ...patterns]) checkPattern(p)
   const fileSet = new Set(files)
   if (!fileSet.has(dockerfile)) {
     throw new ConfigError(`buildImage.dockerfile: ${JSON.stringify(dockerfile)} is not in the repository (or is ignored by git)`)
   }
+  const { includes, excluded } = compileGlobs(patterns)
   const selected = new Set([dockerfile])
-  const excludes: Array<(p: string) => boolean> = []
-  for (const pattern of patterns) {
-    if (pattern.startsWith('!')) {
-      excludes.push(picomatch(pattern.slice(1), { dot: true }))
-      continue
+  for (const glob of includes) {
+    const matched = files.filter(glob.matches)
+    if (matched.length === 0) {
+      throw new ConfigError(`buildImage.inputs: ${JSON.stringify(glob.pattern)} matches no file (files ignored by git do not count)`)
     }
-    const clean = pattern.replace(/^\.\//, '').replace(/\/+$/, '')
-    const isMatch = picomatch(clean, { dot: true })
-    const underDir = picomatch(`${clean}/**`, { dot: true })
-    let matched = false
-    for (const file of files) {
-      if (isMatch(file) || underDir(file)) {
-        selected.add(file)
-        matched = true
-      }
-    }
-    if (!matched) {
-      throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} matches no file (files ignored by git do not count)`)
-    }
+    for (const file of matched) selected.add(file)
   }
-  return [...selected].filter((f) => f === dockerfile || !excludes.some((ex) => ex(f))).sort(compareBytes)
+  return [...selected].filter((f) => f === dockerfile || !excluded(f)).sort(compareBytes)
 }
 
 /** Mode and blob id of each input as it is in the working tree. */
