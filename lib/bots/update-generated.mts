@@ -8,7 +8,8 @@
 //   5. no change: the open pull request for that name is closed, the branch deleted.
 // Git authenticates with the token through the credential helper of lib/bots/cherry-pick.mts's
 // `pickingEnv` (never argv, URLs or config); the GitHub API goes through Octokit.
-import { interrupted, UsageError, WorkError } from '../core/cli.mts'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted } from '../core/interrupts.mts'
 import { code, describeError, fetchBranches, remoteBranches, type RemoteContext } from './cherry-pick.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
 import { gitDirsOutside, runSteps } from '../image/container.mts'
