@@ -9,7 +9,8 @@ import { flag, main, parseFlags, WorkError } from '../lib/core/cli.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
 import { info, success } from '../lib/core/log.mts'
-import { buildImageRepository, computeBuildImageTag, syncRefs } from '../lib/image/content-tag.mts'
+import { syncRefs } from '../lib/image/ci-refs.mts'
+import { buildImageRepository, computeBuildImageTag } from '../lib/image/content-tag.mts'
 
 const usage = `
 Usage: npx zx scripts/image-tag.mts [options]

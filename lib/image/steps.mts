@@ -3,6 +3,7 @@
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
 import type { Outcome } from './build-image.mts'
+import type { ContainerStepResult } from './container.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 
 export type StepName = 'test' | 'build' | 'integration'
@@ -67,12 +68,8 @@ export function planSteps(config: Config, only: string | undefined, env: NodeJS.
   return plans
 }
 
-export interface StepResult {
-  name: StepName
-  /** The step's exit code; null when it did not run. */
-  exitCode: number | null
-  durationMs: number
-}
+/** A step's exit code (null: it did not run) and duration, as runSteps returns it. */
+export type StepResult = ContainerStepResult<StepName>
 
 export interface TimingInput {
   image: { ref: string; outcome: Outcome; durationMs: number }

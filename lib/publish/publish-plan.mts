@@ -18,6 +18,7 @@ import { ConfigError, type Config } from '../core/config.mts'
 import type { DockerOptions } from '../image/docker.mts'
 import { push } from '../image/docker.mts'
 import { table } from '../core/log.mts'
+import { LABELS } from '../image/labels.mts'
 import type { ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
 import { manifestInfo } from '../image/registry.mts'
 import type { TagKind } from './release-tags.mts'
@@ -95,7 +96,7 @@ export async function executePlan(
  */
 export function isBuildOf(image: PublishedImage | null, expected: { revision: string; version: string }): image is PublishedImage {
   const labels = image?.labels ?? {}
-  return labels['org.opencontainers.image.revision'] === expected.revision && labels['org.opencontainers.image.version'] === expected.version
+  return labels[LABELS.revision] === expected.revision && labels[LABELS.version] === expected.version
 }
 
 // --- around the plan: names, settings, messages ---
