@@ -14,9 +14,8 @@
 //   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { botGitEnv, defaultBranch, fetchBranches, remoteContext, withBotAuthor } from '../lib/bots/remote.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { repoInfo } from '../lib/core/git.mts'
 import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
 import { failure, info, step, table } from '../lib/core/log.mts'
 import {
@@ -72,8 +71,7 @@ await main(async () => {
   if (!flags) return 0
   const env = process.env
   const dryRun = Boolean(flags['dry-run'])
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const { repo, config } = await openProject(flags)
   const entries = selectGenerated(config.generated, flag(flags, 'only'))
   if (!entries.length) {
     info('Nothing to update: build.config.json has no "generated" entries.')
