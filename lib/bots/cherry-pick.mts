@@ -309,9 +309,10 @@ export function summaryRows(results: TargetResult[]): string[][] {
  * argv or URLs), no hooks (the user's hooks do not belong in a throwaway worktree), no
  * editor, and a bot committer when git has no identity (a bare CI runner).
  */
-export async function pickingEnv(root: string, token: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  // No token (update-generated --dry-run): git uses whatever credentials the user has.
-  const base = token ? tokenCredentialEnv(token, env) : env
+export async function pickingEnv(root: string, token: string | undefined, env: NodeJS.ProcessEnv = process.env, url = ''): Promise<NodeJS.ProcessEnv> {
+  // No token: git uses whatever credentials the user has. The token's helper answers
+  // only for the remote's host (`url`, as `git remote get-url` expands it).
+  const base = token ? tokenCredentialEnv(token, url, env) : env
   const out: NodeJS.ProcessEnv = { ...withGitConfig(base, [['core.hooksPath', '/dev/null']]), GIT_EDITOR: 'true' }
   const ident = await git(root, out)`git var GIT_COMMITTER_IDENT`.nothrow()
   if (!ident.ok) {
@@ -347,7 +348,7 @@ export async function remoteContext(options: {
     env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
       : env.CIRCLE_BUILD_URL || undefined
-  return { root: options.root, remote: options.remote, repo, env: await pickingEnv(options.root, options.token, env), logUrl }
+  return { root: options.root, remote: options.remote, repo, env: await pickingEnv(options.root, options.token, env, url.stdout.trim()), logUrl }
 }
 
 /** Everything a pick needs, checked up front (see `remoteContext`). */
