@@ -406,4 +406,17 @@ describe('update-generated: a generator never reaches the token, the checkout or
       expect((await pullsFor(f, `update-generated/${attack}`)).map((p) => p.state)).toEqual(['open'])
     },
   )
+
+  it('only regular files are taken in: a symlink under paths (to a host file) fails the entry and pushes nothing', async () => {
+    const f = setup([{ name: 'symlink', command: ['sh', '-c', 'ln -sf /etc/passwd gen/out.txt && echo new > gen/new.txt'], paths: ['gen'] }])
+    const before = snapshot(f.checkout)
+    const from = gh.requests.length
+    const result = await run(f, ['--json'])
+    expect(result.exitCode).toBe(1)
+    expect(json(result).results[0]).toMatchObject({ name: 'symlink', status: 'failed', files: ['gen/out.txt'] })
+    expect(result.stderr).toContain('left what is not a regular file under its paths: gen/out.txt. Only regular files are committed; nothing was pushed')
+    expect(writes(from)).toEqual([])
+    expect(remoteSha(f, 'refs/heads/update-generated/symlink')).toBe('')
+    expect(snapshot(f.checkout)).toEqual(before)
+  })
 })
