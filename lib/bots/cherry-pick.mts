@@ -6,7 +6,8 @@
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import picomatch from 'picomatch'
 import { ProcessOutput, quote, type Shell } from 'zx'
-import { interrupted, UsageError, WorkError } from '../core/cli.mts'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted } from '../core/interrupts.mts'
 import { addTempWorktree, git, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { isTrusted, parseRepoSlug, repoSlugFromUrl, type Octokit, type RepoSlug } from './github.mts'
 import { info, redact, warn } from '../core/log.mts'

@@ -4,8 +4,8 @@
 import { Octokit } from '@octokit/rest'
 import { fs } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
-import { registerSecret, seconds, warn } from '../core/log.mts'
-import { parseRetryAfter, withRetries } from '../image/registry.mts'
+import { registerSecret, warn } from '../core/log.mts'
+import { parseRetryAfter, withRetries } from '../core/retries.mts'
 
 export type { Octokit }
 
@@ -107,7 +107,7 @@ export function githubClient(token: string, apiUrl?: string): Octokit {
           retries: API_RETRIES,
           baseDelayMs: API_RETRY_DELAY_MS,
           isRetryable: transient,
-          onRetry: (error, attempt, delay) => warn(`${what}: ${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
+          what,
         },
       )
     } catch (error) {

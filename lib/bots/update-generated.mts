@@ -19,13 +19,14 @@
 // commands that talk to the remote (`ls-remote`, `fetch`, `push`), always with its URL
 // spelled out, through a credential helper that answers for that host alone (never argv,
 // URLs or config). The GitHub API goes through Octokit.
-import picomatch from 'picomatch'
 import { $, fs, os, path, type Shell } from 'zx'
-import { interrupted, onInterrupt, UsageError, WorkError } from '../core/cli.mts'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { code, describeError } from './cherry-pick.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
 import { runSteps } from '../image/container.mts'
 import { git, gitEnv, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
+import { globMatcher } from '../core/globs.mts'
 import type { Octokit, RepoSlug } from './github.mts'
 import { info, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
@@ -94,20 +95,6 @@ export function selectGenerated(generated: GeneratedFile[], only: string | undef
     throw new UsageError(`--only: no generated entry named ${JSON.stringify(only)} in build.config.json (known: ${known})`)
   }
   return [entry]
-}
-
-/**
- * Whether a repo-relative path is under an entry's `paths`: globs as for
- * buildImage.inputs (`**` crosses directories, a directory means everything under it,
- * `!glob` excludes).
- */
-export function pathMatcher(patterns: string[]): (file: string) => boolean {
-  const includes = patterns
-    .filter((p) => !p.startsWith('!'))
-    .map((p) => p.replace(/^\.\//, '').replace(/\/+$/, ''))
-    .flatMap((p) => [picomatch(p, { dot: true }), picomatch(`${p}/**`, { dot: true })])
-  const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => picomatch(p.slice(1).replace(/^\.\//, ''), { dot: true }))
-  return (file) => includes.some((m) => m(file)) && !excludes.some((m) => m(file))
 }
 
 /** The paths in `git status --porcelain=v1 -z --no-renames` output (`XY path\0` each). */
@@ -363,7 +350,7 @@ async function produce(ctx: GeneratedContext, entry: GeneratedFile, tree: Export
     const touched = changed.length ? `; it had changed ${changed.join(', ')}` : ''
     throw new GeneratedFailure(`generated ${JSON.stringify(entry.name)}: ${command} failed with exit code ${result.exitCode}${touched}. Nothing was pushed.`, changed)
   }
-  const inPaths = pathMatcher(entry.paths)
+  const inPaths = globMatcher(entry.paths)
   const outside = changed.filter((f) => !inPaths(f.replace(/\/$/, '')))
   if (outside.length) {
     throw new GeneratedFailure(
