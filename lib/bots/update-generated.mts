@@ -22,12 +22,12 @@
 import { $, fs, os, path, type Shell } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
-import { code, describeError } from './cherry-pick.mts'
+import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
+import { BOT } from './remote.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
 import { runSteps } from '../image/container.mts'
 import { git, gitEnv, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { globMatcher } from '../core/globs.mts'
-import type { Octokit, RepoSlug } from './github.mts'
 import { info, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
 
@@ -170,7 +170,7 @@ const NOT_FOR_GIT = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY$|_PAT$|_PE
  * `ext::` transport. (Diff and merge drivers: the commands here never run them;
  * `--no-ext-diff --no-textconv` where a diff is made.)
  */
-export function botGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function scratchGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !NOT_FOR_GIT.test(name)))
   return withGitConfig(kept, [
     ['core.fsmonitor', 'false'],
@@ -190,7 +190,7 @@ export interface BotRepo {
   gitDir: string
   /** The remote's URL (`git remote get-url`, read before any generator ran): every fetch and push names it. */
   url: string
-  /** Env of the local git commands: no token, nothing that runs commands (see `botGitEnv`). */
+  /** Env of the local git commands: no token, nothing that runs commands (see `scratchGitEnv`). */
   env: NodeJS.ProcessEnv
   /** Env of `ls-remote`, `fetch` and `push` to `url`: the token's helper for that host alone. */
   remoteEnv: NodeJS.ProcessEnv
@@ -213,9 +213,6 @@ export function parseIdent(line: string): { name: string; email: string } | unde
   return match ? { name: match[1], email: match[2] } : undefined
 }
 
-const BOT_NAME = 'github-actions[bot]'
-const BOT_EMAIL = '41898282+github-actions[bot]@users.noreply.github.com'
-
 /**
  * Author and committer as the user's git would set them (read in the checkout, before any
  * generator ran), else the Actions bot (a bare CI runner has no identity).
@@ -225,8 +222,8 @@ async function identityEnv(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS
   for (const role of ['AUTHOR', 'COMMITTER'] as const) {
     const ident = await git(root, env)`git var ${`GIT_${role}_IDENT`}`.nothrow()
     const parsed = ident.ok ? parseIdent(ident.stdout) : undefined
-    out[`GIT_${role}_NAME`] = parsed?.name ?? env.GIT_COMMITTER_NAME ?? BOT_NAME
-    out[`GIT_${role}_EMAIL`] = parsed?.email ?? env.GIT_COMMITTER_EMAIL ?? BOT_EMAIL
+    out[`GIT_${role}_NAME`] = parsed?.name ?? env.GIT_COMMITTER_NAME ?? BOT.name
+    out[`GIT_${role}_EMAIL`] = parsed?.email ?? env.GIT_COMMITTER_EMAIL ?? BOT.email
   }
   return out
 }
@@ -238,7 +235,7 @@ async function identityEnv(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS
  * user's own credentials) goes into `remoteEnv` only.
  */
 export async function openBotRepo(options: { root: string; remote: string; token?: string; env: NodeJS.ProcessEnv }): Promise<BotRepo> {
-  const env = botGitEnv(options.env)
+  const env = scratchGitEnv(options.env)
   const url = await git(options.root, env)`git remote get-url ${options.remote}`.nothrow()
   if (!url.ok) throw new UsageError(`no git remote ${JSON.stringify(options.remote)} in ${options.root} (pass --remote NAME)`)
   const format = (await git(options.root, env)`git rev-parse --show-object-format`).stdout.trim()

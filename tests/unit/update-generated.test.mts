@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
 import { globMatcher } from '../../lib/core/globs.mts'
-import { botGitEnv, branchName, generatorEnv, parseIdent, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
+import { scratchGitEnv, branchName, generatorEnv, parseIdent, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
 
 const config = (generated: unknown, steps: Record<string, unknown> = {}) =>
   validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, generated, steps })
@@ -93,9 +93,9 @@ describe('messages', () => {
   })
 })
 
-describe('botGitEnv', () => {
+describe('scratchGitEnv', () => {
   it("keeps the job's secrets and repository overrides from git, and turns off what runs commands", () => {
-    const env = botGitEnv({
+    const env = scratchGitEnv({
       PATH: '/bin',
       HOME: '/home/ci',
       GITHUB_TOKEN: 't',
