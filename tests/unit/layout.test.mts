@@ -1,0 +1,87 @@
+// The lib/ layout is the architecture (CONTRIBUTING.md, "Layout"): four parts, and what
+// each may import. Read from the import lines of every lib module.
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { PROJECT_ROOT } from '../helpers/run.mts'
+
+type Part = 'core' | 'image' | 'publish' | 'bots'
+const PARTS: Part[] = ['core', 'image', 'publish', 'bots']
+
+/** Which parts a part may import from (itself included). */
+const MAY_IMPORT: Record<Part, Part[]> = {
+  core: ['core'],
+  image: ['core', 'image'],
+  publish: ['core', 'image', 'publish'],
+  bots: ['core', 'image', 'bots'],
+}
+
+/** The bots' shared layer: the one thing the bot features (cherry-pick, update-generated, approval) share. */
+const BOTS_SHARED = ['bots/github.mts', 'bots/remote.mts']
+
+/** `lib/<part>/<file>` -> the lib-relative paths it imports. */
+function importsOf(libDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const part of fs.readdirSync(libDir)) {
+    const dir = path.join(libDir, part)
+    if (!fs.statSync(dir).isDirectory()) {
+      out.set(part, [])
+      continue
+    }
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.mts'))) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8')
+      const targets = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) =>
+        path.relative(libDir, path.resolve(dir, m[1])),
+      )
+      out.set(`${part}/${file}`, targets)
+    }
+  }
+  return out
+}
+
+/** Every import that breaks the rules, as `from -> to: why`. */
+function violations(imports: Map<string, string[]>): string[] {
+  const bad: string[] = []
+  for (const [from, targets] of imports) {
+    const part = from.split('/')[0] as Part
+    if (!from.includes('/') || !PARTS.includes(part)) {
+      bad.push(`${from}: not in one of lib/${PARTS.join(', lib/')}`)
+      continue
+    }
+    for (const to of targets) {
+      const toPart = to.split('/')[0] as Part
+      if (!MAY_IMPORT[part].includes(toPart)) bad.push(`${from} -> ${to}: ${part} may not import ${toPart}`)
+      else if (part === 'bots' && toPart === 'bots' && !BOTS_SHARED.includes(from) && !BOTS_SHARED.includes(to)) {
+        bad.push(`${from} -> ${to}: bot features do not import each other (share through ${BOTS_SHARED.join(' or ')})`)
+      }
+    }
+  }
+  return bad
+}
+
+describe('lib/ layout', () => {
+  const imports = importsOf(path.join(PROJECT_ROOT, 'lib'))
+
+  it('has its modules in the four parts and every import follows the rules', () => {
+    expect(imports.size).toBeGreaterThan(15)
+    expect(violations(imports)).toEqual([])
+  })
+
+  it('the check sees a broken rule: core importing up, a bot importing another, a module outside the parts', () => {
+    const broken = new Map(imports)
+    broken.set('core/git.mts', [...(imports.get('core/git.mts') ?? []), 'image/docker.mts'])
+    broken.set('bots/update-generated.mts', [...(imports.get('bots/update-generated.mts') ?? []), 'bots/cherry-pick.mts'])
+    broken.set('image/steps.mts', ['publish/release-tags.mts'])
+    broken.set('stray.mts', [])
+    const found = violations(broken)
+    expect(found).toHaveLength(4)
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'core/git.mts -> image/docker.mts: core may not import image',
+        'image/steps.mts -> publish/release-tags.mts: image may not import publish',
+        'bots/update-generated.mts -> bots/cherry-pick.mts: bot features do not import each other (share through bots/github.mts or bots/remote.mts)',
+        'stray.mts: not in one of lib/core, lib/image, lib/publish, lib/bots',
+      ]),
+    )
+  })
+})
