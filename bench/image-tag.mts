@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // bench/image-tag.mts: wall time of `npx zx scripts/image-tag.mts` with 10 and with
 // 10,000 input files, against a bare `npx zx` hello-world run in the same invocation.
-// Target (DESIGN.md): at most 1.5x the hello-world in both cases.
+// Target: at most 1.5x the hello-world in both cases.
 //
 //   npx zx bench/image-tag.mts [--runs N]
 import { $, fs, minimist, os, path } from 'zx'

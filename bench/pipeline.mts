@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
-// bench/pipeline.mts: the proposal's timing table for examples/go-app, in one invocation.
+// bench/pipeline.mts: the timing table for examples/go-app, in one invocation.
 //   old way  rebuild the build image from scratch (docker build --no-cache), then
-//            test and build in it: what the proposal replaced
+//            test and build in it: what a content-addressed build image replaces
 //   cold     an input changed: test-and-build rebuilds, the previous image as cache
 //   warm     tag unchanged, image only in the registry (a fresh CI runner): pulled
 //   hot      image already local: present

@@ -20,7 +20,7 @@ import { mmss, table } from '../lib/core/log.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
 
 // 1 GB of toolchain: what a Go/Node build image with its module cache weighs (the
-// proposal's image took 1:17 to pull on CircleCI). --size-mb makes it smaller or larger.
+// toolchain image of a large Go project took 1:17 to pull on CircleCI). --size-mb makes it smaller or larger.
 const args = minimist(process.argv.slice(3), { string: ['zx'], default: { runs: 5, 'size-mb': 1024, zx: 'npx' } })
 const runs = Number(args.runs)
 const sizeMb = Number(args['size-mb'])

@@ -40,7 +40,7 @@ export function failure(message: string): void {
   write(`  ${chalk.red('✘')}   ${message}`)
 }
 
-/** 75 s -> "01:15", as in the proposal's timing table. */
+/** 75 s -> "01:15", as in the timing table. */
 export function mmss(ms: number): string {
   const s = Math.round(ms / 1000)
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`

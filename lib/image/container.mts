@@ -1,4 +1,4 @@
-// Run steps in ONE container (one start, warm caches: the proposal's combined step):
+// Run steps in ONE container (one start, warm caches: test and build as one step):
 //
 //   docker run --rm --name <unique> ... <image> sh -c <runner> <marker> test '<argv>' build '<argv>'
 //

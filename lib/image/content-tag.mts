@@ -5,7 +5,7 @@
 //
 // On a clean tree (and no build args) that is exactly
 //   git ls-tree -r --full-tree HEAD -- <inputs> | git hash-object --stdin
-// the formula of the proposal's Makefile.docker. A dirty input gives the tag of its new
+// the formula a Makefile can use for the same tag. A dirty input gives the tag of its new
 // content. Git runs a fixed number of times whatever the number of inputs.
 import { fs, path } from 'zx'
 import { CONFIG_FILE, ConfigError, validateConfig, type Config } from '../core/config.mts'

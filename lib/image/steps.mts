@@ -1,5 +1,5 @@
 // test-and-build's pieces that need no Docker: which steps run (`--only`), which env
-// vars reach them, and the proposal's timing table (text, markdown, JSON).
+// vars reach them, and the timing table (text, markdown, JSON).
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
 import type { Outcome } from './build-image.mts'
@@ -142,7 +142,7 @@ function status(plan: StepPlan, results: StepResult[]): { result?: StepResult; t
   return { result, text: result.exitCode === 0 ? 'ok' : `failed (exit ${result.exitCode})` }
 }
 
-/** The proposal's table: image pull/build, each step, total, in mm:ss. */
+/** The timing table: image pull/build, each step, total, in mm:ss. */
 export function timingRows(input: TimingInput): string[][] {
   const rows = [['phase', 'time', 'result']]
   rows.push([`image (${input.image.outcome})`, mmss(input.image.durationMs), 'ok'])

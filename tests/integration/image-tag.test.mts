@@ -15,7 +15,7 @@ async function tagOf(root: string): Promise<string> {
   return (await computeBuildImageTag(repo, await loadConfig({ root, env: {} }))).tag
 }
 
-/** The proposal's formula, computed by git itself. */
+/** The same formula, computed by git itself. */
 function gitFormula(root: string, paths: string[]): string {
   const tree = execFileSync('git', ['ls-tree', '-r', '--full-tree', 'HEAD', '--', ...paths], { cwd: root, env: GIT_ENV })
   return execFileSync('git', ['hash-object', '--stdin'], { cwd: root, input: tree, env: GIT_ENV, encoding: 'utf8' }).trim()

@@ -78,7 +78,7 @@ describe('test-and-build', () => {
     // CI's vars and the listed ones pass; a secret-looking or unlisted one does not.
     expect(read('out/test/env.txt')).toBe('CI=true SHA=abc123 TOKEN=unset LISTED=listed-value UNLISTED=unset HOME=/home/ci-build')
 
-    // The proposal's table, on stderr; markdown in the step summary; JSON in the report.
+    // The timing table, on stderr; markdown in the step summary; JSON in the report.
     expect(result.stderr).toMatch(/phase\s+time\s+result\nimage \((built|present)\)\s+\d\d:\d\d\s+ok\ntest\s+\d\d:\d\d\s+ok\nbuild\s+\d\d:\d\d\s+ok\ntotal\s+\d\d:\d\d\s+ok/)
     expect(fs.readFileSync(summary, 'utf8')).toMatch(/\| phase \| time \| result \|\n\| --- \| --- \| --- \|\n\| image \((built|present)\) \| \d\d:\d\d \| ok \|/)
     const json = JSON.parse(fs.readFileSync(report, 'utf8'))

@@ -15,7 +15,7 @@ describe('validateConfig', () => {
     expect(config.image).toBeUndefined()
   })
 
-  it('accepts the full shape from DESIGN.md', () => {
+  it('accepts the full shape the README documents', () => {
     const config = validateConfig({
       registry: 'ghcr.io/acme',
       buildImage: { name: 'acme-build', dockerfile: 'Dockerfile.build', inputs: ['a', 'b'], buildArgs: { GO: '1.22' } },

@@ -144,7 +144,7 @@ describe('timing table', () => {
     totalMs: 470_000,
     exitCode: 3,
   }
-  it("has the proposal's rows in mm:ss, a failed step named and the rest skipped", () => {
+  it('has the rows in mm:ss, a failed step named and the rest skipped', () => {
     expect(timingRows(input)).toEqual([
       ['phase', 'time', 'result'],
       ['image (pulled)', '01:19', 'ok'],
