@@ -24,6 +24,9 @@ import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage,
 import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 
+/** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
+const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
+
 const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
 
 const usage = `
@@ -107,7 +110,7 @@ await main(async () => {
     if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
     return 0
   }
-  if (state.dirty) warn('the working tree has uncommitted changes: the image is built from them, not from the commit alone')
+  if (state.dirty) warn(`the working tree has uncommitted changes (${listFew(state.changes)}): the image is built from them, not from the commit alone; commit them, or ignore build outputs in .gitignore`)
   if (state.shallow && mayBeLatest(state.ref)) {
     info('a shallow clone may lack release tags not yet in the registry, which also decide `latest` (fetch-depth: 0, or git fetch --tags)')
   }

@@ -11,9 +11,9 @@ import path from 'node:path'
 import { onInterrupt, WorkError } from '../core/cli.mts'
 import { ConfigError, type Config } from '../core/config.mts'
 import * as docker from './docker.mts'
-import { missingSources } from './dockerfile.mts'
-import { git, type RepoInfo } from '../core/git.mts'
-import { seconds, step, success, warn } from '../core/log.mts'
+import { contextSources, missingSources, sourceExists, type ContextSource } from './dockerfile.mts'
+import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
+import { info, seconds, step, success, warn } from '../core/log.mts'
 import {
   checkPushAccess,
   envCredentials,
@@ -193,7 +193,12 @@ async function buildImage({ repo, config, ref, tag, inputs, durations }: BuildAr
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
   try {
     const dockerfile = config.buildImage.dockerfile
-    checkContextSources(dockerfile, fs.readFileSync(path.join(context, dockerfile), 'utf8'), inputs, config)
+    const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
+    checkContextSources(dockerfile, text, inputs, config, await listWorktreeFiles(repo.root))
+    const whole = copiesWholeContext(text, config)
+    if (whole) {
+      info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
+    }
     const cacheFrom = await previousBuildImage(config.buildImage.name, ref)
     const labels = {
       [LABELS.version]: tag,
@@ -245,10 +250,35 @@ function notInInputs(dockerfile: string, source: string): ConfigError {
   return new ConfigError(`${dockerfile} copies ${JSON.stringify(source)}, which is not in buildImage.inputs: add it to "inputs" in build.config.json`)
 }
 
-/** Refuse, before building, a Dockerfile that reads a context path the inputs do not hold. Exit 2. */
-export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config): void {
+const quoted = (sources: ContextSource[]) => sources.map((s) => `${JSON.stringify(s.source)} (line ${s.line})`).join(', ')
+
+/**
+ * Refuse, before building, a Dockerfile that reads a context path the inputs do not
+ * hold: every such source in one message, those in the repository (add them to the
+ * inputs) told apart from those that are nowhere (fix the Dockerfile). Exit 2.
+ * `repoFiles` are the files git sees (tracked and untracked, not ignored).
+ */
+export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, repoFiles: string[]): void {
   const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
-  if (missing.length) throw notInInputs(dockerfile, missing[0].source)
+  if (!missing.length) return
+  const unlisted = missing.filter((s) => sourceExists(s.source, repoFiles))
+  const absent = missing.filter((s) => !unlisted.includes(s))
+  const parts: string[] = []
+  if (unlisted.length === 1 && !absent.length) throw notInInputs(dockerfile, unlisted[0].source)
+  if (unlisted.length) {
+    const one = unlisted.length === 1
+    parts.push(`${quoted(unlisted)}, which ${one ? 'is' : 'are'} in the repository but not in buildImage.inputs: add ${one ? 'it' : 'them'} to "inputs" in build.config.json`)
+  }
+  if (absent.length) {
+    const one = absent.length === 1
+    parts.push(`${quoted(absent)}, which ${one ? 'is' : 'are'} not in the repository at all: fix the ${one ? 'instruction' : 'instructions'}, or create and commit the ${one ? 'file' : 'files'}`)
+  }
+  throw new ConfigError(`${dockerfile} copies ${parts.join('; and ')}`)
+}
+
+/** `COPY . .` and the like: the context is the inputs, not the repository, which is worth saying once. */
+export function copiesWholeContext(text: string, config: Config): ContextSource | undefined {
+  return contextSources(text, config.buildImage.buildArgs).find((s) => /^(\.\/?|\/)?$/.test(s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.'))
 }
 
 /**
