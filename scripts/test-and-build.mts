@@ -118,7 +118,8 @@ function writeReport(file: string, json: unknown, green: boolean): void {
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    const code = (error as NodeJS.ErrnoException).code
+    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? `${path.dirname(file)} is not a directory` : code === 'EACCES' ? 'permission denied' : (error as Error).message
     throw new WorkError(`could not write the report ${file} (${reason})${green ? '; the steps themselves passed' : ''}`)
   }
 }

@@ -205,13 +205,13 @@ function describeInputList(inputs: InputFile[], n = 6): string {
 
 async function buildImage({ repo, config, ref, tag, inputs, durations, why }: BuildArgs): Promise<void> {
   const started = performance.now()
-  info(`${why}: building from ${describeInputList(inputs)}`)
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
   try {
     const dockerfile = config.buildImage.dockerfile
     const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
     checkContextSources(dockerfile, text, inputs, config, await listWorktreeFiles(repo.root))
+    info(`${why}: building from ${describeInputList(inputs)}`)
     const whole = copiesWholeContext(text, config)
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
