@@ -125,6 +125,9 @@ describe('a new user’s first hour', () => {
       const repo = makeBuildRepo({
         name: n,
         dockerfile: 'FROM busybox:latest\nRUN echo expensive > /expensive\nCOPY tools /opt/tools\nRUN sleep 2; cat /opt/tools/version > /version\n',
+        // Content of this run's own: BuildKit's cache is by content, so a value an earlier
+        // run built would make the COPY (and the silent RUN) cached.
+        files: { 'tools/version': `${n}\n` },
       })
       const env = { ...builderEnv, REGISTRY: registry.host, CI: 'true', CBS_HEARTBEAT_MS: '500' }
       const first = await run('pull-or-build', ['--json'], { cwd: repo, env })
@@ -133,7 +136,7 @@ describe('a new user’s first hour', () => {
       expect(first.stderr).toContain(`not local; ${registry.host} has no ${n}:${tag.slice(0, 12)}… (404): building from Dockerfile.build, tools/link, tools/run.sh, tools/version`)
       expect(first.stderr).toMatch(/…\s+docker build: still running, \ds/)
 
-      fs.writeFileSync(path.join(repo, 'tools/version'), '2\n')
+      fs.writeFileSync(path.join(repo, 'tools/version'), `${n}-2\n`)
       const second = await run('pull-or-build', [], { cwd: repo, env })
       expect(second.exitCode, second.stderr).toBe(0)
       // The RUN before the changed COPY came from the cache; the COPY and the RUN after it did not.

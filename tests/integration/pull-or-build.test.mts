@@ -143,9 +143,8 @@ describe('pull-or-build', () => {
     ok(after)
     expect(after.json?.tag).not.toBe(before.json?.tag)
     expect(after.json?.outcome).toBe('built')
-    // The changed COPY and the RUN after it re-ran: nothing was reused, so nothing is claimed.
-    expect(after.stderr).toMatch(/✓\s+build \S+ \(\d+\.\d+s\)/)
-    expect(after.stderr).not.toMatch(/cache from|from cache/)
+    // What the builder was offered is not claimed (what it reused: tests/e2e/first-hour.test.mts).
+    expect(after.stderr).not.toContain('cache from')
     expect(docker('run', '--rm', after.json!.ref, 'cat', '/version')).toBe('2')
     expect(await registry.digest(n, after.json!.tag)).toBeNull()
 
