@@ -9,7 +9,8 @@
 //      $GITHUB_STEP_SUMMARY; write --report FILE (relative to the repository).
 import fs from 'node:fs'
 import path from 'node:path'
-import { flag, interrupted, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { interrupted } from '../lib/core/interrupts.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { gitDirsOutside, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
