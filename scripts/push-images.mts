@@ -2,7 +2,8 @@
 // scripts/push-images.mts: publish the build image and the final image (CircleCI job
 // `push-images`, on the default branch and release tags; GitHub Actions `ci.yml`, job
 // `push`). Safe to re-run: a tag that already holds this image is left as it is.
-//   1. Read the flags and build.config.json (a registry and `image` are required).
+//   1. Read the flags and build.config.json (`image` is required, and a registry unless
+//      --dry-run: then, without one, both images are built locally and the tags shown).
 //   2. Decide the tags from git and the CI's env (lib/publish/release-tags.mts); a release also
 //      counts the versions the registry already has.
 //   3. Check access to the registry (read, and push) before any slow build, and what it
@@ -18,7 +19,7 @@ import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/image/docker.mts'
 import { resolveGitState } from '../lib/publish/git-state.mts'
-import { info, seconds, step, success, warn } from '../lib/core/log.mts'
+import { info, seconds, step, success, table, warn } from '../lib/core/log.mts'
 import {
   checkFinalImageFiles,
   describePlan,
@@ -34,6 +35,20 @@ import {
 import { retrySettings } from '../lib/core/retries.mts'
 import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
+
+/** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
+const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
+
+/** `pushed 2 refs (1 created, 1 updated), 1 unchanged`; `nothing pushed: all 3 refs unchanged`. */
+function publishedSummary(done: PublishResult[]): string {
+  const count = (n: number) => `${n} ref${n === 1 ? '' : 's'}`
+  const by = (action: PublishResult['action']) => done.filter((r) => r.action === action).length
+  const pushed = (['create', 'update', 'overwrite'] as const).filter((a) => by(a) > 0)
+  const unchanged = by('unchanged')
+  const total = pushed.reduce((n, a) => n + by(a), 0)
+  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged`
+  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}`
+}
 
 const usage = `
 Usage: npx zx scripts/push-images.mts [options]
@@ -52,13 +67,14 @@ the plan with --dry-run). Logs on stderr.
 
 Options:
   --dry-run          build and compare with the registry, print the plan, push nothing
+                     (without a registry: build and tag locally, print the tags)
   --force-branch     also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>)
                      and detached commits (sha-<12 hex>)
   --allow-overwrite  replace a release tag that holds another image
   --json             print {"version", "revision", "ref", "reason", "images": [...]}
   --repo DIR         the repository (default: the one containing the current directory)
   --config FILE      the config file (default: <repo>/build.config.json)
-  --registry HOST    the registry (env: REGISTRY; required: there is no local-only mode)
+  --registry HOST    the registry (env: REGISTRY; required, except with --dry-run)
   -h, --help         show this help
 
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
@@ -80,7 +96,7 @@ await main(async () => {
   const dryRun = Boolean(flags['dry-run'])
   const env = process.env
   const { repo, config } = await openProject(flags, env)
-  const image = finalImage(config)
+  const image = finalImage(config, { localOnly: dryRun })
   checkFinalImageFiles(repo.root, image)
   const finalRepository = image.repository
   if (Boolean(env.REGISTRY_USERNAME) !== Boolean(env.REGISTRY_PASSWORD)) {
@@ -91,10 +107,10 @@ await main(async () => {
   // 2. What is being built, and its tags. A release also counts the versions already in
   //    the registry: a CI clone without tags must not move `latest` backwards.
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
-  const registry = parseImageRef(finalRepository).registry
-  const credentials = registryCredentials(registry, env)
+  const registry = config.registry ? parseImageRef(finalRepository).registry : undefined
+  const credentials = registry ? registryCredentials(registry, env) : undefined
   const api = { credentials, ...retry }
-  const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
+  const publishedVersions = registry && mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
   const decision = decideTags({
     ref: state.ref,
     sha: state.sha,
@@ -108,14 +124,41 @@ await main(async () => {
     if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
     return 0
   }
-  if (state.dirty) warn('the working tree has uncommitted changes: the image is built from them, not from the commit alone')
+  if (state.dirty) warn(`the working tree has uncommitted changes (${listFew(state.changes)}): the image is built from them, not from the commit alone; commit them, or ignore build outputs in .gitignore`)
   if (state.shallow && mayBeLatest(state.ref)) {
     info('a shallow clone may lack release tags not yet in the registry, which also decide `latest` (fetch-depth: 0, or git fetch --tags)')
   }
 
+  const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
+  const buildFinal = (buildImageRef: string) => {
+    const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
+    return step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
+      build({
+        context: path.resolve(repo.root, image.context),
+        dockerfile: path.resolve(repo.root, image.dockerfile),
+        tags: refs,
+        buildArgs: { BUILD_IMAGE: buildImageRef, VERSION: decision.version },
+        labels,
+      }),
+    )
+  }
+
+  // A dry run in local-only mode (no registry, as the go-app example starts): build both
+  // images in the local daemon and show the tags they would get; nothing to compare with.
+  if (!registry) {
+    await assertDockerAvailable()
+    const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
+    await buildFinal(buildImage.ref)
+    info('dry run in local-only mode (no registry configured): the images are built and tagged in the local daemon; set REGISTRY to compare and push')
+    if (flags.json) {
+      const images = [buildImage.ref, ...refs].map((ref, i) => ({ ref, kind: i === 0 ? 'build-image' : decision.tags[i - 1].kind, action: 'local', digest: null, existing: null }))
+      process.stdout.write(JSON.stringify({ ...output([]), images }, null, 2) + '\n')
+    } else process.stdout.write(table([['REF', 'ACTION'], [buildImage.ref, 'local only'], ...refs.map((ref) => [ref, 'local only'])]) + '\n')
+    return 0
+  }
+
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
-  const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
   await assertDockerAvailable()
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
     const found = await publishedImage(refs[0], api)
@@ -141,17 +184,7 @@ await main(async () => {
       })
       finalId = published.configDigest
     } else {
-      const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
-      const built = await step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
-        build({
-          context: path.resolve(repo.root, image.context),
-          dockerfile: path.resolve(repo.root, image.dockerfile),
-          tags: refs,
-          buildArgs: { BUILD_IMAGE: buildImage.ref, VERSION: decision.version },
-          labels,
-        }),
-      )
-      finalId = built.id
+      finalId = (await buildFinal(buildImage.ref)).id
     }
 
     // 6. The plan: each ref against what the registry has.
@@ -191,7 +224,7 @@ await main(async () => {
     } finally {
       if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
     }
-    info(`published ${done.length - refused.length} ref(s) in ${seconds(performance.now() - started)}`)
+    info(`${publishedSummary(done)} in ${seconds(performance.now() - started)}`)
     if (refused.length) throw new WorkError(refusalMessage(refused))
     return 0
   })

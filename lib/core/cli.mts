@@ -62,6 +62,9 @@ export function parseFlags<const S extends FlagSpec>(args: string[], spec: S): F
     process.stdout.write(spec.usage.trim() + '\n')
     return null
   }
+  // No script takes positional arguments: one would be silently ignored, and the run
+  // would target the current directory's repository, or run every step.
+  if (flags._.length) throw new UsageError(unexpectedArgument(String(flags._[0]), strings))
   for (const name of strings) {
     const value = flags[name]
     const values = Array.isArray(value) ? value : [value]
@@ -77,6 +80,15 @@ export function parseFlags<const S extends FlagSpec>(args: string[], spec: S): F
     flags[name] = value === undefined ? [] : Array.isArray(value) ? value : [value]
   }
   return flags as Flags<S>
+}
+
+/** `unexpected argument "test" (did you mean --only test, or --repo DIR?)`: the flags it may have meant. */
+function unexpectedArgument(arg: string, strings: string[]): string {
+  const guesses: string[] = []
+  if (strings.includes('only')) guesses.push(`--only ${arg}`)
+  if (strings.includes('repo')) guesses.push(arg.includes('/') || arg === '.' || arg === '..' ? `--repo ${arg}` : '--repo DIR')
+  const hint = guesses.length ? `did you mean ${guesses.join(', or ')}?` : 'see --help'
+  return `unexpected argument ${JSON.stringify(arg)} (${hint})`
 }
 
 /** The string value of a flag, or undefined when absent. */

@@ -196,6 +196,21 @@ export function validateConfig(raw: unknown, source = CONFIG_FILE): Config {
   }
 }
 
+/**
+ * JSON.parse's message with the line and column instead of a character position
+ * (`Unexpected token } in JSON at position 118` -> `line 7, column 3: Unexpected token }`).
+ * Node 20 says `at position N`; Node 22 also says `(line L column C)`.
+ */
+export function jsonErrorAt(text: string, message: string): string {
+  const m = /\s*(?:in JSON )?at position (\d+)(?: \(line \d+ column \d+\))?/.exec(message)
+  const bare = message.replace(/^JSON\.parse: /, '')
+  if (!m) return /end of (JSON|data) input/i.test(message) ? `line ${text.split('\n').length}: ${bare} (the file ends early)` : bare
+  const before = text.slice(0, Number(m[1]))
+  const line = before.split('\n').length
+  const column = Number(m[1]) - before.lastIndexOf('\n')
+  return `line ${line}, column ${column}: ${bare.replace(m[0], '').trim()}`
+}
+
 export interface LoadOptions {
   /** The repository root; the config is `<root>/build.config.json` unless `file` is given. */
   root: string
@@ -232,7 +247,7 @@ export async function loadConfig({ root, file, registry, env = process.env, opti
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new ConfigError(`${shown}: not valid JSON: ${(error as Error).message}`)
+    throw new ConfigError(`${shown}: not valid JSON: ${jsonErrorAt(text, (error as Error).message)}`)
   }
   const config = validateConfig(raw, shown)
   const override = registry ?? env.REGISTRY

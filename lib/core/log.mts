@@ -54,16 +54,17 @@ export function seconds(ms: number): string {
 /**
  * Run one named step: a ✓ line with its duration when it succeeds, a ✘ line when it
  * throws (the error goes on to the caller). On GitHub Actions the step's output is a
- * collapsible group.
+ * collapsible group. `describe` adds what the result says to the ✓ line.
  */
-export async function step<T>(title: string, fn: () => Promise<T>): Promise<T> {
+export async function step<T>(title: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
   const grouped = process.env.GITHUB_ACTIONS === 'true'
   if (grouped) write(`::group::${title}`)
   const started = performance.now()
   try {
     const result = await fn()
     if (grouped) write('::endgroup::')
-    success(`${title} ${chalk.dim(`(${seconds(performance.now() - started)})`)}`)
+    const detail = [describe?.(result), seconds(performance.now() - started)].filter(Boolean).join(', ')
+    success(`${title} ${chalk.dim(`(${detail})`)}`)
     return result
   } catch (error) {
     if (grouped) write('::endgroup::')
@@ -82,4 +83,16 @@ export function table(rows: string[][]): string {
 export function markdownTable(rows: string[][]): string {
   const [head, ...body] = rows
   return [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n')
+}
+
+/**
+ * A failure that happened inside a collapsed group (GitHub Actions): an `::error::`
+ * annotation naming it, then its own last lines again, outside the group, so neither
+ * is hidden. Elsewhere nothing folds, so nothing needs repeating.
+ */
+export function surfaceFailure(title: string, message: string, lines: string[]): void {
+  if (process.env.GITHUB_ACTIONS !== 'true') return
+  const escape = (t: string) => t.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
+  write(`::error title=${escape(title).replace(/:/g, '%3A').replace(/,/g, '%2C')}::${escape(message)}`)
+  for (const line of lines) write(`    ${line}`)
 }

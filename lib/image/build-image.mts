@@ -13,9 +13,10 @@ import { onInterrupt } from '../core/interrupts.mts'
 import { retrySettings } from '../core/retries.mts'
 import { ConfigError, type Config } from '../core/config.mts'
 import * as docker from './docker.mts'
-import { missingSources } from './dockerfile.mts'
-import { git, type RepoInfo } from '../core/git.mts'
-import { seconds, step, success, warn } from '../core/log.mts'
+import { contextSources, missingSources, sourceExists, type ContextSource } from './dockerfile.mts'
+import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
+import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
+import { describeReuse, failedStep } from './build-output.mts'
 import {
   checkPushAccess,
   envCredentials,
@@ -101,7 +102,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   // Local-only mode: the local daemon is the cache, so the only way on is to build.
   if (!config.registry) {
     durations.check = since(checkStarted)
-    await buildImage({ repo, config, ref, tag, inputs, durations })
+    await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)' })
     if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
     return finish({ outcome: 'built', pushSkipped: options.push ? 'no registry configured' : undefined })
   }
@@ -134,8 +135,9 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   // 3. Found: pull it. A pull that keeps failing (not for credentials) falls back to a build.
   if (digest) {
     const pullStarted = performance.now()
+    info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
     try {
-      await step(`pull ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
+      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
     } catch (error) {
@@ -146,8 +148,14 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     }
   }
 
-  // 4. Not in the registry (or not reachable): build.
-  await buildImage({ repo, config, ref, tag, inputs, durations })
+  // 4. Not in the registry (or not reachable): build, saying why first.
+  const short = `${config.buildImage.name}:${tag.slice(0, 12)}…`
+  const why = digest
+    ? `the pull of ${short} failed`
+    : registryDown
+      ? `not local; ${registry} could not be asked`
+      : `not local; ${registry} has no ${short} (404)`
+  await buildImage({ repo, config, ref, tag, inputs, durations, why })
   if (!options.push) return finish({ outcome: 'built' })
 
   // 5. Push what was built.
@@ -170,15 +178,29 @@ interface BuildArgs {
   tag: string
   inputs: InputFile[]
   durations: Durations
+  /** Why this build is needed: said before the slow work starts. */
+  why: string
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations }: BuildArgs): Promise<void> {
+/** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
+function describeInputList(inputs: InputFile[], n = 6): string {
+  const paths = inputs.map((f) => f.path)
+  return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
+}
+
+async function buildImage({ repo, config, ref, tag, inputs, durations, why }: BuildArgs): Promise<void> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
   try {
     const dockerfile = config.buildImage.dockerfile
-    checkContextSources(dockerfile, fs.readFileSync(path.join(context, dockerfile), 'utf8'), inputs, config)
+    const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
+    checkContextSources(dockerfile, text, inputs, config, await listWorktreeFiles(repo.root))
+    info(`${why}: building from ${describeInputList(inputs)}`)
+    const whole = copiesWholeContext(text, config)
+    if (whole) {
+      info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
+    }
     const cacheFrom = await previousBuildImage(config.buildImage.name, ref)
     const labels = {
       [LABELS.version]: tag,
@@ -186,19 +208,35 @@ async function buildImage({ repo, config, ref, tag, inputs, durations }: BuildAr
       [LABELS.buildImage]: config.buildImage.name,
       [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
     }
-    await step(`build ${ref}${cacheFrom ? ` (cache from ${cacheFrom})` : ''}`, async () => {
-      try {
-        await docker.build({ context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cacheFrom ? [cacheFrom] : [] })
-      } catch (error) {
-        const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
-        if (missing) throw notInInputs(dockerfile, missing)
-        throw error
-      }
+    // The ✓ line says what the builder actually reused (its CACHED steps), not what it was offered.
+    await step(
+      `build ${ref}`,
+      async () => {
+        try {
+          return await docker.build({ context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cacheFrom ? [cacheFrom] : [] })
+        } catch (error) {
+          const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
+          if (missing) throw notInInputs(dockerfile, missing)
+          throw error
+        }
+      },
+      (built) => describeReuse(built.output),
+    ).catch((error) => {
+      if (error instanceof docker.DockerBuildError) surfaceBuildFailure(dockerfile, error.output)
+      throw error
     })
   } finally {
     await removeContext()
     durations.build = since(started)
   }
+}
+
+/** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */
+export function surfaceBuildFailure(dockerfile: string, output: string): void {
+  const failed = failedStep(output)
+  if (!failed) return
+  const code = failed.exitCode === undefined ? '' : `: exit code ${failed.exitCode}`
+  surfaceFailure(`${dockerfile} failed`, `${dockerfile} step ${failed.instruction}${code}`, failed.lines)
 }
 
 /**
@@ -230,10 +268,35 @@ function notInInputs(dockerfile: string, source: string): ConfigError {
   return new ConfigError(`${dockerfile} copies ${JSON.stringify(source)}, which is not in buildImage.inputs: add it to "inputs" in build.config.json`)
 }
 
-/** Refuse, before building, a Dockerfile that reads a context path the inputs do not hold. Exit 2. */
-export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config): void {
+const quoted = (sources: ContextSource[]) => sources.map((s) => `${JSON.stringify(s.source)} (line ${s.line})`).join(', ')
+
+/**
+ * Refuse, before building, a Dockerfile that reads a context path the inputs do not
+ * hold: every such source in one message, those in the repository (add them to the
+ * inputs) told apart from those that are nowhere (fix the Dockerfile). Exit 2.
+ * `repoFiles` are the files git sees (tracked and untracked, not ignored).
+ */
+export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, repoFiles: string[]): void {
   const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
-  if (missing.length) throw notInInputs(dockerfile, missing[0].source)
+  if (!missing.length) return
+  const unlisted = missing.filter((s) => sourceExists(s.source, repoFiles))
+  const absent = missing.filter((s) => !unlisted.includes(s))
+  const parts: string[] = []
+  if (unlisted.length === 1 && !absent.length) throw notInInputs(dockerfile, unlisted[0].source)
+  if (unlisted.length) {
+    const one = unlisted.length === 1
+    parts.push(`${quoted(unlisted)}, which ${one ? 'is' : 'are'} in the repository but not in buildImage.inputs: add ${one ? 'it' : 'them'} to "inputs" in build.config.json`)
+  }
+  if (absent.length) {
+    const one = absent.length === 1
+    parts.push(`${quoted(absent)}, which ${one ? 'is' : 'are'} not in the repository at all: fix the ${one ? 'instruction' : 'instructions'}, or create and commit the ${one ? 'file' : 'files'}`)
+  }
+  throw new ConfigError(`${dockerfile} copies ${parts.join('; and ')}`)
+}
+
+/** `COPY . .` and the like: the context is the inputs, not the repository, which is worth saying once. */
+export function copiesWholeContext(text: string, config: Config): ContextSource | undefined {
+  return contextSources(text, config.buildImage.buildArgs).find((s) => /^(\.\/?|\/)?$/.test(s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.'))
 }
 
 /**

@@ -13,7 +13,7 @@ import { $, ProcessOutput, type ProcessPromise } from 'zx'
 import { WorkError } from '../core/cli.mts'
 import { onInterrupt } from '../core/interrupts.mts'
 import { sleep, withRetries } from '../core/retries.mts'
-import { redact, registerSecret } from '../core/log.mts'
+import { info, redact, registerSecret } from '../core/log.mts'
 import type { Credentials } from './registry.mts'
 
 export interface DockerOptions {
@@ -66,8 +66,10 @@ export interface StreamOptions extends DockerOptions {
  */
 export async function streamed(args: string[], options: StreamOptions = {}): Promise<ProcessOutput> {
   const p = docker(options)`docker ${args}`
+  const beat = options.quiet ? undefined : heartbeat(`docker ${args[0]}`)
   const forward = (d: Buffer | string) => {
     options.onOutput?.(String(d))
+    beat?.output()
     if (!options.quiet) process.stderr.write(redact(String(d)))
   }
   p.stdout.on('data', forward)
@@ -79,7 +81,50 @@ export async function streamed(args: string[], options: StreamOptions = {}): Pro
   try {
     return await p
   } finally {
+    beat?.stop()
     await done()
+  }
+}
+
+/**
+ * Progress while a command is silent (a push says nothing between "Preparing" and
+ * "Pushed"): in CI and other logs, a line with the elapsed time every CBS_HEARTBEAT_MS
+ * (10 s) of silence; on a terminal, one live line, rewritten each second and cleared
+ * when output comes.
+ */
+function heartbeat(label: string): { output: () => void; stop: () => void } {
+  const everyMs = Number(process.env.CBS_HEARTBEAT_MS) > 0 ? Number(process.env.CBS_HEARTBEAT_MS) : 10_000
+  const live = Boolean(process.stderr.isTTY) && !process.env.CI
+  const started = performance.now()
+  let lastOutput = started
+  let shown = false
+  const elapsed = () => `${Math.round((performance.now() - started) / 1000)}s`
+  const timer = setInterval(
+    () => {
+      if (live) {
+        process.stderr.write(`\r\x1b[K  …   ${label}: ${elapsed()}`)
+        shown = true
+      } else if (performance.now() - lastOutput >= everyMs) {
+        info(`  …   ${label}: still running, ${elapsed()}`)
+        lastOutput = performance.now()
+      }
+    },
+    live ? 1000 : Math.max(everyMs / 5, 100),
+  )
+  timer.unref()
+  const clear = () => {
+    if (shown) process.stderr.write('\r\x1b[K')
+    shown = false
+  }
+  return {
+    output: () => {
+      clear()
+      lastOutput = performance.now()
+    },
+    stop: () => {
+      clearInterval(timer)
+      clear()
+    },
   }
 }
 

@@ -129,10 +129,12 @@ export function planSteps(config: Config, only: string | undefined, env: NodeJS.
 export type StepResult = ContainerStepResult<StepName>
 
 export interface TimingInput {
-  image: { ref: string; outcome: Outcome; durationMs: number }
+  /** `failed`: the build image could not be made, so no step ran. */
+  image: { ref: string; outcome: Outcome | 'failed'; durationMs: number }
   steps: StepPlan[]
   results: StepResult[]
   totalMs: number
+  /** The script's exit code: 0 ok, 1 a step (or the image) failed; a step's own code is in its row. */
   exitCode: number
 }
 
@@ -142,15 +144,24 @@ function status(plan: StepPlan, results: StepResult[]): { result?: StepResult; t
   return { result, text: result.exitCode === 0 ? 'ok' : `failed (exit ${result.exitCode})` }
 }
 
+/** What failed, for the total row: `failed (test: exit 2)`, `failed (image)`. */
+function totalText(input: TimingInput): string {
+  if (input.exitCode === 0) return 'ok'
+  if (input.image.outcome === 'failed') return 'failed (image)'
+  const failed = input.results.find((r) => r.exitCode !== null && r.exitCode !== 0)
+  return failed ? `failed (${failed.name}: exit ${failed.exitCode})` : `failed (exit ${input.exitCode})`
+}
+
 /** The timing table: image pull/build, each step, total, in mm:ss. */
 export function timingRows(input: TimingInput): string[][] {
   const rows = [['phase', 'time', 'result']]
-  rows.push([`image (${input.image.outcome})`, mmss(input.image.durationMs), 'ok'])
+  const imageFailed = input.image.outcome === 'failed'
+  rows.push([imageFailed ? 'image' : `image (${input.image.outcome})`, mmss(input.image.durationMs), imageFailed ? 'failed' : 'ok'])
   for (const plan of input.steps) {
     const { result, text } = status(plan, input.results)
     rows.push([plan.name, result ? mmss(result.durationMs) : '--:--', text])
   }
-  rows.push(['total', mmss(input.totalMs), input.exitCode === 0 ? 'ok' : `failed (exit ${input.exitCode})`])
+  rows.push(['total', mmss(input.totalMs), totalText(input)])
   return rows
 }
 
@@ -163,8 +174,12 @@ export function timingMarkdown(input: TimingInput): string {
   return `### test-and-build\n\n${markdownTable(timingRows(input))}\n\nBuild image: \`${input.image.ref}\`\n`
 }
 
-/** The `--report FILE` JSON. */
+/**
+ * The `--report FILE` JSON. `exitCode` is the script's (0 or 1); a failed step's own
+ * exit code is in its entry and in `failed`.
+ */
 export function timingReport(input: TimingInput) {
+  const failedStep = input.results.find((r) => r.exitCode !== null && r.exitCode !== 0)
   return {
     image: { ref: input.image.ref, outcome: input.image.outcome, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
     steps: input.steps.map((plan) => {
@@ -179,5 +194,11 @@ export function timingReport(input: TimingInput) {
     }),
     total: { durationMs: Math.round(input.totalMs), time: mmss(input.totalMs) },
     exitCode: input.exitCode,
+    /** What failed: a step with its own exit code, or the image; null when all went well. */
+    failed: failedStep
+      ? { phase: failedStep.name, exitCode: failedStep.exitCode }
+      : input.image.outcome === 'failed'
+        ? { phase: 'image', exitCode: null }
+        : null,
   }
 }

@@ -21,6 +21,8 @@ export interface GitState {
   sourceUrl?: string
   /** Uncommitted changes (tracked or untracked): the image is not exactly the commit. */
   dirty: boolean
+  /** The changed paths, as `git status --porcelain` lists them (untracked directories as `dir/`). */
+  changes: string[]
   /** A shallow clone may lack older tags, which `latest` is decided from. */
   shallow: boolean
 }
@@ -91,7 +93,14 @@ export async function resolveGitState({ repo, env = process.env, defaultBranch }
   }
 
   const remote = (await $git({ nothrow: true })`git remote get-url origin`).stdout.trim()
-  const status = (await $git`git status --porcelain`).stdout.trim()
+  // -z: paths verbatim (no quoting); a rename's second entry is its source, skipped.
+  const entries = (await $git`git status --porcelain -z`).stdout.split('\0')
+  const changes: string[] = []
+  for (let i = 0; i < entries.length; i++) {
+    if (!entries[i]) continue
+    changes.push(entries[i].slice(3))
+    if (/^[RC]/.test(entries[i])) i++
+  }
   const shallow = (await $git`git rev-parse --is-shallow-repository`).stdout.trim() === 'true'
 
   return {
@@ -102,7 +111,8 @@ export async function resolveGitState({ repo, env = process.env, defaultBranch }
     versionTags: [...tagCommits.keys()],
     commitTime,
     sourceUrl: ciSourceUrl(env) ?? (remote ? sourceUrlFromRemote(remote) : undefined),
-    dirty: status !== '',
+    dirty: changes.length > 0,
+    changes,
     shallow,
   }
 }

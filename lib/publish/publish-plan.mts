@@ -131,16 +131,19 @@ export function publishJson(
 
 // --- around the plan: names, settings, messages ---
 
-/** The final image's settings and repository, `<registry>/<image.name>`. Needs `registry` and `image`. */
-export function finalImage(config: Config): { repository: string; name: string; dockerfile: string; context: string } {
-  if (!config.registry) {
-    throw new ConfigError('push-images needs a registry: set "registry" in build.config.json, the REGISTRY env var, or --registry HOST')
+/**
+ * The final image's settings and repository, `<registry>/<image.name>`. Needs `image`, and
+ * `registry` unless `localOnly` (a dry run in local-only mode: the repository is the name).
+ */
+export function finalImage(config: Config, options: { localOnly?: boolean } = {}): { repository: string; name: string; dockerfile: string; context: string } {
+  if (!config.registry && !options.localOnly) {
+    throw new ConfigError('push-images needs a registry: set "registry" in build.config.json, the REGISTRY env var, or --registry HOST (--dry-run works without one)')
   }
   if (!config.image) throw new ConfigError('image: required to build the final image (add {"name": "..."} to build.config.json)')
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(config.image.name)) {
     throw new ConfigError(`image.name: expected a lowercase image name like "acme", got ${JSON.stringify(config.image.name)}`)
   }
-  return { ...config.image, repository: `${config.registry}/${config.image.name}` }
+  return { ...config.image, repository: config.registry ? `${config.registry}/${config.image.name}` : config.image.name }
 }
 
 /**

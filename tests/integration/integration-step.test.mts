@@ -90,12 +90,13 @@ describe('test-and-build --only integration', () => {
     expect(result.stderr).not.toMatch(/^integration\s/m) // not run without --only
   })
 
-  it('a failing integration step is the exit code of the run', async () => {
+  it('a failing integration step fails the run (exit 1), its own exit code named', async () => {
     const { run } = fixture({ integration: ['sh', '-c', 'echo integration-broke; exit 4'] })
     const result = await run(['--only', 'integration'])
-    expect(result.exitCode).toBe(4)
+    expect(result.exitCode).toBe(1)
     expect(result.stderr).toContain('integration-broke')
-    expect(result.stderr).toContain('Error: the integration step failed (exit code 4)')
+    expect(result.stderr).toContain('integration failed with exit code 4:')
+    expect(result.stderr).toMatch(/^total\s+\d\d:\d\d\s+failed \(integration: exit 4\)$/m)
   })
 
   it('a missing steps.integration is a clear exit 2, before any image work; a malformed one names the key', async () => {

@@ -88,18 +88,25 @@ describe('test-and-build', () => {
     expect(leftovers(repo)).toBe('')
   })
 
-  it('a failing test step: its exit code, named, the build step not run, no container left', async () => {
+  it('a failing test step: exit 1, its own exit code named once in its line, the table and the report, the build step not run, no container left', async () => {
     const { repo, run } = fixture({ test: ['sh', '-c', 'echo test-output; touch test-ran; exit 3'], build: ['touch', 'build-ran'] })
     const report = path.join(repo, 'report.json')
     const result = await run(['--report', report])
-    expect(result.exitCode).toBe(3)
+    expect(result.exitCode).toBe(1)
     expect(result.stderr).toContain('test-output')
     expect(result.stderr).toContain('test failed with exit code 3: sh -c')
-    expect(result.stderr).toContain('Error: the test step failed (exit code 3); later steps did not run')
+    expect(result.stderr).toMatch(/^test\s+\d\d:\d\d\s+failed \(exit 3\)$/m)
+    expect(result.stderr).toMatch(/^total\s+\d\d:\d\d\s+failed \(test: exit 3\)$/m)
     expect(result.stderr).toMatch(/build\s+--:--\s+skipped/)
+    // Said once: one ✘ line, no extra `Error:` line repeating it.
+    expect(result.stderr.match(/✘/g)).toHaveLength(1)
+    expect(result.stderr).not.toContain('Error:')
     expect(fs.statSync(path.join(repo, 'test-ran')).uid).toBe(user.uid)
     expect(fs.existsSync(path.join(repo, 'build-ran'))).toBe(false)
-    expect(JSON.parse(fs.readFileSync(report, 'utf8')).steps[1]).toMatchObject({ name: 'build', status: 'skipped' })
+    const json = JSON.parse(fs.readFileSync(report, 'utf8'))
+    expect(json.steps[0]).toMatchObject({ name: 'test', status: 'failed', exitCode: 3 })
+    expect(json.steps[1]).toMatchObject({ name: 'build', status: 'skipped' })
+    expect({ exitCode: json.exitCode, failed: json.failed }).toEqual({ exitCode: 1, failed: { phase: 'test', exitCode: 3 } })
     expect(leftovers(repo)).toBe('')
   })
 

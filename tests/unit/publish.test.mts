@@ -87,6 +87,7 @@ describe('settings', () => {
       context: '.',
     })
     expect(() => finalImage(config({ image: { name: 'app' } }))).toThrow(/needs a registry/)
+    expect(finalImage(config({ image: { name: 'app' } }), { localOnly: true }).repository).toBe('app')
     expect(() => finalImage(config({ registry: 'r.example' }))).toThrow(/^image: required/)
     expect(() => finalImage(config({ registry: 'r.example', image: { name: 'App' } }))).toThrow(/image\.name: expected a lowercase image name/)
   })

@@ -142,7 +142,7 @@ describe('timing table', () => {
     ],
     results: [{ name: 'test', exitCode: 3, durationMs: 390_400 }],
     totalMs: 470_000,
-    exitCode: 3,
+    exitCode: 1,
   }
   it('has the rows in mm:ss, a failed step named and the rest skipped', () => {
     expect(timingRows(input)).toEqual([
@@ -150,7 +150,7 @@ describe('timing table', () => {
       ['image (pulled)', '01:19', 'ok'],
       ['test', '06:30', 'failed (exit 3)'],
       ['build', '--:--', 'skipped'],
-      ['total', '07:50', 'failed (exit 3)'],
+      ['total', '07:50', 'failed (test: exit 3)'],
     ])
     expect(timingMarkdown(input)).toContain('| image (pulled) | 01:19 | ok |')
   })
@@ -161,6 +161,18 @@ describe('timing table', () => {
       { name: 'test', status: 'failed', exitCode: 3, durationMs: 390_400, time: '06:30' },
       { name: 'build', status: 'skipped', exitCode: null, durationMs: null, time: null },
     ])
-    expect(report.exitCode).toBe(3)
+    expect(report.exitCode).toBe(1)
+    expect(report.failed).toEqual({ phase: 'test', exitCode: 3 })
+  })
+  it('shows an image that could not be made, the steps skipped', () => {
+    const failed = { ...input, image: { ref: '', outcome: 'failed' as const, durationMs: 12_000 }, results: [], totalMs: 13_000 }
+    expect(timingRows(failed)).toEqual([
+      ['phase', 'time', 'result'],
+      ['image', '00:12', 'failed'],
+      ['test', '--:--', 'skipped'],
+      ['build', '--:--', 'skipped'],
+      ['total', '00:13', 'failed (image)'],
+    ])
+    expect(timingReport(failed).failed).toEqual({ phase: 'image', exitCode: null })
   })
 })
