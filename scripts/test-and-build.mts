@@ -79,7 +79,7 @@ await main(async () => {
 
   // 4. The timing table, the summary, the report.
   const timing = {
-    image: { ref: image.ref, outcome: image.outcome, durationMs: image.durations.total },
+    image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total },
     steps: plans,
     results,
     totalMs: performance.now() - started,

@@ -2,7 +2,7 @@
 // vars reach them, and the proposal's timing table (text, markdown, JSON).
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
-import type { Outcome } from './build-image.mts'
+import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 
 export type StepName = 'test' | 'build' | 'integration'
@@ -75,7 +75,8 @@ export interface StepResult {
 }
 
 export interface TimingInput {
-  image: { ref: string; outcome: Outcome; durationMs: number }
+  /** `reason`: why the image was built, when this run built it. */
+  image: { ref: string; outcome: Outcome; reason?: BuildReason; durationMs: number }
   steps: StepPlan[]
   results: StepResult[]
   totalMs: number
@@ -91,7 +92,8 @@ function status(plan: StepPlan, results: StepResult[]): { result?: StepResult; t
 /** The proposal's table: image pull/build, each step, total, in mm:ss. */
 export function timingRows(input: TimingInput): string[][] {
   const rows = [['phase', 'time', 'result']]
-  rows.push([`image (${input.image.outcome})`, mmss(input.image.durationMs), 'ok'])
+  const why = input.image.reason ? ` (${BUILD_REASONS[input.image.reason]})` : ''
+  rows.push([`image (${input.image.outcome})`, mmss(input.image.durationMs), `ok${why}`])
   for (const plan of input.steps) {
     const { result, text } = status(plan, input.results)
     rows.push([plan.name, result ? mmss(result.durationMs) : '--:--', text])
@@ -112,7 +114,7 @@ export function timingMarkdown(input: TimingInput): string {
 /** The `--report FILE` JSON. */
 export function timingReport(input: TimingInput) {
   return {
-    image: { ref: input.image.ref, outcome: input.image.outcome, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
+    image: { ref: input.image.ref, outcome: input.image.outcome, reason: input.image.reason ?? null, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
     steps: input.steps.map((plan) => {
       const { result, text } = status(plan, input.results)
       return {
