@@ -7,7 +7,8 @@
 //   2. Decide the tags from git and the CI's env (lib/publish/release-tags.mts); a release also
 //      counts the versions the registry already has.
 //   3. Check access to the registry (read, and push) before any slow build, and what it
-//      holds for this commit.
+//      holds for this commit. Without credentials, a registry that refuses anonymous reads
+//      is read as empty (a warning): the push check then fails, naming the push.
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
@@ -33,7 +34,7 @@ import {
   type PublishResult,
 } from '../lib/publish/publish-plan.mts'
 import { retrySettings } from '../lib/core/retries.mts'
-import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
+import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
@@ -110,7 +111,22 @@ await main(async () => {
   const registry = config.registry ? parseImageRef(finalRepository).registry : undefined
   const credentials = registry ? registryCredentials(registry, env) : undefined
   const api = { credentials, ...retry }
-  const publishedVersions = registry && mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
+  // Without credentials, a read refused with 401/403 means "not readable to me" (as in
+  // pull-or-build): read as an empty registry, with a warning. Pushing needs credentials
+  // anyway: the push check of step 3 fails then, naming the push; a --dry-run goes on.
+  let unreadable = false
+  const readable = async <T,>(read: () => Promise<T>, empty: T): Promise<T> => {
+    if (unreadable) return empty
+    try {
+      return await read()
+    } catch (error) {
+      if (credentials || !isAnonymousReadRefusal(error)) throw error
+      unreadable = true
+      warn(`cannot read ${finalRepository} without credentials (${registry} answered HTTP ${error.status}): the registry is taken to hold none of these images; set REGISTRY_USERNAME and REGISTRY_PASSWORD`)
+      return empty
+    }
+  }
+  const publishedVersions = registry && mayBeLatest(state.ref) ? (await readable(() => listTags(finalRepository, api), [])).map((tag) => `v${tag}`) : []
   const decision = decideTags({
     ref: state.ref,
     sha: state.sha,
@@ -161,7 +177,7 @@ await main(async () => {
   //    it holds under the first tag tells whether an earlier run published this commit.
   await assertDockerAvailable()
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
-    const found = await publishedImage(refs[0], api)
+    const found = await readable(() => publishedImage(refs[0], api), null)
     // A refused push is a clear error now, not a docker push retrying for a minute later.
     if (!dryRun) await checkPushAccess(refs[0], api)
     return found
@@ -195,7 +211,7 @@ await main(async () => {
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
         ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
       ],
-      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']) },
+      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable },
     )
     const refused = plan.filter((p) => p.action === 'refuse')
 

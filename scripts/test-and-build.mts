@@ -99,7 +99,7 @@ await main(async () => {
   const failed = results.some((r) => r.exitCode !== 0 && r.exitCode !== null)
 
   return finish({
-    image: { ref: image.ref, outcome: image.outcome, durationMs: image.durations.total },
+    image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total },
     steps: plans,
     results,
     totalMs: performance.now() - started,

@@ -3,8 +3,10 @@
 //   1. present in the local daemon (asked once it answers at all): done, no network;
 //   2. registry configured: HEAD its manifest (no pull);
 //   3. found: pull (with retries);
-//   4. otherwise build from a temporary context holding exactly the declared inputs;
+//   4. otherwise build from a temporary context holding exactly the declared inputs: not in
+//      the registry, the registry unreachable, or (without credentials) not readable to us;
 //   5. --push: push what was built (a refusal for credentials only warns, unless --require-push).
+// The result says why the image was built (`reason`).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -20,6 +22,7 @@ import { describeReuse, failedStep } from './build-output.mts'
 import {
   checkPushAccess,
   envCredentials,
+  isAnonymousReadRefusal,
   manifestDigest,
   parseImageRef,
   RegistryAuthError,
@@ -31,6 +34,18 @@ import { LABELS } from './labels.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
+
+/** Why this run built the build image instead of finding or pulling it. */
+export type BuildReason = 'local-only' | 'not-in-registry' | 'registry-unavailable' | 'not-readable-without-credentials' | 'pull-failed'
+
+/** Each reason in words, for logs and the timing table. */
+export const BUILD_REASONS: Record<BuildReason, string> = {
+  'local-only': 'no registry configured (local-only mode)',
+  'not-in-registry': 'not in the registry yet',
+  'registry-unavailable': 'the registry could not be asked',
+  'not-readable-without-credentials': 'the registry refused to let us read it without credentials',
+  'pull-failed': 'the pull failed',
+}
 
 export interface Durations {
   /** Computing the tag. */
@@ -49,6 +64,8 @@ export interface EnsureResult {
   ref: string
   tag: string
   outcome: Outcome
+  /** Why the image was built, when this run built it (outcome `built`, or `pushed` after a build). */
+  reason?: BuildReason
   durations: Durations
   /** The pushed manifest digest, when pushed. */
   digest?: string
@@ -91,7 +108,8 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations.total = since(started)
     for (const key of Object.keys(durations) as Array<keyof Durations>) durations[key] = Math.round(durations[key]!)
     const out = { ref, tag, durations, ...result }
-    success(`build image ${out.outcome}: ${ref} (${describeDurations(durations)})`)
+    const why = out.reason ? `, because ${BUILD_REASONS[out.reason]}` : ''
+    success(`build image ${out.outcome}: ${ref} (${describeDurations(durations)}${why})`)
     return out
   }
   if (present && !(options.push && config.registry)) {
@@ -104,35 +122,51 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations.check = since(checkStarted)
     await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)' })
     if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
-    return finish({ outcome: 'built', pushSkipped: options.push ? 'no registry configured' : undefined })
+    return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined })
   }
 
-  // 2. Ask the registry for the manifest (HEAD, no pull).
-  const registry = parseImageRef(ref).registry
+  // 2. Ask the registry for the manifest (HEAD, no pull). Without credentials, a refused
+  //    read (401/403, at the token endpoint or on the manifest: how registries answer for
+  //    a private or nonexistent repository) means "not readable to me": a newcomer, a
+  //    fork's pull request, a contributor of a project whose image is private. Build, as
+  //    for an unreachable registry. With credentials it is an error: misconfigured
+  //    credentials must not silently cost a rebuild on every run.
+  const { registry, repository } = parseImageRef(ref)
   const credentials = registryCredentials(registry, env)
   let digest: string | null = null
   let registryDown: RegistryUnavailableError | undefined
+  let unreadable: RegistryAuthError | undefined
+  const cannotRead = (status: string) => {
+    warn(`registry ${registry} refused an anonymous read of ${repository} (${status})`)
+    if (!present) warn(`cannot read ${registry}/${repository} without credentials: BUILDING ${ref} LOCALLY; set REGISTRY_USERNAME and REGISTRY_PASSWORD to use the shared image`)
+  }
   try {
     digest = await manifestDigest(ref, {
       credentials,
       ...retry,
     })
   } catch (error) {
-    if (!(error instanceof RegistryUnavailableError)) throw error
-    registryDown = error
-    warn(`${error.message}`)
-    if (!present) warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
+    if (error instanceof RegistryUnavailableError) {
+      registryDown = error
+      warn(`${error.message}`)
+      if (!present) warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
+    } else if (!credentials && isAnonymousReadRefusal(error)) {
+      unreadable = error
+      cannotRead(`HTTP ${error.status}`)
+    } else throw error
   }
   durations.check = since(checkStarted)
+  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : 'not-in-registry'
 
   if (present) {
     // --push with the image already local: push only what the registry lacks.
     if (digest) return finish({ outcome: 'present' })
-    const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown })
+    const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
     return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
   }
 
-  // 3. Found: pull it. A pull that keeps failing (not for credentials) falls back to a build.
+  // 3. Found: pull it. A pull that keeps failing falls back to a build; one refused for
+  //    credentials does only when we have none (the manifest was readable, the layers not).
   if (digest) {
     const pullStarted = performance.now()
     info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
@@ -141,26 +175,35 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
     } catch (error) {
-      if (error instanceof docker.DockerAuthError || !(error instanceof WorkError)) throw error
       durations.pull = since(pullStarted)
-      warn(`${error.message}`)
-      warn(`BUILDING ${ref} LOCALLY because the pull failed`)
+      if (error instanceof docker.DockerAuthError && !credentials) {
+        unreadable = new RegistryAuthError(registry, 401, false)
+        reason = 'not-readable-without-credentials'
+        cannotRead('the pull was refused')
+      } else if (error instanceof docker.DockerAuthError || !(error instanceof WorkError)) throw error
+      else {
+        reason = 'pull-failed'
+        warn(`${error.message}`)
+        warn(`BUILDING ${ref} LOCALLY because the pull failed`)
+      }
     }
   }
 
-  // 4. Not in the registry (or not reachable): build, saying why first.
+  // 4. Not in the registry (or not reachable, or not readable to us): build, saying why first.
   const short = `${config.buildImage.name}:${tag.slice(0, 12)}…`
-  const why = digest
-    ? `the pull of ${short} failed`
-    : registryDown
-      ? `not local; ${registry} could not be asked`
-      : `not local; ${registry} has no ${short} (404)`
+  const why = {
+    'pull-failed': `the pull of ${short} failed`,
+    'registry-unavailable': `not local; ${registry} could not be asked`,
+    'not-readable-without-credentials': `not local; ${registry} does not let us read ${short} without credentials`,
+    'not-in-registry': `not local; ${registry} has no ${short} (404)`,
+    'local-only': `not local; no registry configured`,
+  }[reason]
   await buildImage({ repo, config, ref, tag, inputs, durations, why })
-  if (!options.push) return finish({ outcome: 'built' })
+  if (!options.push) return finish({ outcome: 'built', reason })
 
   // 5. Push what was built.
-  const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown })
-  return finish({ outcome: pushed.digest ? 'pushed' : 'built', ...pushed })
+  const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
+  return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed })
 }
 
 /** `pull 3.1s, total 3.4s`: the phases that happened. */
@@ -336,6 +379,8 @@ interface PushArgs {
   durations: Durations
   requirePush?: boolean
   registryDown?: RegistryUnavailableError
+  /** The registry refused us an anonymous read: asking whether it has the image would be refused again. */
+  unreadable?: RegistryAuthError
 }
 
 /**
@@ -344,14 +389,14 @@ interface PushArgs {
  * warn, unless `requirePush`.
  */
 async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
-  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown } = args
+  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable } = args
   const started = performance.now()
   try {
     if (registryDown && !requirePush) {
       warn(`not pushing ${ref}: ${registryDown.message}`)
       return { pushSkipped: registryDown.message }
     }
-    if (!registryDown) {
+    if (!registryDown && !unreadable) {
       const existing = await manifestDigest(ref, { credentials, ...retry })
       if (existing) {
         success(`not pushing ${ref}: the registry already has it (${existing}), pushed by a concurrent run`)

@@ -23,9 +23,12 @@ export async function ciConfigFiles(root: string): Promise<string[]> {
   return present
 }
 
+// `repository` may follow a `/`: in local-only mode (no registry configured, as in this
+// repository's own build.config.json, where CI names the registry through REGISTRY) the
+// repository is the bare name, and a CI config still names the image under its registry.
 function refPattern(repository: string): RegExp {
   const escaped = repository.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return new RegExp(`(?<![\\w./-])${escaped}:([0-9a-f]{40}(?:[0-9a-f]{24})?)(?![\\w.-])`, 'g')
+  return new RegExp(`(?<![\\w.-])${escaped}:([0-9a-f]{40}(?:[0-9a-f]{24})?)(?![\\w.-])`, 'g')
 }
 
 /**

@@ -163,11 +163,16 @@ export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = p
 
 // --- errors ---
 
-/** The registry refused our credentials (or anonymous access). Exit 1, with what to do. */
+/**
+ * The registry refused our credentials (or anonymous access) to read or to push.
+ * Exit 1, with what to do. Without credentials, a refused read means "not readable to
+ * me" (a private image, a fork's pull request): callers that can build instead do so.
+ */
 export class RegistryAuthError extends WorkError {
   readonly registry: string
   readonly status: number
   readonly hadCredentials: boolean
+  readonly access: 'read' | 'push'
   constructor(registry: string, status: number, hadCredentials: boolean, access: 'read' | 'push' = 'read') {
     const what = access === 'push' ? `to let ${hadCredentials ? 'these credentials' : 'an anonymous client'} push` : hadCredentials ? 'the credentials' : 'anonymous access'
     super(
@@ -178,7 +183,13 @@ export class RegistryAuthError extends WorkError {
     this.hadCredentials = hadCredentials
     this.registry = registry
     this.status = status
+    this.access = access
   }
+}
+
+/** A read refused to an anonymous client (401/403 at the token endpoint or on the API): not readable without credentials. */
+export function isAnonymousReadRefusal(error: unknown): error is RegistryAuthError {
+  return error instanceof RegistryAuthError && !error.hadCredentials && error.access === 'read'
 }
 
 /** The registry kept failing (429, 5xx, network) after every retry. */
@@ -262,7 +273,7 @@ async function send(url: string, init: RequestInit, what: string): Promise<Respo
 }
 
 /** Get a Bearer token from the challenge's realm, with basic credentials or anonymously. */
-async function bearerToken(registry: string, challenge: Challenge, scope: string, credentials?: Credentials): Promise<string> {
+async function bearerToken(registry: string, challenge: Challenge, scope: string, access: 'read' | 'push', credentials?: Credentials): Promise<string> {
   const realm = challenge.params.realm
   if (!realm) throw new TransientError(`${registry}: Bearer challenge without a realm`)
   const url = new URL(realm)
@@ -270,7 +281,7 @@ async function bearerToken(registry: string, challenge: Challenge, scope: string
   url.searchParams.set('scope', challenge.params.scope ?? scope)
   const headers: Record<string, string> = credentials ? { authorization: basic(credentials) } : {}
   const res = transientCheck(await send(url.href, { headers }, `token from ${url.host}`), `token from ${url.host}`)
-  if (res.status === 401 || res.status === 403) throw new RegistryAuthError(registry, res.status, Boolean(credentials))
+  if (res.status === 401 || res.status === 403) throw new RegistryAuthError(registry, res.status, Boolean(credentials), access)
   if (!res.ok) throw new TransientError(`token from ${url.host}: HTTP ${res.status}`)
   const body = (await res.json()) as { token?: string; access_token?: string }
   const token = body.token ?? body.access_token
@@ -297,17 +308,18 @@ export async function registryRequest(registry: string, repository: string, path
   const { credentials, method = 'GET', headers = {}, actions = 'pull' } = options
   const url = /^https?:\/\//.test(pathname) ? pathname : registryBaseUrl(registry) + pathname
   const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
+  const access = actions.includes('push') ? 'push' : 'read'
   let res = transientCheck(await send(url, { method, headers }, what), what)
   if (res.status === 401) {
     const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate'))
     let authorization: string | undefined
     if (challenge?.scheme === 'bearer') {
-      authorization = `Bearer ${await bearerToken(registry, challenge, `repository:${repository}:${actions}`, credentials)}`
+      authorization = `Bearer ${await bearerToken(registry, challenge, `repository:${repository}:${actions}`, access, credentials)}`
     } else if (challenge?.scheme === 'basic' && credentials) authorization = basic(credentials)
     if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization } }, what), what)
   }
   if (res.status === 401 || res.status === 403) {
-    throw new RegistryAuthError(registry, res.status, Boolean(credentials), actions.includes('push') ? 'push' : 'read')
+    throw new RegistryAuthError(registry, res.status, Boolean(credentials), access)
   }
   return res
 }

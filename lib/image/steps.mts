@@ -2,7 +2,7 @@
 // vars reach them, and the timing table (text, markdown, JSON).
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
-import type { Outcome } from './build-image.mts'
+import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
 import type { ContainerStepResult } from './container.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 
@@ -129,8 +129,8 @@ export function planSteps(config: Config, only: string | undefined, env: NodeJS.
 export type StepResult = ContainerStepResult<StepName>
 
 export interface TimingInput {
-  /** `failed`: the build image could not be made, so no step ran. */
-  image: { ref: string; outcome: Outcome | 'failed'; durationMs: number }
+  /** `failed`: the build image could not be made, so no step ran. `reason`: why the image was built, when this run built it. */
+  image: { ref: string; outcome: Outcome | 'failed'; reason?: BuildReason; durationMs: number }
   steps: StepPlan[]
   results: StepResult[]
   totalMs: number
@@ -156,7 +156,8 @@ function totalText(input: TimingInput): string {
 export function timingRows(input: TimingInput): string[][] {
   const rows = [['phase', 'time', 'result']]
   const imageFailed = input.image.outcome === 'failed'
-  rows.push([imageFailed ? 'image' : `image (${input.image.outcome})`, mmss(input.image.durationMs), imageFailed ? 'failed' : 'ok'])
+  const why = input.image.reason ? ` (${BUILD_REASONS[input.image.reason]})` : ''
+  rows.push([imageFailed ? 'image' : `image (${input.image.outcome})`, mmss(input.image.durationMs), imageFailed ? 'failed' : `ok${why}`])
   for (const plan of input.steps) {
     const { result, text } = status(plan, input.results)
     rows.push([plan.name, result ? mmss(result.durationMs) : '--:--', text])
@@ -181,7 +182,7 @@ export function timingMarkdown(input: TimingInput): string {
 export function timingReport(input: TimingInput) {
   const failedStep = input.results.find((r) => r.exitCode !== null && r.exitCode !== 0)
   return {
-    image: { ref: input.image.ref, outcome: input.image.outcome, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
+    image: { ref: input.image.ref, outcome: input.image.outcome, reason: input.image.reason ?? null, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
     steps: input.steps.map((plan) => {
       const { result, text } = status(plan, input.results)
       return {

@@ -56,12 +56,13 @@ export function decideAction(target: Target, existing: ManifestInfo | null, allo
   return 'update'
 }
 
-/** Look up every ref in the registry (one GET each) and decide its action. */
-export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean }): Promise<PlanEntry[]> {
-  const { allowOverwrite, ...registry } = options
+/** Look up every ref in the registry (one GET each, none with `assumeAbsent`) and decide its action. */
+export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean; assumeAbsent?: boolean }): Promise<PlanEntry[]> {
+  const { allowOverwrite, assumeAbsent, ...registry } = options
   const plan: PlanEntry[] = []
   for (const target of targets) {
-    const existing = await manifestInfo(target.ref, registry)
+    // assumeAbsent: the registry cannot be read (a --dry-run without credentials).
+    const existing = assumeAbsent ? null : await manifestInfo(target.ref, registry)
     plan.push({ ...target, existing, action: decideAction(target, existing, allowOverwrite) })
   }
   return plan

@@ -10,6 +10,7 @@ import { imagesNamed, inspectImage, makeBuildRepo, removeImagesNamed } from '../
 import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { startTokenRegistry, type AnonymousRefusal } from '../helpers/token-registry.mts'
 import { git, tempDir } from '../helpers/repo.mts'
 import { runScript, type RunResult } from '../helpers/run.mts'
 
@@ -17,6 +18,7 @@ interface Outcome {
   ref: string
   tag: string
   outcome: 'present' | 'pulled' | 'built' | 'pushed'
+  reason?: string
   durations: { tag: number; check: number; pull?: number; build?: number; push?: number; total: number }
   digest?: string
   pushSkipped?: string
@@ -216,6 +218,87 @@ describe('pull-or-build', () => {
       ok(result)
       expect(result.json?.outcome).toBe('pushed')
     })
+  })
+
+  // GHCR, Docker Hub and Artifactory answer an anonymous read of a private (or
+  // nonexistent) repository with 401/403, not 404: a newcomer, a fork's pull request, a
+  // contributor of a project whose image is private. They build locally and stay green;
+  // with credentials, a refusal is an error (it must not silently cost a rebuild).
+  describe.each<[string, AnonymousRefusal]>([
+    ['the token endpoint answers 401 (GHCR)', 'token'],
+    ['an anonymous token, then 401 on the manifest', 'manifest-401'],
+    ['an anonymous token, then 403 on the manifest (Artifactory)', 'manifest-403'],
+  ])('a registry that refuses anonymous reads: %s', (_title, refuse) => {
+    const user = { username: 'bot', password: `pob-token-secret-${refuse}` }
+
+    it('without credentials: built locally with a loud warning, exit 0, the reason in the JSON', async () => {
+      const front = await startTokenRegistry(registry.url, refuse, user)
+      const n = name('pob-anon')
+      const repo = makeBuildRepo({ name: n })
+      const result = await pullOrBuild(repo, front.host)
+      ok(result)
+      expect(result.json).toMatchObject({ ref: expect.stringMatching(new RegExp(`^${front.host}/${n}:`)), outcome: 'built', reason: 'not-readable-without-credentials' })
+      expect(result.stderr).toContain(`registry ${front.host} refused an anonymous read of ${n} (HTTP ${refuse === 'manifest-403' ? 403 : 401})`)
+      expect(result.stderr).toContain(
+        `cannot read ${front.host}/${n} without credentials: BUILDING ${result.json!.ref} LOCALLY; set REGISTRY_USERNAME and REGISTRY_PASSWORD to use the shared image`,
+      )
+      expect(result.stderr).toContain('because the registry refused to let us read it without credentials')
+      expect(imagesNamed(`${front.host}/${n}`)).toEqual([result.json!.ref])
+    })
+
+    it('wrong credentials: exit 1 naming the registry and the read, nothing built', async () => {
+      const front = await startTokenRegistry(registry.url, refuse, user)
+      const n = name('pob-anon-wrong')
+      const repo = makeBuildRepo({ name: n })
+      const result = await pullOrBuild(repo, front.host, [], { REGISTRY_USERNAME: user.username, REGISTRY_PASSWORD: `${user.password}-wrong` })
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr).toContain(`Error: registry ${front.host} refused the credentials (HTTP 401)`)
+      expect(result.stderr).toContain('with credentials that may read this repository')
+      expect(result.stderr).not.toContain('LOCALLY')
+      expect(imagesNamed(`${front.host}/${n}`)).toEqual([])
+    })
+
+    it('right credentials: pulled', async () => {
+      const front = await startTokenRegistry(registry.url, refuse, user)
+      const n = name('pob-anon-right')
+      const repo = makeBuildRepo({ name: n })
+      // The image is in the registry behind the front (pushed there directly).
+      const pushed = await pullOrBuild(repo, registry.host, ['--push'])
+      ok(pushed)
+      expect(pushed.json?.outcome).toBe('pushed')
+      const built = inspectImage(pushed.json!.ref)
+      docker('rmi', pushed.json!.ref)
+      const pulled = await pullOrBuild(repo, front.host, [], { REGISTRY_USERNAME: user.username, REGISTRY_PASSWORD: user.password })
+      ok(pulled)
+      expect(pulled.json).toMatchObject({ ref: `${front.host}/${n}:${pushed.json!.tag}`, outcome: 'pulled' })
+      expect(pulled.json?.reason).toBeUndefined()
+      expect(pulled.json?.durations.build).toBeUndefined()
+      // The very image pushed: a rebuild would have another creation time.
+      expect(inspectImage(pulled.json!.ref)).toMatchObject({ id: built.id, created: built.created })
+    })
+  })
+
+  it('--push without credentials to a registry that refuses anonymous reads: a warning, exit 0; --require-push: exit 1', async () => {
+    const front = await startTokenRegistry(registry.url, 'token', { username: 'bot', password: 'pob-token-push-secret' })
+    const n = name('pob-anon-push')
+    const repo = makeBuildRepo({ name: n })
+    const green = await pullOrBuild(repo, front.host, ['--push'])
+    ok(green)
+    expect(green.json).toMatchObject({ outcome: 'built', reason: 'not-readable-without-credentials', pushSkipped: 'refused for credentials' })
+    expect(green.stderr).toContain(`cannot read ${front.host}/${n} without credentials: BUILDING`)
+    expect(green.stderr).toContain(`not pushing ${green.json!.ref}: registry ${front.host} refused to let an anonymous client push (HTTP 401)`)
+    expect(green.stderr).toContain('--require-push')
+    expect(await registry.tags(n)).toEqual([])
+
+    // Present now: --require-push still cannot push, and says so.
+    const strict = await pullOrBuild(repo, front.host, ['--require-push'])
+    expect(strict.exitCode).toBe(1)
+    expect(strict.stderr).toContain(`Error: registry ${front.host} refused to let an anonymous client push (HTTP 401)`)
+    docker('rmi', green.json!.ref)
+    const strictCold = await pullOrBuild(repo, front.host, ['--require-push'])
+    expect(strictCold.exitCode).toBe(1)
+    expect(strictCold.stderr).toContain(`Error: registry ${front.host} refused to let an anonymous client push (HTTP 401)`)
+    expect(await registry.tags(n)).toEqual([])
   })
 
   it('a push refused for missing credentials (a fork) warns and stays green, unless --require-push', async () => {

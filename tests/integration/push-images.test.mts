@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startFaultProxy } from '../helpers/fault-proxy.mts'
 import { watchDescendants } from '../helpers/proc.mts'
+import { imagesNamed } from '../helpers/build-image.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { startTokenRegistry } from '../helpers/token-registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { runScript, type RunOptions, type RunResult } from '../helpers/run.mts'
 
@@ -380,6 +382,29 @@ describe('push-images', () => {
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(1).join(' '))).toEqual(['create -', 'create -', 'create -'])
     expect(result.stderr).toContain('nothing was pushed')
     expect(await snapshot()).toEqual(before)
+  })
+
+  it('a registry that refuses anonymous reads, without credentials: exit 1 naming the refused push, before any build; --dry-run plans against an empty registry', async () => {
+    const user = { username: 'bot', password: 'pi-token-secret-7d2' }
+    const front = await startTokenRegistry(registry.url, 'manifest-401', user)
+    const f = fixture({ ownBuildImage: true })
+    const refused = await run(f, [], { REGISTRY: front.host })
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toContain(`cannot read ${front.host}/${f.appName} without credentials (${front.host} answered HTTP 401)`)
+    expect(refused.stderr).toContain(`Error: registry ${front.host} refused to let an anonymous client push (HTTP 401)`)
+    expect(imagesNamed(`${front.host}/${f.buildName}`)).toEqual([]) // refused before any build
+
+    // The reuse check and the plan read the registry as empty: everything would be created.
+    const dry = await run(f, ['--dry-run', '--json'], { REGISTRY: front.host })
+    expect(dry.exitCode, dry.stderr).toBe(0)
+    expect(dry.stderr).toContain(`cannot read ${front.host}/${f.buildName} without credentials: BUILDING`)
+    const out = JSON.parse(dry.stdout) as JsonOutput
+    expect(out.images.map((i) => [i.kind, i.action])).toEqual([['build-image', 'create'], ['sha', 'create'], ['branch', 'create']])
+
+    // With credentials a refusal is an error, not an empty registry.
+    const wrong = await run(f, ['--dry-run'], { REGISTRY: front.host, REGISTRY_USERNAME: user.username, REGISTRY_PASSWORD: 'pi-token-wrong-secret' })
+    expect(wrong.exitCode).toBe(1)
+    expect(wrong.stderr).toContain(`Error: registry ${front.host} refused the credentials (HTTP 401)`)
   })
 
   it('usage and config errors exit 2 with a clear message; --help exits 0', async () => {

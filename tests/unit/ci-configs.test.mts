@@ -205,14 +205,51 @@ describe('the scripts the CI steps call', () => {
 })
 
 describe('the build image named statically in the CI configs', () => {
-  it('is the current one (image-tag --check-refs)', async () => {
-    // env: {} so that a REGISTRY in the caller's environment does not change what is checked.
-    const config = await loadConfig({ root: PROJECT_ROOT, env: {} })
+  it('is the current one (image-tag --check-refs), seen with or without REGISTRY', async () => {
+    // Without REGISTRY (a laptop, the tests) the config is local-only; CircleCI's jobs set
+    // it. Both must see the static reference, or the check would pass by finding nothing.
+    const circleRegistry = (YAML.parse(read(CIRCLECI)).jobs['test-and-build'].environment as Record<string, string>).REGISTRY
     const repo = await repoInfo(PROJECT_ROOT)
-    const { tag } = await computeBuildImageTag(repo, config)
-    const { stale, current } = await syncRefs(repo.root, buildImageRepository(config), tag, false)
-    expect(stale, 'run: npx zx scripts/image-tag.mts --write-refs').toEqual([])
-    expect(current).toBeGreaterThan(0)
+    for (const env of [{}, { REGISTRY: circleRegistry }]) {
+      const config = await loadConfig({ root: PROJECT_ROOT, env })
+      const { tag } = await computeBuildImageTag(repo, config)
+      const { stale, current } = await syncRefs(repo.root, buildImageRepository(config), tag, false)
+      expect(stale, 'run: npx zx scripts/image-tag.mts --write-refs').toEqual([])
+      expect(current, JSON.stringify(env)).toBe(1)
+    }
+  })
+})
+
+describe('which registry: CI names it through REGISTRY, build.config.json names none', () => {
+  // A newcomer's clone (no credentials, online or offline) must run the README's main job:
+  // with no registry in build.config.json it is local-only (issue 19).
+  it('build.config.json names no registry', () => {
+    expect(JSON.parse(read('build.config.json'))).not.toHaveProperty('registry')
+  })
+
+  // The scripts that read or push the build image, or push the final image.
+  const USES_REGISTRY = ['test-and-build', 'push-images', 'update-generated']
+
+  it('every CircleCI job that runs one of them sets REGISTRY, the registry of the build image push-images runs in', () => {
+    const doc = YAML.parse(read(CIRCLECI)) as { jobs: Record<string, { environment?: Record<string, string>; docker?: Array<{ image: string }> }> }
+    const jobs = [...new Set(scriptCalls(CIRCLECI).filter((c) => USES_REGISTRY.includes(c.script)).map((c) => c.job))]
+    expect(jobs.sort()).toEqual(['integration', 'push-images', 'test-and-build', 'update-generated'])
+    const registry = doc.jobs['test-and-build'].environment?.REGISTRY
+    expect(registry).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/)
+    for (const job of jobs) expect(doc.jobs[job].environment?.REGISTRY, job).toBe(registry)
+    expect(doc.jobs['push-images'].docker?.[0].image).toMatch(new RegExp(`^${registry!.replace(/\./g, '\\.')}/ci-build-scripts-build:[0-9a-f]{40}$`))
+  })
+
+  it('every Actions job that runs one of them sets REGISTRY before', () => {
+    for (const file of WORKFLOWS) {
+      const doc = YAML.parse(read(file)) as { jobs: Record<string, { steps?: Array<{ run?: string }> }> }
+      for (const call of scriptCalls(file).filter((c) => USES_REGISTRY.includes(c.script))) {
+        const steps = doc.jobs[call.job].steps ?? []
+        const at = steps.findIndex((st) => st.run === call.command)
+        const sets = steps.slice(0, at).some((st) => /^echo "REGISTRY=[^"]+" >> "\$GITHUB_ENV"$/.test(st.run?.trim() ?? ''))
+        expect(sets, `${file} job ${call.job}`).toBe(true)
+      }
+    }
   })
 })
 

@@ -156,7 +156,7 @@ describe('timing table', () => {
   })
   it('has a JSON report', () => {
     const report = timingReport(input)
-    expect(report.image).toEqual({ ref: 'r:t', outcome: 'pulled', durationMs: 79_000, time: '01:19' })
+    expect(report.image).toEqual({ ref: 'r:t', outcome: 'pulled', reason: null, durationMs: 79_000, time: '01:19' })
     expect(report.steps).toEqual([
       { name: 'test', status: 'failed', exitCode: 3, durationMs: 390_400, time: '06:30' },
       { name: 'build', status: 'skipped', exitCode: null, durationMs: null, time: null },
@@ -174,5 +174,10 @@ describe('timing table', () => {
       ['total', '00:13', 'failed (image)'],
     ])
     expect(timingReport(failed).failed).toEqual({ phase: 'image', exitCode: null })
+  })
+  it('says why the image was built, in the table and the report', () => {
+    const built: TimingInput = { ...input, image: { ref: 'r:t', outcome: 'built', reason: 'not-readable-without-credentials', durationMs: 61_000 } }
+    expect(timingRows(built)[1]).toEqual(['image (built)', '01:01', 'ok (the registry refused to let us read it without credentials)'])
+    expect(timingReport(built).image).toMatchObject({ outcome: 'built', reason: 'not-readable-without-credentials' })
   })
 })
