@@ -3,9 +3,11 @@
 // rest by digest without breaking a kept tag or index, that garbage collection then
 // frees their blobs, and how it behaves under faults, interrupts and odd input.
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { repoInfo } from '../../lib/core/git.mts'
 import { buildImageTagAt } from '../../lib/image/content-tag.mts'
+import { CONTENT_TAG, planPrune, readRegistry } from '../../lib/publish/prune.mts'
 import { startFaultProxy } from '../helpers/fault-proxy.mts'
 import { pushImage, pushIndex } from '../helpers/registry-images.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
@@ -27,6 +29,8 @@ const OLD = new Date('2020-01-01T00:00:00Z')
 const randomTag = () => randomBytes(20).toString('hex')
 
 interface Scene {
+  /** c0 .. c4. */
+  commits: string[]
   /** The clone prune-images runs in. */
   clone: string
   origin: string
@@ -39,8 +43,8 @@ interface Scene {
  * the first, an annotated tag v1.0.0 at the second; keepRecent 2 (main and main~1).
  * The registry host is `host` (a proxy, maybe). Run in a fresh clone of the bare origin.
  */
-async function scene(host: string, prune: object = { keepRecent: 2 }, cloneArgs: string[] = []): Promise<Scene> {
-  const work = makeRepo({ 'Dockerfile.build': 'FROM scratch\n', 'tool.txt': 'v0\n' }, { registry: host, buildImage: { name: 'acme/acme-build', inputs: ['tool.txt'] }, prune })
+async function scene(host: string, prune: object = { keepRecent: 2 }, cloneArgs: string[] = [], extra: object = {}): Promise<Scene> {
+  const work = makeRepo({ 'Dockerfile.build': 'FROM scratch\n', 'tool.txt': 'v0\n' }, { registry: host, buildImage: { name: 'acme/acme-build', inputs: ['tool.txt'] }, prune, ...extra })
   const commits = [git(work, 'rev-parse', 'HEAD')]
   git(work, 'branch', 'release-1')
   for (let i = 1; i <= 4; i++) {
@@ -58,7 +62,7 @@ async function scene(host: string, prune: object = { keepRecent: 2 }, cloneArgs:
   const tags: string[] = []
   for (const c of commits) tags.push((await buildImageTagAt(repo, c)).tag!)
   expect(new Set(tags).size).toBe(5)
-  return { clone, origin, tags }
+  return { clone, origin, tags, commits }
 }
 
 const prune = (dir: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; onStderr?: RunOptions['onStderr'] } = {}) =>
@@ -193,6 +197,59 @@ describe('prune-images', () => {
     expect(r.stderr).toContain(`Error: deletion is disabled on ${reg.host} (HTTP 405 UNSUPPORTED)`)
     expect((await reg.tags(REPO)).sort()).toEqual(before)
     for (const tag of before) expect(await reg.tagState(REPO, tag)).toBe('complete')
+  })
+
+  it('prune.finalImage: sha- tags of commits no branch or tag reaches go after the grace period; releases, latest, branches stay', async () => {
+    const reg = await registry()
+    const s = await scene(reg.host, { keepRecent: 2, finalImage: true }, [], { image: { name: 'acme/acme' } })
+    const FINAL = 'acme/acme'
+    for (const tag of s.tags) await pushImage(reg, REPO, [tag])
+    const sha = (c: string) => `sha-${c.slice(0, 12)}`
+    const gone = `sha-${randomBytes(6).toString('hex')}` // a commit of a branch deleted since
+    const goneYoung = `sha-${randomBytes(6).toString('hex')}`
+    const goneShared = `sha-${randomBytes(6).toString('hex')}`
+    await pushImage(reg, FINAL, [sha(s.commits[4]), 'main', 'latest'])
+    await pushImage(reg, FINAL, [sha(s.commits[0])]) // on release-1 only
+    await pushImage(reg, FINAL, ['1.0.0', goneShared])
+    await pushImage(reg, FINAL, [gone])
+    await pushImage(reg, FINAL, [goneYoung], { created: new Date() })
+
+    const plan = parse(await prune(s.clone, ['--json']))
+    expect(plan.repositories.map((r) => r.repository)).toEqual([`${reg.host}/${REPO}`, `${reg.host}/${FINAL}`])
+    const v = Object.fromEntries(plan.repositories[1].tags.map((t) => [t.tag, `${t.action}: ${t.reasons.join('; ')}`]))
+    expect(v[sha(s.commits[4])]).toBe('keep: commit on a branch or tag of origin')
+    expect(v[sha(s.commits[0])]).toBe('keep: commit on a branch or tag of origin')
+    for (const t of ['main', 'latest', '1.0.0']) expect(v[t]).toBe('keep: not a sha-<12 hex> tag: never deleted')
+    expect(v[goneShared]).toBe('keep: same image as kept tag 1.0.0')
+    expect(v[goneYoung]).toMatch(/^keep: younger than 14 days/)
+    expect(v[gone]).toMatch(/^delete: /)
+
+    parse(await prune(s.clone, ['--delete', '--json']))
+    expect((await reg.tags(FINAL)).sort()).toEqual(['1.0.0', goneShared, goneYoung, 'latest', 'main', sha(s.commits[0]), sha(s.commits[4])].sort())
+  })
+
+  it('tag names from the registry are data: odd ones are never requested, deleted or run', async () => {
+    const reg = await registry()
+    const proxy = await startFaultProxy(reg.host)
+    try {
+      const orphan = randomTag()
+      await pushImage(reg, REPO, [orphan, 'x..y'])
+      const marker = `${tempDir('cbs-marker-')}/ran`
+      // What a hostile or broken registry might list: shell syntax, paths, an option.
+      const hostile = [`$(touch ${marker})`, `a;touch ${marker}`, '../../_catalog', '--upload-pack=touch', `x\ntouch ${marker}`]
+      const repository = `${proxy.host}/${REPO}`
+      const view = await readRegistry(repository, [orphan, 'x..y', ...hostile], { retries: 0 })
+      expect(view.strange).toEqual(hostile)
+      expect(proxy.requests.map((q) => decodeURIComponent(q.url)).filter((u) => hostile.some((h) => u.includes(h)))).toEqual([])
+      const plan = planPrune({ repository, view, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag', keep: new Map(), graceCutoff: new Date(), graceDays: 14 })
+      for (const h of hostile) expect(plan.tags.find((t) => t.tag === h)).toMatchObject({ action: 'keep', digest: null, reasons: ['not a valid tag name: never touched'] })
+      // The orphan shares its image with x..y, a name the script never deletes.
+      expect(plan.tags.find((t) => t.tag === orphan)?.reasons).toEqual(['same image as kept tag x..y'])
+      expect(plan.deletions).toEqual([])
+      expect(fs.existsSync(marker)).toBe(false)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('500s and connection resets mid-run are retried; the run completes', async () => {
