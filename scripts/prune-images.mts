@@ -13,13 +13,14 @@
 //      without breaking a kept tag or a kept index. Printed on stdout.
 //   6. With --delete: delete those digests, one request each, in order.
 import path from 'node:path'
-import { flag, interrupted, main, onInterrupt, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { interrupted, onInterrupt } from '../lib/core/interrupts.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { info, seconds, step, success, warn } from '../lib/core/log.mts'
+import { logRetry, retrySettings } from '../lib/core/retries.mts'
+import { info, step, success } from '../lib/core/log.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
 import { listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
-import { retrySettings } from '../lib/publish/publish-plan.mts'
 import {
   buildImageNeeds,
   CONTENT_TAG,
@@ -89,7 +90,7 @@ await main(async () => {
   const api = {
     credentials: registryCredentials(registry, env),
     ...retrySettings(env),
-    onRetry: (error: unknown, attempt: number, delay: number) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
+    onRetry: (error: unknown, attempt: number, delay: number) => logRetry(error, attempt, delay),
   }
   const { keepRecent, graceDays, finalImage } = config.prune
   const graceCutoff = new Date(Date.now() - graceDays * 86_400_000)
@@ -157,6 +158,9 @@ await main(async () => {
         if (!flags.json) process.stdout.write(`deleted ${result.repository}@${result.digest}\n`)
       },
     })
+  } catch (error) {
+    info(`deleted ${done.length} of ${total} manifest(s) before the error; every tag is either whole or gone, and a re-run carries on`)
+    throw error
   } finally {
     if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
     await finished()

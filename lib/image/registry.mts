@@ -503,34 +503,26 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
 export async function imageCreated(repositoryRef: string, configDigest: string, options: ManifestOptions = {}): Promise<Date | null> {
   const { registry, repository } = parseImageRef(repositoryRef)
   const pathname = `/v2/${repository}/blobs/${configDigest}`
-  try {
-    return await withRetries(
-      async () => {
-        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-        if (res.status === 404) return null
-        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-        let config: { created?: unknown }
-        try {
-          config = JSON.parse((await bodyOf(res, `GET ${registry}${pathname}`)).toString('utf8'))
-        } catch {
-          throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
-        }
-        const created = typeof config.created === 'string' ? new Date(config.created) : null
-        return created && !Number.isNaN(created.getTime()) ? created : null
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  return retried(registry, options, async () => {
+    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
+    if (res.status === 404) return null
+    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+    let config: { created?: unknown }
+    try {
+      config = JSON.parse((await bodyOf(res, `GET ${registry}${pathname}`)).toString('utf8'))
+    } catch {
+      throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
+    }
+    const created = typeof config.created === 'string' ? new Date(config.created) : null
+    return created && !Number.isNaN(created.getTime()) ? created : null
+  })
 }
 
 /** The registry does not allow deleting manifests (HTTP 405, or the error code UNSUPPORTED). */
 export class DeletionDisabledError extends WorkError {
   readonly registry: string
   constructor(registry: string, detail: string) {
-    super(`deletion is disabled on ${registry} (${detail}): nothing was deleted by this request; enable it (distribution: storage.delete.enabled) or clean up with the registry's own tools`)
+    super(`deletion is disabled on ${registry} (${detail}): enable it (distribution: storage.delete.enabled) or clean up with the registry's own tools`)
     this.registry = registry
   }
 }
@@ -544,24 +536,16 @@ export async function deleteManifest(repositoryRef: string, digest: string, opti
   const { registry, repository } = parseImageRef(repositoryRef)
   if (!/^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
   const pathname = `/v2/${repository}/manifests/${digest}`
-  try {
-    return await withRetries(
-      async () => {
-        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })
-        if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted'
-        if (res.status === 404) {
-          const body = await res.text()
-          if (/UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, 'HTTP 404 UNSUPPORTED')
-          return 'absent'
-        }
-        const body = await res.text()
-        if (res.status === 405 || /UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, `HTTP ${res.status}${/UNSUPPORTED/.test(body) ? ' UNSUPPORTED' : ''}`)
-        throw new WorkError(`DELETE ${registry}${pathname}: unexpected HTTP ${res.status}`)
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  return retried(registry, options, async () => {
+    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })
+    if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted'
+    if (res.status === 404) {
+      const body = await res.text()
+      if (/UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, 'HTTP 404 UNSUPPORTED')
+      return 'absent'
+    }
+    const body = await res.text()
+    if (res.status === 405 || /UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, `HTTP ${res.status}${/UNSUPPORTED/.test(body) ? ' UNSUPPORTED' : ''}`)
+    throw new WorkError(`DELETE ${registry}${pathname}: unexpected HTTP ${res.status}`)
+  })
 }

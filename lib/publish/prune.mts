@@ -9,7 +9,8 @@
 //                  image's `created` time;
 //   the plan       pure: keep or delete per tag with the reasons, then the digests to
 //                  delete, graph-aware (a digest a kept tag or a kept index needs stays).
-import { UsageError, WorkError, interrupted } from '../core/cli.mts'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted } from '../core/interrupts.mts'
 import { CONFIG_FILE } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
 import { buildImageTagAt } from '../image/content-tag.mts'
