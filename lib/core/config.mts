@@ -39,11 +39,16 @@ export interface Config {
   }
   cherryPick: { labelPrefix: string; targetBranches: string[] }
   generated: GeneratedFile[]
+  /** prune-images: what the registry clean-up keeps. */
+  prune: { keepRecent: number; graceDays: number; finalImage: boolean }
 }
 
 export const CONFIG_FILE = 'build.config.json'
 
 /** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
+/** The `prune` section when the file leaves it out. */
+export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false })
+
 export const defaultCherryPick = (): Config['cherryPick'] => ({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
 
 export class ConfigError extends UsageError {}
@@ -65,6 +70,8 @@ function fail(at: string, expected: string, value: unknown): never {
 }
 
 const str: Check = (v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fail(at, 'a non-empty string', v))
+
+const count: Check = (v, at) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(at, 'a whole number, 0 or more', v))
 
 const bool: Check = (v, at) => (typeof v === 'boolean' ? v : fail(at, 'true or false', v))
 
@@ -168,6 +175,14 @@ const schema = object({
       targetBranches: optional(strOrList, () => defaultCherryPick().targetBranches),
     }),
     () => defaultCherryPick(),
+  ),
+  prune: optional(
+    object({
+      keepRecent: optional(count, () => defaultPrune().keepRecent),
+      graceDays: optional(count, () => defaultPrune().graceDays),
+      finalImage: optional(bool, () => defaultPrune().finalImage),
+    }),
+    () => defaultPrune(),
   ),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)

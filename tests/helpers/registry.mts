@@ -23,6 +23,10 @@ export interface TestRegistry {
    * every blob it names are served: the image can be pulled), or `incomplete: <what is missing>`.
    */
   tagState(repository: string, tag: string): Promise<string>
+  /** The registry's storage on disk: bytes under its data directory (blobs, manifests, links). */
+  storedBytes(): number
+  /** `docker-registry garbage-collect` on its config: frees blobs no manifest references. */
+  garbageCollect(): void
   stop(): Promise<void>
 }
 
@@ -53,13 +57,13 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
 ].join(', ')
 
-export async function startRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { auth?: { username: string; password: string }; deleteEnabled?: boolean } = {}): Promise<TestRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-registry-'))
   const port = await freePort()
   const config = [
     'version: 0.1',
     'log: { level: error, accesslog: { disabled: true } }',
-    `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: true } }`,
+    `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: ${options.deleteEnabled ?? true} } }`,
     `http: { addr: "127.0.0.1:${port}" }`,
   ]
   if (options.auth) {
@@ -129,6 +133,21 @@ export async function startRegistry(options: { auth?: { username: string; passwo
         if ((await api(`/v2/${repository}/blobs/${blob.digest}`, { method: 'HEAD' })).status !== 200) missing.push(`blob ${blob.digest}`)
       }
       return missing.length ? `incomplete: ${missing.join(', ')}` : 'complete'
+    },
+    storedBytes() {
+      let total = 0
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          if (e.isDirectory()) walk(path.join(d, e.name))
+          else if (e.isFile()) total += fs.statSync(path.join(d, e.name)).size
+        }
+      }
+      if (fs.existsSync(path.join(dir, 'data'))) walk(path.join(dir, 'data'))
+      return total
+    },
+    garbageCollect() {
+      if (!hasBinary('docker-registry')) throw new Error(`garbage-collect needs the docker-registry binary: ${SETUP_HINT}`)
+      execFileSync('docker-registry', ['garbage-collect', path.join(dir, 'config.yml')], { stdio: 'pipe', timeout: 60_000 })
     },
     async stop() {
       if (child.exitCode === null) {

@@ -37,6 +37,7 @@ const SCRIPTS: Record<string, string[]> = {
   'cherry-pick': ['--pr', '--to', '--json'],
   'update-generated': ['--only', '--dry-run', '--json', '--repo', '--remote', '--github-repo', '--config', '--registry'],
   'check-approval': ['--sha', '--github-repo', '--json'],
+  'prune-images': ['--delete', '--json', '--repo', '--config', '--registry'],
 }
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
@@ -144,7 +145,7 @@ describe('GitHub Actions workflows', () => {
 describe('CircleCI config', () => {
   it('passes CircleCI\'s config parser', () => {
     const config = parseConfig(read(CIRCLECI))
-    expect(config.jobs.map((j) => j.name).sort()).toEqual(['integration', 'push-images', 'test-and-build', 'update-generated'])
+    expect(config.jobs.map((j) => j.name).sort()).toEqual(['integration', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
     expect(config.workflows.map((w) => w.name)).toEqual(['ci', 'nightly'])
   })
 
@@ -186,10 +187,10 @@ describe('the scripts the CI steps call', () => {
 
   it('each platform runs the jobs of the design', () => {
     const called = (file: string) => [...new Set(scriptCalls(file).map((c) => c.script))].sort()
-    expect(called(CIRCLECI)).toEqual(['image-tag', 'push-images', 'test-and-build', 'update-generated'])
+    expect(called(CIRCLECI)).toEqual(['image-tag', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
     expect(called('.github/workflows/ci.yml')).toEqual(['push-images', 'test-and-build'])
     expect(called('.github/workflows/cherry-pick.yml')).toEqual(['cherry-pick'])
-    expect(called('.github/workflows/nightly.yml')).toEqual(['test-and-build', 'update-generated'])
+    expect(called('.github/workflows/nightly.yml')).toEqual(['prune-images', 'test-and-build', 'update-generated'])
     expect(called('.github/workflows/integration-approval.yml')).toEqual([])
     expect(called('.github/workflows/integration-approved.yml')).toEqual(['check-approval', 'test-and-build'])
   })

@@ -188,6 +188,24 @@ describe('nightly.yml', () => {
     expect(job.steps.find((s) => s.run?.includes('scripts/update-generated.mts'))?.run).toBe('npx zx scripts/update-generated.mts')
   })
 
+  it('prune-images: the registry credentials and nothing else; a full clone; no cache or install scripts next to the delete token', () => {
+    const job = doc.jobs['prune-images'] as Job & { 'timeout-minutes'?: number }
+    expect(job.permissions).toEqual({ contents: 'read', packages: 'write' })
+    expect(job.environment).toBeUndefined()
+    expect(job['timeout-minutes']).toBeGreaterThan(0)
+    expect(secretsIn(job)).toEqual(['GITHUB_TOKEN'])
+    const runs = job.steps.find((s) => s.run?.includes('scripts/prune-images.mts'))!
+    expect(runs.run).toBe('npx zx scripts/prune-images.mts --delete')
+    expect(Object.keys(runs.env ?? {}).sort()).toEqual(['REGISTRY_PASSWORD', 'REGISTRY_USERNAME'])
+    for (const step of job.steps) if (step !== runs) expect(secretsIn(step), step.name ?? step.run).toEqual([])
+    expect(checkoutOf(job)?.with).toEqual({ 'persist-credentials': false, 'fetch-depth': 0 })
+    for (const step of job.steps) {
+      if (step.uses) expect(step.uses).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/)
+      if (step.uses?.startsWith('actions/setup-node@')) expect(step.with?.cache).toBeUndefined()
+    }
+    expect(job.steps.find((s) => s.run?.startsWith('npm '))?.run).toBe('npm ci --ignore-scripts')
+  })
+
   it('the integration secrets are the same in nightly.yml and integration-approved.yml', () => {
     const approved = YAML.parse(read(APPROVED)) as Workflow
     const names = (job: Job) => secretsIn(job).filter((s) => s !== 'GITHUB_TOKEN').sort()
@@ -208,7 +226,8 @@ describe('CircleCI: nightly and approved integration', () => {
   it('nightly runs only from the scheduled pipeline named "nightly"; ci never does', () => {
     expect(doc.workflows.nightly.when).toEqual({ and: [{ equal: SCHEDULED }, { equal: ['nightly', '<< pipeline.schedule.name >>'] }] })
     expect(doc.workflows.ci.when).toEqual({ not: { equal: SCHEDULED } })
-    expect(Object.keys(jobsOf('nightly')).sort()).toEqual(['integration', 'update-generated'])
+    expect(Object.keys(jobsOf('nightly')).sort()).toEqual(['integration', 'prune-images', 'update-generated'])
+    expect(jobsOf('nightly')['prune-images'].context).toBe('prune-images')
     expect(jobsOf('nightly').integration.context).toBe('integration')
     expect(jobsOf('nightly')['update-generated'].context).toBe('update-generated')
   })
@@ -226,5 +245,6 @@ describe('CircleCI: nightly and approved integration', () => {
     expect(commands('update-generated')).toContain('npx zx scripts/update-generated.mts --github-repo "${CIRCLE_PROJECT_USERNAME}/${CIRCLE_PROJECT_REPONAME}"')
     // Over HTTPS, with the token from the credential helper: never in the remote URL.
     expect(commands('update-generated').join('\n')).not.toMatch(/TOKEN/)
+    expect(commands('prune-images')).toEqual(['npm ci --ignore-scripts', 'npx zx scripts/prune-images.mts --delete'])
   })
 })
