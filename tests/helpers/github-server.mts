@@ -255,7 +255,7 @@ export class GitHubServer {
   /** Serve a bare repository as `owner/name`. */
   addRepo(options: AddRepoOptions): void {
     const key = `${options.owner}/${options.name}`
-    for (const login of [options.owner, ...(options.collaborators ?? []), ...(options.members ?? []), ...Object.keys(options.roles ?? {})]) this.user(login)
+    this.user(options.owner)
     this.repos.set(key, {
       id: this.id(),
       owner: options.owner,
@@ -1208,7 +1208,8 @@ export class GitHubServer {
       }
       case 'GET /collaborators/:user/permission': {
         const user = decodeURIComponent(rest.split('/')[2])
-        if (!this.users.has(user)) throw notFound()
+        // GitHub knows everyone with a role; anyone else only once they have done something.
+        if (!this.users.has(user) && !this.role(repo, user)) throw notFound()
         return ok(this.permissionJson(repo, user))
       }
       case 'POST /issues/:n/assignees': {
