@@ -3,10 +3,12 @@
 // `integration-approved.yml` (job `approval`). It runs from the default branch's checkout,
 // before any pull request code, and says whether a maintainer approved exactly this commit.
 //   1. Read the flags and the token.
-//   2. Find the open pull request whose head is --sha, and its reviews (GitHub API).
-//   3. Approved when an owner, member or collaborator's latest verdict is an approval of
-//      exactly that commit.
-//   4. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
+//   2. Check who started the run (--actor, the run's triggering_actor): they must have
+//      write, maintain or admin access (GitHub's permission API, not author_association).
+//   3. Find the open pull request whose head is --sha, and its reviews.
+//   4. Approved when no reviewer with write access has changes requested as their latest
+//      verdict, and one's latest verdict is an approval of exactly that commit.
+//   5. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
 //      "Not approved" is an answer, not a failure: exit 0 either way.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { findApproval } from '../lib/bots/approval.mts'
@@ -14,20 +16,25 @@ import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from 
 import { info, step, success } from '../lib/core/log.mts'
 
 const usage = `
-Usage: npx zx scripts/check-approval.mts --sha SHA
+Usage: npx zx scripts/check-approval.mts --sha SHA --actor LOGIN
 
-Is commit SHA the head of an open pull request that an owner, member or collaborator
-approved, at exactly that commit? (An approval of an earlier commit does not count, nor
-one dismissed or followed by a request for changes.) Exit 0 with the answer either way.
+Is commit SHA the head of an open pull request that someone with write, maintain or
+admin access approved, at exactly that commit, with no such reviewer's changes requested,
+and did such a person (LOGIN) start this run? Permissions are asked from GitHub now, so a
+reviewer who has lost access no longer counts. (An approval of an earlier commit does not
+count, nor one dismissed or followed by a request for changes.) Exit 0 with the answer
+either way.
 
 Options:
   --sha SHA            the commit (40 hex digits), e.g. github.event.workflow_run.head_sha
+  --actor LOGIN        who started the run: github.event.workflow_run.triggering_actor.login
   --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY)
   --json               print { approved, pr, sha, reviewer, reason } on stdout
   -h, --help           show this help
 
 Environment:
-  GITHUB_TOKEN (or GH_TOKEN)  a token that can read pull requests (required)
+  GITHUB_TOKEN (or GH_TOKEN)  a token that can read pull requests and the repository's
+                              metadata (collaborator permissions) (required)
   GITHUB_API_URL              the API server (default https://api.github.com)
   GITHUB_REPOSITORY           owner/name
   GITHUB_OUTPUT               step outputs: approved (true/false), pr, sha, reviewer
@@ -37,23 +44,27 @@ Exit codes: 0 answered, 1 the API failed, 2 bad usage.
 
 await main(async () => {
   // 1. Flags and token.
-  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'github-repo'] })
+  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'actor', 'github-repo'] })
   if (!flags) return 0
   const env = process.env
   const sha = flag(flags, 'sha')?.toLowerCase()
   if (!sha || !/^[0-9a-f]{40}$/.test(sha)) throw new UsageError(`--sha: expected a full commit id (40 hex digits), got ${JSON.stringify(flags.sha ?? '')}`)
+  const actor = flag(flags, 'actor')?.trim()
+  if (!actor || !/^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/.test(actor)) throw new UsageError(`--actor: expected the GitHub login that started the run, got ${JSON.stringify(flags.actor ?? '')}`)
   const slug = flag(flags, 'github-repo') ?? env.GITHUB_REPOSITORY
   if (!slug) throw new UsageError('the GitHub repository is unknown: pass --github-repo owner/name (or set GITHUB_REPOSITORY)')
   const repo = parseRepoSlug(slug, 'the GitHub repository (--github-repo or GITHUB_REPOSITORY)')
   const token = readGitHubToken(env)
   if (!token) throw new UsageError('GITHUB_TOKEN is not set: it needs to read pull requests and their reviews')
 
-  // 2-3. The pull request and its reviews.
-  const approval = await step(`Look for an approval of ${sha.slice(0, 12)}`, () => findApproval(githubClient(token, env.GITHUB_API_URL), repo, sha))
+  // 2-4. Who started the run, the pull request, its reviews and its reviewers' permissions.
+  const approval = await step(`Look for an approval of ${sha.slice(0, 12)} (run started by ${actor})`, () =>
+    findApproval(githubClient(token, env.GITHUB_API_URL), repo, sha, actor),
+  )
   if (approval.approved) success(`#${approval.pr}: ${approval.reason}`)
   else info(`Not approved${approval.pr ? ` (#${approval.pr})` : ''}: ${approval.reason}. Nothing runs.`)
 
-  // 4. Report.
+  // 5. Report.
   await setActionsOutputs({
     approved: String(approval.approved),
     pr: approval.pr ? String(approval.pr) : '',

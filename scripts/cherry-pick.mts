@@ -4,7 +4,8 @@
 // and by hand or from CircleCI with `--pr N --to BRANCH`.
 //   1. Read the flags, the config and the token.
 //   2. Work out what is asked: the flags, or the GitHub Actions event (a merged PR's
-//      cherry-pick labels, or a `/cherry-pick` comment from a trusted author).
+//      cherry-pick labels, or a `/cherry-pick` comment from someone with write, maintain
+//      or admin access, asked from GitHub; anyone else gets one reply per pull request).
 //   3. Check the targets: each must match cherryPick.targetBranches and exist on the remote.
 //   4. Read the PR: a comment on an open PR only labels it (picked when it merges).
 //   5. Work out the commits: squash, rebase or merge commit, as the PR was merged.
@@ -32,6 +33,7 @@ import {
   summaryRows,
   triggerFromEvent,
   untrustedReply,
+  replyOnceToUntrusted,
   USAGE_REPLY,
   type EventPayload,
   type Source,
@@ -39,7 +41,7 @@ import {
 } from '../lib/bots/cherry-pick.mts'
 import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { githubClient, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
+import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, TRUSTED_ROLES } from '../lib/bots/github.mts'
 import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `
@@ -114,10 +116,14 @@ await main(async () => {
       info(`Nothing to cherry-pick: ${trigger.reason}.`)
       return report(flags, undefined, [])
     }
-    if (trigger.kind === 'comment' && !trigger.trusted) {
-      info(`Ignoring /cherry-pick from @${trigger.user}: only owners, members and collaborators can start a cherry-pick.`)
-      await commentOn(ctx, trigger.pr, untrustedReply(trigger.user, trigger.targets[0] ?? 'release-1.0', config.labelPrefix))
-      return report(flags, undefined, [])
+    if (trigger.kind === 'comment') {
+      const who = await step(`Check @${trigger.user}'s access`, () => permissionOf(ctx.github, ctx.repo, trigger.user))
+      if (!who.trusted) {
+        info(`Ignoring /cherry-pick from @${trigger.user} (${who.role}): only people with ${TRUSTED_ROLES} access can start a cherry-pick.`)
+        const reply = untrustedReply(trigger.user, trigger.targets[0] ?? 'release-1.0', config.labelPrefix)
+        if (!(await replyOnceToUntrusted(ctx, trigger.pr, trigger.user, reply))) info(`@${trigger.user} was answered on #${trigger.pr} already: no new reply.`)
+        return report(flags, undefined, [])
+      }
     }
     if (trigger.kind === 'comment' && !trigger.targets.length) {
       await commentOn(ctx, trigger.pr, USAGE_REPLY)

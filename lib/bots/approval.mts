@@ -5,13 +5,12 @@
 // Everything here comes from the GitHub API, never from the pull request's own files or
 // from anything an earlier (unprivileged) workflow run wrote: that run's workflow file is
 // the pull request's version, so it can say anything.
-import { isTrusted, TRUSTED_ASSOCIATIONS, type Octokit, type RepoSlug } from './github.mts'
+import { permissionOf, TRUSTED_ROLES, type Octokit, type RepoSlug, type UserPermission } from './github.mts'
 
 /** The fields of a pull request review we read (GET /repos/{o}/{r}/pulls/{n}/reviews). */
 export interface ReviewData {
   state: string
   commit_id: string | null
-  author_association: string
   user: { login: string } | null
 }
 
@@ -28,31 +27,46 @@ const DECISIVE = ['APPROVED', 'CHANGES_REQUESTED', 'DISMISSED']
 
 const short = (sha: string | null) => (sha ?? 'a commit no longer in the repository').slice(0, 12)
 
-/**
- * Is `sha` approved by these reviews (oldest first, as the API lists them)? Yes when a
- * reviewer who is an owner, member or collaborator has, as their latest verdict, an
- * APPROVED review of exactly `sha`. An approval of an earlier commit does not count (a
- * push after an approval needs a new one); nor does one that was dismissed or followed by
- * a request for changes, nor one from anybody else.
- */
-export function approvalOf(reviews: ReviewData[], sha: string): Approval {
+/** Each reviewer's latest verdict (APPROVED, CHANGES_REQUESTED or DISMISSED), from reviews oldest first. */
+export function latestVerdicts(reviews: ReviewData[]): ReviewData[] {
   const latest = new Map<string, ReviewData>()
   for (const review of reviews) {
     if (review.user && DECISIVE.includes(review.state)) latest.set(review.user.login, review)
   }
-  const approvals = [...latest.values()].filter((r) => r.state === 'APPROVED')
-  const trusted = approvals.filter((r) => isTrusted(r.author_association))
-  const exact = trusted.find((r) => r.commit_id === sha)
-  if (exact) return { approved: true, reviewer: exact.user!.login, reason: `approved by ${exact.user!.login} (${exact.author_association}) at ${short(sha)}` }
-  if (trusted.length) {
-    const r = trusted[0]
+  return [...latest.values()]
+}
+
+/**
+ * Is `sha` approved by these reviews (oldest first, as the API lists them)? `permissions`
+ * holds each reviewer's permission now (see permissionOf); a reviewer missing from it is
+ * untrusted. Yes when no trusted reviewer's latest verdict is a request for changes (on
+ * any commit: GitHub's review decision blocks on it too), and a trusted reviewer's latest
+ * verdict is an APPROVED review of exactly `sha`. An approval of an earlier commit does
+ * not count (a push after an approval needs a new one); nor does one that was dismissed or
+ * followed by a request for changes, nor one from someone without write access.
+ */
+export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<string, UserPermission>): Approval {
+  const verdicts = latestVerdicts(reviews)
+  const trusted = (r: ReviewData) => permissions.get(r.user!.login)?.trusted === true
+  const role = (r: ReviewData) => permissions.get(r.user!.login)?.role ?? 'none'
+  const blocking = verdicts.filter((r) => r.state === 'CHANGES_REQUESTED' && trusted(r))
+  if (blocking.length) {
+    const who = blocking.map((r) => `${r.user!.login} (${role(r)})`).join(', ')
+    return { approved: false, reason: `changes requested by ${who}: their latest review must be an approval, or be dismissed` }
+  }
+  const approvals = verdicts.filter((r) => r.state === 'APPROVED')
+  const trustedApprovals = approvals.filter(trusted)
+  const exact = trustedApprovals.find((r) => r.commit_id === sha)
+  if (exact) return { approved: true, reviewer: exact.user!.login, reason: `approved by ${exact.user!.login} (${role(exact)}) at ${short(sha)}` }
+  if (trustedApprovals.length) {
+    const r = trustedApprovals[0]
     return { approved: false, reason: `${r.user!.login} approved ${short(r.commit_id)}, not ${short(sha)}: a push after an approval needs a new approval` }
   }
   if (approvals.length) {
-    const who = approvals.map((r) => `${r.user!.login} (${r.author_association})`).join(', ')
-    return { approved: false, reason: `approved only by ${who}: an approval counts from ${TRUSTED_ASSOCIATIONS.join(', ')} only` }
+    const who = approvals.map((r) => `${r.user!.login} (${role(r)})`).join(', ')
+    return { approved: false, reason: `approved only by ${who}: an approval counts from people with ${TRUSTED_ROLES} access only` }
   }
-  return { approved: false, reason: 'no approving review from an owner, member or collaborator' }
+  return { approved: false, reason: `no approving review from someone with ${TRUSTED_ROLES} access` }
 }
 
 export interface ApprovedPull extends Approval {
@@ -61,18 +75,38 @@ export interface ApprovedPull extends Approval {
 }
 
 /**
- * The open pull request whose head is `sha`, and whether `sha` is approved. A pull
- * request from a fork is found the same way (its head commit is listed on the base
- * repository's pull requests).
+ * Did someone who may approve start this run? `actor` is the workflow run's
+ * triggering_actor: a contributor who submits any review (with a pull request that edits
+ * the trigger workflow to fire on it) or re-runs a run must not start the integration
+ * tests of a commit a maintainer approved earlier.
  */
-export async function findApproval(github: Octokit, repo: RepoSlug, sha: string): Promise<ApprovedPull> {
+export async function actorCheck(github: Octokit, repo: RepoSlug, actor: string): Promise<Approval | undefined> {
+  const who = await permissionOf(github, repo, actor)
+  if (who.trusted) return undefined
+  return { approved: false, reason: `the run was started by ${actor} (${who.role}), not by someone with ${TRUSTED_ROLES} access` }
+}
+
+/**
+ * The open pull request whose head is `sha`, and whether `sha` is approved, asking GitHub
+ * for the permission of `actor` and of each reviewer with a verdict. A pull request from
+ * a fork is found the same way (its head commit is listed on the base repository's pull
+ * requests).
+ */
+export async function findApproval(github: Octokit, repo: RepoSlug, sha: string, actor: string): Promise<ApprovedPull> {
+  const refused = await actorCheck(github, repo, actor)
+  if (refused) return refused
   const pulls = await github.paginate(github.rest.pulls.list, { ...repo, state: 'open', per_page: 100 })
   const heads = pulls.filter((p) => p.head.sha === sha)
   if (!heads.length) return { approved: false, reason: `no open pull request has ${short(sha)} as its head (it was pushed to since, or closed)` }
+  const permissions = new Map<string, UserPermission>()
   let first: ApprovedPull | undefined
   for (const pull of heads) {
     const reviews = await github.paginate(github.rest.pulls.listReviews, { ...repo, pull_number: pull.number, per_page: 100 })
-    const approval = { ...approvalOf(reviews, sha), pr: pull.number }
+    for (const review of latestVerdicts(reviews)) {
+      const login = review.user!.login
+      if (!permissions.has(login)) permissions.set(login, await permissionOf(github, repo, login))
+    }
+    const approval = { ...approvalOf(reviews, sha, permissions), pr: pull.number }
     if (approval.approved) return approval
     first ??= approval
   }

@@ -9,7 +9,7 @@ import { quote, type Shell } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
 import { interrupted } from '../core/interrupts.mts'
 import { addTempWorktree, git } from '../core/git.mts'
-import { code, describeError, isTrusted, type Octokit } from './github.mts'
+import { code, describeError, type Octokit } from './github.mts'
 import { fetchBranches, remoteBranches, remoteContext, type RemoteContext } from './remote.mts'
 import { info, warn } from '../core/log.mts'
 
@@ -76,15 +76,15 @@ export interface EventPayload {
   pull_request?: { number: number; merged?: boolean | null; labels?: Array<{ name?: string }> }
   label?: { name?: string }
   issue?: { number: number; pull_request?: unknown }
-  comment?: { body?: string; user?: { login?: string } | null; author_association?: string }
+  comment?: { id?: number; body?: string; user?: { login?: string } | null }
 }
 
 export type Trigger =
   | { kind: 'none'; reason: string }
   /** A merged pull request with cherry-pick labels (at merge, or one added later). */
   | { kind: 'labels'; pr: number; targets: string[] }
-  /** A `/cherry-pick` comment on a pull request. */
-  | { kind: 'comment'; pr: number; targets: string[]; user: string; trusted: boolean }
+  /** A `/cherry-pick` comment on a pull request; who may start one is checked later (permissionOf). */
+  | { kind: 'comment'; pr: number; targets: string[]; user: string }
 
 /** `/cherry-pick a b` on a line of its own (several lines add up); null when there is none. */
 export function parseCommand(body: string): string[] | null {
@@ -105,15 +105,19 @@ export function branchesFromLabels(labels: Array<{ name?: string }>, prefix: str
   return [...new Set(names.map((n) => n.slice(prefix.length)))]
 }
 
-/** What a GitHub Actions event asks for. Only `/cherry-pick` comments are checked for trust later. */
+/**
+ * What a GitHub Actions event asks for. A `/cherry-pick` comment's author is checked
+ * later, against GitHub's permission API (author_association is not permission).
+ */
 export function triggerFromEvent(event: EventPayload, labelPrefix: string): Trigger {
   if (event.comment && event.issue) {
     if (event.action !== 'created') return { kind: 'none', reason: `the comment was ${event.action}, not created` }
     if (!event.issue.pull_request) return { kind: 'none', reason: `#${event.issue.number} is an issue, not a pull request` }
     const targets = parseCommand(event.comment.body ?? '')
     if (!targets) return { kind: 'none', reason: 'the comment has no /cherry-pick command' }
-    const user = event.comment.user?.login ?? 'someone'
-    return { kind: 'comment', pr: event.issue.number, targets, user, trusted: isTrusted(event.comment.author_association) }
+    const user = event.comment.user?.login
+    if (!user) return { kind: 'none', reason: 'the comment has no author (a deleted user)' }
+    return { kind: 'comment', pr: event.issue.number, targets, user }
   }
   const pull = event.pull_request
   if (!pull) return { kind: 'none', reason: 'not a pull_request or issue_comment event' }
@@ -223,11 +227,32 @@ export function labelledComment(targets: string[], prefix: string): string {
   return `Will cherry-pick onto ${list} when this pull request is merged.`
 }
 
+/** Hidden in the reply to an untrusted commenter, so that they get one reply per pull request. */
+export function untrustedMarker(user: string): string {
+  return `<!-- cherry-pick: untrusted reply to @${user} -->`
+}
+
 export function untrustedReply(user: string, example: string, prefix: string): string {
   return [
-    `Thanks @${user}! Only the repository's owners, members and collaborators can start a cherry-pick, so nothing was done.`,
+    `Thanks @${user}! Only people with write, maintain or admin access to the repository can start a cherry-pick, so nothing was done.`,
     `A maintainer can comment ${code(`/cherry-pick ${example}`)} or add the label ${code(prefix + example)}.`,
+    `(Further \`/cherry-pick\` comments from you on this pull request get no reply.)`,
+    untrustedMarker(user),
   ].join(' ')
+}
+
+/**
+ * Reply to an untrusted `/cherry-pick` once per pull request and commenter: repeating the
+ * command gets no further reply, so no one can make the bot flood a pull request. The
+ * earlier reply is found by its hidden marker; anyone can forge one, which only silences
+ * the reply to the named commenter (nothing runs for them either way).
+ */
+export async function replyOnceToUntrusted(ctx: PickContext, pr: number, user: string, body: string): Promise<boolean> {
+  const marker = untrustedMarker(user)
+  const comments = await ctx.github.paginate(ctx.github.rest.issues.listComments, { ...ctx.repo, issue_number: pr, per_page: 100 })
+  if (comments.some((c) => c.body?.includes(marker))) return false
+  await commentOn(ctx, pr, body)
+  return true
 }
 
 export const USAGE_REPLY = 'Usage: `/cherry-pick <branch> [<branch>...]` on a line of its own, for example `/cherry-pick release-1.0`.'

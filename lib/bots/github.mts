@@ -2,6 +2,7 @@
 // outputs. The API always goes through Octokit; GITHUB_API_URL picks the server
 // (api.github.com, a GitHub Enterprise `https://host/api/v3`, or the tests' stand-in).
 import { Octokit } from '@octokit/rest'
+import { randomUUID } from 'node:crypto'
 import { fs, ProcessOutput } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
 import { redact, registerSecret, warn } from '../core/log.mts'
@@ -14,11 +15,41 @@ export interface RepoSlug {
   repo: string
 }
 
-/** Comment authors whose `/commands` act (GitHub's `author_association`). */
-export const TRUSTED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR']
+/**
+ * Who may act through the bots (approve integration runs, `/cherry-pick`): people with
+ * write, maintain or admin access to the repository. GitHub's `permission` field maps
+ * maintain to write and triage to read, so "write or admin" there is exactly that.
+ * `author_association` is not used: MEMBER is any organisation member (read access by
+ * default) and COLLABORATOR includes read-only and triage collaborators.
+ */
+export const TRUSTED_PERMISSIONS = ['admin', 'write']
 
-export function isTrusted(association: string | undefined): boolean {
-  return TRUSTED_ASSOCIATIONS.includes(association ?? '')
+/** The roles that are trusted, for messages. */
+export const TRUSTED_ROLES = 'write, maintain or admin'
+
+export interface UserPermission {
+  login: string
+  /** GitHub's legacy base permission: admin, write, read or none. */
+  permission: string
+  /** The role as GitHub names it (admin, maintain, write, triage, read, or a custom role). */
+  role: string
+  trusted: boolean
+}
+
+/**
+ * `login`'s permission on the repository, now (GET /repos/{o}/{r}/collaborators/{login}/permission):
+ * someone who has since lost access is `none`. A user GitHub does not know (404) is `none`
+ * too; any other failure throws, so a gate fails closed.
+ */
+export async function permissionOf(github: Octokit, repo: RepoSlug, login: string): Promise<UserPermission> {
+  try {
+    const { data } = await github.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login })
+    const permission = data.permission || 'none'
+    return { login, permission, role: data.role_name || permission, trusted: TRUSTED_PERMISSIONS.includes(permission) }
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return { login, permission: 'none', role: 'none', trusted: false }
+    throw error
+  }
 }
 
 /** `owner/name` as in GITHUB_REPOSITORY. `source` names where it came from, for the message. */
@@ -119,7 +150,11 @@ export function githubClient(token: string, apiUrl?: string): Octokit {
   return octokit
 }
 
-/** Append step outputs to $GITHUB_OUTPUT (multi-line values use a delimiter, as Actions documents). */
+/**
+ * Append step outputs to $GITHUB_OUTPUT. A multi-line value goes between delimiters, as
+ * Actions documents; the delimiter is a random UUID (as @actions/core does), so a value
+ * that comes from untrusted text cannot end it early and forge another output.
+ */
 export async function setActionsOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const file = env.GITHUB_OUTPUT
   if (!file) return
@@ -127,7 +162,8 @@ export async function setActionsOutputs(outputs: Record<string, string>, env: No
   for (const [name, value] of Object.entries(outputs)) {
     if (!value.includes('\n')) text += `${name}=${value}\n`
     else {
-      const delimiter = `EOF_${Math.random().toString(36).slice(2)}`
+      const delimiter = `ghadelimiter_${randomUUID()}`
+      if (value.includes(delimiter)) throw new WorkError(`the output ${name} contains its own delimiter`)
       text += `${name}<<${delimiter}\n${value}\n${delimiter}\n`
     }
   }

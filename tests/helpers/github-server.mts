@@ -22,8 +22,14 @@
 //   await gh.mergePullRequest('acme/app', pr.number, 'squash')
 //   const eventFile = gh.writeEvent(gh.lastEvent('pull_request', 'closed'), dir)
 //
-// Not modelled: forks, review comments on lines, checks, permissions beyond
-// "collaborators can be assigned", and diff statistics (additions/deletions/changed_files are 0).
+// - Repository roles (admin, maintain, write, triage, read), answered by
+//   GET /repos/{o}/{r}/collaborators/{user}/permission as GitHub does: the owner is admin,
+//   collaborators write and organisation members read (GitHub's default base permission)
+//   unless `roles` says otherwise; `revokeAccess` takes them away (author_association on
+//   reviews and comments already made stays as it was recorded).
+//
+// Not modelled: forks, review comments on lines, checks, teams, and diff statistics
+// (additions/deletions/changed_files are 0).
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -46,6 +52,9 @@ type UserJson = PullJson['user']
 type RepoJson = PullJson['base']['repo']
 export type Association = NonNullable<CommentJson['author_association']>
 export type MergeMethod = 'merge' | 'squash' | 'rebase'
+export type PermissionJson = Api['repos']['getCollaboratorPermissionLevel']['response']['data']
+/** A repository role, as GitHub names them. */
+export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read'
 
 export interface RecordedRequest {
   method: string
@@ -130,6 +139,7 @@ interface Repo {
   defaultBranch: string
   collaborators: Set<string>
   members: Set<string>
+  roles: Map<string, Role>
   labels: Map<string, LabelJson>
   issues: Map<number, Issue>
   comments: Comment[]
@@ -145,8 +155,10 @@ export interface AddRepoOptions {
   defaultBranch?: string
   /** Users with push access: assignable, and `COLLABORATOR` on their comments. */
   collaborators?: string[]
-  /** Organisation members: `MEMBER`. */
+  /** Organisation members: `MEMBER`, with read access unless `roles` says otherwise. */
   members?: string[]
+  /** Roles, overriding the defaults (collaborators write, members read). */
+  roles?: Record<string, Role>
 }
 
 export interface StartOptions {
@@ -252,12 +264,21 @@ export class GitHubServer {
       defaultBranch: options.defaultBranch ?? 'main',
       collaborators: new Set(options.collaborators ?? []),
       members: new Set(options.members ?? []),
+      roles: new Map(Object.entries(options.roles ?? {})),
       labels: new Map(),
       issues: new Map(),
       comments: [],
       reviews: [],
       createdAt: now(),
     })
+  }
+
+  /** A user loses all access to the repository (and leaves the organisation). */
+  revokeAccess(fullName: string, login: string): void {
+    const repo = this.repo(fullName)
+    repo.collaborators.delete(login)
+    repo.members.delete(login)
+    repo.roles.delete(login)
   }
 
   /** The URL to clone, fetch and push `owner/name` over HTTP (asks for a token). */
@@ -388,6 +409,16 @@ export class GitHubServer {
     if (repo.members.has(login)) return 'MEMBER'
     if (repo.collaborators.has(login)) return 'COLLABORATOR'
     return 'NONE'
+  }
+
+  /** The user's role on the repository; null without access. */
+  private role(repo: Repo, login: string): Role | null {
+    if (login === repo.owner) return 'admin'
+    const role = repo.roles.get(login)
+    if (role) return role
+    if (repo.collaborators.has(login)) return 'write'
+    if (repo.members.has(login)) return 'read'
+    return null
   }
 
   private assignable(repo: Repo, login: string): boolean {
@@ -690,6 +721,27 @@ export class GitHubServer {
       received_events_url: `${api}/received_events`,
       type: user.type,
       site_admin: false,
+    }
+  }
+
+  /**
+   * GET /repos/{o}/{r}/collaborators/{user}/permission: `permission` is the legacy base
+   * role (maintain reads as write, triage as read), `role_name` the role itself; a user
+   * without access to this private repository gets `none`.
+   */
+  private permissionJson(repo: Repo, login: string): PermissionJson {
+    const role = this.role(repo, login)
+    const rank = role ? (['read', 'triage', 'write', 'maintain', 'admin'] as const).indexOf(role) : -1
+    const permission = role === 'admin' ? 'admin' : role === 'maintain' || role === 'write' ? 'write' : role ? 'read' : 'none'
+    const user = this.userJson(login)
+    return {
+      permission,
+      role_name: role ?? 'none',
+      user: {
+        ...user,
+        permissions: { pull: rank >= 0, triage: rank >= 1, push: rank >= 2, maintain: rank >= 3, admin: rank >= 4 },
+        role_name: role ?? 'none',
+      },
     }
   }
 
@@ -1038,7 +1090,10 @@ export class GitHubServer {
     const repo = m && this.repos.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`)
     if (!m || !repo) throw notFound()
     const rest = m[3] ?? ''
-    const route = `${method} ${rest.replace(/\/\d+(?=\/|$)/g, '/:n').replace(/\/labels\/[^/]+$/, '/labels/:name')}`
+    // A login can be all digits: match the collaborator route before numbers become :n.
+    const route = /^\/collaborators\/[^/]+\/permission$/.test(rest)
+      ? `${method} /collaborators/:user/permission`
+      : `${method} ${rest.replace(/\/\d+(?=\/|$)/g, '/:n').replace(/\/labels\/[^/]+$/, '/labels/:name')}`
     const n = Number(/\/(\d+)(?:\/|$)/.exec(rest)?.[1])
     const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
 
@@ -1150,6 +1205,12 @@ export class GitHubServer {
         const issue = this.issue(repo, n)
         await this.removeLabel(repo, issue, decodeURIComponent(rest.split('/').pop()!), login)
         return ok(this.labelsJson(repo, issue))
+      }
+      case 'GET /collaborators/:user/permission': {
+        const user = decodeURIComponent(rest.split('/')[2])
+        // GitHub knows everyone with a role; anyone else only once they have done something.
+        if (!this.users.has(user) && !this.role(repo, user)) throw notFound()
+        return ok(this.permissionJson(repo, user))
       }
       case 'POST /issues/:n/assignees': {
         // GitHub silently leaves out users who cannot be assigned (no push access).

@@ -26,7 +26,16 @@ beforeAll(async () => {
   git(dev, 'commit', '-q', '-m', 'initial')
   git(dev, 'remote', 'add', 'origin', bare)
   git(dev, 'push', '-q', 'origin', 'main')
-  gh.addRepo({ owner: 'acme', name: 'approval', dir: bare, collaborators: ['maya'], members: ['lee'] })
+  // maya: a collaborator (write); lee: a member with maintain; reed: a member with the
+  // default read access; tia: a triage collaborator; pat: a collaborator who loses access.
+  gh.addRepo({
+    owner: 'acme',
+    name: 'approval',
+    dir: bare,
+    collaborators: ['maya', 'tia', 'pat'],
+    members: ['lee', 'reed'],
+    roles: { lee: 'maintain', tia: 'triage' },
+  })
 })
 afterAll(async () => {
   await gh?.close()
@@ -51,10 +60,10 @@ function branchFromMain(branch: string, content: string): string {
   return git(dev, 'rev-parse', branch)
 }
 
-async function check(sha: string) {
+async function check(sha: string, actor = 'maya') {
   const output = path.join(dir, `output-${Math.random().toString(36).slice(2)}`)
   fs.writeFileSync(output, '')
-  const result = await runScript('check-approval', ['--sha', sha, '--json'], {
+  const result = await runScript('check-approval', ['--sha', sha, '--actor', actor, '--json'], {
     env: { GITHUB_TOKEN: TOKEN, GH_TOKEN: '', GITHUB_API_URL: gh.apiUrl, GITHUB_REPOSITORY: NAME, GITHUB_OUTPUT: output, GITHUB_ACTIONS: '', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
   })
   expect(result.exitCode, result.stderr).toBe(0)
@@ -70,7 +79,7 @@ async function check(sha: string) {
 }
 
 describe('check-approval', () => {
-  it('approves exactly the reviewed head, and only for a trusted reviewer; a push needs a new approval', async () => {
+  it('approves exactly the reviewed head, and only for a reviewer with write access; a push needs a new approval', async () => {
     const first = branchFromMain('contrib', 'two\n')
     const pr = await gh.openPullRequest(NAME, { head: 'contrib', base: 'main', title: 'Contribution', user: 'outsider' })
 
@@ -79,7 +88,7 @@ describe('check-approval', () => {
     await gh.review(NAME, pr.number, 'maya', 'COMMENT', { body: 'looks fine' })
     await gh.review(NAME, pr.number, 'passer-by', 'APPROVE')
     const untrusted = await check(first)
-    expect(untrusted.json).toMatchObject({ approved: false, reason: expect.stringContaining('approved only by passer-by (NONE)') })
+    expect(untrusted.json).toMatchObject({ approved: false, reason: expect.stringContaining('approved only by passer-by (none)') })
 
     // A collaborator approves: exactly this commit is approved.
     const approved = await gh.review(NAME, pr.number, 'maya', 'APPROVE')
@@ -94,16 +103,69 @@ describe('check-approval', () => {
     expect((await check(second)).json).toMatchObject({ approved: false, pr: pr.number, reason: expect.stringContaining('a push after an approval needs a new approval') })
     expect((await check(first)).json).toMatchObject({ approved: false, reason: expect.stringContaining('no open pull request has') })
 
-    // A member approves the new head; then it is dismissed.
+    // A member with maintain approves the new head; then it is dismissed.
     const again = await gh.review(NAME, pr.number, 'lee', 'APPROVE')
     expect((await check(second)).outputs).toMatchObject({ approved: 'true', sha: second, reviewer: 'lee' })
     await gh.dismissReview(NAME, pr.number, again.id)
     expect((await check(second)).outputs.approved).toBe('false')
   })
 
+  it('a read-only member, a triage collaborator and a reviewer who lost access cannot approve, though GitHub calls them MEMBER and COLLABORATOR', async () => {
+    const head = branchFromMain('perm', 'perm\n')
+    const requestsBefore = gh.requests.length
+    const pr = await gh.openPullRequest(NAME, { head: 'perm', base: 'main', title: 'Permissions', user: 'outsider' })
+    await gh.review(NAME, pr.number, 'reed', 'APPROVE')
+    await gh.review(NAME, pr.number, 'tia', 'APPROVE')
+    expect(gh.reviews(NAME, pr.number).map((r) => r.author_association)).toEqual(['MEMBER', 'COLLABORATOR'])
+    const readers = await check(head)
+    expect(readers.outputs).toMatchObject({ approved: 'false', sha: '' })
+    expect(readers.json.reason).toBe('approved only by reed (read), tia (triage): an approval counts from people with write, maintain or admin access only')
+
+    // pat approves with write access, then loses it: the approval recorded as COLLABORATOR no longer counts.
+    await gh.review(NAME, pr.number, 'pat', 'APPROVE')
+    expect((await check(head)).outputs).toMatchObject({ approved: 'true', reviewer: 'pat' })
+    gh.revokeAccess(NAME, 'pat')
+    expect(gh.reviews(NAME, pr.number).at(-1)?.author_association).toBe('COLLABORATOR')
+    const revoked = await check(head)
+    expect(revoked.outputs).toMatchObject({ approved: 'false', sha: '' })
+    expect(revoked.json.reason).toContain('pat (none)')
+    // The permission was asked of GitHub, for each reviewer and the actor.
+    const asked = gh.requests.slice(requestsBefore).filter((r) => r.path.startsWith(`/repos/${NAME}/collaborators/`)).map((r) => r.path.split('/')[5])
+    expect(new Set(asked)).toEqual(new Set(['maya', 'reed', 'tia', 'pat']))
+  })
+
+  it("another maintainer's request for changes blocks an approval until it is dismissed", async () => {
+    const head = branchFromMain('blocked', 'blocked\n')
+    const pr = await gh.openPullRequest(NAME, { head: 'blocked', base: 'main', title: 'Blocked', user: 'outsider' })
+    const changes = await gh.review(NAME, pr.number, 'lee', 'REQUEST_CHANGES', { body: 'no' })
+    await gh.review(NAME, pr.number, 'maya', 'APPROVE')
+    const blocked = await check(head)
+    expect(blocked.outputs).toMatchObject({ approved: 'false', sha: '' })
+    expect(blocked.json.reason).toBe('changes requested by lee (maintain): their latest review must be an approval, or be dismissed')
+    await gh.dismissReview(NAME, pr.number, changes.id)
+    expect((await check(head)).outputs).toMatchObject({ approved: 'true', sha: head, reviewer: 'maya' })
+  })
+
+  it('a run started by someone without write access runs nothing, even for an approved commit', async () => {
+    const head = branchFromMain('actor', 'actor\n')
+    const pr = await gh.openPullRequest(NAME, { head: 'actor', base: 'main', title: 'Actor', user: 'outsider' })
+    await gh.review(NAME, pr.number, 'maya', 'APPROVE')
+    expect((await check(head, 'lee')).outputs.approved).toBe('true')
+    // Someone submits a comment review (the pull request's copy of the trigger workflow fires on it).
+    await gh.review(NAME, pr.number, 'drive-by', 'COMMENT', { body: 'run it again' })
+    for (const actor of ['drive-by', 'outsider', 'reed', 'tia']) {
+      const run = await check(head, actor)
+      expect(run.outputs, actor).toEqual({ approved: 'false', pr: '', sha: '', reviewer: '' })
+      expect(run.json.reason).toMatch(new RegExp(`^the run was started by ${actor} \\((none|read|triage)\\), not by someone with write, maintain or admin access$`))
+    }
+  })
+
   it('bad usage is exit 2', async () => {
-    const result = await runScript('check-approval', ['--sha', 'main'], { env: { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: NAME } })
+    const result = await runScript('check-approval', ['--sha', 'main', '--actor', 'maya'], { env: { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: NAME } })
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toContain('--sha: expected a full commit id (40 hex digits), got "main"')
+    const noActor = await runScript('check-approval', ['--sha', 'a'.repeat(40)], { env: { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: NAME } })
+    expect(noActor.exitCode).toBe(2)
+    expect(noActor.stderr).toContain('--actor: expected the GitHub login that started the run')
   })
 })

@@ -57,7 +57,16 @@ function setup(options: { files?: Record<string, string>; releases?: Record<stri
     git(dev, 'switch', '-q', 'main')
   }
   const [owner, repoName] = name.split('/')
-  gh.addRepo({ owner, name: repoName, dir: bare, collaborators: ['alice'], members: ['mallory-member'] })
+  // Write access: alice (a collaborator), mallory-member (a member with maintain). Not:
+  // reed (a member with the default read), tia (a triage collaborator), anyone else.
+  gh.addRepo({
+    owner,
+    name: repoName,
+    dir: bare,
+    collaborators: ['alice', 'tia', 'pat'],
+    members: ['mallory-member', 'reed'],
+    roles: { 'mallory-member': 'maintain', tia: 'triage' },
+  })
   const checkout = path.join(dir, 'checkout')
   git(dir, 'clone', '-q', bare, checkout)
   git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
@@ -414,6 +423,28 @@ describe('cherry-pick: GitHub Actions triggers', () => {
     const writes = gh.requests.filter((r) => r.method !== 'GET' && r.path.startsWith(`/repos/${f.name}/`) && r.login === BOT)
     expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /repos/${f.name}/issues/${pr.number}/comments`])
   })
+
+  it('a read-only member, a triage collaborator and a collaborator who lost access are refused; each gets one reply however often they ask', async () => {
+    const f = setup()
+    const pr = await openPr(f, 'fix-perm', [{ 'perm.txt': 'perm\n' }])
+    await gh.mergePullRequest(f.name, pr.number, 'squash')
+    const remoteBefore = git(f.bare, 'for-each-ref')
+    gh.revokeAccess(f.name, 'pat')
+    const replies = () => gh.comments(f.name, pr.number).filter((c) => c.user?.login === BOT)
+
+    for (const user of ['reed', 'tia', 'pat', 'reed', 'pat']) {
+      const comment = gh.comment(f.name, pr.number, user, '/cherry-pick release-1.0', user === 'pat' ? 'COLLABORATOR' : undefined)
+      expect(comment.author_association).toBe(user === 'reed' ? 'MEMBER' : 'COLLABORATOR')
+      const run = await onEvent(f, 'issue_comment', 'created')
+      expect(run.exitCode, run.stderr).toBe(0)
+      expect(run.stderr).toMatch(new RegExp(`Ignoring /cherry-pick from @${user} \\((read|triage|none)\\)`))
+    }
+    // One reply each, naming them; then silence.
+    expect(replies().map((c) => c.body!.match(/^Thanks @(\S+)!/)?.[1])).toEqual(['reed', 'tia', 'pat'])
+    expect(git(f.bare, 'for-each-ref')).toBe(remoteBefore)
+    expect((await gh.pulls(f.name)).map((p) => p.number)).toEqual([pr.number])
+    expect((await gh.pull(f.name, pr.number)).labels).toEqual([])
+  }, 300_000) // five runs of the script
 
   it('labels for a missing branch or one outside targetBranches are refused on the PR; the good one is still picked', async () => {
     const f = setup({

@@ -44,6 +44,38 @@ function repo() {
 }
 
 describe('GitHub stand-in: REST through Octokit', () => {
+  it('answers GET /collaborators/{user}/permission as GitHub does: legacy permission, role, the user; none without access; 404 for an unknown user', async () => {
+    const r = repo()
+    const name = `perm${counter}`
+    gh.addRepo({
+      owner: 'acme',
+      name,
+      dir: r.bare,
+      collaborators: ['wes', 'tia', '12345'],
+      members: ['reed', 'mona'],
+      roles: { tia: 'triage', mona: 'maintain' },
+    })
+    const ask = async (username: string) => (await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: name, username })).data
+    const expected: Record<string, [string, string]> = {
+      acme: ['admin', 'admin'],
+      mona: ['write', 'maintain'],
+      wes: ['write', 'write'],
+      '12345': ['write', 'write'],
+      tia: ['read', 'triage'],
+      reed: ['read', 'read'],
+    }
+    for (const [login, [permission, role]] of Object.entries(expected)) {
+      const data = await ask(login)
+      expect({ login, permission: data.permission, role: data.role_name }).toEqual({ login, permission, role })
+      expect(data.user).toMatchObject({ login, type: 'User', role_name: role })
+    }
+    expect((await ask('mona')).user?.permissions).toEqual({ pull: true, triage: true, push: true, maintain: true, admin: false })
+    expect((await ask('tia')).user?.permissions).toEqual({ pull: true, triage: true, push: false, maintain: false, admin: false })
+    gh.revokeAccess(`acme/${name}`, 'wes')
+    expect(await ask('wes')).toMatchObject({ permission: 'none', role_name: 'none' })
+    await expect(ask('nobody-at-all')).rejects.toMatchObject({ status: 404 })
+  })
+
   it('opens, reads, lists (by head, paginated) and refuses duplicate or empty pull requests', async () => {
     const r = repo()
     const { status, data: pr } = await octokit.rest.pulls.create({ owner: r.owner, repo: r.repo, head: 'topic', base: 'main', title: 'Topic', body: 'Body' })

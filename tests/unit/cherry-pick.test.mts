@@ -78,16 +78,12 @@ describe('triggerFromEvent', () => {
     expect(triggerFromEvent({}, 'cherry-pick/')).toMatchObject({ kind: 'none', reason: 'not a pull_request or issue_comment event' })
   })
 
-  it('a comment carries the branches and whether its author is trusted', () => {
-    expect(triggerFromEvent(comment('/cherry-pick release-1.0'), 'cherry-pick/')).toEqual({
-      kind: 'comment',
-      pr: 7,
-      targets: ['release-1.0'],
-      user: 'ann',
-      trusted: true,
-    })
-    expect(triggerFromEvent(comment('/cherry-pick release-1.0', 'CONTRIBUTOR'), 'cherry-pick/')).toMatchObject({ trusted: false })
-    expect(triggerFromEvent(comment('/cherry-pick release-1.0', 'NONE'), 'cherry-pick/')).toMatchObject({ trusted: false })
+  it('a comment carries the branches and its author, whose access is asked from GitHub later (author_association is ignored)', () => {
+    const expected = { kind: 'comment', pr: 7, targets: ['release-1.0'], user: 'ann' }
+    expect(triggerFromEvent(comment('/cherry-pick release-1.0'), 'cherry-pick/')).toEqual(expected)
+    expect(triggerFromEvent(comment('/cherry-pick release-1.0', 'OWNER'), 'cherry-pick/')).toEqual(expected)
+    const deleted = { ...comment('/cherry-pick release-1.0'), comment: { body: '/cherry-pick release-1.0', user: null } }
+    expect(triggerFromEvent(deleted, 'cherry-pick/')).toMatchObject({ kind: 'none' })
   })
 
   it('ignores comments without the command, edited comments and comments on issues', () => {
@@ -147,7 +143,7 @@ describe('names and messages', () => {
 
   it('the reply to an untrusted commenter is polite and names what a maintainer can do', () => {
     const reply = untrustedReply('bob', 'release-1.0', 'cherry-pick/')
-    expect(reply).toMatch(/^Thanks @bob! .*nothing was done\. A maintainer can comment `\/cherry-pick release-1.0` or add the label `cherry-pick\/release-1.0`\.$/)
+    expect(reply).toMatch(/^Thanks @bob! Only people with write, maintain or admin access .*nothing was done\. A maintainer can comment `\/cherry-pick release-1.0` or add the label `cherry-pick\/release-1.0`\. .* <!-- cherry-pick: untrusted reply to @bob -->$/)
     expect(parseCommand(reply)).toBeNull()
   })
 })

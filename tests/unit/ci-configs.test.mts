@@ -36,7 +36,7 @@ const SCRIPTS: Record<string, string[]> = {
   'push-images': ['--dry-run', '--force-branch', '--allow-overwrite', '--json', '--repo', '--config', '--registry'],
   'cherry-pick': ['--pr', '--to', '--json'],
   'update-generated': ['--only', '--dry-run', '--json', '--repo', '--remote', '--github-repo', '--config', '--registry'],
-  'check-approval': ['--sha', '--github-repo', '--json'],
+  'check-approval': ['--sha', '--actor', '--github-repo', '--json'],
   'prune-images': ['--delete', '--json', '--repo', '--config', '--registry'],
 }
 
@@ -113,16 +113,16 @@ describe('GitHub Actions workflows', () => {
     expect(results.map((r) => r.message).join('\n')).toMatch(/test-and-biuld/)
   })
 
-  it('ci.yml: a new build image and final images are pushed from the default branch only, with minimal permissions', () => {
+  it('ci.yml: the build image and final images are pushed by push-images alone, from the default branch and tags, with minimal permissions', () => {
     const doc = YAML.parse(read('.github/workflows/ci.yml'))
     expect(doc.permissions).toEqual({})
-    const onDefaultBranch = "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
     const testAndBuild = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'test-and-build')!
-    expect(testAndBuild.command).toContain(`\${{ ${onDefaultBranch} && '--push' || '' }}`)
+    expect(testAndBuild.flags).not.toContain('--push')
+    expect(doc.jobs['test-and-build'].permissions).toEqual({ contents: 'read', packages: 'read' })
+    const onDefaultBranch = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    expect(doc.jobs['push-images'].if.replace(/\s+/g, ' ')).toContain(onDefaultBranch)
     expect(doc.jobs['push-images'].if).toContain("startsWith(github.ref, 'refs/tags/v')")
-    for (const job of ['test-and-build', 'push-images']) {
-      expect(doc.jobs[job].permissions).toEqual({ contents: 'read', packages: 'write' })
-    }
+    expect(doc.jobs['push-images'].permissions).toEqual({ contents: 'read', packages: 'write' })
   })
 
   it('cherry-pick.yml runs the default branch\'s scripts, never the pull request\'s code', () => {
@@ -145,7 +145,7 @@ describe('GitHub Actions workflows', () => {
 describe('CircleCI config', () => {
   it('passes CircleCI\'s config parser', () => {
     const config = parseConfig(read(CIRCLECI))
-    expect(config.jobs.map((j) => j.name).sort()).toEqual(['integration', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
+    expect(config.jobs.map((j) => j.name).sort()).toEqual(['build-image', 'integration', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
     expect(config.workflows.map((w) => w.name)).toEqual(['ci', 'nightly'])
   })
 
@@ -165,7 +165,7 @@ describe('CircleCI config', () => {
     const doc = YAML.parse(read(CIRCLECI))
     expect(doc.jobs['test-and-build'].steps).toContainEqual({ store_test_results: { path: 'reports/junit' } })
     const push = doc.workflows.ci.jobs.find((j: Record<string, unknown>) => 'push-images' in j)['push-images']
-    expect(push.requires).toEqual(['test-and-build'])
+    expect(push.requires).toEqual(['build-image'])
     expect(push.filters).toEqual({ branches: { only: 'main' }, tags: { only: '/^v.*/' } })
   })
 })
@@ -187,7 +187,7 @@ describe('the scripts the CI steps call', () => {
 
   it('each platform runs the jobs of the design', () => {
     const called = (file: string) => [...new Set(scriptCalls(file).map((c) => c.script))].sort()
-    expect(called(CIRCLECI)).toEqual(['image-tag', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
+    expect(called(CIRCLECI)).toEqual(['image-tag', 'prune-images', 'pull-or-build', 'push-images', 'test-and-build', 'update-generated'])
     expect(called('.github/workflows/ci.yml')).toEqual(['push-images', 'test-and-build'])
     expect(called('.github/workflows/cherry-pick.yml')).toEqual(['cherry-pick'])
     expect(called('.github/workflows/nightly.yml')).toEqual(['prune-images', 'test-and-build', 'update-generated'])

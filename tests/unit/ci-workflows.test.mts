@@ -5,6 +5,10 @@
 //     request run only for an approving review by a trusted reviewer, only on the
 //     reviewed commit, with secrets only from the protected environment;
 //   - .circleci/config.yml: the same two, a scheduled pipeline and an approval job.
+//   - every workflow (issue 18): untrusted code never reaches a write token or a secret
+//     through a cache, install scripts or persisted credentials; packages are pushed
+//     only from the default branch and tags, behind a protected environment; every job
+//     has a timeout; every action is pinned by commit SHA.
 // Each safety check is a function returning the problems it finds, so the tests can show
 // that it finds them in a broken copy of the workflow too.
 import fs from 'node:fs'
@@ -22,6 +26,7 @@ type Job = {
   environment?: string
   permissions?: Record<string, string>
   outputs?: Record<string, string>
+  'timeout-minutes'?: number
   steps: Step[]
 }
 type Workflow = { name: string; on: Record<string, unknown>; permissions?: unknown; jobs: Record<string, Job> }
@@ -71,8 +76,9 @@ function approvedProblems(doc: Workflow, trigger: Workflow): string[] {
   if (checkoutOf(approval)?.with?.ref !== '${{ github.event.repository.default_branch }}') problems.push('the gate does not check out the default branch')
   const check = approval.steps.find((s) => s.run?.includes('scripts/check-approval.mts'))
   if (!check?.id) return [...problems, 'no check-approval step with an id']
-  if (check.run !== 'npx zx scripts/check-approval.mts --sha "$HEAD_SHA"') problems.push(`check-approval is called differently: ${check.run}`)
+  if (check.run !== 'npx zx scripts/check-approval.mts --sha "$HEAD_SHA" --actor "$ACTOR"') problems.push(`check-approval is called differently: ${check.run}`)
   if (check.env?.HEAD_SHA !== '${{ github.event.workflow_run.head_sha }}') problems.push(`the commit checked is not the run's head: ${check.env?.HEAD_SHA}`)
+  if (check.env?.ACTOR !== '${{ github.event.workflow_run.triggering_actor.login }}') problems.push(`the actor checked is not the run's triggering actor: ${check.env?.ACTOR}`)
   if (approval.outputs?.approved !== `\${{ steps.${check.id}.outputs.approved }}`) problems.push('the approved output is not check-approval\'s')
   if (approval.outputs?.sha !== `\${{ steps.${check.id}.outputs.sha }}`) problems.push('the sha output is not check-approval\'s')
   if (JSON.stringify(approval.permissions) !== JSON.stringify({ contents: 'read', 'pull-requests': 'read' })) problems.push('the gate has more than read permissions')
@@ -147,6 +153,8 @@ describe('integration tests on an approved pull request (GitHub Actions)', () =>
     ['a branch', (d) => (checkoutOf(d.jobs.integration)!.with!.ref = '${{ github.event.workflow_run.head_branch }}'), /not the approved SHA/],
     ['no gate', (d) => delete d.jobs.integration.if, /integration is not gated on the approval/],
     ['the gate checks another commit', (d) => (d.jobs.approval.steps.find((s) => s.id === 'check')!.env!.HEAD_SHA = '${{ github.sha }}'), /not the run's head/],
+    ['the gate checks the original actor, not who started this run', (d) => (d.jobs.approval.steps.find((s) => s.id === 'check')!.env!.ACTOR = '${{ github.event.workflow_run.actor.login }}'), /not the run's triggering actor/],
+    ['the gate is not told the actor', (d) => (d.jobs.approval.steps.find((s) => s.id === 'check')!.run = 'npx zx scripts/check-approval.mts --sha "$HEAD_SHA"'), /called differently/],
     ['the gate runs the pull request\'s script', (d) => delete checkoutOf(d.jobs.approval)!.with!.ref, /does not check out the default branch/],
     ['no environment', (d) => delete d.jobs.integration.environment, /outside the integration environment[\s\S]*does not use the protected environment/],
     ['a write token next to pull request code', (d) => (d.jobs.integration.permissions = { contents: 'write' }), /write token/],
@@ -191,7 +199,7 @@ describe('nightly.yml', () => {
   it('prune-images: the registry credentials and nothing else; a full clone; no cache or install scripts next to the delete token', () => {
     const job = doc.jobs['prune-images'] as Job & { 'timeout-minutes'?: number }
     expect(job.permissions).toEqual({ contents: 'read', packages: 'write' })
-    expect(job.environment).toBeUndefined()
+    expect(job.environment).toBe('publish') // packages: write only behind the protected environment
     expect(job['timeout-minutes']).toBeGreaterThan(0)
     expect(secretsIn(job)).toEqual(['GITHUB_TOKEN'])
     const runs = job.steps.find((s) => s.run?.includes('scripts/prune-images.mts'))!
@@ -236,7 +244,53 @@ describe('CircleCI: nightly and approved integration', () => {
     const ci = jobsOf('ci')
     expect(ci['hold-integration']).toEqual({ type: 'approval', requires: ['test-and-build'], filters: { branches: { ignore: 'main' } } })
     expect(ci.integration).toEqual({ context: 'integration', requires: ['hold-integration'], filters: { branches: { ignore: 'main' } } })
-    for (const [name, job] of Object.entries(ci)) if (name !== 'integration') expect(job.context, name).toBeUndefined()
+    for (const [name, job] of Object.entries(ci)) if (name !== 'integration') expect([job.context ?? []].flat(), name).not.toContain('integration')
+  })
+
+  // Issue 18: the push credentials live in the context `publish`, used only by jobs that
+  // main and release tags run; every job with a write token installs without scripts.
+  type CircleDoc = typeof doc
+  function publishProblems(d: CircleDoc): string[] {
+    const problems: string[] = []
+    const MAIN_AND_TAGS = JSON.stringify({ branches: { only: 'main' }, tags: { only: '/^v.*/' } })
+    const writers = new Set<string>()
+    for (const [workflow, spec] of Object.entries(d.workflows)) {
+      for (const entry of spec.jobs) {
+        if (typeof entry === 'string') continue
+        for (const [name, job] of Object.entries(entry)) {
+          const contexts = [job.context ?? []].flat()
+          if (contexts.includes('publish') && JSON.stringify(job.filters) !== MAIN_AND_TAGS) problems.push(`${workflow}/${name} gets the publish context outside main and release tags`)
+          if (contexts.includes('publish') || contexts.includes('update-generated')) writers.add(name)
+        }
+      }
+    }
+    for (const name of writers) {
+      for (const step of d.jobs[name]?.steps ?? []) {
+        const command = typeof step === 'object' && 'run' in step ? (step.run.command ?? '') : ''
+        if (/\bnpm (ci|install|i)\b/.test(command) && !command.includes('--ignore-scripts')) problems.push(`${name} runs npm install scripts with a write token`)
+      }
+    }
+    const testAndBuild = JSON.stringify(d.jobs['test-and-build'])
+    if (testAndBuild.includes('--push')) problems.push('test-and-build pushes (every branch runs it)')
+    return problems
+  }
+
+  it('the push credentials (context `publish`) reach only main and release tags; jobs with a write token run no install scripts', () => {
+    expect(publishProblems(doc)).toEqual([])
+    const ci = jobsOf('ci')
+    expect(ci['build-image']).toMatchObject({ context: 'publish', requires: ['test-and-build'] })
+    expect(ci['push-images']).toMatchObject({ context: 'publish', requires: ['build-image'] })
+  })
+
+  it.each<[string, (d: CircleDoc) => void, RegExp]>([
+    ['publish on test-and-build', (d) => d.workflows.ci.jobs.splice(0, 1, { 'test-and-build': { context: 'publish', filters: { tags: { only: '/^v.*/' } } } }), /ci\/test-and-build gets the publish context/],
+    ['publish on every branch', (d) => delete (d.workflows.ci.jobs.find((j) => typeof j === 'object' && 'build-image' in j) as CircleJob)['build-image'].filters, /ci\/build-image gets the publish context/],
+    ['install scripts next to the push token', (d) => ((d.jobs['build-image'].steps[1] as Record<string, { command?: string }>).run.command = 'npm ci'), /build-image runs npm install scripts/],
+    ['test-and-build pushing again', (d) => ((d.jobs['test-and-build'].steps.find((s) => typeof s === 'object' && 'run' in s && s.run.command?.includes('test-and-build')) as Record<string, { command?: string }>).run.command += ' --push'), /test-and-build pushes/],
+  ])('the publish check catches: %s', (_, change, problem) => {
+    const copy = structuredClone(doc)
+    change(copy)
+    expect(publishProblems(copy).join('\n')).toMatch(problem)
   })
 
   it('the jobs run the scripts', () => {
@@ -246,5 +300,120 @@ describe('CircleCI: nightly and approved integration', () => {
     // Over HTTPS, with the token from the credential helper: never in the remote URL.
     expect(commands('update-generated').join('\n')).not.toMatch(/TOKEN/)
     expect(commands('prune-images')).toEqual(['npm ci --ignore-scripts', 'npx zx scripts/prune-images.mts --delete'])
+  })
+})
+
+// --- every workflow: the hardening of issue 18 ------------------------------------------
+
+const WORKFLOW_FILES = ['ci.yml', 'cherry-pick.yml', 'nightly.yml', 'integration-approval.yml', 'integration-approved.yml'].map((f) => `.github/workflows/${f}`)
+const DEFAULT_BRANCH = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+
+/** The job's token permissions: its own, else the workflow's; undefined = GitHub's default (may write). */
+const permissionsOf = (doc: Workflow, job: Job) => (job.permissions ?? doc.permissions) as Record<string, string> | undefined
+const writeToken = (doc: Workflow, job: Job) => {
+  const permissions = permissionsOf(doc, job)
+  return !permissions || Object.values(permissions).some((p) => p === 'write' || p === 'write-all') || (permissions as unknown) === 'write-all'
+}
+/** Secrets beyond the job's own token, or an environment (whose secrets GitHub hands over). */
+const holdsSecrets = (job: Job) => Boolean(job.environment) || secretsIn(job).some((s) => s !== 'GITHUB_TOKEN')
+
+/** What breaks the rules in a parsed workflow; [] when nothing. */
+function hardeningProblems(doc: Workflow): string[] {
+  const problems: string[] = []
+  if (JSON.stringify(doc.permissions) !== '{}') problems.push('the workflow grants permissions to every job (set permissions: {} and grant per job)')
+  for (const [name, job] of Object.entries(doc.jobs)) {
+    const write = writeToken(doc, job)
+    const privileged = write || holdsSecrets(job)
+    if (typeof job['timeout-minutes'] !== 'number') problems.push(`${name} has no timeout-minutes`)
+    for (const step of job.steps) {
+      const uses = step.uses
+      if (uses && !uses.startsWith('./') && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(uses)) problems.push(`${name}: ${uses} is not pinned by a full commit SHA`)
+      if (!privileged) continue
+      const cache = uses?.startsWith('actions/cache') || (uses?.startsWith('actions/setup-') && step.with && ('cache' in step.with || 'cache-dependency-path' in step.with))
+      if (cache) problems.push(`${name} restores a dependency cache while holding a write token or secrets`)
+    }
+    if (write) {
+      const checkout = checkoutOf(job)
+      if (checkout && checkout.with?.['persist-credentials'] !== false) problems.push(`${name} persists checkout credentials next to a write token`)
+      for (const step of job.steps) {
+        if (/\bnpm (ci|install|i)\b/.test(step.run ?? '') && !/--ignore-scripts\b/.test(step.run!)) problems.push(`${name} runs npm install scripts with a write token: ${step.run}`)
+      }
+    }
+    if (permissionsOf(doc, job)?.packages === 'write') {
+      const condition = (job.if ?? '').replace(/\s+/g, ' ')
+      if (!job.environment) problems.push(`${name} can push packages outside a protected environment`)
+      if (!condition.includes(DEFAULT_BRANCH)) problems.push(`${name} can push packages from any branch (no condition on the default branch)`)
+    }
+  }
+  return problems
+}
+
+/** `uses:` lines pinned by SHA must say which version, as `# vX` after it. */
+function pinCommentProblems(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => /^\s*(-\s+)?uses:\s/.test(line) && !/uses:\s+\.\//.test(line))
+    .filter((line) => !/uses:\s+\S+@[0-9a-f]{40} # v\d+(\.\d+)*\s*$/.test(line))
+    .map((line) => `not pinned with its version in a comment: ${line.trim()}`)
+}
+
+describe('every workflow: no untrusted code next to a write token or a secret', () => {
+  const docs = Object.fromEntries(WORKFLOW_FILES.map((f) => [f, YAML.parse(read(f)) as Workflow]))
+
+  it.each(WORKFLOW_FILES)('%s: timeouts, SHA pins, no cache or install scripts or persisted credentials where it matters, packages pushed from the default branch only', (file) => {
+    expect(hardeningProblems(docs[file])).toEqual([])
+    expect(pinCommentProblems(read(file))).toEqual([])
+  })
+
+  it('the jobs that hold a write token or secrets are the ones we think (so the checks above cover them)', () => {
+    const privileged = WORKFLOW_FILES.flatMap((f) => Object.entries(docs[f].jobs).filter(([, j]) => writeToken(docs[f], j) || holdsSecrets(j)).map(([n]) => `${path.basename(f)}:${n}`))
+    expect(privileged.sort()).toEqual(
+      ['cherry-pick.yml:cherry-pick', 'ci.yml:push-images', 'integration-approved.yml:integration', 'integration-approved.yml:status', 'nightly.yml:integration', 'nightly.yml:prune-images', 'nightly.yml:update-generated'].sort(),
+    )
+  })
+
+  it('ci.yml: test-and-build reads packages and pushes nothing; push-images alone writes, from the default branch and tags, in the environment `publish`', () => {
+    const ci = docs['.github/workflows/ci.yml']
+    expect(ci.jobs['test-and-build'].permissions).toEqual({ contents: 'read', packages: 'read' })
+    expect(JSON.stringify(ci.jobs['test-and-build'])).not.toContain('--push')
+    expect(ci.jobs['push-images'].environment).toBe('publish')
+    expect(ci.jobs['push-images'].if).toContain("startsWith(github.ref, 'refs/tags/v')")
+  })
+
+  it('cherry-pick.yml: each comment runs in a concurrency group of its own', () => {
+    const doc = YAML.parse(read('.github/workflows/cherry-pick.yml')) as { concurrency: { group: string; 'cancel-in-progress': boolean } }
+    expect(doc.concurrency.group).toContain('${{ github.event.comment.id')
+    expect(doc.concurrency['cancel-in-progress']).toBe(false)
+  })
+
+  const mutate = (file: string, change: (d: Workflow) => void): Workflow => {
+    const copy = structuredClone(docs[`.github/workflows/${file}`])
+    change(copy)
+    return copy
+  }
+  const stepOf = (job: Job, prefix: string) => job.steps.find((s) => s.uses?.startsWith(prefix) || s.run?.startsWith(prefix))!
+  it.each<[string, string, (d: Workflow) => void, RegExp]>([
+    ['an npm cache in the cherry-pick job', 'cherry-pick.yml', (d) => (stepOf(d.jobs['cherry-pick'], 'actions/setup-node@').with!.cache = 'npm'), /cherry-pick restores a dependency cache/],
+    ['an actions/cache step in push-images', 'ci.yml', (d) => d.jobs['push-images'].steps.splice(1, 0, { uses: `actions/cache@${'1'.repeat(40)}`, with: { path: 'node_modules' } }), /push-images restores a dependency cache/],
+    ['an npm cache in the nightly integration job (secrets, read-only token)', 'nightly.yml', (d) => (stepOf(d.jobs.integration, 'actions/setup-node@').with!.cache = 'npm'), /integration restores a dependency cache/],
+    ['packages: write on test-and-build', 'ci.yml', (d) => (d.jobs['test-and-build'].permissions = { contents: 'read', packages: 'write' }), /test-and-build can push packages outside a protected environment[\s\S]*test-and-build can push packages from any branch/],
+    ['push-images on every branch', 'ci.yml', (d) => delete d.jobs['push-images'].if, /push-images can push packages from any branch/],
+    ['push-images outside its environment', 'ci.yml', (d) => delete d.jobs['push-images'].environment, /push-images can push packages outside a protected environment/],
+    ['a workflow-wide write token', 'ci.yml', (d) => (d.permissions = { packages: 'write' }), /grants permissions to every job/],
+    ['persisted credentials in cherry-pick', 'cherry-pick.yml', (d) => delete checkoutOf(d.jobs['cherry-pick'])!.with!['persist-credentials'], /cherry-pick persists checkout credentials/],
+    ['persisted credentials in update-generated', 'nightly.yml', (d) => (checkoutOf(d.jobs['update-generated'])!.with!['persist-credentials'] = true), /update-generated persists checkout credentials/],
+    ['install scripts in update-generated', 'nightly.yml', (d) => (stepOf(d.jobs['update-generated'], 'npm ci').run = 'npm ci'), /update-generated runs npm install scripts/],
+    ['install scripts in push-images', 'ci.yml', (d) => (stepOf(d.jobs['push-images'], 'npm ci').run = 'npm install'), /push-images runs npm install scripts/],
+    ['a job without a timeout', 'integration-approved.yml', (d) => delete d.jobs.status['timeout-minutes'], /status has no timeout-minutes/],
+    ['an action by tag', 'ci.yml', (d) => (stepOf(d.jobs['test-and-build'], 'actions/checkout@').uses = 'actions/checkout@v4'), /actions\/checkout@v4 is not pinned/],
+    ['an action by short SHA', 'nightly.yml', (d) => (stepOf(d.jobs.integration, 'actions/upload-artifact@').uses = 'actions/upload-artifact@ea165f8'), /is not pinned by a full commit SHA/],
+  ])('the check catches: %s', (_, file, change, problem) => {
+    expect(hardeningProblems(mutate(file, change)).join('\n')).toMatch(problem)
+  })
+
+  it('the pin check catches a SHA without its version comment, and a tag', () => {
+    const text = read('.github/workflows/ci.yml')
+    expect(pinCommentProblems(text.replace(/(actions\/checkout@[0-9a-f]{40}) # v[\d.]+/, '$1'))).toHaveLength(1)
+    expect(pinCommentProblems(text.replace(/actions\/setup-node@[0-9a-f]{40} # v[\d.]+/, 'actions/setup-node@v4 # v4'))).toHaveLength(1)
   })
 })

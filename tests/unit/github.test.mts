@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isTrusted, parseRepoSlug, readGitHubToken, repoSlugFromUrl, setActionsOutputs } from '../../lib/bots/github.mts'
+import { parseRepoSlug, readGitHubToken, repoSlugFromUrl, setActionsOutputs } from '../../lib/bots/github.mts'
 import { redact } from '../../lib/core/log.mts'
 import { tempDir } from '../helpers/repo.mts'
 
@@ -36,13 +36,6 @@ describe('repoSlugFromUrl', () => {
   })
 })
 
-describe('isTrusted', () => {
-  it('trusts owners, members and collaborators only', () => {
-    expect(['OWNER', 'MEMBER', 'COLLABORATOR'].every(isTrusted)).toBe(true)
-    expect(['CONTRIBUTOR', 'FIRST_TIME_CONTRIBUTOR', 'NONE', '', undefined].some(isTrusted)).toBe(false)
-  })
-})
-
 describe('readGitHubToken', () => {
   it('reads GITHUB_TOKEN, else GH_TOKEN, and registers it as a secret', () => {
     expect(readGitHubToken({ GITHUB_TOKEN: 'ghs_first1', GH_TOKEN: 'ghs_second' })).toBe('ghs_first1')
@@ -58,7 +51,18 @@ describe('setActionsOutputs', () => {
     fs.writeFileSync(file, 'earlier=1\n')
     await setActionsOutputs({ numbers: '[1,2]', text: 'a\nb' }, { GITHUB_OUTPUT: file })
     const text = fs.readFileSync(file, 'utf8')
-    expect(text).toMatch(/^earlier=1\nnumbers=\[1,2\]\ntext<<(EOF_\w+)\na\nb\n\1\n$/)
+    expect(text).toMatch(/^earlier=1\nnumbers=\[1,2\]\ntext<<(ghadelimiter_[0-9a-f-]{36})\na\nb\n\1\n$/)
+  })
+
+  it('the delimiter is a random UUID, new each time, so a value cannot guess it and forge an output', async () => {
+    const file = path.join(tempDir(), 'output')
+    fs.writeFileSync(file, '')
+    await setActionsOutputs({ a: 'x\ny' }, { GITHUB_OUTPUT: file })
+    await setActionsOutputs({ a: 'x\ny' }, { GITHUB_OUTPUT: file })
+    const delimiters = [...fs.readFileSync(file, 'utf8').matchAll(/^a<<(.*)$/gm)].map((m) => m[1])
+    expect(delimiters).toHaveLength(2)
+    for (const d of delimiters) expect(d).toMatch(/^ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(delimiters[0]).not.toBe(delimiters[1])
   })
 
   it('does nothing outside GitHub Actions', async () => {
