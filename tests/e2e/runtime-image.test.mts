@@ -54,5 +54,5 @@ describe('the runtime image as a CI step', () => {
     made.push(report.image.ref)
     expect(report.image.outcome).toBe('built')
     expect(docker('image', 'inspect', '--format', '{{.Id}}', report.image.ref)).toMatch(/^sha256:/)
-  })
+  }, 900_000)
 })
