@@ -9,10 +9,9 @@
 import fs from 'node:fs'
 import { flag, main, parseFlags } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { openProject } from '../lib/core/project.mts'
 import { gitDirsOutside, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { repoInfo } from '../lib/core/git.mts'
 import { failure, info } from '../lib/core/log.mts'
 import { planSteps, timingMarkdown, timingReport, timingTable, type StepResult } from '../lib/image/steps.mts'
 
@@ -57,9 +56,8 @@ await main(async () => {
     string: ['only', 'report', 'repo', 'config', 'registry'],
   })
   if (!flags) return 0
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
-  const plans = planSteps(config, flags.only as string | undefined)
+  const { repo, config } = await openProject(flags)
+  const plans = planSteps(config, flags.only)
 
   // 2. The build image (and, meanwhile, where a worktree's git data lives: it is mounted too).
   const [image, gitDirs] = await Promise.all([
