@@ -5,8 +5,9 @@
 #     ghcr.io/acme/ci-build-scripts image-tag --image
 #
 # (`docker run IMAGE <script> [flags]` runs scripts/<script>.mts through
-# bin/ci-build-scripts; mount the checkout at its own path, so that the containers the
-# scripts start can mount it too.)
+# bin/ci-build-scripts.mjs, the package's `ci-build-scripts` command; mount the checkout
+# at its own path, so that the containers the scripts start can mount it too. The
+# repository needs no Node.js of its own: see "Use it in your repository" in README.md.)
 #
 # Built by `npx zx scripts/push-images.mts`, which passes two build args:
 #   BUILD_IMAGE  required: the build image's ref (Dockerfile.build). Its dependencies
@@ -36,5 +37,5 @@ COPY --from=build /opt/ci-build-scripts /opt/ci-build-scripts
 ARG VERSION=dev
 LABEL org.opencontainers.image.title=ci-build-scripts \
       org.opencontainers.image.version=${VERSION}
-ENTRYPOINT ["/opt/ci-build-scripts/bin/ci-build-scripts"]
+ENTRYPOINT ["node", "/opt/ci-build-scripts/bin/ci-build-scripts.mjs"]
 CMD ["image-tag", "--help"]

