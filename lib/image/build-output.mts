@@ -1,0 +1,79 @@
+// What a failed `docker build` printed, read back into one message that is the same under
+// both builders: the failing step as the builder numbers it, why it failed, and that
+// step's last output lines.
+//
+//   docker build failed at step [3/3] RUN make tools: exit code 3
+//     <the step's last lines>
+//
+// BuildKit (plain progress, as it prints when stderr is not a terminal) ends a failed
+// build with a summary block and the error:
+//   ------
+//    > [3/3] RUN make tools:
+//   0.363 some output
+//   ------
+//   ...
+//   ERROR: failed to solve: process "/bin/sh -c make tools" did not complete successfully: exit code: 3
+// The legacy builder prints each step as it runs, the step's output after it:
+//   Step 3/3 : RUN make tools
+//    ---> Running in 0123456789ab
+//   some output
+//   The command '/bin/sh -c make tools' returned a non-zero code: 3
+
+export interface BuildFailure {
+  /** The failing step as the builder names it: `[3/3] RUN make tools`, `[builder 2/4] COPY . .`. */
+  step?: string
+  /** `exit code 3` for a command that failed, else the builder's error line. */
+  reason: string
+  /** The failing step's last output lines (timestamps removed). */
+  lines: string[]
+}
+
+/** Longer step texts (a RUN with a long script) are cut in the message, not in the log. */
+const MAX_STEP = 200
+
+const clip = (text: string) => (text.length > MAX_STEP ? `${text.slice(0, MAX_STEP - 3)}...` : text)
+
+/** The failure in a failed build's combined output; undefined when it holds none we know. */
+export function parseBuildFailure(output: string, lastLines = 5): BuildFailure | undefined {
+  const text = output.replace(/\r\n?/g, '\n')
+  return buildkitFailure(text, lastLines) ?? legacyFailure(text, lastLines)
+}
+
+function buildkitFailure(text: string, lastLines: number): BuildFailure | undefined {
+  const error = [...text.matchAll(/^ERROR: (?:failed to solve: )?(.+)$/gm)].pop()?.[1]
+  if (!error) return undefined
+  // The summary block of the failing step: ` > [3/3] RUN ...:` then its last lines.
+  const block = /^------\n > (.+):\n((?:.*\n)*?)------$/m.exec(text)
+  let step = block?.[1]
+  let lines = block ? block[2].split('\n').filter(Boolean).map((l) => l.replace(/^\d+\.\d+ /, '')) : []
+  if (!step) {
+    // No summary (an older buildx): the last vertex that reported an error.
+    const vertex = /^#(\d+) ERROR: /m.exec(text)?.[1]
+    step = vertex ? new RegExp(`^#${vertex} (\\[[^\\]]+\\] .+)$`, 'm').exec(text)?.[1] : undefined
+    if (vertex) lines = [...text.matchAll(new RegExp(`^#${vertex} \\d+\\.\\d+ (.*)$`, 'gm'))].map((m) => m[1])
+  }
+  const code = /did not complete successfully: exit code: (\d+)/.exec(error)?.[1]
+  return { step: step ? clip(step) : undefined, reason: code ? `exit code ${code}` : error, lines: lines.slice(-lastLines) }
+}
+
+function legacyFailure(text: string, lastLines: number): BuildFailure | undefined {
+  const steps = [...text.matchAll(/^Step (\d+\/\d+) : (.*)$/gm)]
+  const last = steps.pop()
+  if (!last) return undefined
+  const after = text.slice(last.index! + last[0].length + 1).split('\n')
+  const code = /^The command .* returned a non-zero code: (\d+)$/m.exec(text)?.[1]
+  // Its output: the lines after `---> Running in <id>`, up to the builder's verdict.
+  const verdict = after.findIndex((l) => /^The command .* returned a non-zero code: \d+$/.test(l))
+  const lines = (verdict >= 0 ? after.slice(0, verdict) : [])
+    .filter((l) => l && !/^ ---> /.test(l))
+  // A step that is not a command (COPY of a missing file): the builder's error line.
+  const error = code ? `exit code ${code}` : after.filter((l) => l.trim() && !/^ ---> /.test(l)).pop()
+  if (!error) return undefined
+  return { step: clip(`[${last[1]}] ${last[2]}`), reason: error, lines: lines.slice(-lastLines) }
+}
+
+/** `docker build failed at step [3/3] RUN ...: exit code 3` and the step's last lines, indented. */
+export function describeBuildFailure(failure: BuildFailure): string {
+  const head = `docker build failed${failure.step ? ` at step ${failure.step}` : ''}: ${failure.reason}`
+  return [head, ...failure.lines.map((l) => `  ${l}`)].join('\n')
+}
