@@ -7,7 +7,8 @@
 //   3. Start one container; run the test step, then the build step (or the one --only names).
 //   4. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
-import { flag, interrupted, main, parseFlags } from '../lib/core/cli.mts'
+import { flag, main, parseFlags } from '../lib/core/cli.mts'
+import { interrupted } from '../lib/core/interrupts.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { gitDirsOutside, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
