@@ -33,10 +33,21 @@ const MAX_STEP = 200
 
 const clip = (text: string) => (text.length > MAX_STEP ? `${text.slice(0, MAX_STEP - 3)}...` : text)
 
+export interface ParseOptions {
+  /** How many of the failing step's output lines to keep. Default 5. */
+  lastLines?: number
+  /**
+   * Steps the legacy builder appends to the Dockerfile's own: one per `--label`. Its
+   * `Step 3/7` is then reported as BuildKit numbers it, `[3/3]`.
+   */
+  appendedSteps?: number
+}
+
 /** The failure in a failed build's combined output; undefined when it holds none we know. */
-export function parseBuildFailure(output: string, lastLines = 5): BuildFailure | undefined {
+export function parseBuildFailure(output: string, options: ParseOptions = {}): BuildFailure | undefined {
   const text = output.replace(/\r\n?/g, '\n')
-  return buildkitFailure(text, lastLines) ?? legacyFailure(text, lastLines)
+  const lastLines = options.lastLines ?? 5
+  return buildkitFailure(text, lastLines) ?? legacyFailure(text, lastLines, options.appendedSteps ?? 0)
 }
 
 function buildkitFailure(text: string, lastLines: number): BuildFailure | undefined {
@@ -56,10 +67,12 @@ function buildkitFailure(text: string, lastLines: number): BuildFailure | undefi
   return { step: step ? clip(step) : undefined, reason: code ? `exit code ${code}` : error, lines: lines.slice(-lastLines) }
 }
 
-function legacyFailure(text: string, lastLines: number): BuildFailure | undefined {
-  const steps = [...text.matchAll(/^Step (\d+\/\d+) : (.*)$/gm)]
+function legacyFailure(text: string, lastLines: number, appendedSteps: number): BuildFailure | undefined {
+  const steps = [...text.matchAll(/^Step (\d+)\/(\d+) : (.*)$/gm)]
   const last = steps.pop()
   if (!last) return undefined
+  const [n, total] = [Number(last[1]), Number(last[2])]
+  const own = total - appendedSteps >= n ? total - appendedSteps : total
   const after = text.slice(last.index! + last[0].length + 1).split('\n')
   const code = /^The command .* returned a non-zero code: (\d+)$/m.exec(text)?.[1]
   // Its output: the lines after `---> Running in <id>`, up to the builder's verdict.
@@ -69,7 +82,7 @@ function legacyFailure(text: string, lastLines: number): BuildFailure | undefine
   // A step that is not a command (COPY of a missing file): the builder's error line.
   const error = code ? `exit code ${code}` : after.filter((l) => l.trim() && !/^ ---> /.test(l)).pop()
   if (!error) return undefined
-  return { step: clip(`[${last[1]}] ${last[2]}`), reason: error, lines: lines.slice(-lastLines) }
+  return { step: clip(`[${n}/${own}] ${last[3]}`), reason: error, lines: lines.slice(-lastLines) }
 }
 
 /** `docker build failed at step [3/3] RUN ...: exit code 3` and the step's last lines, indented. */

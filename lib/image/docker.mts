@@ -293,7 +293,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       onInterrupt: (p) => stopBuild(p, () => output),
     })
     if (out.exitCode !== 0) {
-      const failure = parseBuildFailure(output)
+      // The legacy builder runs each --label as one more step after the Dockerfile's.
+      const failure = parseBuildFailure(output, { appendedSteps: builder.kind === 'legacy' ? Object.keys(options.labels ?? {}).length : 0 })
       const message = failure ? redact(describeBuildFailure(failure)) : `docker build failed: ${tail(out, 3)}`
       throw new DockerBuildError(message, redact(output))
     }

@@ -59,7 +59,13 @@ describe('parseBuildFailure', () => {
   it('keeps only the last lines of a long step', () => {
     const many = Array.from({ length: 20 }, (_, i) => `out ${i}`)
     const legacy = `Step 1/1 : RUN x\n ---> Running in 0123456789ab\n${many.join('\n')}\nThe command '/bin/sh -c x' returned a non-zero code: 2\n`
-    expect(parseBuildFailure(legacy, 3)).toEqual({ step: '[1/1] RUN x', reason: 'exit code 2', lines: ['out 17', 'out 18', 'out 19'] })
+    expect(parseBuildFailure(legacy, { lastLines: 3 })).toEqual({ step: '[1/1] RUN x', reason: 'exit code 2', lines: ['out 17', 'out 18', 'out 19'] })
+  })
+
+  it('the legacy builder\'s steps for --label (one each, after the Dockerfile\'s) are not counted: [3/3], as BuildKit says', () => {
+    const withLabels = LEGACY.replace(/Step (\d)\/3 /g, 'Step $1/7 ')
+    expect(withLabels).toContain('Step 3/7 : RUN')
+    expect(describeBuildFailure(parseBuildFailure(withLabels, { appendedSteps: 4 })!)).toBe(EXPECTED)
   })
 
   it('a step that is not a command: the builder\'s error line (BuildKit, legacy)', () => {
