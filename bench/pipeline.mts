@@ -18,6 +18,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { minimist } from 'zx'
 import { markdownTable, mmss, table } from '../lib/core/log.mts'
+import { forgetBuildCache } from '../tests/helpers/build-cache.mts'
+import { startFaultProxy } from '../tests/helpers/fault-proxy.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
 
 const args = minimist(process.argv.slice(3), { default: { runs: 3 } })
@@ -54,7 +56,11 @@ function rawSteps(ref: string, repo: string): { test: number; build: number } {
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-bench-pipeline-'))
 const registry = await startRegistry()
-const env = { ...process.env, REGISTRY: registry.host, FORCE_COLOR: '0', CI: 'true' }
+// Every pull goes through a proxy that counts the bytes it serves (no faults): a row that
+// claims a pull must show the download really happened.
+const proxy = await startFaultProxy(registry.host, {}, 2 * 60 * 60_000)
+const served = () => proxy.requests.reduce((sum, r) => sum + (r.bytes ?? 0), 0)
+const env = { ...process.env, REGISTRY: proxy.host, FORCE_COLOR: '0', CI: 'true' }
 const made: string[] = []
 
 /** test-and-build through the script, as CI calls it; its --report gives the phases. */
@@ -75,7 +81,8 @@ try {
   // go-app build, say) shares the toolchain layers, so removing ours really empties the
   // cache, as on a fresh runner.
   const dockerfile = path.join(repo, 'Dockerfile.build')
-  fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, 'utf8').replace(/^(FROM .*)$/m, `$1\nRUN echo bench-${process.pid}-${Date.now()} > /etc/bench-run`))
+  const marker = `bench-${process.pid}-${Date.now()}`
+  fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, 'utf8').replace(/^(FROM .*)$/m, `$1\nRUN echo ${marker} > /etc/bench-run`))
   const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' }
   run('git', ['init', '-q', '-b', 'main'], { cwd: repo })
   run('git', ['add', '-A'], { cwd: repo })
@@ -105,21 +112,46 @@ try {
   // like a fresh runner's (the base image aside), so warm and floor really pull.
   for (const other of [oldRef, seedRef]) if (other !== ref) run('docker', ['rmi', other])
 
+  // Under BuildKit, `docker rmi` leaves the layers in the build cache, and a pull of them
+  // then downloads nothing. Before every pull the image is removed and so are the cache
+  // records of this run's layers (the marked step and all built on it; never the global
+  // cache, which other builds on this daemon use). What a pull must download: every layer
+  // but the base image's.
+  const [name, tag] = ref.slice(proxy.host.length + 1).split(':')
+  const manifest = (await (await registry.api(`/v2/${name}/manifests/${tag}`)).json()) as { layers?: Array<{ size: number }> }
+  // Unfinished (issue 12): in its one trial run this manifest had no layers list; say what came back.
+  if (!manifest.layers) throw new Error(`the registry's manifest of ${name}:${tag} lists no layers: ${JSON.stringify(manifest).slice(0, 500)}`)
+  const mustDownload = manifest.layers.slice(1).reduce((sum, l) => sum + l.size, 0)
+  const downloaded: number[] = []
+  const forget = () => {
+    run('docker', ['rmi', ref])
+    forgetBuildCache(marker)
+  }
+  const checkDownload = (what: string, before: number) => {
+    const bytes = served() - before
+    if (bytes < mustDownload) throw new Error(`${what} downloaded ${bytes} bytes, less than the ${mustDownload} of its layers: the daemon still had them, the row would measure no pull`)
+    downloaded.push(bytes)
+  }
+
   // warm and its floor, alternating; hot after each warm run.
   const warm: Row[] = []
   const hot: Row[] = []
   const floor: Row[] = []
   for (let i = 1; i <= runs; i++) {
     process.stderr.write(`warm/hot/floor run ${i}/${runs} ...\n`)
-    run('docker', ['rmi', ref])
+    forget()
+    let before = served()
     const w = testAndBuild(repo)
     if (w.outcome !== 'pulled') throw new Error(`warm run was ${w.outcome}, not pulled`)
+    checkDownload(`warm run ${i}`, before)
     warm.push(w)
     const h = testAndBuild(repo)
     if (h.outcome !== 'present') throw new Error(`hot run was ${h.outcome}, not present`)
     hot.push(h)
-    run('docker', ['rmi', ref])
+    forget()
+    before = served()
     const pull = timed(() => run('docker', ['pull', '-q', ref]))
+    checkDownload(`floor run ${i}`, before)
     const t0 = performance.now()
     const steps = rawSteps(ref, repo)
     floor.push({ image: pull, ...steps, total: pull + (performance.now() - t0) })
@@ -141,12 +173,14 @@ try {
   const warmVsFloor = median(warm).total / median(floor).total
   const summary = [
     `warm / floor: ${warmVsFloor.toFixed(3)}x (target <= 1.10x); old way / warm: ${(old.total / median(warm).total).toFixed(2)}x (target >= 2.5x)`,
-    `image ${ref}: ${(Number(run('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])) / 1e6).toFixed(0)} MB`,
+    `image ${ref}: ${(Number(run('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])) / 1e6).toFixed(0)} MB; every warm and floor pull downloaded ${(Math.min(...downloaded) / 1e6).toFixed(0)} to ${(Math.max(...downloaded) / 1e6).toFixed(0)} MB (its layers but the base: ${(mustDownload / 1e6).toFixed(0)} MB compressed)`,
+    `builder: ${process.env.DOCKER_BUILDKIT === '0' ? 'legacy (DOCKER_BUILDKIT=0)' : 'BuildKit'}; ${run('docker', ['version', '--format', 'Docker Engine {{.Server.Version}}'])}`,
     `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${new Date().toISOString().slice(0, 10)}`,
   ]
   process.stdout.write(`\nexamples/go-app pipeline (mm:ss)\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
 } finally {
   for (const ref of new Set(made)) spawnSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' })
+  await proxy.stop()
   await registry.stop()
   fs.rmSync(workDir, { recursive: true, force: true })
 }

@@ -18,7 +18,7 @@ import * as docker from './docker.mts'
 import { contextSources, missingSources, sourceExists, type ContextSource } from './dockerfile.mts'
 import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
 import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
-import { describeReuse, failedStep } from './build-output.mts'
+import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
   checkPushAccess,
   envCredentials,
@@ -265,7 +265,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why }: Bu
       },
       (built) => describeReuse(built.output),
     ).catch((error) => {
-      if (error instanceof docker.DockerBuildError) surfaceBuildFailure(dockerfile, error.output)
+      if (error instanceof docker.DockerBuildError && error.failure) surfaceBuildFailure(dockerfile, error.failure)
       throw error
     })
   } finally {
@@ -275,11 +275,8 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why }: Bu
 }
 
 /** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */
-export function surfaceBuildFailure(dockerfile: string, output: string): void {
-  const failed = failedStep(output)
-  if (!failed) return
-  const code = failed.exitCode === undefined ? '' : `: exit code ${failed.exitCode}`
-  surfaceFailure(`${dockerfile} failed`, `${dockerfile} step ${failed.instruction}${code}`, failed.lines)
+export function surfaceBuildFailure(dockerfile: string, failure: BuildFailure): void {
+  surfaceFailure(`${dockerfile} failed`, `${dockerfile} step ${failure.step ?? '?'}: ${failure.reason}`, failure.lines)
 }
 
 /**

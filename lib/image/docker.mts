@@ -15,14 +15,18 @@ import { onInterrupt } from '../core/interrupts.mts'
 import { sleep, withRetries } from '../core/retries.mts'
 import { info, redact, registerSecret } from '../core/log.mts'
 import type { Credentials } from './registry.mts'
+import { describeBuildFailure, parseBuildFailure, type BuildFailure } from './build-output.mts'
 
 export interface DockerOptions {
   /** A Docker config directory (DOCKER_CONFIG) for this call; default: the user's. */
   configDir?: string
+  /** The environment of the docker CLI; default: this process's. */
+  env?: NodeJS.ProcessEnv
 }
 
 function env(options: DockerOptions = {}): NodeJS.ProcessEnv {
-  return options.configDir ? { ...process.env, DOCKER_CONFIG: options.configDir } : process.env
+  const base = options.env ?? process.env
+  return options.configDir ? { ...base, DOCKER_CONFIG: options.configDir } : base
 }
 
 /** A quiet `$` for docker commands that never throws (callers look at exitCode). */
@@ -258,10 +262,60 @@ export interface BuildResult {
 /** A failed `docker build`: its output is kept so callers can explain it. */
 export class DockerBuildError extends WorkError {
   readonly output: string
-  constructor(message: string, output: string) {
+  /** The failing step and its last lines, when the output names them. */
+  readonly failure?: BuildFailure
+  constructor(message: string, output: string, failure?: BuildFailure) {
     super(message)
     this.output = output
+    this.failure = failure
   }
+}
+
+/**
+ * Which builder `docker build` runs. The legacy builder: DOCKER_BUILDKIT=0, or no buildx
+ * (the CLI then falls back to it). Otherwise BuildKit through buildx's current builder
+ * (`docker buildx use`, or BUILDX_BUILDER), whose driver decides where the image goes:
+ * `docker` builds into the daemon's image store; any other driver (`docker-container`,
+ * which docker/setup-buildx-action selects, `kubernetes`, `remote`) keeps the result in
+ * its own cache unless the build is given `--load`.
+ */
+export type Builder = { kind: 'legacy' } | { kind: 'buildkit'; name: string; driver: string }
+
+const FALSE = /^(0|f|false)$/i
+
+export async function currentBuilder(env: NodeJS.ProcessEnv = process.env): Promise<Builder> {
+  if (env.DOCKER_BUILDKIT !== undefined && FALSE.test(env.DOCKER_BUILDKIT)) return { kind: 'legacy' }
+  const $q = $({ quiet: true, nothrow: true, env, timeout: 60_000 })
+  const out = await $q`docker buildx inspect`
+  if (out.exitCode !== 0) {
+    // No buildx plugin: the CLI builds with the legacy builder (and says it is deprecated).
+    if (/is not a docker command|unknown command/i.test(out.stderr)) return { kind: 'legacy' }
+    const named = env.BUILDX_BUILDER
+    if (named) throw new WorkError(`BUILDX_BUILDER=${JSON.stringify(named)} names no buildx builder (${tail(out, 1)}): create it (docker buildx create --name ${named}) or unset BUILDX_BUILDER`)
+    throw new WorkError(`docker buildx inspect failed (${tail(out, 1)}): see \`docker buildx ls\``)
+  }
+  const field = (key: string) => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(out.stdout)?.[1] ?? ''
+  return { kind: 'buildkit', name: field('Name'), driver: field('Driver') }
+}
+
+/** Whether this builder's result must be loaded into the daemon for `docker run` to find it. */
+export function needsLoad(builder: Builder): boolean {
+  return builder.kind === 'buildkit' && builder.driver !== 'docker'
+}
+
+/** The argv of `docker build` for these options on this builder (no docker call). */
+export function buildArgv(options: BuildOptions, builder: Builder, iidfile: string): string[] {
+  // --force-rm: the legacy builder otherwise keeps the container of a failed step.
+  const args = ['build', '--force-rm', '--iidfile', iidfile]
+  // A builder outside the daemon (docker-container and others) keeps the image to itself otherwise.
+  if (needsLoad(builder)) args.push('--load')
+  if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
+  for (const tag of options.tags) args.push('--tag', tag)
+  for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
+  for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
+  for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
+  args.push(options.context)
+  return args
 }
 
 /**
@@ -270,28 +324,30 @@ export class DockerBuildError extends WorkError {
  * BUILDKIT_INLINE_CACHE=1 embeds cache metadata so the image can serve as a later
  * `--cache-from` under BuildKit (the legacy builder ignores it, with a one-line warning
  * that the build arg was not consumed: cheaper than guessing which builder runs).
+ * A failure names the failing step, its exit code and its last lines, under both builders.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
+  const builder = await currentBuilder()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
   const removeDir = onInterrupt(() => fs.rmSync(dir, { recursive: true, force: true }))
   const iidfile = path.join(dir, 'iid')
   let output = ''
   try {
-    // --force-rm: the legacy builder otherwise keeps the container of a failed step.
-    const args = ['build', '--force-rm', '--iidfile', iidfile]
-    if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
-    for (const tag of options.tags) args.push('--tag', tag)
-    for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
-    for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
-    for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
-    args.push(options.context)
-    const out = await streamed(args, {
+    const out = await streamed(buildArgv(options, builder, iidfile), {
       quiet: options.quiet,
+      // Plain progress, whatever the user's default: the failure is read back from it.
+      env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
       onOutput: (text) => (output += text),
       onInterrupt: (p) => stopBuild(p, () => output),
     })
-    if (out.exitCode !== 0) throw new DockerBuildError(`docker build failed: ${tail(out, 3)}`, redact(out.stdout + out.stderr))
-    return { id: fs.readFileSync(iidfile, 'utf8').trim(), output: out.stdout + out.stderr }
+    if (out.exitCode !== 0) {
+      // The legacy builder runs each --label as one more step after the Dockerfile's.
+      const appendedSteps = builder.kind === 'legacy' ? Object.keys(options.labels ?? {}).length : 0
+      const failure = parseBuildFailure(redact(output), { appendedSteps, lastLines: 20 })
+      const message = failure ? describeBuildFailure({ ...failure, lines: failure.lines.slice(-5) }) : `docker build failed: ${tail(out, 3)}`
+      throw new DockerBuildError(message, redact(output), failure)
+    }
+    return { id: fs.readFileSync(iidfile, 'utf8').trim(), output }
   } finally {
     await removeDir()
   }

@@ -27,6 +27,8 @@ export interface LoggedRequest {
   method: string
   url: string
   status: number | 'refused' | 'reset'
+  /** Response body bytes forwarded to the client (so far, while it is still streaming). */
+  bytes?: number
 }
 
 export interface FaultProxy {
@@ -75,9 +77,11 @@ export async function startFaultProxy(target: string, initial: FaultPlan = {}, l
     const upstream = http.request(
       { host: targetHost, port: targetPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        requests.push({ ...info, status: reset === undefined ? up.statusCode ?? 0 : 'reset' })
+        const logged: LoggedRequest = { ...info, status: reset === undefined ? up.statusCode ?? 0 : 'reset', bytes: 0 }
+        requests.push(logged)
         res.writeHead(up.statusCode ?? 502, up.headers)
         if (reset === undefined) {
+          up.on('data', (chunk: Buffer) => (logged.bytes! += chunk.length))
           up.pipe(res)
           return
         }

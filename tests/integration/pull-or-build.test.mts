@@ -206,7 +206,17 @@ describe('pull-or-build', () => {
       ok(pulled)
       expect(pulled.json?.outcome).toBe('pulled')
       expect(pulled.stdout + pulled.stderr).not.toContain(auth.password)
-      expect(fs.readdirSync(home)).toEqual([])
+      // HOME holds nothing but ~/.docker/buildx, where buildx keeps its own state (builder
+      // activity): that is allowed. No ~/.docker/config.json (where `docker login` stores a
+      // credential), nothing else in ~/.docker, and no file anywhere under HOME holds the password.
+      expect(fs.readdirSync(home).filter((e) => e !== '.docker')).toEqual([])
+      const dotDocker = path.join(home, '.docker')
+      if (fs.existsSync(dotDocker)) expect(fs.readdirSync(dotDocker).filter((e) => e !== 'buildx')).toEqual([])
+      const secretForms = [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')]
+      for (const file of filesUnder(home)) {
+        const text = fs.readFileSync(file, 'latin1')
+        for (const form of secretForms) expect(text, `${file} holds the credential`).not.toContain(form)
+      }
     })
 
     it('credentials from the Docker config (`docker login`) are used for the manifest check', async () => {
@@ -338,6 +348,22 @@ describe('pull-or-build', () => {
     expect(imagesNamed(n)).toEqual([])
   })
 
+  it('a COPY the static check cannot resolve (an ARG without a default) of a file outside inputs: the same message, from the build\'s error', async () => {
+    // The check before the build skips a source with an unknown variable; docker substitutes
+    // an empty string and the builder fails (its own words differ: BuildKit says `"/secret.txt":
+    // not found`, the legacy builder `stat secret.txt: file does not exist`).
+    const n = name('pob-outside-arg')
+    const repo = makeBuildRepo({
+      name: n,
+      dockerfile: 'FROM busybox:latest\nARG DIR\nCOPY tools /opt/tools\nCOPY ${DIR}secret.txt /etc/secret.txt\n',
+      files: { 'secret.txt': 'not covered by the tag\n' },
+    })
+    const result = await pullOrBuild(repo, '')
+    expect(result.exitCode, result.stderr).toBe(2)
+    expect(result.stderr).toContain('Dockerfile.build copies "secret.txt", which is not in buildImage.inputs: add it to "inputs" in build.config.json')
+    expect(imagesNamed(n)).toEqual([])
+  })
+
   it('fails fast, naming the fix, when the Docker daemon is not reachable', async () => {
     const repo = makeBuildRepo({ name: name('pob-nodaemon') })
     const started = Date.now()
@@ -349,3 +375,8 @@ describe('pull-or-build', () => {
     expect(dockerMaybe('info', '--format', '{{.ServerVersion}}')).toBeTruthy()
   })
 })
+
+/** Every regular file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name))
+}

@@ -66,7 +66,8 @@ describe('concurrent pull-or-build --push', () => {
   it('the tag appears in the registry while a run builds: it re-checks before pushing and pushes nothing', async () => {
     const n = uniqueName('rel-conc-race')
     names.push(n)
-    const repo = makeBuildRepo({ name: n })
+    // A step unique to this test: the build really runs (no build cache, under either builder).
+    const repo = makeBuildRepo({ name: n, dockerfile: `FROM busybox:latest\nCOPY tools /opt/tools\nRUN echo ${n} > /race && sleep 1\n` })
     const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: registry.host } }))
     // The run reaches the registry through a proxy in this process: while the test pushes
     // (synchronously, below), no request of the run is answered, so its re-check comes after.
@@ -77,7 +78,8 @@ describe('concurrent pull-or-build --push', () => {
       cwd: repo,
       env: { ...ENV, REGISTRY: proxy.host },
       onStderr: (text) => {
-        if (raced || !/Step 1\/\d+/.test(text)) return
+        // The build's first step (legacy: `Step 1/3 : FROM`; BuildKit: `#5 [1/3] FROM`).
+        if (raced || !/Step 1\/\d+ : |\[1\/\d+\] FROM /.test(text)) return
         raced = true
         // Another job pushes the same tag (with another image: the same inputs built elsewhere).
         const direct = `${registry.host}/${n}:${tag}`

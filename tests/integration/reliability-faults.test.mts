@@ -4,6 +4,7 @@
 // (pull-or-build builds locally and stays green, push-images fails naming the registry,
 // with no half-pushed tag); a Docker daemon that is not there is an error in seconds.
 // Retries are fast here (REGISTRY_RETRY_DELAY_MS): the backoff is the same code, shorter.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -69,17 +70,28 @@ describe.concurrent('registry faults', () => {
    * A build image repository whose image is already in the registry under its content
    * tag, and not in the local daemon. Its top layer (300 kB of noise) exists nowhere else,
    * so a pull has to download it; `layer` is its digest.
+   *
+   * The layer is committed from a container, not built: a build under BuildKit would keep
+   * it in the build cache after `docker rmi`, and the pull would then download nothing
+   * (the fault on the layer never hit). A commit leaves nothing behind once the image is removed.
    */
   async function published(prefix: string, via: FaultProxy, config: Record<string, unknown> = {}) {
     const n = name(prefix)
     const repo = makeBuildRepo({ name: n, config })
     const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: via.host } }))
     const direct = `${registry.host}/${n}:${tag}`
-    const context = tempDir('cbs-noise-')
-    fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM busybox:latest\nRUN head -c 300000 /dev/urandom > /noise\n')
-    docker('build', '-q', '--force-rm', '-t', direct, context)
+    const noise = path.join(tempDir('cbs-noise-'), 'noise')
+    fs.writeFileSync(noise, crypto.randomBytes(300_000))
+    docker('create', '--name', n, 'busybox:latest', 'true')
+    try {
+      docker('cp', noise, `${n}:/noise`)
+      docker('commit', n, direct)
+    } finally {
+      docker('rm', '-f', n)
+    }
     docker('push', '-q', direct)
     docker('rmi', direct)
+    expect(dockerMaybe('image', 'inspect', direct), 'the published image is still local').toBeNull()
     const manifest = (await (await registry.api(`/v2/${n}/manifests/${tag}`)).json()) as { layers: Array<{ digest: string }> }
     return { n, repo, tag, ref: `${via.host}/${n}:${tag}`, layer: manifest.layers[manifest.layers.length - 1].digest }
   }
@@ -169,7 +181,8 @@ describe.concurrent('registry faults', () => {
       const repo = makeBuildRepo({ name: n, dockerfile: `FROM busybox:latest\nCOPY tools /opt/tools\nRUN echo ${marker} && exit 3\n` })
       const result = await run('pull-or-build', repo, [], { REGISTRY: '' })
       expect(result.exitCode, result.stderr).toBe(1)
-      expect(result.stderr).toMatch(/Error: docker build failed: .*returned a non-zero code: 3/s)
+      // The failing step, its exit code and its last output, the same under both builders.
+      expect(result.stderr).toContain(`Error: docker build failed at step [3/3] RUN echo ${marker} && exit 3: exit code 3\n  ${marker}\n`)
       expect(containersRunning(marker)).toEqual([])
     })
   })
