@@ -10,6 +10,19 @@ export interface GeneratedFile {
   paths: string[]
 }
 
+/**
+ * `steps.shard`: how the test step is split across CI nodes. The units are the files git
+ * sees matching `units` (globs), or the lines `list` prints when run in the build image;
+ * `test` is the command, whose element "{units}" becomes the shard's units.
+ */
+export interface ShardConfig {
+  units?: string[]
+  list?: string[]
+  test: string[]
+  /** The JUnit file the test command writes (repo-relative): each shard's copy is renamed to name the shard. */
+  junit?: string
+}
+
 export interface Config {
   /** Where build and final images live, e.g. `ghcr.io/acme`. Absent: local-only mode. */
   registry?: string
@@ -35,6 +48,8 @@ export interface Config {
      * the temp directory at its own path): for test suites that drive Docker themselves.
      */
     docker: boolean
+    /** Split the test step across CI nodes (`test-and-build --shard K/N`). */
+    shard?: ShardConfig
   }
   cherryPick: { labelPrefix: string; targetBranches: string[] }
   generated: GeneratedFile[]
@@ -112,6 +127,12 @@ const generatedName: Check = (v, at) =>
     ? v
     : fail(at, 'a name of letters, digits, ".", "_" and "-" (it becomes the branch update-generated/<name>)', v)
 
+// One repo-relative path: nothing absolute, nothing reaching out of the repository.
+const repoPath: Check = (v, at) => {
+  const p = str(v, at) as string
+  return p.startsWith('/') || p.split('/').includes('..') ? fail(at, 'a path relative to the repository root', p) : p
+}
+
 // Globs over repo-relative paths: nothing absolute, nothing reaching out of the repository.
 const repoGlobs: Check = (v, at) => {
   const list = strList(1)(v, at) as string[]
@@ -120,6 +141,23 @@ const repoGlobs: Check = (v, at) => {
     if (bare.startsWith('/') || bare.split('/').includes('..')) fail(`${at}[${i}]`, 'a glob relative to the repository root', p)
   })
   return list
+}
+
+// steps.shard: exactly one source of units, and a test command with a place for them.
+const shardSection: Check = (v, at) => {
+  const shard = object({
+    units: optional(repoGlobs),
+    list: optional(strList(1)),
+    test: required(strList(1)),
+    junit: optional(repoPath),
+  })(v, at) as ShardConfig
+  if ((shard.units === undefined) === (shard.list === undefined)) {
+    throw new ConfigError(`${at}: set exactly one of units (globs of files) or list (a command printing one unit per line)`)
+  }
+  if (!shard.test.includes('{units}')) {
+    fail(`${at}.test`, 'a command with the element "{units}" (it becomes the shard\'s units, one argument each)', shard.test)
+  }
+  return shard
 }
 
 const required = (check: Check) => ({ check })
@@ -151,6 +189,7 @@ const schema = object({
       env: optional(strList(), () => []),
       integrationEnv: optional(strList(), () => []),
       docker: optional(bool, () => false),
+      shard: optional(shardSection),
     }),
     () => ({ env: [], integrationEnv: [], docker: false }),
   ),
