@@ -12,6 +12,7 @@
 //      names; sharded, the build runs on shard 1 only).
 //   5. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
+import path from 'node:path'
 import { flag, interrupted, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
@@ -156,6 +157,7 @@ await main(async () => {
   info('\n' + timingTable(timing))
   if (process.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, timingMarkdown(timing) + '\n')
   const report = flag(flags, 'report')
+  if (report) fs.mkdirSync(path.dirname(path.resolve(report)), { recursive: true })
   if (report) fs.writeFileSync(report, JSON.stringify(timingReport(timing), null, 2) + '\n')
   if (failed) failure(`Error: the ${failed.name} step failed (exit code ${exitCode}); later steps did not run`)
   return exitCode
