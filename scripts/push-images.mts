@@ -20,7 +20,8 @@ import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from
 import { resolveGitState } from '../lib/publish/git-state.mts'
 import { repoInfo } from '../lib/core/git.mts'
 import { info, seconds, step, success, warn } from '../lib/core/log.mts'
-import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, retrySettings, type PublishResult } from '../lib/publish/publish-plan.mts'
+import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, type PublishResult } from '../lib/publish/publish-plan.mts'
+import { retrySettings } from '../lib/core/retries.mts'
 import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 
@@ -85,7 +86,7 @@ await main(async () => {
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
   const registry = parseImageRef(finalRepository).registry
   const credentials = registryCredentials(registry, env)
-  const api = { credentials, ...retry, onRetry: (error: unknown, attempt: number, delay: number) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`) }
+  const api = { credentials, ...retry }
   const publishedVersions = mayBeLatest(state.ref) ? (await listTags(finalRepository, api)).map((tag) => `v${tag}`) : []
   const decision = decideTags({
     ref: state.ref,

@@ -13,7 +13,8 @@
 //   5. Print the timing table; append it to $GITHUB_STEP_SUMMARY; write --report FILE.
 import fs from 'node:fs'
 import path from 'node:path'
-import { flag, interrupted, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { interrupted } from '../lib/core/interrupts.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'

@@ -13,19 +13,17 @@
 //      stale pull request.
 //   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
-import { fetchBranches, pickingEnv, remoteContext } from '../lib/bots/cherry-pick.mts'
+import { botGitEnv, defaultBranch, fetchBranches, remoteContext, withBotAuthor } from '../lib/bots/remote.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { repoInfo } from '../lib/core/git.mts'
 import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
 import { failure, info, step, table } from '../lib/core/log.mts'
 import {
-  defaultBranch,
   generatorEnv,
   selectGenerated,
   summaryRows,
   updateGenerated,
-  withAuthor,
   type GeneratedContext,
   type GeneratedResult,
 } from '../lib/bots/update-generated.mts'
@@ -86,8 +84,8 @@ await main(async () => {
   const remote = flag(flags, 'remote') ?? 'origin'
   const remoteCtx = token
     ? await remoteContext({ root: repo.root, remote, token, githubRepo: flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined), env })
-    : { root: repo.root, remote, env: await pickingEnv(repo.root, undefined, env), repo: undefined, logUrl: undefined }
-  const gitEnv = await withAuthor(repo.root, remoteCtx.env)
+    : { root: repo.root, remote, env: await botGitEnv(repo.root, undefined, env), repo: undefined, logUrl: undefined }
+  const gitEnv = await withBotAuthor(repo.root, remoteCtx.env)
 
   // 2. The default branch, fresh from the remote.
   const base = await step(`Fetch the default branch from ${remote}`, async () => {

@@ -5,11 +5,13 @@
 // Branch names, titles and comment bodies are untrusted input: they only ever reach a
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import picomatch from 'picomatch'
-import { ProcessOutput, quote, type Shell } from 'zx'
-import { interrupted, UsageError, WorkError } from '../core/cli.mts'
-import { addTempWorktree, git, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
-import { isTrusted, parseRepoSlug, repoSlugFromUrl, type Octokit, type RepoSlug } from './github.mts'
-import { info, redact, warn } from '../core/log.mts'
+import { quote, type Shell } from 'zx'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted } from '../core/interrupts.mts'
+import { addTempWorktree, git } from '../core/git.mts'
+import { code, describeError, isTrusted, type Octokit } from './github.mts'
+import { fetchBranches, remoteBranches, remoteContext, type RemoteContext } from './remote.mts'
+import { info, warn } from '../core/log.mts'
 
 /** Added to a draft pull request whose commits hold conflict markers (`--draft-on-conflict`). */
 export const CONFLICT_LABEL = 'cherry-pick-conflict'
@@ -58,19 +60,12 @@ export interface TargetResult {
   message?: string
 }
 
-export interface PickContext {
-  /** The user's repository: only fetched into, never checked out or changed otherwise. */
-  root: string
-  remote: string
+/** The remote (lib/bots/remote.mts), the GitHub client, and the pick's settings. */
+export interface PickContext extends RemoteContext {
   github: Octokit
-  repo: RepoSlug
   labelPrefix: string
   targetBranches: string[]
-  /** The env every git command runs with: see `pickingEnv`. */
-  env: NodeJS.ProcessEnv
   draftOnConflict: boolean
-  /** The CI log, linked from failure comments. */
-  logUrl?: string
 }
 
 // --- triggers --------------------------------------------------------------------------
@@ -151,14 +146,6 @@ export function headBranchName(source: Pick<Source, 'pull' | 'commits'>, target:
 
 export function pickTitle(target: string, title: string): string {
   return `[${target}] ${title}`
-}
-
-/** Markdown inline code that survives backticks in the text. */
-export function code(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length))
-  const fence = '`'.repeat(longest + 1)
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
-  return `${fence}${pad}${text}${pad}${fence}`
 }
 
 const KIND_NAMES: Record<MergeKind, string> = {
@@ -249,21 +236,6 @@ export function closedReply(pr: number): string {
   return `#${pr} was closed without being merged: there is nothing to cherry-pick.`
 }
 
-/** A one-line reason for an error, fit for a comment or a log line (secrets redacted). */
-export function describeError(error: unknown): string {
-  if (error instanceof ProcessOutput) {
-    const lines = error.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('hint:'))
-    // git's own verdicts, and what a server hook said (`remote: ...`), say the most.
-    const telling = lines.filter((l) => /^(remote|error|fatal):|\[(remote )?rejected\]/.test(l))
-    return redact((telling.length ? telling : lines.slice(-3)).join(' ') || `a command exited with ${error.exitCode}`)
-  }
-  // A WorkError (GitHubApiError included) says what failed already.
-  if (error instanceof WorkError) return redact(error.message)
-  const status = (error as { status?: unknown }).status
-  const message = error instanceof Error ? error.message : String(error)
-  return redact(typeof status === 'number' ? `GitHub API: ${message} (HTTP ${status})` : message)
-}
-
 // --- results ---------------------------------------------------------------------------
 
 /** The `--json` document. */
@@ -304,52 +276,6 @@ export function summaryRows(results: TargetResult[]): string[][] {
 
 // --- git and GitHub ------------------------------------------------------------------------
 
-/**
- * The env for every git command of a pick: the token through a credential helper (never
- * argv or URLs), no hooks (the user's hooks do not belong in a throwaway worktree), no
- * editor, and a bot committer when git has no identity (a bare CI runner).
- */
-export async function pickingEnv(root: string, token: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  // No token (update-generated --dry-run): git uses whatever credentials the user has.
-  const base = token ? tokenCredentialEnv(token, env) : env
-  const out: NodeJS.ProcessEnv = { ...withGitConfig(base, [['core.hooksPath', '/dev/null']]), GIT_EDITOR: 'true' }
-  const ident = await git(root, out)`git var GIT_COMMITTER_IDENT`.nothrow()
-  if (!ident.ok) {
-    out.GIT_COMMITTER_NAME = 'github-actions[bot]'
-    out.GIT_COMMITTER_EMAIL = '41898282+github-actions[bot]@users.noreply.github.com'
-  }
-  return out
-}
-
-/** What any job that pushes to the remote and talks to GitHub needs (cherry-pick, update-generated). */
-export type RemoteContext = Pick<PickContext, 'root' | 'remote' | 'repo' | 'env' | 'logUrl'>
-
-/**
- * Checked up front: the remote exists, the GitHub repository is known (--github-repo,
- * GITHUB_REPOSITORY, or the remote's URL), git has its env (see `pickingEnv`), and the
- * CI log to link to.
- */
-export async function remoteContext(options: {
-  root: string
-  remote: string
-  token: string
-  githubRepo?: string
-  env?: NodeJS.ProcessEnv
-}): Promise<RemoteContext> {
-  const env = options.env ?? process.env
-  const url = await git(options.root)`git remote get-url ${options.remote}`.nothrow()
-  if (!url.ok) throw new UsageError(`no git remote ${JSON.stringify(options.remote)} in ${options.root} (pass --remote NAME)`)
-  const repo = options.githubRepo
-    ? parseRepoSlug(options.githubRepo, 'the GitHub repository (--github-repo or GITHUB_REPOSITORY)')
-    : repoSlugFromUrl(url.stdout)
-  if (!repo) throw new UsageError('cannot tell the GitHub repository from the remote URL: pass --github-repo owner/name (or set GITHUB_REPOSITORY)')
-  const logUrl =
-    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : env.CIRCLE_BUILD_URL || undefined
-  return { root: options.root, remote: options.remote, repo, env: await pickingEnv(options.root, options.token, env), logUrl }
-}
-
 /** Everything a pick needs, checked up front (see `remoteContext`). */
 export async function pickContext(options: {
   root: string
@@ -388,26 +314,6 @@ export async function checkTargets(ctx: PickContext, branches: string[]): Promis
     .filter(([, reason]) => reason)
     .map(([branch, message]): TargetResult => ({ branch, status: 'refused', message }))
   return { valid, refused }
-}
-
-/** branch -> sha for those of `branches` that exist on the remote. One `git ls-remote`. */
-export async function remoteBranches(ctx: Pick<PickContext, 'root' | 'remote' | 'env'>, branches: string[]): Promise<Map<string, string>> {
-  if (!branches.length) return new Map()
-  const out = await git(ctx.root, ctx.env)`git ls-remote --heads ${ctx.remote} ${branches.map((b) => `refs/heads/${b}`)}`
-  const found = new Map<string, string>()
-  for (const line of out.stdout.split('\n').filter(Boolean)) {
-    const [sha, ref] = line.split('\t')
-    const branch = ref.slice('refs/heads/'.length)
-    if (branches.includes(branch)) found.set(branch, sha)
-  }
-  return found
-}
-
-/** Update `<remote>/<branch>` for each branch (unshallowing once if the clone is shallow). */
-export async function fetchBranches(ctx: Pick<PickContext, 'root' | 'remote' | 'env'>, branches: string[]): Promise<void> {
-  const shallow = (await git(ctx.root)`git rev-parse --is-shallow-repository`).stdout.trim() === 'true'
-  const refspecs = [...new Set(branches)].map((b) => `+refs/heads/${b}:refs/remotes/${ctx.remote}/${b}`)
-  await git(ctx.root, ctx.env)`git fetch --quiet --no-tags ${shallow ? ['--unshallow'] : []} ${ctx.remote} ${refspecs}`
 }
 
 export interface PullCommit {

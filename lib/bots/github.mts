@@ -2,10 +2,10 @@
 // outputs. The API always goes through Octokit; GITHUB_API_URL picks the server
 // (api.github.com, a GitHub Enterprise `https://host/api/v3`, or the tests' stand-in).
 import { Octokit } from '@octokit/rest'
-import { fs } from 'zx'
+import { fs, ProcessOutput } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
-import { registerSecret, seconds, warn } from '../core/log.mts'
-import { parseRetryAfter, withRetries } from '../image/registry.mts'
+import { redact, registerSecret, warn } from '../core/log.mts'
+import { parseRetryAfter, withRetries } from '../core/retries.mts'
 
 export type { Octokit }
 
@@ -107,7 +107,7 @@ export function githubClient(token: string, apiUrl?: string): Octokit {
           retries: API_RETRIES,
           baseDelayMs: API_RETRY_DELAY_MS,
           isRetryable: transient,
-          onRetry: (error, attempt, delay) => warn(`${what}: ${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
+          what,
         },
       )
     } catch (error) {
@@ -132,4 +132,29 @@ export async function setActionsOutputs(outputs: Record<string, string>, env: No
     }
   }
   await fs.appendFile(file, text)
+}
+
+// --- text for comments and logs ---
+
+/** Markdown inline code that survives backticks in the text. */
+export function code(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
+  return `${fence}${pad}${text}${pad}${fence}`
+}
+
+/** A one-line reason for an error, fit for a comment or a log line (secrets redacted). */
+export function describeError(error: unknown): string {
+  if (error instanceof ProcessOutput) {
+    const lines = error.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('hint:'))
+    // git's own verdicts, and what a server hook said (`remote: ...`), say the most.
+    const telling = lines.filter((l) => /^(remote|error|fatal):|\[(remote )?rejected\]/.test(l))
+    return redact((telling.length ? telling : lines.slice(-3)).join(' ') || `a command exited with ${error.exitCode}`)
+  }
+  // A WorkError (GitHubApiError included) says what failed already.
+  if (error instanceof WorkError) return redact(error.message)
+  const status = (error as { status?: unknown }).status
+  const message = error instanceof Error ? error.message : String(error)
+  return redact(typeof status === 'number' ? `GitHub API: ${message} (HTTP ${status})` : message)
 }

@@ -6,15 +6,16 @@
 //   4. changes: a commit on update-generated/<name>, pushed only when its content differs
 //      from the branch's; one pull request per name, opened or updated;
 //   5. no change: the open pull request for that name is closed, the branch deleted.
-// Git authenticates with the token through the credential helper of lib/bots/cherry-pick.mts's
-// `pickingEnv` (never argv, URLs or config); the GitHub API goes through Octokit.
-import picomatch from 'picomatch'
-import { interrupted, UsageError, WorkError } from '../core/cli.mts'
-import { code, describeError, fetchBranches, remoteBranches, type RemoteContext } from './cherry-pick.mts'
+// Git authenticates with the token through the credential helper of lib/bots/remote.mts's
+// `botGitEnv` (never argv, URLs or config); the GitHub API goes through Octokit.
+import { UsageError } from '../core/cli.mts'
+import { interrupted } from '../core/interrupts.mts'
+import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
+import { fetchBranches, remoteBranches, type RemoteContext } from './remote.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
 import { gitDirsOutside, runSteps } from '../image/container.mts'
 import { addTempWorktree, git, type TempWorktree } from '../core/git.mts'
-import type { Octokit, RepoSlug } from './github.mts'
+import { globMatcher } from '../core/globs.mts'
 import { info, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
 
@@ -80,20 +81,6 @@ export function selectGenerated(generated: GeneratedFile[], only: string | undef
   return [entry]
 }
 
-/**
- * Whether a repo-relative path is under an entry's `paths`: globs as for
- * buildImage.inputs (`**` crosses directories, a directory means everything under it,
- * `!glob` excludes).
- */
-export function pathMatcher(patterns: string[]): (file: string) => boolean {
-  const includes = patterns
-    .filter((p) => !p.startsWith('!'))
-    .map((p) => p.replace(/^\.\//, '').replace(/\/+$/, ''))
-    .flatMap((p) => [picomatch(p, { dot: true }), picomatch(`${p}/**`, { dot: true })])
-  const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => picomatch(p.slice(1).replace(/^\.\//, ''), { dot: true }))
-  return (file) => includes.some((m) => m(file)) && !excludes.some((m) => m(file))
-}
-
 /** The paths in `git status --porcelain=v1 -z --no-renames` output (`XY path\0` each). */
 export function parseStatusZ(text: string): string[] {
   return text
@@ -157,27 +144,6 @@ export function summaryRows(results: GeneratedResult[]): string[][] {
 
 // --- git and GitHub ------------------------------------------------------------------------
 
-/**
- * The default branch: `defaultBranch` from the config, else the remote's HEAD
- * (`git ls-remote --symref`, with the job's credentials).
- */
-export async function defaultBranch(ctx: Pick<GeneratedContext, 'root' | 'remote' | 'env'>, configured?: string): Promise<string> {
-  if (configured) return configured
-  const out = await git(ctx.root, ctx.env)`git ls-remote --symref ${ctx.remote} HEAD`.nothrow()
-  const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out.stdout)
-  if (!match) {
-    const why = out.ok ? 'it names no HEAD' : describeError(out)
-    throw new WorkError(`cannot tell the default branch of ${ctx.remote} (${why}): set "defaultBranch" in build.config.json`)
-  }
-  return match[1]
-}
-
-/** A bot author too, when git has no identity (the committer is seen to by `pickingEnv`). */
-export async function withAuthor(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
-  if ((await git(root, env)`git var GIT_AUTHOR_IDENT`.nothrow()).ok) return env
-  return { ...env, GIT_AUTHOR_NAME: env.GIT_COMMITTER_NAME ?? 'github-actions[bot]', GIT_AUTHOR_EMAIL: env.GIT_COMMITTER_EMAIL ?? '41898282+github-actions[bot]@users.noreply.github.com' }
-}
-
 /** The command failed, or changed files it may not: the entry fails, nothing is pushed. */
 class GeneratedFailure extends Error {
   readonly files: string[]
@@ -209,7 +175,7 @@ async function produce(ctx: GeneratedContext, entry: GeneratedFile, worktree: Te
     const touched = changed.length ? `; it had changed ${changed.join(', ')}` : ''
     throw new GeneratedFailure(`generated ${JSON.stringify(entry.name)}: ${command} failed with exit code ${result.exitCode}${touched}. Nothing was pushed.`, changed)
   }
-  const inPaths = pathMatcher(entry.paths)
+  const inPaths = globMatcher(entry.paths)
   const outside = changed.filter((f) => !inPaths(f))
   if (outside.length) {
     throw new GeneratedFailure(

@@ -3,6 +3,7 @@
 // so a typo (`"input"` for `"inputs"`) never passes silently.
 import { fs, path } from 'zx'
 import { UsageError } from './cli.mts'
+import { globProblem } from './globs.mts'
 
 export interface GeneratedFile {
   name: string
@@ -127,20 +128,21 @@ const generatedName: Check = (v, at) =>
     ? v
     : fail(at, 'a name of letters, digits, ".", "_" and "-" (it becomes the branch update-generated/<name>)', v)
 
-// One repo-relative path: nothing absolute, nothing reaching out of the repository.
-const repoPath: Check = (v, at) => {
-  const p = str(v, at) as string
-  return p.startsWith('/') || p.split('/').includes('..') ? fail(at, 'a path relative to the repository root', p) : p
-}
-
-// Globs over repo-relative paths: nothing absolute, nothing reaching out of the repository.
+// Globs over repo-relative paths (lib/core/globs.mts): nothing absolute, nothing reaching
+// out of the repository.
 const repoGlobs: Check = (v, at) => {
   const list = strList(1)(v, at) as string[]
   list.forEach((p, i) => {
-    const bare = p.replace(/^!/, '')
-    if (bare.startsWith('/') || bare.split('/').includes('..')) fail(`${at}[${i}]`, 'a glob relative to the repository root', p)
+    const problem = globProblem(p)
+    if (problem) throw new ConfigError(`${at}[${i}]: ${problem}`)
   })
   return list
+}
+const repoPath: Check = (v, at) => {
+  const p = str(v, at) as string
+  const problem = globProblem(p)
+  if (problem || p.startsWith('!')) throw new ConfigError(`${at}: ${problem ?? `${JSON.stringify(p)} is not a file path`}`)
+  return p
 }
 
 // steps.shard: exactly one source of units, and a test command with a place for them.
@@ -169,8 +171,8 @@ const schema = object({
   buildImage: required(
     object({
       name: required(str),
-      dockerfile: optional(str, () => 'Dockerfile.build'),
-      inputs: required(strList(1)),
+      dockerfile: optional(repoPath, () => 'Dockerfile.build'),
+      inputs: required(repoGlobs),
       buildArgs: optional(strMap, () => ({})),
     }),
   ),

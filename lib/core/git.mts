@@ -2,7 +2,8 @@
 // prompts for credentials, and takes its arguments as an array (zx quotes each one).
 import { createHash } from 'node:crypto'
 import { $, fs, os, path, ProcessOutput, type Shell } from 'zx'
-import { onInterrupt, UsageError } from './cli.mts'
+import { UsageError } from './cli.mts'
+import { onInterrupt } from './interrupts.mts'
 
 export const gitEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({
   ...env,

@@ -8,7 +8,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { onInterrupt, WorkError } from '../core/cli.mts'
+import { WorkError } from '../core/cli.mts'
+import { onInterrupt } from '../core/interrupts.mts'
+import { retrySettings } from '../core/retries.mts'
 import { ConfigError, type Config } from '../core/config.mts'
 import * as docker from './docker.mts'
 import { missingSources } from './dockerfile.mts'
@@ -78,17 +80,10 @@ export const LABELS = {
 
 const since = (start: number) => performance.now() - start
 
-function numberFrom(value: string | undefined, fallback: number): number {
-  const n = Number(value)
-  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
-}
-
 export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureResult> {
   const { repo, config, env = process.env } = options
-  const retry = {
-    retries: options.retries ?? numberFrom(env.REGISTRY_RETRIES, 3),
-    baseDelayMs: options.baseDelayMs ?? numberFrom(env.REGISTRY_RETRY_DELAY_MS, 1000),
-  }
+  const fromEnv = retrySettings(env)
+  const retry = { retries: options.retries ?? fromEnv.retries, baseDelayMs: options.baseDelayMs ?? fromEnv.baseDelayMs }
   const started = performance.now()
 
   // 1. The tag (git) while the daemon is asked whether it answers (a config error wins
@@ -129,7 +124,6 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     digest = await manifestDigest(ref, {
       credentials,
       ...retry,
-      onRetry: (error, attempt, delay) => warn(`${(error as Error).message}; retry ${attempt} in ${seconds(delay)}`),
     })
   } catch (error) {
     if (!(error instanceof RegistryUnavailableError)) throw error

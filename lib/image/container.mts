@@ -12,7 +12,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, type ProcessOutput, type ProcessPromise } from 'zx'
-import { interrupted, onInterrupt, WorkError } from '../core/cli.mts'
+import { WorkError } from '../core/cli.mts'
+import { interrupted, onInterrupt } from '../core/interrupts.mts'
+import { sleep } from '../core/retries.mts'
 import { removeContainer, tail } from './docker.mts'
 import { git } from '../core/git.mts'
 import { failure, info, redact, seconds, success } from '../core/log.mts'
@@ -134,8 +136,6 @@ function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): s
   for (const n of [...new Set(envNames)]) args.push('--env', n)
   return args
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Run the steps in order in one container, stopping at the first failure. Each step's

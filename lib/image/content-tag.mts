@@ -8,10 +8,9 @@
 // the formula of the proposal's Makefile.docker. A dirty input gives the tag of its new
 // content. Git runs a fixed number of times whatever the number of inputs.
 import { fs, path } from 'zx'
-import picomatch from 'picomatch'
-import type { Config } from '../core/config.mts'
-import { ConfigError } from '../core/config.mts'
-import { blobId, compareBytes, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from '../core/git.mts'
+import { CONFIG_FILE, ConfigError, validateConfig, type Config } from '../core/config.mts'
+import { compileGlobs } from '../core/globs.mts'
+import { blobId, compareBytes, git, hashFiles, listWorktreeFiles, quoteGitPath, type RepoInfo } from '../core/git.mts'
 
 export interface InputFile {
   path: string
@@ -27,47 +26,26 @@ export interface BuildImageTag {
   inputs: InputFile[]
 }
 
-/** Refuse patterns that could reach outside the repository. */
-function checkPattern(pattern: string): void {
-  const bare = pattern.replace(/^!/, '')
-  if (path.isAbsolute(bare) || bare.split('/').includes('..')) {
-    throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} reaches outside the repository (use a path relative to its root)`)
-  }
-}
-
 /**
- * Which files the inputs name: the Dockerfile always, then each glob (matched against
- * repo-relative paths, `**` crossing directories, a bare directory meaning everything
- * under it, `!pattern` excluding). A pattern that matches nothing is an error.
+ * Which files the inputs name: the Dockerfile always, then each glob (the repository
+ * glob rules of lib/core/globs.mts; the config has already refused globs that reach
+ * outside the repository). A pattern that matches nothing is an error.
  */
 export function selectInputs(files: string[], dockerfile: string, patterns: string[]): string[] {
-  for (const p of [dockerfile, ...patterns]) checkPattern(p)
   const fileSet = new Set(files)
   if (!fileSet.has(dockerfile)) {
     throw new ConfigError(`buildImage.dockerfile: ${JSON.stringify(dockerfile)} is not in the repository (or is ignored by git)`)
   }
+  const { includes, excluded } = compileGlobs(patterns)
   const selected = new Set([dockerfile])
-  const excludes: Array<(p: string) => boolean> = []
-  for (const pattern of patterns) {
-    if (pattern.startsWith('!')) {
-      excludes.push(picomatch(pattern.slice(1), { dot: true }))
-      continue
+  for (const glob of includes) {
+    const matched = files.filter(glob.matches)
+    if (matched.length === 0) {
+      throw new ConfigError(`buildImage.inputs: ${JSON.stringify(glob.pattern)} matches no file (files ignored by git do not count)`)
     }
-    const clean = pattern.replace(/^\.\//, '').replace(/\/+$/, '')
-    const isMatch = picomatch(clean, { dot: true })
-    const underDir = picomatch(`${clean}/**`, { dot: true })
-    let matched = false
-    for (const file of files) {
-      if (isMatch(file) || underDir(file)) {
-        selected.add(file)
-        matched = true
-      }
-    }
-    if (!matched) {
-      throw new ConfigError(`buildImage.inputs: ${JSON.stringify(pattern)} matches no file (files ignored by git do not count)`)
-    }
+    for (const file of matched) selected.add(file)
   }
-  return [...selected].filter((f) => f === dockerfile || !excludes.some((ex) => ex(f))).sort(compareBytes)
+  return [...selected].filter((f) => f === dockerfile || !excluded(f)).sort(compareBytes)
 }
 
 /** Mode and blob id of each input as it is in the working tree. */
@@ -125,6 +103,43 @@ export async function computeBuildImageTag(repo: RepoInfo, config: Config): Prom
   const manifest = manifestText(inputs, config.buildImage.buildArgs)
   const tag = blobId(manifest, repo.objectFormat)
   return { tag, image: `${buildImageRepository(config)}:${tag}`, manifest, inputs }
+}
+
+/** The tag of a commit, or why it has none (no config there, or one that does not validate). */
+export type TagAtCommit = { commit: string; tag: string } | { commit: string; tag: null; reason: string }
+
+/**
+ * The build image's tag at `commit`, from git objects alone (no checkout, no working
+ * tree): the config and the inputs as that commit has them. Equal to what image-tag
+ * prints on a clean checkout of the commit. Two git processes, whatever the inputs.
+ * `configFile` is the config's path inside the repository.
+ */
+export async function buildImageTagAt(repo: RepoInfo, commit: string, configFile = CONFIG_FILE): Promise<TagAtCommit> {
+  // `--end-of-options`: a ref name that starts with '-' (from a remote) stays a ref.
+  const listing = await git(repo.root)`git ls-tree -r -z --full-tree --end-of-options ${commit}`
+  const blobs = new Map<string, { mode: InputFile['mode']; id: string }>()
+  for (const record of listing.stdout.split('\0')) {
+    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
+    if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
+  }
+  const configBlob = blobs.get(configFile)
+  if (!configBlob) return { commit, tag: null, reason: `${configFile} is not in that commit` }
+  try {
+    const text = (await git(repo.root)`git cat-file blob ${configBlob.id}`).stdout
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (error) {
+      throw new ConfigError(`${configFile}: not valid JSON: ${(error as Error).message}`)
+    }
+    const config: Config = validateConfig(raw, configFile)
+    const paths = selectInputs([...blobs.keys()], config.buildImage.dockerfile, config.buildImage.inputs)
+    const inputs = paths.map((p) => ({ path: p, ...blobs.get(p)! }))
+    return { commit, tag: blobId(manifestText(inputs, config.buildImage.buildArgs), repo.objectFormat) }
+  } catch (error) {
+    if (error instanceof ConfigError) return { commit, tag: null, reason: error.message }
+    throw error
+  }
 }
 
 // --- CI configs that must name the build image statically ---

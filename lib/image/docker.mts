@@ -10,9 +10,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, ProcessOutput, type ProcessPromise } from 'zx'
-import { onInterrupt, WorkError } from '../core/cli.mts'
-import { redact, registerSecret, warn } from '../core/log.mts'
-import { withRetries, type Credentials } from './registry.mts'
+import { WorkError } from '../core/cli.mts'
+import { onInterrupt } from '../core/interrupts.mts'
+import { sleep, withRetries } from '../core/retries.mts'
+import { redact, registerSecret } from '../core/log.mts'
+import type { Credentials } from './registry.mts'
 
 export interface DockerOptions {
   /** A Docker config directory (DOCKER_CONFIG) for this call; default: the user's. */
@@ -157,7 +159,6 @@ async function transfer(action: 'pull' | 'push', ref: string, options: TransferO
       retries: options.retries ?? 3,
       baseDelayMs: options.baseDelayMs ?? 1000,
       isRetryable: (error) => error instanceof TransientDockerError,
-      onRetry: (error, attempt, delay) => warn(`${(error as Error).message}; retry ${attempt} in ${(delay / 1000).toFixed(1)}s`),
     },
   ).catch((error) => {
     if (error instanceof TransientDockerError) throw new WorkError(error.message)
@@ -250,8 +251,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await removeDir()
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Stop a build on SIGINT/SIGTERM. BuildKit cancels a build whose client went away. The

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { interrupted, WorkError } from '../core/cli.mts'
+import { WorkError } from '../core/cli.mts'
+import { parseRetryAfter, withRetries, type RetryOptions } from '../core/retries.mts'
 import { redact, registerSecret } from '../core/log.mts'
 
 // --- image references ---
@@ -160,53 +161,6 @@ export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = p
   return undefined
 }
 
-// --- retries ---
-
-export interface RetryOptions {
-  /** Retries after the first attempt (so `retries: 3` means up to 4 attempts). Default 3. */
-  retries?: number
-  /** The first delay; each retry doubles it. Default 1000 ms. */
-  baseDelayMs?: number
-  /** Whether an error is worth another attempt. Default: every error. */
-  isRetryable?: (error: unknown) => boolean
-  /** Called before each wait, e.g. to log "retrying in 2s". */
-  onRetry?: (error: unknown, attempt: number, delayMs: number) => void
-}
-
-/** The longest wait a `Retry-After` can impose on us; longer ones are capped. */
-export const MAX_RETRY_AFTER_MS = 60_000
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Run `fn`, retrying retryable failures with exponential backoff (base, 2x base, 4x ...).
- * An error carrying `retryAfterMs` (a registry's Retry-After) waits that long instead.
- * When retries run out, the last error is thrown.
- */
-export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const { retries = 3, baseDelayMs = 1000, isRetryable = () => true, onRetry } = options
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn(attempt)
-    } catch (error) {
-      // Interrupted (SIGINT/SIGTERM): the undo steps are running; start nothing new.
-      if (attempt >= retries || !isRetryable(error) || interrupted()) throw error
-      const hinted = (error as { retryAfterMs?: number } | null)?.retryAfterMs
-      const delay = typeof hinted === 'number' ? Math.min(hinted, MAX_RETRY_AFTER_MS) : baseDelayMs * 2 ** attempt
-      onRetry?.(error, attempt + 1, delay)
-      await sleep(delay)
-    }
-  }
-}
-
-/** `Retry-After` in ms: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
 // --- errors ---
 
 /** The registry refused our credentials (or anonymous access). Exit 1, with what to do. */
@@ -242,6 +196,19 @@ class TransientError extends Error {
   constructor(message: string, retryAfterMs?: number) {
     super(message)
     this.retryAfterMs = retryAfterMs
+  }
+}
+
+/**
+ * The one way a registry call is retried: `fn` runs again on transient errors (429,
+ * 5xx, network), which become RegistryUnavailableError once retries run out.
+ */
+async function retried<T>(registry: string, options: RetryOptions, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await withRetries(fn, { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) })
+  } catch (error) {
+    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
+    throw error
   }
 }
 
@@ -384,15 +351,7 @@ async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx
   const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
   const headers = { accept: MANIFEST_TYPES.join(', ') }
   const request = (method: 'HEAD' | 'GET') => registryRequest(registry, repository, pathname, { credentials: options.credentials, method, headers })
-  try {
-    return await withRetries(() => read({ registry, pathname, request }), {
-      ...options,
-      isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true),
-    })
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  return retried(registry, options, () => read({ registry, pathname, request }))
 }
 
 /**
@@ -405,21 +364,13 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
   const { registry, repository } = parseImageRef(ref)
   const request = (pathname: string, method: 'POST' | 'DELETE') =>
     registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
-  try {
-    await withRetries(
-      async () => {
-        const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
-        if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
-        const location = res.headers.get('location')
-        // Cancel the upload we just started; a registry that cannot is no reason to fail.
-        if (location) await request(new URL(location, registryBaseUrl(registry)).href, 'DELETE').catch(() => undefined)
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  await retried(registry, options, async () => {
+    const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
+    if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
+    const location = res.headers.get('location')
+    // Cancel the upload we just started; a registry that cannot is no reason to fail.
+    if (location) await request(new URL(location, registryBaseUrl(registry)).href, 'DELETE').catch(() => undefined)
+  })
 }
 
 export interface ManifestInfo {
@@ -469,21 +420,13 @@ export async function publishedImage(ref: string, options: ManifestOptions = {})
   if (!manifest?.configDigest) return null
   const { registry, repository } = parseImageRef(ref)
   const pathname = `/v2/${repository}/blobs/${manifest.configDigest}`
-  try {
-    return await withRetries(
-      async () => {
-        const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-        if (res.status === 404) return null // deleted meanwhile
-        if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-        const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
-        return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
-      },
-      { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) },
-    )
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
-  }
+  return retried(registry, options, async () => {
+    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
+    if (res.status === 404) return null // deleted meanwhile
+    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+    const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
+    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
+  })
 }
 
 /**
@@ -495,23 +438,15 @@ export async function listTags(repositoryRef: string, options: ManifestOptions =
   const { registry, repository } = parseImageRef(repositoryRef)
   const tags: string[] = []
   let pathname: string | undefined = `/v2/${repository}/tags/list?n=1000`
-  try {
-    while (pathname) {
-      const page: string = pathname
-      const res = await withRetries(() => registryRequest(registry, repository, page, { credentials: options.credentials }), {
-        ...options,
-        isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true),
-      })
-      if (res.status === 404) return tags
-      if (!res.ok) throw new WorkError(`GET ${registry}${page}: unexpected HTTP ${res.status}`)
-      tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []))
-      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
-      const url = next ? new URL(next, registryBaseUrl(registry)) : undefined
-      pathname = url ? url.pathname + url.search : undefined
-    }
-    return tags
-  } catch (error) {
-    if (error instanceof TransientError) throw new RegistryUnavailableError(registry, error.message)
-    throw error
+  while (pathname) {
+    const page: string = pathname
+    const res = await retried(registry, options, () => registryRequest(registry, repository, page, { credentials: options.credentials }))
+    if (res.status === 404) return tags
+    if (!res.ok) throw new WorkError(`GET ${registry}${page}: unexpected HTTP ${res.status}`)
+    tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []))
+    const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+    const url = next ? new URL(next, registryBaseUrl(registry)) : undefined
+    pathname = url ? url.pathname + url.search : undefined
   }
+  return tags
 }

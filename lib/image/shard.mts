@@ -7,10 +7,10 @@
 // of an earlier run's JUnit when there is one (units it does not know get the median),
 // else by count.
 import { createHash } from 'node:crypto'
-import picomatch from 'picomatch'
 import { UsageError } from '../core/cli.mts'
 import { ConfigError, type ShardConfig } from '../core/config.mts'
 import { compareBytes } from '../core/git.mts'
+import { compileGlobs } from '../core/globs.mts'
 
 /** This node's place: shard `index` (1-based) of `total`. */
 export interface ShardSpec {
@@ -52,20 +52,19 @@ export function shardFromFlagOrEnv(flag: string | undefined, env: NodeJS.Process
 export const shardLabel = (s: ShardSpec): string => `${s.index}-of-${s.total}`
 
 /**
- * The files `steps.shard.units` names, sorted bytewise: each glob matched against the
- * repo-relative paths git sees (`**` crosses directories, `!pattern` excludes). A
+ * The files `steps.shard.units` names, sorted bytewise: the repository globs of
+ * lib/core/globs.mts over the repo-relative paths git sees. A
  * pattern that matches nothing is a config error (a typo must not shrink the suite).
  */
 export function selectUnitFiles(files: string[], patterns: string[]): string[] {
+  const { includes, excluded } = compileGlobs(patterns)
   const selected = new Set<string>()
-  const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => picomatch(p.slice(1).replace(/^\.\//, ''), { dot: true }))
-  for (const pattern of patterns.filter((p) => !p.startsWith('!'))) {
-    const isMatch = picomatch(pattern.replace(/^\.\//, ''), { dot: true })
-    const matched = files.filter((f) => isMatch(f))
-    if (matched.length === 0) throw new ConfigError(`steps.shard.units: ${JSON.stringify(pattern)} matches no file git sees`)
+  for (const glob of includes) {
+    const matched = files.filter((f) => glob.matches(f))
+    if (matched.length === 0) throw new ConfigError(`steps.shard.units: ${JSON.stringify(glob.pattern)} matches no file git sees`)
     for (const f of matched) selected.add(f)
   }
-  return [...selected].filter((f) => !excludes.some((x) => x(f))).sort(compareBytes)
+  return [...selected].filter((f) => !excluded(f)).sort(compareBytes)
 }
 
 /** The units a `steps.shard.list` command printed: one per non-empty line, trimmed, sorted, unique. */

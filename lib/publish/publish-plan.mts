@@ -126,15 +126,6 @@ export function checkFinalImageFiles(root: string, image: { dockerfile: string; 
   }
 }
 
-/** Registry and push retries: REGISTRY_RETRIES (default 3) after the first attempt, from REGISTRY_RETRY_DELAY_MS (default 1000), doubling. */
-export function retrySettings(env: NodeJS.ProcessEnv): { retries: number; baseDelayMs: number } {
-  const number = (value: string | undefined, fallback: number) => {
-    const n = Number(value)
-    return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
-  }
-  return { retries: number(env.REGISTRY_RETRIES, 3), baseDelayMs: number(env.REGISTRY_RETRY_DELAY_MS, 1000) }
-}
-
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '?')
 
 /** The plan as an aligned table: ref, action, and what the registry has now. */

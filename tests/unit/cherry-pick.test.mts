@@ -1,9 +1,9 @@
 // The pure parts of lib/bots/cherry-pick.mts: triggers, names, messages, flag checks.
 import { describe, expect, it } from 'vitest'
+import { code } from '../../lib/bots/github.mts'
 import {
   actionsOutputs,
   branchesFromLabels,
-  code,
   conflictComment,
   headBranchName,
   isRebaseOf,

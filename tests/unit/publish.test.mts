@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
-import { decideAction, describePlan, finalImage, isBuildOf, refusalMessage, retrySettings, type PlanEntry, type Target } from '../../lib/publish/publish-plan.mts'
+import { retrySettings } from '../../lib/core/retries.mts'
+import { decideAction, describePlan, finalImage, isBuildOf, refusalMessage, type PlanEntry, type Target } from '../../lib/publish/publish-plan.mts'
 import type { ManifestInfo, PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)

@@ -4,12 +4,11 @@ import { describe, expect, it } from 'vitest'
 import {
   isLoopback,
   parseImageRef,
-  parseRetryAfter,
   parseWwwAuthenticate,
   registryBaseUrl,
   registryCredentials,
-  withRetries,
 } from '../../lib/image/registry.mts'
+import { parseRetryAfter, withRetries } from '../../lib/core/retries.mts'
 import { redact } from '../../lib/core/log.mts'
 import { tempDir } from '../helpers/repo.mts'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
-import { branchName, generatorEnv, parseStatusZ, pathMatcher, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
+import { globMatcher } from '../../lib/core/globs.mts'
+import { branchName, generatorEnv, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
 
 const config = (generated: unknown, steps: Record<string, unknown> = {}) =>
   validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, generated, steps })
@@ -20,22 +21,22 @@ describe('generated entries in build.config.json', () => {
     [{ name: 'a.lock', command: ['x'], paths: ['p'] }, /generated\[0\]\.name/],
     [{ name: 'a', command: [], paths: ['p'] }, /generated\[0\]\.command: expected at least 1 entry/],
     [{ name: 'a', command: ['x'], paths: [] }, /generated\[0\]\.paths: expected at least 1 entry/],
-    [{ name: 'a', command: ['x'], paths: ['../elsewhere'] }, /generated\[0\]\.paths\[0\]: expected a glob relative to the repository root/],
-    [{ name: 'a', command: ['x'], paths: ['ok', '/etc/passwd'] }, /generated\[0\]\.paths\[1\]: expected a glob relative/],
+    [{ name: 'a', command: ['x'], paths: ['../elsewhere'] }, /generated\[0\]\.paths\[0\]: "\.\.\/elsewhere" reaches outside the repository \(expected a glob relative to the repository root\)/],
+    [{ name: 'a', command: ['x'], paths: ['ok', '/etc/passwd'] }, /generated\[0\]\.paths\[1\]: "\/etc\/passwd" reaches outside the repository/],
   ])('refuse %j', (entry, message) => {
     expect(() => config([entry])).toThrow(ConfigError)
     expect(() => config([entry])).toThrow(message)
   })
 })
 
-describe('pathMatcher', () => {
+describe('globMatcher (generated[].paths)', () => {
   it('matches globs, everything under a directory, and honours !excludes', () => {
-    const inPaths = pathMatcher(['gen', 'docs/*.md', './pkg/ami/**/*.go', '!gen/keep.txt'])
+    const inPaths = globMatcher(['gen', 'docs/*.md', './pkg/ami/**/*.go', '!gen/keep.txt'])
     expect(['gen/a.txt', 'gen/deep/b.json', 'gen/.hidden', 'docs/amis.md', 'pkg/ami/regions/eu.go', 'pkg/ami/list.go'].filter(inPaths)).toHaveLength(6)
     expect(['generated.txt', 'gen', 'gen/keep.txt', 'docs/sub/x.md', 'pkg/ami/list.txt', 'README.md'].filter(inPaths)).toEqual(['gen'])
   })
   it('a trailing slash is the directory', () => {
-    expect(pathMatcher(['gen/'])('gen/x')).toBe(true)
+    expect(globMatcher(['gen/'])('gen/x')).toBe(true)
   })
 })
 
