@@ -12,7 +12,7 @@
 //      open the PR (or report the existing one), comment on the original.
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
 import { fs } from 'zx'
-import { flag, main, parseFlags, UsageError, type Flags } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import {
   actionsOutputs,
   checkTargets,
@@ -87,7 +87,7 @@ await main(async () => {
   })
   if (!flags) return 0
   const env = process.env
-  const manual = manualRequest({ pr: flag(flags, 'pr'), commit: flag(flags, 'commit'), to: flags.to as string[] })
+  const manual = manualRequest({ pr: flag(flags, 'pr'), commit: flag(flags, 'commit'), to: flags.to })
   const { root } = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const config = (await loadConfig({ root, file: flag(flags, 'config'), optional: true }))?.cherryPick ?? defaultCherryPick()
   const token = readGitHubToken(env)
@@ -173,7 +173,7 @@ async function readEvent(file: string): Promise<EventPayload> {
 }
 
 /** Summary on stderr, JSON on stdout (--json), step outputs on GitHub Actions; the exit code. */
-async function report(flags: Flags, source: Source | undefined, results: TargetResult[]): Promise<number> {
+async function report(flags: { json: boolean }, source: Source | undefined, results: TargetResult[]): Promise<number> {
   if (results.length) info('\n' + table(summaryRows(results)))
   if (flags.json) process.stdout.write(JSON.stringify(resultJson(source, results), null, 2) + '\n')
   await setActionsOutputs(actionsOutputs(results))

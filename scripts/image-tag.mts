@@ -5,11 +5,11 @@
 //   1. Read the flags and build.config.json.
 //   2. Hash the declared inputs as they are in the working tree.
 //   3. Print the tag (or the ref, the manifest, JSON), or check/rewrite CI configs.
-import { flag, main, parseFlags, WorkError } from '../lib/core/cli.mts'
-import { loadConfig } from '../lib/core/config.mts'
-import { repoInfo } from '../lib/core/git.mts'
+import { main, parseFlags, WorkError } from '../lib/core/cli.mts'
+import { openProject } from '../lib/core/project.mts'
 import { info, success } from '../lib/core/log.mts'
-import { buildImageRepository, computeBuildImageTag, syncRefs } from '../lib/image/content-tag.mts'
+import { syncRefs } from '../lib/image/ci-refs.mts'
+import { buildImageRepository, computeBuildImageTag } from '../lib/image/content-tag.mts'
 
 const usage = `
 Usage: npx zx scripts/image-tag.mts [options]
@@ -41,8 +41,7 @@ await main(async () => {
     string: ['repo', 'config', 'registry'],
   })
   if (!flags) return 0
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const { repo, config } = await openProject(flags)
 
   // 2. The tag.
   const result = await computeBuildImageTag(repo, config)

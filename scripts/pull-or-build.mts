@@ -7,10 +7,9 @@
 //   2. Ensure the image, once the Docker daemon answers: present locally, else pulled
 //      from the registry, else built from exactly the declared inputs (pushed with --push).
 //   3. Print the ref (or JSON) on stdout; the outcome is on stderr.
-import { flag, main, parseFlags } from '../lib/core/cli.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { main, parseFlags } from '../lib/core/cli.mts'
+import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { repoInfo } from '../lib/core/git.mts'
 
 const usage = `
 Usage: npx zx scripts/pull-or-build.mts [options]
@@ -49,8 +48,7 @@ await main(async () => {
     string: ['repo', 'config', 'registry'],
   })
   if (!flags) return 0
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const { repo, config } = await openProject(flags)
 
   // 2. Present, pulled or built (and pushed).
   const result = await ensureBuildImage({

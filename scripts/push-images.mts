@@ -13,19 +13,27 @@
 //   6. Compare each ref with the registry: create, update, unchanged or refuse.
 //   7. Push (unless --dry-run); print each ref with its digest.
 import path from 'node:path'
-import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/image/docker.mts'
 import { resolveGitState } from '../lib/publish/git-state.mts'
-import { repoInfo } from '../lib/core/git.mts'
 import { info, seconds, step, success, warn } from '../lib/core/log.mts'
-import { checkFinalImageFiles, describePlan, executePlan, isBuildOf, finalImage, planPublish, refusalMessage, type PublishResult } from '../lib/publish/publish-plan.mts'
+import {
+  checkFinalImageFiles,
+  describePlan,
+  executePlan,
+  finalImage,
+  mayReuse,
+  PAST_TENSE,
+  planPublish,
+  publishJson,
+  refusalMessage,
+  type PublishResult,
+} from '../lib/publish/publish-plan.mts'
 import { retrySettings } from '../lib/core/retries.mts'
 import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
-
-const PAST = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
 
 const usage = `
 Usage: npx zx scripts/push-images.mts [options]
@@ -71,8 +79,7 @@ await main(async () => {
   if (!flags) return 0
   const dryRun = Boolean(flags['dry-run'])
   const env = process.env
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined, env })
+  const { repo, config } = await openProject(flags, env)
   const image = finalImage(config)
   checkFinalImageFiles(repo.root, image)
   const finalRepository = image.repository
@@ -96,14 +103,7 @@ await main(async () => {
     forceBranch: Boolean(flags['force-branch']),
   })
   info(`${state.sha.slice(0, 12)}: ${decision.reason}`)
-  const output = (images: PublishResult[]) => ({
-    version: decision.version,
-    revision: state.sha,
-    ref: state.ref,
-    reason: decision.reason,
-    dryRun,
-    images: images.map(({ ref, kind, action, digest, existing }) => ({ ref, kind, action, digest, existing: existing?.digest ?? null })),
-  })
+  const output = (images: PublishResult[]) => publishJson({ decision, revision: state.sha, ref: state.ref, dryRun }, images)
   if (decision.tags.length === 0) {
     if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
     return 0
@@ -132,9 +132,8 @@ await main(async () => {
 
     // 5. The final image: the one an earlier run published for this commit (maybe on
     //    another runner, where a rebuild differs in timestamps), else a new build.
-    const reuse = !flags['allow-overwrite'] && !state.dirty && isBuildOf(published, { revision: state.sha, version: decision.version })
     let finalId: string
-    if (reuse) {
+    if (mayReuse(published, { revision: state.sha, version: decision.version, dirty: state.dirty, allowOverwrite: flags['allow-overwrite'] })) {
       const pinned = `${finalRepository}@${published.digest}`
       await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
         await pull(pinned, { ...dockerOptions, ...retry })
@@ -185,7 +184,7 @@ await main(async () => {
         onDone: (result) => {
           done.push(result)
           if (result.action === 'refuse') return
-          success(`${result.ref}: ${PAST[result.action]} (${result.digest})`)
+          success(`${result.ref}: ${PAST_TENSE[result.action]} (${result.digest})`)
           if (!flags.json) process.stdout.write(`${result.ref}@${result.digest}\n`)
         },
       })

@@ -15,10 +15,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { openProject } from '../lib/core/project.mts'
 import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { listWorktreeFiles, repoInfo } from '../lib/core/git.mts'
+import { listWorktreeFiles } from '../lib/core/git.mts'
 import { failure, info, success, warn } from '../lib/core/log.mts'
 import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/image/shard.mts'
 import { readTimings, renameShardJUnit } from '../lib/image/shard-reports.mts'
@@ -82,8 +82,7 @@ await main(async () => {
   if (!flags) return 0
   const only = flags.only as string | undefined
   let shard = shardFromFlagOrEnv(flags.shard as string | undefined, process.env)
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const { repo, config } = await openProject(flags)
   const sharding = config.steps.shard
   if (shard && !sharding) {
     const from = flags.shard !== undefined ? `--shard ${String(flags.shard)}` : `CIRCLE_NODE_TOTAL=${process.env.CIRCLE_NODE_TOTAL}`

@@ -3,24 +3,27 @@
 // GitHub Actions workflow `nightly.yml` (job `update-generated`) and the CircleCI
 // workflow `nightly` (a scheduled pipeline); by hand with --dry-run to try a generator.
 //   1. Read the flags, build.config.json (`generated`) and the token.
-//   2. The remote's default branch, fetched: every command runs on it, every pull
-//      request is based on it.
+//   2. A scratch repository (your checkout is read, never written), and the remote's
+//      default branch fetched into it: every command runs on it, every pull request is
+//      based on it.
 //   3. Make the build image available (the pull-or-build logic from lib/image/build-image.mts).
-//   4. Per entry, in a temporary worktree: run the command in the build image; changes
-//      outside its `paths` (or a failing command) fail it and push nothing; changes
-//      inside are committed on update-generated/<name>, pushed when they differ from the
-//      branch, and get one pull request (opened, or updated); no change closes the
-//      stale pull request.
+//   4. Per entry, on an export of the default branch with no git data: run the command in
+//      the build image; changes outside its `paths`, anything there but regular files, or
+//      a failing command fail it and push nothing; the regular files inside are committed
+//      on update-generated/<name>, pushed when they differ from the branch, and get one
+//      pull request (opened, or updated); no change closes the stale pull request.
 //   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
-import { botGitEnv, defaultBranch, fetchBranches, remoteContext, withBotAuthor } from '../lib/bots/remote.mts'
-import { loadConfig } from '../lib/core/config.mts'
+import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { repoInfo } from '../lib/core/git.mts'
 import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
+import { ciLogUrl, githubRepoOf, NO_GITHUB_REPO } from '../lib/bots/remote.mts'
 import { failure, info, step, table } from '../lib/core/log.mts'
 import {
+  defaultBranch,
+  fetchBase,
   generatorEnv,
+  openBotRepo,
   selectGenerated,
   summaryRows,
   updateGenerated,
@@ -32,8 +35,9 @@ const usage = `
 Usage: npx zx scripts/update-generated.mts [options]
 
 For each entry of "generated" in build.config.json ({ "name", "command", "paths" }):
-run the command in the build image on the remote's default branch (in a temporary
-worktree: your checkout is never changed). Files it changes under its paths are
+run the command in the build image on the remote's default branch (on an export of its
+files with no git data: the command never sees .git or the token, and your checkout is
+never changed). Files it changes under its paths are
 committed on update-generated/<name> and get one pull request (opened, or updated when
 the output changed); when it changes nothing, an open pull request for it is closed.
 A command that fails, or changes files outside its paths, fails the run and pushes
@@ -53,7 +57,9 @@ Options:
 
 Environment:
   GITHUB_TOKEN (or GH_TOKEN)  token that can push branches and open and close pull
-                              requests (required unless --dry-run); never passed to the commands
+                              requests (required unless --dry-run); handed only to git's
+                              ls-remote, fetch and push (for the remote's host) and to
+                              the API; never to the commands
   GITHUB_API_URL              the API server (default https://api.github.com)
   GITHUB_REPOSITORY           owner/name
   REGISTRY, REGISTRY_USERNAME/_PASSWORD: as for pull-or-build.
@@ -72,8 +78,7 @@ await main(async () => {
   if (!flags) return 0
   const env = process.env
   const dryRun = Boolean(flags['dry-run'])
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined })
+  const { repo, config } = await openProject(flags)
   const entries = selectGenerated(config.generated, flag(flags, 'only'))
   if (!entries.length) {
     info('Nothing to update: build.config.json has no "generated" entries.')
@@ -82,43 +87,45 @@ await main(async () => {
   const token = readGitHubToken(env)
   if (!token && !dryRun) throw new UsageError('GITHUB_TOKEN is not set: it needs to push update-generated/* branches and open and close pull requests (GH_TOKEN works too; --dry-run needs none)')
   const remote = flag(flags, 'remote') ?? 'origin'
-  const remoteCtx = token
-    ? await remoteContext({ root: repo.root, remote, token, githubRepo: flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined), env })
-    : { root: repo.root, remote, env: await botGitEnv(repo.root, undefined, env), repo: undefined, logUrl: undefined }
-  const gitEnv = await withBotAuthor(repo.root, remoteCtx.env)
 
-  // 2. The default branch, fresh from the remote.
-  const base = await step(`Fetch the default branch from ${remote}`, async () => {
-    const branch = await defaultBranch({ root: repo.root, remote, env: gitEnv }, config.defaultBranch)
-    await fetchBranches({ root: repo.root, remote, env: gitEnv }, [branch])
-    return branch
-  })
+  // 2. The scratch repository, and the default branch fetched into it.
+  const bot = await openBotRepo({ root: repo.root, remote, token, env })
+  try {
+    const githubRepo = flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined)
+    const slug = githubRepoOf(githubRepo, bot.url)
+    if (!slug && !dryRun) throw new UsageError(NO_GITHUB_REPO)
+    const { base, baseCommit } = await step(`Fetch the default branch from ${remote}`, async () => {
+      const branch = await defaultBranch(bot, config.defaultBranch)
+      return { base: branch, baseCommit: await fetchBase(bot, branch) }
+    })
 
-  // 3. The build image.
-  const image = await ensureBuildImage({ repo, config })
+    // 3. The build image.
+    const image = await ensureBuildImage({ repo, config })
 
-  // 4. Each entry on its own: one failing does not stop the others.
-  const ctx: GeneratedContext = {
-    root: repo.root,
-    remote,
-    env: gitEnv,
-    repo: remoteCtx.repo,
-    github: token ? githubClient(token, env.GITHUB_API_URL) : undefined,
-    logUrl: remoteCtx.logUrl,
-    base,
-    image: image.ref,
-    containerEnv: generatorEnv(env, config),
-    dryRun,
+    // 4. Each entry on its own: one failing does not stop the others.
+    const ctx: GeneratedContext = {
+      bot,
+      repo: slug,
+      github: token ? githubClient(token, env.GITHUB_API_URL) : undefined,
+      logUrl: ciLogUrl(env),
+      base,
+      baseCommit,
+      image: image.ref,
+      containerEnv: generatorEnv(env, config),
+      dryRun,
+    }
+    const results: GeneratedResult[] = []
+    for (const entry of entries) {
+      const result = await updateGenerated(ctx, entry)
+      results.push(result)
+      info(`  ${entry.name}: ${result.status}${result.pull ? ` #${result.pull.number} ${result.pull.url}` : ''}${result.message ? ` (${result.message})` : ''}`)
+    }
+
+    // 5. Report.
+    return report(Boolean(flags.json), results)
+  } finally {
+    await bot.remove()
   }
-  const results: GeneratedResult[] = []
-  for (const entry of entries) {
-    const result = await updateGenerated(ctx, entry)
-    results.push(result)
-    info(`  ${entry.name}: ${result.status}${result.pull ? ` #${result.pull.number} ${result.pull.url}` : ''}${result.message ? ` (${result.message})` : ''}`)
-  }
-
-  // 5. Report.
-  return report(Boolean(flags.json), results)
 })
 
 /** Summary on stderr, JSON on stdout (--json); the exit code. */

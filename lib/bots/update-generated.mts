@@ -1,20 +1,32 @@
 // The bot that keeps generated files current: the logic behind scripts/update-generated.mts.
-// Per `generated` entry of build.config.json:
-//   1. a temporary worktree at <remote>/<default branch> (the user's checkout is never touched);
-//   2. the command, in the build image, with that worktree mounted (lib/image/container.mts);
-//   3. what changed (`git status`): outside the entry's `paths` fails, nothing is pushed;
-//   4. changes: a commit on update-generated/<name>, pushed only when its content differs
-//      from the branch's; one pull request per name, opened or updated;
-//   5. no change: the open pull request for that name is closed, the branch deleted.
-// Git authenticates with the token through the credential helper of lib/bots/remote.mts's
-// `botGitEnv` (never argv, URLs or config); the GitHub API goes through Octokit.
-import { UsageError } from '../core/cli.mts'
-import { interrupted } from '../core/interrupts.mts'
+// The generator is code the job does not control (a tool, a dependency of one), so it
+// never meets git data or the token:
+//   - the bot's git works in a scratch repository of its own (`openBotRepo`): a bare git
+//     dir in a temp directory, config written by `git init` alone, fetched into with
+//     `--depth=1`. The user's checkout is read once, before any generator runs (the
+//     remote's URL, the object format, the identity) and never written;
+//   - per `generated` entry: the default branch's tree is exported to a temp directory
+//     with no `.git` at all (`git read-tree -u` into a throwaway index); the command runs
+//     there, in the build image (lib/image/container.mts), with nothing else mounted;
+//   - what changed (`git status` with an explicit git dir, work tree and index): outside
+//     the entry's `paths` fails, so does anything there that is not a regular file;
+//   - only those regular files are taken in (`git add` of exactly those paths); the tree
+//     becomes one commit on the default branch (`git commit-tree`: no hooks), pushed to
+//     update-generated/<name> when its content differs; one pull request per name;
+//   - no change: the open pull request for that name is closed, the branch deleted.
+// Every git command runs with an explicit git dir (and work tree), `core.fsmonitor=false`,
+// no hooks, and without the job's secrets in its env. The token is handed only to the
+// commands that talk to the remote (`ls-remote`, `fetch`, `push`), always with its URL
+// spelled out, through a credential helper that answers for that host alone (never argv,
+// URLs or config). The GitHub API goes through Octokit.
+import { $, fs, os, path, type Shell } from 'zx'
+import { UsageError, WorkError } from '../core/cli.mts'
+import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
-import { fetchBranches, remoteBranches, type RemoteContext } from './remote.mts'
+import { BOT, defaultBranchFromLsRemote, headsFromLsRemote } from './remote.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
-import { gitDirsOutside, runSteps } from '../image/container.mts'
-import { addTempWorktree, git, type TempWorktree } from '../core/git.mts'
+import { runSteps } from '../image/container.mts'
+import { git, gitEnv, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { globMatcher } from '../core/globs.mts'
 import { info, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
@@ -54,13 +66,17 @@ export interface GeneratedResult {
   message?: string
 }
 
-export interface GeneratedContext extends Pick<RemoteContext, 'root' | 'remote' | 'env'> {
+export interface GeneratedContext {
+  /** The scratch repository all git work happens in (see `openBotRepo`). */
+  bot: BotRepo
   /** The GitHub repository and client; absent only with --dry-run (nothing is written). */
   repo?: RepoSlug
   github?: Octokit
   logUrl?: string
   /** The default branch: where the commands run, and the pull requests' base. */
   base: string
+  /** Its commit, fetched before any command ran (see `fetchBase`). */
+  baseCommit: string
   /** The build image the commands run in. */
   image: string
   /** Names of the env vars passed into the commands' container. */
@@ -142,7 +158,133 @@ export function summaryRows(results: GeneratedResult[]): string[][] {
   return rows
 }
 
-// --- git and GitHub ------------------------------------------------------------------------
+// --- the scratch repository ----------------------------------------------------------------
+
+/** Names never passed to git: the job's secrets, and overrides of which repository git uses. */
+const NOT_FOR_GIT = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY$|_PAT$|_PEM$|^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|CEILING_DIRECTORIES)$/
+
+/**
+ * The env of the bot's git commands: the job's env without its secrets (a command git
+ * starts cannot leak what it never had), and command-line config that turns off what runs
+ * commands from a repository: the file system monitor, hooks, submodule recursion, the
+ * `ext::` transport. (Diff and merge drivers: the commands here never run them;
+ * `--no-ext-diff --no-textconv` where a diff is made.)
+ */
+export function scratchGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !NOT_FOR_GIT.test(name)))
+  return withGitConfig(kept, [
+    ['core.fsmonitor', 'false'],
+    ['core.hooksPath', '/dev/null'],
+    ['core.untrackedCache', 'false'],
+    ['submodule.recurse', 'false'],
+    ['diff.ignoreSubmodules', 'all'],
+    ['status.submoduleSummary', 'false'],
+    ['protocol.ext.allow', 'never'],
+  ])
+}
+
+/** A bare git dir in a temp directory: every git command of the bot runs on it. */
+export interface BotRepo {
+  /** The temp directory holding the git dir and each entry's export. */
+  dir: string
+  gitDir: string
+  /** The remote's URL (`git remote get-url`, read before any generator ran): every fetch and push names it. */
+  url: string
+  /** Env of the local git commands: no token, nothing that runs commands (see `scratchGitEnv`). */
+  env: NodeJS.ProcessEnv
+  /** Env of `ls-remote`, `fetch` and `push` to `url`: the token's helper for that host alone. */
+  remoteEnv: NodeJS.ProcessEnv
+  /** Remove the temp directory (idempotent; also on SIGINT/SIGTERM). */
+  remove(): Promise<void>
+}
+
+/** `git --git-dir=<bot> [--work-tree=<dir>]`, quiet, in the C locale, with the bot's env. */
+function botGit(bot: BotRepo, options: { workTree?: string; index?: string; input?: string; remote?: boolean } = {}): { $: Shell; dirs: string[] } {
+  const env = { ...(options.remote ? bot.remoteEnv : bot.env), ...(options.index ? { GIT_INDEX_FILE: options.index } : {}) }
+  return {
+    $: $({ cwd: options.workTree ?? bot.dir, quiet: true, env: gitEnv(env), input: options.input }),
+    dirs: [`--git-dir=${bot.gitDir}`, ...(options.workTree ? [`--work-tree=${options.workTree}`] : [])],
+  }
+}
+
+/** Name and email of a `git var GIT_*_IDENT` line. */
+export function parseIdent(line: string): { name: string; email: string } | undefined {
+  const match = /^(.*) <([^<>]*)> \d+ [+-]\d{4}$/.exec(line.trim())
+  return match ? { name: match[1], email: match[2] } : undefined
+}
+
+/**
+ * Author and committer as the user's git would set them (read in the checkout, before any
+ * generator ran), else the Actions bot (a bare CI runner has no identity).
+ */
+async function identityEnv(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const out: NodeJS.ProcessEnv = {}
+  for (const role of ['AUTHOR', 'COMMITTER'] as const) {
+    const ident = await git(root, env)`git var ${`GIT_${role}_IDENT`}`.nothrow()
+    const parsed = ident.ok ? parseIdent(ident.stdout) : undefined
+    out[`GIT_${role}_NAME`] = parsed?.name ?? env.GIT_COMMITTER_NAME ?? BOT.name
+    out[`GIT_${role}_EMAIL`] = parsed?.email ?? env.GIT_COMMITTER_EMAIL ?? BOT.email
+  }
+  return out
+}
+
+/**
+ * The scratch repository, set up before any generator runs: the remote's URL, object
+ * format and identity are read from the checkout at `root` (which is not written), then
+ * `git init --bare` in a temp directory. `token` (absent for --dry-run: git uses the
+ * user's own credentials) goes into `remoteEnv` only.
+ */
+export async function openBotRepo(options: { root: string; remote: string; token?: string; env: NodeJS.ProcessEnv }): Promise<BotRepo> {
+  const env = scratchGitEnv(options.env)
+  const url = await git(options.root, env)`git remote get-url ${options.remote}`.nothrow()
+  if (!url.ok) throw new UsageError(`no git remote ${JSON.stringify(options.remote)} in ${options.root} (pass --remote NAME)`)
+  const format = (await git(options.root, env)`git rev-parse --show-object-format`).stdout.trim()
+  const local = { ...env, ...(await identityEnv(options.root, env)) }
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'update-generated-'))
+  const remove = onInterrupt(() => fs.rm(dir, { recursive: true, force: true }))
+  const gitDir = path.join(dir, 'repo.git')
+  try {
+    await git(dir, local)`git init --quiet --bare ${`--object-format=${format}`} ${gitDir}`
+  } catch (error) {
+    await remove()
+    throw error
+  }
+  const remoteUrl = url.stdout.trim()
+  return { dir, gitDir, url: remoteUrl, env: local, remoteEnv: options.token ? tokenCredentialEnv(options.token, remoteUrl, local) : local, remove }
+}
+
+/** `<branch> -> sha` for those of `branches` the remote has (`git ls-remote`). */
+export async function remoteHeads(bot: BotRepo, branches: string[]): Promise<Map<string, string>> {
+  const { $: run, dirs } = botGit(bot, { remote: true })
+  const out = await run`git ${dirs} ls-remote --heads ${bot.url} ${branches.map((b) => `refs/heads/${b}`)}`
+  return headsFromLsRemote(out.stdout, branches)
+}
+
+/** Fetch `branch`'s tip alone (`--depth=1`: its tree is all the bot needs) into `ref`; its commit. */
+async function fetchTip(bot: BotRepo, branch: string, ref: string): Promise<string> {
+  const { $: run, dirs } = botGit(bot, { remote: true })
+  await run`git ${dirs} fetch --quiet --no-tags --no-write-fetch-head --depth=1 ${bot.url} ${`+refs/heads/${branch}:${ref}`}`
+  return (await botGit(bot).$`git ${botGit(bot).dirs} rev-parse --verify ${`${ref}^{commit}`}`).stdout.trim()
+}
+
+/**
+ * The default branch: `defaultBranch` from the config, else the remote's HEAD
+ * (`git ls-remote --symref`, with the job's credentials).
+ */
+export async function defaultBranch(bot: BotRepo, configured?: string): Promise<string> {
+  if (configured) return configured
+  const { $: run, dirs } = botGit(bot, { remote: true })
+  return defaultBranchFromLsRemote(await run`git ${dirs} ls-remote --symref ${bot.url} HEAD`.nothrow(), bot.url)
+}
+
+/** Fetch the default branch's tip and detach the bot's HEAD there: every entry starts from it. */
+export async function fetchBase(bot: BotRepo, base: string): Promise<string> {
+  const commit = await fetchTip(bot, base, 'refs/bot/base')
+  await botGit(bot).$`git ${botGit(bot).dirs} update-ref --no-deref HEAD ${commit}`
+  return commit
+}
+
+// --- one entry -------------------------------------------------------------------------------
 
 /** The command failed, or changed files it may not: the entry fails, nothing is pushed. */
 class GeneratedFailure extends Error {
@@ -153,43 +295,84 @@ class GeneratedFailure extends Error {
   }
 }
 
-async function changedPaths(run: TempWorktree['git']): Promise<string[]> {
-  return parseStatusZ((await run`git status --porcelain=v1 -z --untracked-files=all --no-renames`).stdout)
+/** An entry's export of the default branch: files only, no git data; its index lives beside it. */
+interface Export {
+  dir: string
+  index: string
+}
+
+async function exportTree(ctx: GeneratedContext, name: string): Promise<Export> {
+  const dir = await fs.mkdtemp(path.join(ctx.bot.dir, `${name}-`))
+  const index = `${dir}.index`
+  const { $: run, dirs } = botGit(ctx.bot, { workTree: dir, index })
+  await run`git ${dirs} read-tree --reset -u ${ctx.baseCommit}`
+  return { dir, index }
+}
+
+/** What `git status` sees changed in the export: tracked and untracked, ignored files aside. */
+async function changedPaths(ctx: GeneratedContext, tree: Export): Promise<string[]> {
+  const { $: run, dirs } = botGit(ctx.bot, { workTree: tree.dir, index: tree.index })
+  const out = await run`git ${dirs} status --porcelain=v1 -z --untracked-files=all --no-renames --ignore-submodules=all`
+  return parseStatusZ(out.stdout)
 }
 
 /**
- * Run the entry's command in the build image on the worktree; return the files it
- * changed (tracked or new; ignored files do not count). Throws GeneratedFailure when the
- * command fails or changes a file outside `paths`.
+ * Run the entry's command in the build image on the export; return the files it changed
+ * (tracked or new; ignored files do not count). Throws GeneratedFailure when the command
+ * fails, changes a file outside `paths`, or leaves something there that is not a regular
+ * file (a symlink, a directory that is a repository, a device).
  */
-async function produce(ctx: GeneratedContext, entry: GeneratedFile, worktree: TempWorktree): Promise<string[]> {
-  // What git already sees as changed before the command runs (normally nothing, in a
-  // fresh worktree) is not the command's doing.
-  const before = new Set(await changedPaths(worktree.git))
-  // Not the host's Docker Engine (steps.docker): a generator has no business with root on the host.
-  const spec = { image: ctx.image, root: worktree.dir, mounts: await gitDirsOutside(worktree.dir) }
+async function produce(ctx: GeneratedContext, entry: GeneratedFile, tree: Export): Promise<string[]> {
+  // What git already sees as changed before the command runs (line-ending rules, say) is
+  // not the command's doing.
+  const before = new Set(await changedPaths(ctx, tree))
+  // Only the export is mounted: no git data, no host Docker Engine (steps.docker).
+  const spec = { image: ctx.image, root: tree.dir, mounts: [] }
   const [result] = await runSteps(spec, [{ name: entry.name, command: entry.command, env: ctx.containerEnv }])
-  const changed = (await changedPaths(worktree.git)).filter((f) => !before.has(f))
+  const changed = (await changedPaths(ctx, tree)).filter((f) => !before.has(f))
   const command = code(entry.command.join(' '))
   if (result.exitCode !== 0) {
     const touched = changed.length ? `; it had changed ${changed.join(', ')}` : ''
     throw new GeneratedFailure(`generated ${JSON.stringify(entry.name)}: ${command} failed with exit code ${result.exitCode}${touched}. Nothing was pushed.`, changed)
   }
   const inPaths = globMatcher(entry.paths)
-  const outside = changed.filter((f) => !inPaths(f))
+  const outside = changed.filter((f) => !inPaths(f.replace(/\/$/, '')))
   if (outside.length) {
     throw new GeneratedFailure(
       `generated ${JSON.stringify(entry.name)}: ${command} changed files outside its paths (${entry.paths.join(', ')}): ${outside.join(', ')}. Nothing was pushed: fix the command, or add them to "paths" in build.config.json.`,
       outside,
     )
   }
+  const irregular: string[] = []
+  for (const file of changed) {
+    const stat = await fs.lstat(path.join(tree.dir, file)).catch(() => undefined)
+    if (stat && !stat.isFile()) irregular.push(file)
+  }
+  if (irregular.length) {
+    throw new GeneratedFailure(
+      `generated ${JSON.stringify(entry.name)}: ${command} left what is not a regular file under its paths: ${irregular.join(', ')}. Only regular files are committed; nothing was pushed.`,
+      irregular,
+    )
+  }
   return changed
 }
 
-/** Stage exactly `files` (deletions too) and return the diff stat against the default branch. */
-async function stage(worktree: TempWorktree, files: string[]): Promise<string> {
-  await worktree.git({ input: files.join('\0') })`git --literal-pathspecs add --all --pathspec-from-file=- --pathspec-file-nul`
-  return (await worktree.git`git diff --cached --stat=100 HEAD`).stdout
+/** Take exactly `files` (regular files, or deletions) into the index; the new tree and its diff stat. */
+async function stage(ctx: GeneratedContext, tree: Export, files: string[]): Promise<{ tree: string; diffStat: string }> {
+  const { $: run, dirs } = botGit(ctx.bot, { workTree: tree.dir, index: tree.index, input: files.join('\0') })
+  await run`git ${dirs} --literal-pathspecs add --all --pathspec-from-file=- --pathspec-file-nul`
+  const bare = botGit(ctx.bot, { index: tree.index })
+  const written = (await bare.$`git ${bare.dirs} write-tree`).stdout.trim()
+  const diffStat = (await bare.$`git ${bare.dirs} diff --no-ext-diff --no-textconv --stat=100 ${ctx.baseCommit} ${written}`).stdout
+  return { tree: written, diffStat }
+}
+
+/** The commit of `tree` on the default branch, after checking the bot's HEAD is where it was put. */
+async function commitTree(ctx: GeneratedContext, entry: GeneratedFile, tree: string): Promise<string> {
+  const { $: run, dirs } = botGit(ctx.bot, { input: commitMessage(entry) })
+  const head = (await run`git ${dirs} rev-parse --verify HEAD`).stdout.trim()
+  if (head !== ctx.baseCommit) throw new WorkError(`HEAD moved from ${ctx.baseCommit} to ${head} while ${JSON.stringify(entry.name)} ran: nothing was pushed`)
+  return (await run`git ${dirs} commit-tree ${tree} -p ${ctx.baseCommit} -F -`).stdout.trim()
 }
 
 const pullRef = (p: { number: number; html_url: string }) => ({ number: p.number, url: p.html_url })
@@ -201,21 +384,21 @@ async function findOpenPull(ctx: GeneratedContext, branch: string) {
 }
 
 async function treeOf(ctx: GeneratedContext, rev: string): Promise<string> {
-  return (await git(ctx.root)`git rev-parse --verify ${`${rev}^{tree}`}`).stdout.trim()
+  const { $: run, dirs } = botGit(ctx.bot)
+  return (await run`git ${dirs} rev-parse --verify ${`${rev}^{tree}`}`).stdout.trim()
 }
 
 /**
- * Push the commit to update-generated/<name> unless the branch already holds the same
- * content (then it is kept as it is). `--force-with-lease`: the bot owns the branch, but
- * a concurrent run's push is never overwritten blindly. Returns whether it pushed.
+ * Push the commit to update-generated/<name> unless the branch still holds what was
+ * fetched before the command ran and that has the same content (then it is kept as it
+ * is). `--force-with-lease` on the tip just seen: the bot owns the branch, but a
+ * concurrent run's push is never overwritten blindly. Returns whether it pushed.
  */
-async function pushIfChanged(ctx: GeneratedContext, branch: string, commit: string): Promise<boolean> {
-  const existing = (await remoteBranches(ctx, [branch])).get(branch)
-  if (existing) {
-    await fetchBranches(ctx, [branch])
-    if ((await treeOf(ctx, existing)) === (await treeOf(ctx, commit))) return false
-  }
-  await git(ctx.root, ctx.env)`git push --quiet ${`--force-with-lease=refs/heads/${branch}:${existing ?? ''}`} ${ctx.remote} ${`${commit}:refs/heads/${branch}`}`
+async function pushIfChanged(ctx: GeneratedContext, branch: string, commit: string, fetched: string | undefined): Promise<boolean> {
+  const existing = (await remoteHeads(ctx.bot, [branch])).get(branch)
+  if (existing && existing === fetched && (await treeOf(ctx, existing)) === (await treeOf(ctx, commit))) return false
+  const { $: run, dirs } = botGit(ctx.bot, { remote: true })
+  await run`git ${dirs} push --quiet ${`--force-with-lease=refs/heads/${branch}:${existing ?? ''}`} ${ctx.bot.url} ${`${commit}:refs/heads/${branch}`}`
   return true
 }
 
@@ -246,9 +429,10 @@ async function closeStale(ctx: GeneratedContext, entry: GeneratedFile, branch: s
     await ctx.github!.rest.issues.createComment({ ...ctx.repo!, issue_number: open.number, body: closeComment(entry, ctx.base) })
     await ctx.github!.rest.pulls.update({ ...ctx.repo!, pull_number: open.number, state: 'closed' })
   }
-  const existing = (await remoteBranches(ctx, [branch])).get(branch)
+  const existing = (await remoteHeads(ctx.bot, [branch])).get(branch)
   if (existing) {
-    const deleted = await git(ctx.root, ctx.env)`git push --quiet ${`--force-with-lease=refs/heads/${branch}:${existing}`} ${ctx.remote} ${`:refs/heads/${branch}`}`.nothrow()
+    const { $: run, dirs } = botGit(ctx.bot, { remote: true })
+    const deleted = await run`git ${dirs} push --quiet ${`--force-with-lease=refs/heads/${branch}:${existing}`} ${ctx.bot.url} ${`:refs/heads/${branch}`}`.nothrow()
     if (!deleted.ok) warn(`could not delete the branch ${branch}: ${describeError(deleted)}`)
   }
   return open
@@ -263,24 +447,28 @@ async function closeStale(ctx: GeneratedContext, entry: GeneratedFile, branch: s
 export async function updateGenerated(ctx: GeneratedContext, entry: GeneratedFile): Promise<GeneratedResult> {
   const branch = branchName(entry.name)
   const result: GeneratedResult = { name: entry.name, status: 'failed', branch, command: entry.command, files: [] }
-  info(`── generated ${entry.name}, on ${ctx.remote}/${ctx.base} (paths: ${entry.paths.join(', ')})`)
-  let worktree: TempWorktree | undefined
+  info(`── generated ${entry.name}, on ${ctx.base} (paths: ${entry.paths.join(', ')})`)
+  let tree: Export | undefined
   try {
-    worktree = await addTempWorktree(ctx.root, `refs/remotes/${ctx.remote}/${ctx.base}`, ctx.env)
-    result.files = await produce(ctx, entry, worktree)
+    // The branch as it is now, fetched before the command runs: a re-run with the same output pushes nothing.
+    const existing = ctx.dryRun ? undefined : (await remoteHeads(ctx.bot, [branch])).get(branch)
+    const fetched = existing ? await fetchTip(ctx.bot, branch, `refs/bot/branches/${entry.name}`) : undefined
+
+    tree = await exportTree(ctx, entry.name)
+    result.files = await produce(ctx, entry, tree)
 
     if (!result.files.length) {
       if (ctx.dryRun) return { ...result, status: 'current', message: `no change (dry run: an open pull request from ${branch} would be closed)` }
       return { ...result, ...(await closeStale(ctx, entry, branch)) }
     }
 
-    result.diffStat = await stage(worktree, result.files)
+    const staged = await stage(ctx, tree, result.files)
+    result.diffStat = staged.diffStat
     info(result.diffStat.trimEnd())
     if (ctx.dryRun) return { ...result, status: 'changed', message: `dry run: would push ${branch} and open or update its pull request` }
 
-    await worktree.git`git commit --quiet --no-verify ${['-m', commitMessage(entry)]}`
-    const commit = (await worktree.git`git rev-parse HEAD`).stdout.trim()
-    const pushed = await pushIfChanged(ctx, branch, commit)
+    const commit = await commitTree(ctx, entry, staged.tree)
+    const pushed = await pushIfChanged(ctx, branch, commit, fetched)
     const body = pullBody(entry, ctx.base, result.diffStat, ctx.logUrl)
     const { status, pull } = await openOrUpdatePull(ctx, entry, branch, body, pushed)
     return { ...result, status, pull, message: pushed ? `pushed ${branch}` : `${branch} already holds this output` }
@@ -289,6 +477,9 @@ export async function updateGenerated(ctx: GeneratedContext, entry: GeneratedFil
     if (error instanceof GeneratedFailure) return { ...result, files: error.files, message: error.message }
     return { ...result, message: `generated ${JSON.stringify(entry.name)}: ${describeError(error)}` }
   } finally {
-    await worktree?.remove()
+    if (tree) {
+      await fs.rm(tree.dir, { recursive: true, force: true }).catch((error: unknown) => warn(`could not remove ${tree!.dir}: ${describeError(error)}`))
+      await fs.rm(tree.index, { force: true })
+    }
   }
 }

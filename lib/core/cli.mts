@@ -20,24 +20,29 @@ export class WorkError extends Error {
 export interface FlagSpec {
   /** Shown by --help: usage line, description, flags. */
   usage: string
-  boolean?: string[]
-  string?: string[]
+  boolean?: readonly string[]
+  string?: readonly string[]
   /** Flags that may be given more than once (`--to a --to b`). */
-  repeatable?: string[]
+  repeatable?: readonly string[]
   alias?: Record<string, string>
   default?: Record<string, unknown>
 }
 
-export type Flags = {
-  _: string[]
-  [flag: string]: unknown
-}
+type Names<List> = List extends readonly (infer Name extends string)[] ? Name : never
+
+/**
+ * The parsed flags, typed from the spec: booleans are booleans, strings are a string or
+ * absent (`--registry ''` stays ''), repeatables are lists.
+ */
+export type Flags<S extends FlagSpec = FlagSpec> = { _: string[] } & { [K in Names<S['boolean']>]: boolean } & {
+  [K in Names<S['string']>]?: string
+} & { [K in Names<S['repeatable']>]: string[] }
 
 /**
  * Parse argv strictly: unknown flags and missing values are usage errors (exit 2),
  * `--help` prints the usage to stdout and returns null (the caller exits 0).
  */
-export function parseFlags(args: string[], spec: FlagSpec): Flags | null {
+export function parseFlags<const S extends FlagSpec>(args: string[], spec: S): Flags<S> | null {
   const strings = [...(spec.string ?? []), ...(spec.repeatable ?? [])]
   const booleans = [...(spec.boolean ?? []), 'help']
   const known = new Set([...strings, ...booleans, ...Object.keys(spec.alias ?? {})])
@@ -52,7 +57,7 @@ export function parseFlags(args: string[], spec: FlagSpec): Flags | null {
       if (known.has(name) || name === 'h') return true
       throw new UsageError(`unknown flag ${arg} (see --help)`)
     },
-  }) as Flags
+  }) as Record<string, unknown> & { _: string[] }
   if (flags.help) {
     process.stdout.write(spec.usage.trim() + '\n')
     return null
@@ -71,12 +76,12 @@ export function parseFlags(args: string[], spec: FlagSpec): Flags | null {
     const value = flags[name]
     flags[name] = value === undefined ? [] : Array.isArray(value) ? value : [value]
   }
-  return flags
+  return flags as Flags<S>
 }
 
 /** The string value of a flag, or undefined when absent. */
-export function flag(flags: Flags, name: string): string | undefined {
-  const value = flags[name]
+export function flag<F extends object>(flags: F, name: keyof F & string): string | undefined {
+  const value = (flags as Record<string, unknown>)[name]
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 

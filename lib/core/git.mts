@@ -110,15 +110,31 @@ export function withGitConfig(env: NodeJS.ProcessEnv, entries: Array<[key: strin
 }
 
 /**
- * An env in which git authenticates HTTPS fetches and pushes with `token`: the only
- * credential helper is a shell function that prints the token from an env var. The
- * token is never in argv, in a remote URL or in git's config files. The username
+ * An env in which git authenticates HTTPS fetches and pushes to `url`'s host with
+ * `token`: the only credential helper is a shell function that prints the token from an
+ * env var, configured for that scheme, host and port alone (`credential.<origin>.helper`),
+ * so a request to any other host (a rewritten URL, a redirect, a submodule) gets nothing.
+ * The token is never in argv, in a remote URL or in git's config files. The username
  * `x-access-token` is what GitHub expects for App and Actions tokens (PATs ignore it).
+ * A `url` that is not http(s) gets no helper: the token is only ever sent over HTTP(S).
  */
-export function tokenCredentialEnv(token: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function tokenCredentialEnv(token: string, url: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const helper = '!f() { test "$1" = get || return 0; echo username=x-access-token; echo "password=$GIT_HTTP_TOKEN"; }; f'
+  const origin = httpOrigin(url)
   // The empty value first clears helpers from the user's config (a keychain must not answer instead).
-  return { ...withGitConfig(env, [['credential.helper', ''], ['credential.helper', helper]]), GIT_HTTP_TOKEN: token }
+  const entries: Array<[string, string]> = [['credential.helper', '']]
+  if (origin) entries.push([`credential.${origin}.helper`, helper])
+  return { ...withGitConfig(env, entries), GIT_HTTP_TOKEN: token }
+}
+
+/** `https://host[:port]` of an http(s) URL (credentials dropped); undefined for any other URL. */
+export function httpOrigin(url: string): string | undefined {
+  try {
+    const parsed = new URL(url.trim())
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? `${parsed.protocol}//${parsed.host}` : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export interface TempWorktree {

@@ -26,6 +26,7 @@ import {
   registryCredentials,
   type Credentials,
 } from './registry.mts'
+import { LABELS } from './labels.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
@@ -66,16 +67,6 @@ export interface EnsureOptions {
   /** Registry and pull/push retries (default: REGISTRY_RETRIES or 3) and the first delay (REGISTRY_RETRY_DELAY_MS or 1000). */
   retries?: number
   baseDelayMs?: number
-}
-
-/** Label keys: OCI's where one exists, this project's otherwise. */
-export const LABELS = {
-  version: 'org.opencontainers.image.version',
-  revision: 'org.opencontainers.image.revision',
-  /** The build image's name: finds earlier builds to use as --cache-from. */
-  buildImage: 'dev.ci-build-scripts.build-image',
-  /** The inputs the tag is the hash of, one path per line. */
-  inputs: 'dev.ci-build-scripts.inputs',
 }
 
 const since = (start: number) => performance.now() - start

@@ -18,6 +18,7 @@ import { sleep } from '../core/retries.mts'
 import { removeContainer, tail } from './docker.mts'
 import { git } from '../core/git.mts'
 import { failure, info, redact, seconds, success } from '../core/log.mts'
+import { LABELS } from './labels.mts'
 
 /**
  * One command to run in the container: a one-word name (for the markers and the logs),
@@ -36,8 +37,6 @@ export interface ContainerStepResult<Name extends string = string> {
   durationMs: number
 }
 
-/** Containers we start carry this label (value: the repository root) so they can be found. */
-export const CONTAINER_LABEL = 'dev.ci-build-scripts.repo'
 /** HOME inside the container: a tmpfs owned by the user, since the image's own home is not. */
 export const CONTAINER_HOME = '/home/ci-build'
 
@@ -125,7 +124,7 @@ export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[
 function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): string[] {
   const user = spec.user ?? invokingUser()
   const [uid, gid] = user.split(':')
-  const args = ['run', '--rm', '--name', name, '--label', `${CONTAINER_LABEL}=${spec.root}`, '--user', user]
+  const args = ['run', '--rm', '--name', name, '--label', `${LABELS.container}=${spec.root}`, '--user', user]
   for (const dir of [spec.root, ...(spec.mounts ?? [])]) args.push('--volume', `${dir}:${dir}`)
   if (spec.docker) args.push(...hostDockerArgs())
   args.push('--workdir', spec.root)

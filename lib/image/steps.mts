@@ -3,6 +3,7 @@
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
 import type { Outcome } from './build-image.mts'
+import type { ContainerStepResult } from './container.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 import type { ShardPlan } from './shard.mts'
 
@@ -16,12 +17,75 @@ export interface StepPlan {
   env: string[]
 }
 
-/** CI's own variables: always passed through. */
-export const CI_ENV_PATTERNS = ['CI', 'GITHUB_*', 'CIRCLE*']
-
-// Within the wildcard groups, names that look like credentials are left out: a test
-// step has no business with GITHUB_TOKEN unless the config lists it by name.
-const SECRET_LOOKING = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY$/
+/**
+ * CI's own variables, passed through when set: GitHub Actions' and CircleCI's documented
+ * default variables, by name. Not by prefix: a prefix lets through whatever a project
+ * names like CI's own (`GITHUB_PAT`, `GITHUB_APP_PEM`, `CIRCLECI_PAT`, `CIRCLE_TOKEN`).
+ * Left out on purpose: CircleCI's OIDC tokens (credentials), and Actions' file-command
+ * paths (`GITHUB_ENV`, `GITHUB_OUTPUT`, `GITHUB_PATH`, `GITHUB_STEP_SUMMARY`: writing to
+ * them sets the job's env and outputs; the scripts write the summary themselves).
+ * Anything else a step needs is listed by name in `steps.env`.
+ */
+export const CI_ENV_NAMES: readonly string[] = [
+  'CI',
+  // https://docs.github.com/en/actions/reference/variables-reference#default-environment-variables
+  'GITHUB_ACTION',
+  'GITHUB_ACTION_PATH',
+  'GITHUB_ACTION_REPOSITORY',
+  'GITHUB_ACTIONS',
+  'GITHUB_ACTOR',
+  'GITHUB_ACTOR_ID',
+  'GITHUB_API_URL',
+  'GITHUB_BASE_REF',
+  'GITHUB_EVENT_NAME',
+  'GITHUB_EVENT_PATH',
+  'GITHUB_GRAPHQL_URL',
+  'GITHUB_HEAD_REF',
+  'GITHUB_JOB',
+  'GITHUB_REF',
+  'GITHUB_REF_NAME',
+  'GITHUB_REF_PROTECTED',
+  'GITHUB_REF_TYPE',
+  'GITHUB_REPOSITORY',
+  'GITHUB_REPOSITORY_ID',
+  'GITHUB_REPOSITORY_OWNER',
+  'GITHUB_REPOSITORY_OWNER_ID',
+  'GITHUB_RETENTION_DAYS',
+  'GITHUB_RUN_ATTEMPT',
+  'GITHUB_RUN_ID',
+  'GITHUB_RUN_NUMBER',
+  'GITHUB_SERVER_URL',
+  'GITHUB_SHA',
+  'GITHUB_TRIGGERING_ACTOR',
+  'GITHUB_WORKFLOW',
+  'GITHUB_WORKFLOW_REF',
+  'GITHUB_WORKFLOW_SHA',
+  'GITHUB_WORKSPACE',
+  // https://circleci.com/docs/reference/variables/#built-in-environment-variables
+  'CIRCLECI',
+  'CIRCLE_BRANCH',
+  'CIRCLE_BUILD_NUM',
+  'CIRCLE_BUILD_URL',
+  'CIRCLE_JOB',
+  'CIRCLE_NODE_INDEX',
+  'CIRCLE_NODE_TOTAL',
+  'CIRCLE_PR_NUMBER',
+  'CIRCLE_PR_REPONAME',
+  'CIRCLE_PR_USERNAME',
+  'CIRCLE_PREVIOUS_BUILD_NUM',
+  'CIRCLE_PROJECT_REPONAME',
+  'CIRCLE_PROJECT_USERNAME',
+  'CIRCLE_PULL_REQUEST',
+  'CIRCLE_PULL_REQUESTS',
+  'CIRCLE_REPOSITORY_URL',
+  'CIRCLE_SHA1',
+  'CIRCLE_TAG',
+  'CIRCLE_USERNAME',
+  'CIRCLE_WORKFLOW_ID',
+  'CIRCLE_WORKFLOW_JOB_ID',
+  'CIRCLE_WORKFLOW_WORKSPACE_ID',
+  'CIRCLE_WORKING_DIRECTORY',
+]
 
 /** `NAME` matches exactly, `PREFIX*` matches by prefix. */
 function matches(name: string, pattern: string): boolean {
@@ -29,19 +93,13 @@ function matches(name: string, pattern: string): boolean {
 }
 
 /**
- * The env var names to pass into a step's container: those set in `env` that match
- * CI's own patterns (minus secret-looking ones) or are listed in `listed` (names, or
- * `PREFIX*`; listed names are passed even when they look secret). Sorted.
+ * The env var names to pass into a step's container: those set in `env` that are CI's
+ * own (CI_ENV_NAMES) or are listed in `listed` (names, or `PREFIX*`: the project's
+ * choice, secret-looking or not). Sorted.
  */
 export function passThroughEnv(env: NodeJS.ProcessEnv, listed: string[]): string[] {
   const names = Object.keys(env).filter((name) => env[name] !== undefined)
-  return names
-    .filter(
-      (name) =>
-        listed.some((p) => matches(name, p)) ||
-        (CI_ENV_PATTERNS.some((p) => matches(name, p)) && !SECRET_LOOKING.test(name)),
-    )
-    .sort()
+  return names.filter((name) => CI_ENV_NAMES.includes(name) || listed.some((p) => matches(name, p))).sort()
 }
 
 /**
@@ -75,12 +133,8 @@ export function planSteps(config: Config, only: string | undefined, env: NodeJS.
   return plans
 }
 
-export interface StepResult {
-  name: StepName
-  /** The step's exit code; null when it did not run. */
-  exitCode: number | null
-  durationMs: number
-}
+/** A step's exit code (null: it did not run) and duration, as runSteps returns it. */
+export type StepResult = ContainerStepResult<StepName>
 
 export interface TimingInput {
   image: { ref: string; outcome: Outcome; durationMs: number }

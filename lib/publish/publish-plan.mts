@@ -18,9 +18,10 @@ import { ConfigError, type Config } from '../core/config.mts'
 import type { DockerOptions } from '../image/docker.mts'
 import { push } from '../image/docker.mts'
 import { table } from '../core/log.mts'
+import { LABELS } from '../image/labels.mts'
 import type { ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
 import { manifestInfo } from '../image/registry.mts'
-import type { TagKind } from './release-tags.mts'
+import type { BuildRef, TagDecision, TagKind } from './release-tags.mts'
 
 export type RefKind = TagKind | 'build-image'
 export type Action = 'create' | 'update' | 'overwrite' | 'unchanged' | 'refuse'
@@ -95,7 +96,37 @@ export async function executePlan(
  */
 export function isBuildOf(image: PublishedImage | null, expected: { revision: string; version: string }): image is PublishedImage {
   const labels = image?.labels ?? {}
-  return labels['org.opencontainers.image.revision'] === expected.revision && labels['org.opencontainers.image.version'] === expected.version
+  return labels[LABELS.revision] === expected.revision && labels[LABELS.version] === expected.version
+}
+
+/**
+ * Whether to publish `published` again rather than build anew: it is this commit's
+ * image (isBuildOf), the tree is clean (a dirty tree's image is not the commit's), and
+ * --allow-overwrite did not ask for a rebuild.
+ */
+export function mayReuse(
+  published: PublishedImage | null,
+  { revision, version, dirty, allowOverwrite }: { revision: string; version: string; dirty: boolean; allowOverwrite: boolean },
+): published is PublishedImage {
+  return !allowOverwrite && !dirty && isBuildOf(published, { revision, version })
+}
+
+/** How a ref's action reads once done. */
+export const PAST_TENSE: Record<Action, string> = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
+
+/** The `--json` document: what was decided, and each ref with its action and digests. */
+export function publishJson(
+  run: { decision: Pick<TagDecision, 'version' | 'reason'>; revision: string; ref: BuildRef; dryRun: boolean },
+  images: PublishResult[],
+) {
+  return {
+    version: run.decision.version,
+    revision: run.revision,
+    ref: run.ref,
+    reason: run.decision.reason,
+    dryRun: run.dryRun,
+    images: images.map(({ ref, kind, action, digest, existing }) => ({ ref, kind, action, digest, existing: existing?.digest ?? null })),
+  }
 }
 
 // --- around the plan: names, settings, messages ---

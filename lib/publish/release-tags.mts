@@ -9,6 +9,7 @@
 //
 // Which ref is being built comes from the CI's env when it names one (the event decides
 // on CI), else from git (see resolveGitState in lib/publish/git-state.mts).
+import { LABELS } from '../image/labels.mts'
 
 /** What is being built: a tag, a branch, a pull request, or a bare commit. */
 export interface BuildRef {
@@ -242,11 +243,11 @@ export interface LabelInput {
 /** The OCI annotations the final image carries, from the commit (never from `now`). */
 export function ociLabels({ sha, version, commitTime, sourceUrl }: LabelInput): Record<string, string> {
   const labels: Record<string, string> = {
-    'org.opencontainers.image.revision': sha,
-    'org.opencontainers.image.version': version,
-    'org.opencontainers.image.created': new Date(commitTime).toISOString().replace(/\.000Z$/, 'Z'),
+    [LABELS.revision]: sha,
+    [LABELS.version]: version,
+    [LABELS.created]: new Date(commitTime).toISOString().replace(/\.000Z$/, 'Z'),
   }
-  if (sourceUrl) labels['org.opencontainers.image.source'] = sourceUrl
+  if (sourceUrl) labels[LABELS.source] = sourceUrl
   return labels
 }
 

