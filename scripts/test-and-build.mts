@@ -2,20 +2,28 @@
 // scripts/test-and-build.mts: the on-commit job (CircleCI job `test-and-build`,
 // GitHub Actions workflow `ci.yml`).
 //   1. Read the flags and build.config.json.
-//   2. Make the build image available (the pull-or-build logic from lib/image/build-image.mts;
-//      it first checks that the Docker daemon answers).
-//   3. Start one container; run the test step, then the build step (or the one --only names).
-//   4. Print the timing table (also when the image could not be made); append it to
+//   2. Sharded (--shard K/N, or CircleCI's parallelism) with units that are files: list
+//      them from git and keep this shard's share (the same split on every node: by the
+//      --timings of an earlier run, else by count).
+//   3. Make the build image available (the pull-or-build logic from lib/image/build-image.mts;
+//      it first checks that the Docker daemon answers). Units a command lists: listed
+//      in it, then split as in 2.
+//   4. Start one container; run the test step, then the build step (or the one --only
+//      names; sharded, the build runs on shard 1 only).
+//   5. Print the timing table (also when the image could not be made); append it to
 //      $GITHUB_STEP_SUMMARY; write --report FILE (relative to the repository).
 import fs from 'node:fs'
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
-import { gitDirsOutside, runSteps } from '../lib/image/container.mts'
+import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { info } from '../lib/core/log.mts'
-import { planSteps, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
+import { listWorktreeFiles } from '../lib/core/git.mts'
+import { info, success, warn } from '../lib/core/log.mts'
+import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/image/shard.mts'
+import { readTimings, renameShardJUnit } from '../lib/image/shard-reports.mts'
+import { passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
 
 const usage = `
 Usage: npx zx scripts/test-and-build.mts [options]
@@ -33,6 +41,13 @@ Options:
   --require-push    implies --push; a push that cannot happen fails the run
   --report FILE     write the timings as JSON to FILE; a relative FILE is relative
                     to the repository root (as CI means it), its directory is created
+  --shard K/N       run shard K (1-based) of N of the test step (steps.shard); the build
+                    step runs on shard 1 only. On CircleCI, CIRCLE_NODE_INDEX/TOTAL
+                    decide when the job has parallelism > 1 and no --shard is given.
+  --timings PATH    a JUnit XML of an earlier run (or a directory of them): the split
+                    balances the shards by its durations (units it lacks count as its
+                    median). Missing or absent: the split goes by count.
+  --plan            print this shard's units and steps as JSON and run nothing
   --repo DIR        the repository (default: the one containing the current directory)
   --config FILE     the config file (default: <repo>/build.config.json)
   --registry HOST   override the registry (env: REGISTRY; empty = local-only)
@@ -45,6 +60,14 @@ Environment:
   REGISTRY, REGISTRY_USERNAME/_PASSWORD, REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS:
   as for pull-or-build.
 
+Sharding (build.config.json steps.shard): the units are the files git sees matching
+"units" (globs) or the lines "list" prints in the build image; steps.shard.test runs
+with its "{units}" element replaced by this shard's units, one argument each. Every
+node computes the same split from the same inputs. A shard with no units succeeds.
+When steps.shard.junit names the file the test step writes, each shard's copy is
+renamed <name>.shard-K-of-N.xml and names its shard. Merge the shards' --report files
+and JUnit files with scripts/merge-reports.mts.
+
 Exit codes: 0 ok; 1 a step failed (its own exit code is in the table and the report),
 the image could not be made, or the report could not be written; 2 bad usage or
 config; 130/143 interrupted (SIGINT/SIGTERM; the container is removed).
@@ -56,25 +79,58 @@ await main(async () => {
   // 1. Flags, config, and which steps run (a bad --only fails before any work).
   const flags = parseFlags(process.argv.slice(3), {
     usage,
-    boolean: ['push', 'require-push'],
-    string: ['only', 'report', 'repo', 'config', 'registry'],
+    boolean: ['push', 'require-push', 'plan'],
+    string: ['only', 'report', 'repo', 'config', 'registry', 'shard', 'timings'],
   })
   if (!flags) return 0
+  const only = flags.only
+  let shard = shardFromFlagOrEnv(flags.shard, process.env)
   const { repo, config } = await openProject(flags)
-  const plans = planSteps(config, flags.only)
   // CI names the report by a path in the repository, whatever directory the step runs in.
   const report = flag(flags, 'report') ? path.resolve(repo.root, flag(flags, 'report')!) : undefined
-
-  // The table, summary and report of step 4, for every exit but bad usage: the timing table, the summary, the report.
+  // The table, summary and report of step 5, for every exit but bad usage.
   const finish = (timing: TimingInput): number => {
     info('\n' + timingTable(timing))
     if (process.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, timingMarkdown(timing) + '\n')
     if (report) writeReport(report, timingReport(timing), timing.exitCode === 0)
     return timing.exitCode
   }
+  const sharding = config.steps.shard
+  if (shard && !sharding) {
+    const from = flags.shard !== undefined ? `--shard ${String(flags.shard)}` : `CIRCLE_NODE_TOTAL=${process.env.CIRCLE_NODE_TOTAL}`
+    throw new UsageError(`${from}: build.config.json has no steps.shard (which units exist, and the test command that takes them)`)
+  }
+  // No steps.test but a steps.shard: one shard of one is the whole suite.
+  if (!shard && sharding && !config.steps.test) shard = { index: 1, total: 1 }
+  // The shard concerns the test step; `--only build` / `--only integration` ignore it.
+  if (only !== undefined && only !== 'test') shard = undefined
+  planSteps(config, only) // a bad --only fails here, before any work
 
-  // 2. The build image (and, meanwhile, where a worktree's git data lives: it is mounted too).
-  //    A build that fails still gets its timing table: how long it took before it broke.
+  // This shard's share: every node lists the same units and computes the same split.
+  const timingsPath = flag(flags, 'timings')
+  const timings = timingsPath ? readTimings(timingsPath) : undefined
+  if (timingsPath && !timings && shard) warn(`--timings ${timingsPath}: not found (a first run?); splitting by count`)
+  const share = (units: string[]): ShardPlan => {
+    const plan = planShard(shard!, sharding!, units, timings?.timings)
+    const how = plan.split.by === 'timings' ? `by the timings in ${timingsPath} (${plan.split.timed} of ${units.length} units timed)` : 'by count'
+    if (plan.units.length === 0) success(`shard ${plan.index}/${plan.total}: no units (${units.length} in all, split ${how}): nothing to test`)
+    else info(`shard ${plan.index}/${plan.total}: ${plan.units.length} of ${units.length} units, split ${how}`)
+    return plan
+  }
+  const printPlan = (shardPlan: ShardPlan | undefined) => {
+    const steps = planSteps(config, only, process.env, shardPlan).map((p) => ({ name: p.name, command: p.command }))
+    process.stdout.write(JSON.stringify({ shard: shardPlan ? shardReport(shardPlan) : null, steps }, null, 2) + '\n')
+    return 0
+  }
+
+  // 2. Units that are files: listed from git now, before any image work.
+  let shardPlan = shard && sharding?.units ? share(selectUnitFiles(await listWorktreeFiles(repo.root), sharding.units)) : undefined
+  const listInImage = Boolean(shard && sharding?.list)
+  if (flags.plan && !listInImage) return printPlan(shardPlan)
+
+  // 3. The build image (and, meanwhile, where a worktree's git data lives: it is mounted
+  //    too); units that a command lists are listed in it. A build that fails still gets
+  //    its timing table: how long it took before it broke.
   const imageStarted = performance.now()
   const [image, gitDirs] = await Promise.all([
     ensureBuildImage({
@@ -87,23 +143,37 @@ await main(async () => {
   ]).catch((error) => {
     if (!(error instanceof UsageError) && !interrupted()) {
       const durationMs = performance.now() - imageStarted
-      finish({ image: { ref: '', outcome: 'failed', durationMs }, steps: plans, results: [], totalMs: performance.now() - started, exitCode: 1 })
+      const steps = planSteps(config, only, process.env, shardPlan)
+      finish({ image: { ref: '', outcome: 'failed', durationMs }, steps, results: [], totalMs: performance.now() - started, exitCode: 1, shard: shardPlan })
     }
     throw error
   })
+  const spec = { image: image.ref, root: repo.root, mounts: gitDirs, docker: config.steps.docker }
+  if (listInImage) {
+    const env = passThroughEnv(process.env, config.steps.env)
+    shardPlan = share(parseUnitList(await outputInContainer(spec, sharding!.list!, env, 'steps.shard.list')))
+    if (flags.plan) return printPlan(shardPlan)
+  }
+  const plans = planSteps(config, only, process.env, shardPlan)
 
-  // 3. The steps, in one container. A failing step's ✘ line (under its output) and the
+  // 4. The steps, in one container. A failing step's ✘ line (under its output) and the
   //    table name it and its own exit code; the run exits 1, as every script's failed work.
-  const results: StepResult[] = await runSteps({ image: image.ref, root: repo.root, mounts: gitDirs, docker: config.steps.docker }, plans)
+  const results: StepResult[] = plans.length ? await runSteps(spec, plans) : []
   if (interrupted()) return 130 // the interrupt handler is exiting with 130/143 already
+  if (shardPlan && sharding?.junit && plans.some((p) => p.name === 'test')) {
+    const renamed = renameShardJUnit(repo.root, sharding.junit, shardPlan)
+    if (renamed) info(`JUnit of shard ${shardPlan.index}/${shardPlan.total}: ${renamed}`)
+  }
   const failed = results.some((r) => r.exitCode !== 0 && r.exitCode !== null)
 
+  // 5. The timing table, the summary, the report.
   return finish({
     image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total },
     steps: plans,
     results,
     totalMs: performance.now() - started,
     exitCode: failed ? 1 : 0,
+    shard: shardPlan,
   })
 })
 

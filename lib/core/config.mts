@@ -11,6 +11,19 @@ export interface GeneratedFile {
   paths: string[]
 }
 
+/**
+ * `steps.shard`: how the test step is split across CI nodes. The units are the files git
+ * sees matching `units` (globs), or the lines `list` prints when run in the build image;
+ * `test` is the command, whose element "{units}" becomes the shard's units.
+ */
+export interface ShardConfig {
+  units?: string[]
+  list?: string[]
+  test: string[]
+  /** The JUnit file the test command writes (repo-relative): each shard's copy is renamed to name the shard. */
+  junit?: string
+}
+
 export interface Config {
   /** Where build and final images live, e.g. `ghcr.io/acme`. Absent: local-only mode. */
   registry?: string
@@ -36,6 +49,8 @@ export interface Config {
      * the temp directory at its own path): for test suites that drive Docker themselves.
      */
     docker: boolean
+    /** Split the test step across CI nodes (`test-and-build --shard K/N`). */
+    shard?: ShardConfig
   }
   cherryPick: { labelPrefix: string; targetBranches: string[] }
   generated: GeneratedFile[]
@@ -137,6 +152,23 @@ const repoPath: Check = (v, at) => {
   return p
 }
 
+// steps.shard: exactly one source of units, and a test command with a place for them.
+const shardSection: Check = (v, at) => {
+  const shard = object({
+    units: optional(repoGlobs),
+    list: optional(strList(1)),
+    test: required(strList(1)),
+    junit: optional(repoPath),
+  })(v, at) as ShardConfig
+  if ((shard.units === undefined) === (shard.list === undefined)) {
+    throw new ConfigError(`${at}: set exactly one of units (globs of files) or list (a command printing one unit per line)`)
+  }
+  if (!shard.test.includes('{units}')) {
+    fail(`${at}.test`, 'a command with the element "{units}" (it becomes the shard\'s units, one argument each)', shard.test)
+  }
+  return shard
+}
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -166,6 +198,7 @@ const schema = object({
       env: optional(strList(), () => []),
       integrationEnv: optional(strList(), () => []),
       docker: optional(bool, () => false),
+      shard: optional(shardSection),
     }),
     () => ({ env: [], integrationEnv: [], docker: false }),
   ),

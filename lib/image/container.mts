@@ -114,6 +114,14 @@ export const RUNNER = [
  * git's safe.directory, env vars by name only (values stay in our env, out of argv).
  */
 export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[], marker: string): string[] {
+  const args = containerArgs(name, spec, plans.flatMap((p) => p.env))
+  args.push('--entrypoint', 'sh', spec.image, '-c', RUNNER, 'sh', marker)
+  for (const plan of plans) args.push(plan.name, plan.command.map(shQuote).join(' '))
+  return args
+}
+
+/** `docker run` arguments up to (not including) the image: the same for every container we start. */
+function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): string[] {
   const user = spec.user ?? invokingUser()
   const [uid, gid] = user.split(':')
   const args = ['run', '--rm', '--name', name, '--label', `${LABELS.container}=${spec.root}`, '--user', user]
@@ -124,9 +132,7 @@ export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[
   // git refuses a repository owned by another uid unless it is a safe.directory; the
   // GIT_CONFIG_* variables set it as command-line config, without writing any file.
   args.push('--env', 'GIT_CONFIG_COUNT=1', '--env', 'GIT_CONFIG_KEY_0=safe.directory', '--env', `GIT_CONFIG_VALUE_0=${spec.root}`)
-  for (const n of [...new Set(plans.flatMap((p) => p.env))]) args.push('--env', n)
-  args.push('--entrypoint', 'sh', spec.image, '-c', RUNNER, 'sh', marker)
-  for (const plan of plans) args.push(plan.name, plan.command.map(shQuote).join(' '))
+  for (const n of [...new Set(envNames)]) args.push('--env', n)
   return args
 }
 
@@ -211,4 +217,37 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     throw new WorkError(`could not start a container from ${spec.image}: ${tail(out, 2)}`)
   }
   return results
+}
+
+/**
+ * Run one command in a container of the image (same mounts, user and env rules as the
+ * steps) and return what it printed on stdout; its stderr goes to ours. The command is
+ * an argv given to the image's entrypoint-less exec, never a shell string. Exit code
+ * not 0: a WorkError naming `what`. The container is removed on every exit path.
+ */
+export async function outputInContainer(spec: ContainerSpec, command: string[], env: string[], what: string): Promise<string> {
+  const name = `ci-list-${randomBytes(6).toString('hex')}`
+  let settled = false
+  let run: ProcessPromise | undefined
+  // `--rm` removes a container that ran to its end; an interrupt removes it until
+  // `docker run` returns (as runSteps does: the daemon may create it after a first removal).
+  const stop = onInterrupt(async () => {
+    if (settled && !interrupted()) return
+    for (let i = 0; i < 50 && !settled; i++) {
+      await removeContainer(name).catch(() => undefined)
+      await Promise.race([run, sleep(200)])
+    }
+  })
+  const args = [...containerArgs(name, spec, env), '--entrypoint', command[0], spec.image, ...command.slice(1)]
+  run = $({ quiet: true, nothrow: true })`docker ${args}`
+  void run.finally(() => (settled = true))
+  run.stderr.on('data', (d: Buffer) => process.stderr.write(redact(String(d))))
+  let out: ProcessOutput
+  try {
+    out = await run
+  } finally {
+    await stop()
+  }
+  if (out.exitCode !== 0) throw new WorkError(`${what} failed in ${spec.image} (exit code ${out.exitCode}): ${command.join(' ')}`)
+  return out.stdout
 }

@@ -5,6 +5,7 @@ import type { Config } from '../core/config.mts'
 import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
 import type { ContainerStepResult } from './container.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
+import type { ShardPlan } from './shard.mts'
 
 export type StepName = 'test' | 'build' | 'integration'
 export const STEP_NAMES: StepName[] = ['test', 'build', 'integration']
@@ -106,13 +107,20 @@ export function passThroughEnv(env: NodeJS.ProcessEnv, listed: string[]): string
  * by `--only`. The integration step gets only `steps.integrationEnv` plus CI's own vars;
  * test and build get `steps.env` plus CI's own.
  */
-export function planSteps(config: Config, only: string | undefined, env: NodeJS.ProcessEnv = process.env): StepPlan[] {
+export function planSteps(config: Config, only: string | undefined, env: NodeJS.ProcessEnv = process.env, shard?: ShardPlan): StepPlan[] {
   if (only !== undefined && !STEP_NAMES.includes(only as StepName)) {
     throw new UsageError(`--only: expected one of ${STEP_NAMES.join(', ')}, got ${JSON.stringify(only)}`)
   }
   const names: StepName[] = only ? [only as StepName] : ['test', 'build']
   const plans: StepPlan[] = []
   for (const name of names) {
+    // Sharded: the test step is this shard's command (none when it got no units), and
+    // the build runs on shard 1 only (or in its own job, `--only build`).
+    if (shard && name === 'build' && !only && shard.index !== 1) continue
+    if (shard && name === 'test') {
+      if (shard.units.length > 0) plans.push({ name, command: shard.command, env: passThroughEnv(env, config.steps.env) })
+      continue
+    }
     const command = config.steps[name]
     if (!command) {
       if (only) throw new UsageError(`--only ${name}: steps.${name} is not set in build.config.json`)
@@ -121,7 +129,7 @@ export function planSteps(config: Config, only: string | undefined, env: NodeJS.
     const listed = name === 'integration' ? config.steps.integrationEnv : config.steps.env
     plans.push({ name, command, env: passThroughEnv(env, listed) })
   }
-  if (plans.length === 0) throw new UsageError('build.config.json: set steps.test and/or steps.build (the commands to run in the build image)')
+  if (plans.length === 0 && !shard) throw new UsageError('build.config.json: set steps.test and/or steps.build (the commands to run in the build image)')
   return plans
 }
 
@@ -136,6 +144,8 @@ export interface TimingInput {
   totalMs: number
   /** The script's exit code: 0 ok, 1 a step (or the image) failed; a step's own code is in its row. */
   exitCode: number
+  /** Set when this run is one shard of the test step. */
+  shard?: ShardPlan
 }
 
 function status(plan: StepPlan, results: StepResult[]): { result?: StepResult; text: string } {
@@ -158,9 +168,12 @@ export function timingRows(input: TimingInput): string[][] {
   const imageFailed = input.image.outcome === 'failed'
   const why = input.image.reason ? ` (${BUILD_REASONS[input.image.reason]})` : ''
   rows.push([imageFailed ? 'image' : `image (${input.image.outcome})`, mmss(input.image.durationMs), imageFailed ? 'failed' : `ok${why}`])
+  const { shard } = input
+  if (shard && shard.units.length === 0) rows.push([`test (shard ${shard.index}/${shard.total})`, '--:--', 'no units'])
   for (const plan of input.steps) {
     const { result, text } = status(plan, input.results)
-    rows.push([plan.name, result ? mmss(result.durationMs) : '--:--', text])
+    const name = shard && plan.name === 'test' ? `test (shard ${shard.index}/${shard.total}, ${shard.units.length} of ${shard.allUnits} units)` : plan.name
+    rows.push([name, result ? mmss(result.durationMs) : '--:--', text])
   }
   rows.push(['total', mmss(input.totalMs), totalText(input)])
   return rows
@@ -172,7 +185,8 @@ export function timingTable(input: TimingInput): string {
 
 /** For $GITHUB_STEP_SUMMARY. */
 export function timingMarkdown(input: TimingInput): string {
-  return `### test-and-build\n\n${markdownTable(timingRows(input))}\n\nBuild image: \`${input.image.ref}\`\n`
+  const title = input.shard ? `test-and-build, shard ${input.shard.index}/${input.shard.total}` : 'test-and-build'
+  return `### ${title}\n\n${markdownTable(timingRows(input))}\n\nBuild image: \`${input.image.ref}\`\n`
 }
 
 /**
@@ -201,5 +215,19 @@ export function timingReport(input: TimingInput) {
       : input.image.outcome === 'failed'
         ? { phase: 'image', exitCode: null }
         : null,
+    ...(input.shard ? { shard: shardReport(input.shard) } : {}),
+  }
+}
+
+/** A shard's part of the report: enough for merge-reports to check that the shards split alike. */
+export function shardReport(shard: ShardPlan) {
+  return {
+    index: shard.index,
+    total: shard.total,
+    units: shard.units,
+    allUnits: shard.allUnits,
+    by: shard.split.by,
+    timed: shard.split.timed,
+    splitId: shard.split.id,
   }
 }

@@ -32,7 +32,8 @@ const WORKFLOWS = [
 const SCRIPTS: Record<string, string[]> = {
   'image-tag': ['--check-refs', '--write-refs', '--image', '--manifest', '--json', '--repo', '--config', '--registry'],
   'pull-or-build': ['--push', '--require-push', '--json', '--repo', '--config', '--registry'],
-  'test-and-build': ['--push', '--require-push', '--only', '--report', '--repo', '--config', '--registry'],
+  'test-and-build': ['--push', '--require-push', '--only', '--report', '--shard', '--timings', '--plan', '--repo', '--config', '--registry'],
+  'merge-reports': ['--junit', '--report'],
   'push-images': ['--dry-run', '--force-branch', '--allow-overwrite', '--json', '--repo', '--config', '--registry'],
   'cherry-pick': ['--pr', '--to', '--json'],
   'update-generated': ['--only', '--dry-run', '--json', '--repo', '--remote', '--github-repo', '--config', '--registry'],
@@ -145,7 +146,7 @@ describe('GitHub Actions workflows', () => {
 describe('CircleCI config', () => {
   it('passes CircleCI\'s config parser', () => {
     const config = parseConfig(read(CIRCLECI))
-    expect(config.jobs.map((j) => j.name).sort()).toEqual(['build-image', 'integration', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
+    expect(config.jobs.map((j) => j.name).sort()).toEqual(['build-image', 'integration', 'merge-reports', 'prune-images', 'push-images', 'test-and-build', 'update-generated'])
     expect(config.workflows.map((w) => w.name)).toEqual(['ci', 'nightly'])
   })
 
@@ -187,8 +188,8 @@ describe('the scripts the CI steps call', () => {
 
   it('each platform runs the jobs of the design', () => {
     const called = (file: string) => [...new Set(scriptCalls(file).map((c) => c.script))].sort()
-    expect(called(CIRCLECI)).toEqual(['image-tag', 'prune-images', 'pull-or-build', 'push-images', 'test-and-build', 'update-generated'])
-    expect(called('.github/workflows/ci.yml')).toEqual(['push-images', 'test-and-build'])
+    expect(called(CIRCLECI)).toEqual(['image-tag', 'merge-reports', 'prune-images', 'pull-or-build', 'push-images', 'test-and-build', 'update-generated'])
+    expect(called('.github/workflows/ci.yml')).toEqual(['merge-reports', 'push-images', 'test-and-build'])
     expect(called('.github/workflows/cherry-pick.yml')).toEqual(['cherry-pick'])
     expect(called('.github/workflows/nightly.yml')).toEqual(['prune-images', 'test-and-build', 'update-generated'])
     expect(called('.github/workflows/integration-approval.yml')).toEqual([])
@@ -202,6 +203,59 @@ describe('the scripts the CI steps call', () => {
       expect(argv?.slice(0, 2)).toEqual(['npm', 'run'])
       expect(npmScripts).toContain(argv![2])
     }
+  })
+})
+
+describe('the test step split across CI nodes', () => {
+  // Every node runs the same step; only the platform's node number differs.
+  it('CircleCI: parallelism 2, each node runs test-and-build --shard <node+1>/<nodes> with the restored timings; JUnit stored per node, merged after', () => {
+    const doc = YAML.parse(read(CIRCLECI))
+    const job = doc.jobs['test-and-build']
+    expect(job.parallelism).toBe(2)
+    const [call, ...more] = scriptCalls(CIRCLECI).filter((c) => c.job === 'test-and-build' && c.script === 'test-and-build')
+    expect(more).toEqual([])
+    expect(call.command).toContain('--shard "$((CIRCLE_NODE_INDEX + 1))/$CIRCLE_NODE_TOTAL"')
+    expect(call.command).toContain('--timings reports/timings/junit.xml')
+    // Each node's report has its own name: the workspace refuses two nodes writing one file.
+    expect(call.command).toContain('--report "reports/timing/shard-$CIRCLE_NODE_INDEX.json"')
+    const has = (key: string) => (s: unknown) => typeof s === 'object' && s !== null && key in s
+    const keys = job.steps.find(has('restore_cache')).restore_cache.keys
+    const merge = doc.jobs['merge-reports']
+    const saved = merge.steps.find(has('save_cache')).save_cache
+    expect(saved.paths).toEqual(['reports/timings'])
+    // What merge-reports saves is what the next run's nodes restore (this branch's newest, else main's).
+    expect(saved.key).toBe('test-timings-v1-{{ .Branch }}-{{ .Revision }}')
+    expect(keys).toEqual(['test-timings-v1-{{ .Branch }}-', 'test-timings-v1-main-'])
+    expect(job.steps.findIndex(has('restore_cache'))).toBeLessThan(job.steps.findIndex((s: unknown) => has('run')(s) && JSON.stringify(s).includes('test-and-build.mts')))
+    expect(job.steps).toContainEqual({ persist_to_workspace: { root: 'reports', paths: ['junit', 'timing'] } })
+    const mergeCall = scriptCalls(CIRCLECI).find((c) => c.script === 'merge-reports')!
+    expect(mergeCall.command).toBe('npx zx scripts/merge-reports.mts --junit reports/timings/junit.xml reports/timing reports/junit')
+    expect(doc.workflows.ci.jobs).toContainEqual({ 'merge-reports': { requires: ['test-and-build'], filters: { tags: { only: '/^v.*/' } } } })
+  })
+
+  it('GitHub Actions: a shard [1, 2] matrix, each runs test-and-build --shard ${{ matrix.shard }}/2; a job merges the reports', () => {
+    const doc = YAML.parse(read('.github/workflows/ci.yml'))
+    const job = doc.jobs['test-and-build']
+    expect(job.strategy.matrix.shard).toEqual([1, 2])
+    expect(job.strategy['fail-fast']).toBe(false)
+    const call = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'test-and-build')!
+    const n = job.strategy.matrix.shard.length
+    expect(call.command).toContain(`--shard \${{ matrix.shard }}/${n} --timings reports/timings/junit.xml`)
+    expect(call.command).toContain('--report reports/timing/shard-${{ matrix.shard }}.json')
+    const upload = job.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/upload-artifact@'))
+    expect(upload.with.name).toBe('test-results-${{ matrix.shard }}')
+    const merge = doc.jobs['merge-reports']
+    expect(merge.needs).toBe('test-and-build')
+    expect(merge.permissions).toEqual({ contents: 'read' })
+    const download = merge.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/download-artifact@'))
+    expect(download.with.pattern).toBe('test-results-*')
+    const mergeCall = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'merge-reports')!
+    expect(mergeCall.command).toBe(`npx zx scripts/merge-reports.mts --junit reports/timings/junit.xml ${download.with.path}`)
+    const save = merge.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/cache/save@'))
+    const restore = job.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/cache/restore@'))
+    expect(save.with.path).toBe('reports/timings')
+    expect(restore.with.path).toBe('reports/timings')
+    expect(save.with.key.startsWith(restore.with['restore-keys'])).toBe(true)
   })
 })
 
