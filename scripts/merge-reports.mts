@@ -65,7 +65,7 @@ function readReport(file: string): TimingReport {
 
 await main(async () => {
   // 1. Flags and files.
-  const flags = parseFlags(process.argv.slice(3), { usage, string: ['junit', 'report'] })
+  const flags = parseFlags(process.argv.slice(3), { usage, string: ['junit', 'report'], operands: true })
   if (!flags) return 0
   const paths = flags._.map(String)
   if (paths.length === 0) throw new UsageError('give the shards\' reports: files or directories (see --help)')

@@ -26,6 +26,8 @@ export interface FlagSpec {
   repeatable?: readonly string[]
   alias?: Record<string, string>
   default?: Record<string, unknown>
+  /** The script takes operands (`merge-reports PATH...`): positional arguments are allowed. */
+  operands?: boolean
 }
 
 type Names<List> = List extends readonly (infer Name extends string)[] ? Name : never
@@ -64,7 +66,7 @@ export function parseFlags<const S extends FlagSpec>(args: string[], spec: S): F
   }
   // No script takes positional arguments: one would be silently ignored, and the run
   // would target the current directory's repository, or run every step.
-  if (flags._.length) throw new UsageError(unexpectedArgument(String(flags._[0]), strings))
+  if (flags._.length && !spec.operands) throw new UsageError(unexpectedArgument(String(flags._[0]), strings))
   for (const name of strings) {
     const value = flags[name]
     const values = Array.isArray(value) ? value : [value]

@@ -40,7 +40,7 @@ export type BuildReason = 'local-only' | 'not-in-registry' | 'registry-unavailab
 
 /** Each reason in words, for logs and the timing table. */
 export const BUILD_REASONS: Record<BuildReason, string> = {
-  'local-only': 'no registry configured (local-only mode)',
+  'local-only': 'no registry configured: local-only mode',
   'not-in-registry': 'not in the registry yet',
   'registry-unavailable': 'the registry could not be asked',
   'not-readable-without-credentials': 'the registry refused to let us read it without credentials',

@@ -116,7 +116,8 @@ describe('a new user’s first hour', () => {
       const endgroup = lines.lastIndexOf('::endgroup::')
       expect(lines.findIndex((l) => l.startsWith('::group::build '))).toBeGreaterThanOrEqual(0)
       const after = lines.slice(endgroup + 1)
-      expect(after).toContain('::error title=Dockerfile.build failed::Dockerfile.build step RUN echo out-one; echo out-two; exit 3: exit code 3')
+      // The step as the builder numbers it, the same under both builders (as in the error message).
+      expect(after).toContain('::error title=Dockerfile.build failed::Dockerfile.build step [3/3] RUN echo out-one; echo out-two; exit 3: exit code 3')
       expect(after).toEqual(expect.arrayContaining(['    out-one', '    out-two']))
     })
 

@@ -202,7 +202,7 @@ describe('init', { timeout: 600_000 }, () => {
     const result = await npx(project, ['test-and-build'])
     expectExit(result, 1)
     expect(result.stderr).toContain(PLACEHOLDER_MESSAGE('test'))
-    expect(result.stderr).toMatch(/the test step failed/)
+    expect(result.stderr).toMatch(/✘ +test failed with exit code \d+/)
     images.push(...docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${n}-build`).split('\n').filter(Boolean))
   })
 })
