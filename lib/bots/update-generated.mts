@@ -369,9 +369,12 @@ async function stage(ctx: GeneratedContext, tree: Export, files: string[]): Prom
 
 /** The commit of `tree` on the default branch, after checking the bot's HEAD is where it was put. */
 async function commitTree(ctx: GeneratedContext, entry: GeneratedFile, tree: string): Promise<string> {
-  const { $: run, dirs } = botGit(ctx.bot, { input: commitMessage(entry) })
-  const head = (await run`git ${dirs} rev-parse --verify HEAD`).stdout.trim()
+  // Only commit-tree gets the message on stdin: a command that never reads it (rev-parse)
+  // can exit before the write, and the write then fails with EPIPE.
+  const plain = botGit(ctx.bot)
+  const head = (await plain.$`git ${plain.dirs} rev-parse --verify HEAD`).stdout.trim()
   if (head !== ctx.baseCommit) throw new WorkError(`HEAD moved from ${ctx.baseCommit} to ${head} while ${JSON.stringify(entry.name)} ran: nothing was pushed`)
+  const { $: run, dirs } = botGit(ctx.bot, { input: commitMessage(entry) })
   return (await run`git ${dirs} commit-tree ${tree} -p ${ctx.baseCommit} -F -`).stdout.trim()
 }
 
