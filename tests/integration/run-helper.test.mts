@@ -36,6 +36,9 @@ describe('runScript', () => {
     expect(Date.now() - started).toBeLessThan(40_000) // not the sleep's 60 s
     const parked = pausedGit(pause)
     expect(parked).toBeDefined()
+    // SIGKILL is delivered asynchronously: give the kernel a moment (the parked git would
+    // live for its whole 60 s sleep without the kill, so this still fails without it).
+    for (let i = 0; i < 50 && alive(parked!.pid); i++) await new Promise((r) => setTimeout(r, 100))
     expect(alive(parked!.pid)).toBe(false)
     expect(fs.readFileSync(shim.log, 'utf8')).toMatch(/^git rev-parse/)
   })
