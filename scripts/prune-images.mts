@@ -15,8 +15,7 @@
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { interrupted, onInterrupt } from '../lib/core/interrupts.mts'
-import { loadConfig } from '../lib/core/config.mts'
-import { repoInfo } from '../lib/core/git.mts'
+import { openProject } from '../lib/core/project.mts'
 import { logRetry, retrySettings } from '../lib/core/retries.mts'
 import { info, step, success } from '../lib/core/log.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
@@ -78,8 +77,7 @@ await main(async () => {
   const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['delete', 'json'], string: ['repo', 'config', 'registry'] })
   if (!flags) return 0
   const env = process.env
-  const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = await loadConfig({ root: repo.root, file: flag(flags, 'config'), registry: flags.registry as string | undefined, env })
+  const { repo, config } = await openProject(flags, env)
   if (!config.registry) throw new UsageError('prune-images needs a registry: set registry in build.config.json, REGISTRY, or --registry')
   if (config.prune.finalImage && !config.image) throw new UsageError('prune.finalImage is true but build.config.json has no image section')
   if (Boolean(env.REGISTRY_USERNAME) !== Boolean(env.REGISTRY_PASSWORD)) {
