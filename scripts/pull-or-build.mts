@@ -46,6 +46,7 @@ Environment:
   REGISTRY_RETRIES          retries for registry errors, pulls and pushes (default 3)
   REGISTRY_RETRY_DELAY_MS   the first backoff delay (default 1000, doubling)
   DOCKER_HOST, DOCKER_CONFIG  as for the docker CLI
+  CBS_CACHE_DEPTH           first-parent ancestors searched for a cache image (default 20)
 
 Exit codes: 0 ok, 1 the work failed (build, pull, registry auth), 2 bad usage or config
 (including a Dockerfile.build that copies a file not in buildImage.inputs).

@@ -60,8 +60,8 @@ Environment:
   Passed into the container: CI, GITHUB_*, CIRCLE* (except names that look like
   secrets: *TOKEN*, *SECRET*, *PASSWORD*, *_KEY) and the names in steps.env.
   GITHUB_STEP_SUMMARY  when set, the timing table is appended to it as markdown.
-  REGISTRY, REGISTRY_USERNAME/_PASSWORD, REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS:
-  as for pull-or-build.
+  REGISTRY, REGISTRY_USERNAME/_PASSWORD, REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS,
+  CBS_CACHE_DEPTH: as for pull-or-build.
 
 Sharding (build.config.json steps.shard): the units are the files git sees matching
 "units" (globs) or the lines "list" prints in the build image; steps.shard.test runs

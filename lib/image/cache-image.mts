@@ -14,7 +14,7 @@ import path from 'node:path'
 import { CONFIG_FILE, type Config } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
 import { info, warn } from '../core/log.mts'
-import { buildImageRepository, buildImageTagAt } from './content-tag.mts'
+import { buildImageRepository, buildImageTagAt, buildImageTagsAlongFirstParent } from './content-tag.mts'
 import { LABELS } from './labels.mts'
 import * as docker from './docker.mts'
 import { isAnonymousReadRefusal, manifestDigest, RegistryAuthError, RegistryUnavailableError, type Credentials } from './registry.mts'
@@ -52,16 +52,19 @@ export interface CacheLookup {
   durationMs: number
 }
 
-/** An earlier commit worth asking about. */
+/** An earlier commit worth asking about, with its tag (null: it has none, e.g. no config there). */
 export interface CacheCandidate {
   commit: string
+  tag: string | null
   distance: number
   via: 'first-parent' | 'merge-base'
 }
 
 export interface CandidateOptions {
-  /** First-parent ancestors of HEAD to look at (HEAD included). Default CACHE_DEPTH. */
+  /** First-parent ancestors of HEAD to look at (HEAD is looked at too). Default CACHE_DEPTH. */
   depth?: number
+  /** The config's path inside the repository (default build.config.json). */
+  configFile?: string
   /** `defaultBranch` from build.config.json, when set. */
   defaultBranch?: string
   /** GITHUB_BASE_REF (a pull request's target branch) is read from here. */
@@ -69,34 +72,37 @@ export interface CandidateOptions {
 }
 
 /**
- * The commits to ask about, nearest first: HEAD and its first-parent ancestors (up to
- * `depth`), then the merge-base with the default branch when it is not among them.
- * `shallow`: the clone is shallow (the list ends where its history does).
+ * The commits to ask about with their tags, nearest first: HEAD and its first-parent
+ * ancestors (up to `depth`; tags from a handful of git processes, whatever the depth),
+ * then the merge-base with the default branch when it is not among them. `history`: how
+ * many first-parent commits there were (fewer than asked in a short or shallow history).
  */
 export async function cacheCandidates(repo: RepoInfo, options: CandidateOptions = {}): Promise<{ candidates: CacheCandidate[]; shallow: boolean; history: number }> {
   const $git = git(repo.root)
   const depth = options.depth ?? CACHE_DEPTH
-  const [listed, shallowOut] = await Promise.all([
-    $git({ nothrow: true })`git rev-list --first-parent --max-count=${String(depth + 1)} HEAD --`,
+  const configFile = options.configFile ?? CONFIG_FILE
+  const [line, shallowOut, base] = await Promise.all([
+    buildImageTagsAlongFirstParent(repo, depth + 1, configFile),
     $git({ nothrow: true })`git rev-parse --is-shallow-repository`,
+    mergeBase(repo, options),
   ])
   const shallow = shallowOut.stdout.trim() === 'true'
-  if (listed.exitCode !== 0) return { candidates: [], shallow, history: 0 } // no commit yet
-  const commits = listed.stdout.split('\n').filter(Boolean)
-  const candidates: CacheCandidate[] = commits.map((commit, distance) => ({ commit, distance, via: 'first-parent' }))
-
+  const candidates: CacheCandidate[] = line.map((at, distance) => ({ commit: at.commit, tag: at.tag, distance, via: 'first-parent' }))
   // The merge-base with the default branch: a branch that merged the default branch in,
   // or one whose own history is longer than the bound, still finds the default branch's image.
-  const base = await defaultBranchRef(repo, options)
-  if (base) {
-    const mb = await $git({ nothrow: true })`git merge-base HEAD ${base}`
-    const commit = mb.stdout.trim()
-    if (mb.exitCode === 0 && commit && !commits.includes(commit)) {
-      const count = await $git({ nothrow: true })`git rev-list --count ${`${commit}..HEAD`}`
-      candidates.push({ commit, distance: Number(count.stdout.trim()) || depth + 1, via: 'merge-base' })
-    }
+  if (base && !line.some((at) => at.commit === base)) {
+    const [at, count] = await Promise.all([buildImageTagAt(repo, base, configFile), $git({ nothrow: true })`git rev-list --count ${`${base}..HEAD`}`])
+    candidates.push({ commit: base, tag: at.tag, distance: Number(count.stdout.trim()) || depth + 1, via: 'merge-base' })
   }
-  return { candidates, shallow, history: commits.length }
+  return { candidates, shallow, history: line.length }
+}
+
+/** The merge-base of HEAD and the default branch, when the default branch is known here. */
+async function mergeBase(repo: RepoInfo, options: CandidateOptions): Promise<string | undefined> {
+  const ref = await defaultBranchRef(repo, options)
+  if (!ref) return undefined
+  const out = await git(repo.root)({ nothrow: true })`git merge-base HEAD ${ref}`
+  return out.exitCode === 0 ? out.stdout.trim() || undefined : undefined
 }
 
 /** The default branch as a local ref: `defaultBranch` from the config, else a pull request's target (GITHUB_BASE_REF), else origin/HEAD. */
@@ -137,28 +143,28 @@ export interface RegistryLookupOptions {
 export async function registryCacheImage(options: RegistryLookupOptions): Promise<CacheLookup> {
   const started = performance.now()
   const { repo, config, tag } = options
-  const configFile = options.configFile ?? CONFIG_FILE
   const repository = buildImageRepository(config)
-  const { candidates, shallow, history } = await cacheCandidates(repo, { depth: options.depth, defaultBranch: config.defaultBranch, env: options.env })
-  let commits = 0
+  const { candidates, shallow, history } = await cacheCandidates(repo, { depth: options.depth, configFile: options.configFile, defaultBranch: config.defaultBranch, env: options.env })
+  const commits = candidates.length
+  // A shallow clone whose history ends before the bound: say what was searched, and how to search more.
+  const cutShort = shallow && history < (options.depth ?? CACHE_DEPTH) + 1
   let asked = 0
   const done = (image: CacheImage | null, note?: string): CacheLookup => ({ image, note, commits, asked, shallow, durationMs: Math.round(performance.now() - started) })
 
+  // One question per distinct tag (commits that left the inputs alone share one), nearest
+  // first; the current tag is not in the registry, or nothing would be built.
   const seen = new Set<string>([tag])
-  for (let i = 0; i < candidates.length; i += BATCH) {
-    const batch = candidates.slice(i, i + BATCH)
-    commits += batch.length
-    // Tags from git objects: a commit without a config (or with an invalid one) has none.
-    const tagged = await Promise.all(batch.map(async (c) => ({ ...c, at: await buildImageTagAt(repo, c.commit, configFile) })))
-    const fresh = tagged.filter((c): c is typeof c & { at: { tag: string } } => {
-      if (c.at.tag === null || seen.has(c.at.tag)) return false
-      seen.add(c.at.tag)
-      return true
-    })
-    asked += fresh.length
+  const questions = candidates.filter((c): c is CacheCandidate & { tag: string } => {
+    if (c.tag === null || seen.has(c.tag)) return false
+    seen.add(c.tag)
+    return true
+  })
+  for (let i = 0; i < questions.length; i += BATCH) {
+    const batch = questions.slice(i, i + BATCH)
+    asked += batch.length
     let found: Array<string | null>
     try {
-      found = await Promise.all(fresh.map((c) => manifestDigest(`${repository}:${c.at.tag}`, { credentials: options.credentials, retries: options.retries, baseDelayMs: options.baseDelayMs })))
+      found = await Promise.all(batch.map((c) => manifestDigest(`${repository}:${c.tag}`, { credentials: options.credentials, retries: options.retries, baseDelayMs: options.baseDelayMs })))
     } catch (error) {
       const why =
         error instanceof RegistryUnavailableError
@@ -169,14 +175,14 @@ export async function registryCacheImage(options: RegistryLookupOptions): Promis
       warn(`cache lookup: could not ask ${repository} for earlier commits' images (${why}): building without a registry cache`)
       return done(null, `the registry could not be asked: ${why}`)
     }
-    const hit = fresh.findIndex((_, k) => found[k] !== null)
+    const hit = batch.findIndex((_, k) => found[k] !== null)
     if (hit >= 0) {
-      const c = fresh[hit]
-      return done({ ref: `${repository}:${c.at.tag}`, source: 'registry', commit: c.commit, distance: c.distance, via: c.via }, shallow ? shallowNote(history) : undefined)
+      const c = batch[hit]
+      return done({ ref: `${repository}:${c.tag}`, source: 'registry', commit: c.commit, distance: c.distance, via: c.via }, cutShort ? shallowNote(history) : undefined)
     }
   }
   const searched = `${commits} earlier commit${commits === 1 ? '' : 's'} (${asked} distinct tag${asked === 1 ? '' : 's'})`
-  const note = shallow ? `${shallowNote(history)}; none of its ${searched} has an image in the registry` : `none of ${searched} has an image in the registry`
+  const note = cutShort ? `${shallowNote(history)}; none of its ${searched} has an image in the registry` : `none of ${searched} has an image in the registry`
   return done(null, note)
 }
 

@@ -117,22 +117,25 @@ export type TagAtCommit = { commit: string; tag: string } | { commit: string; ta
 export async function buildImageTagAt(repo: RepoInfo, commit: string, configFile = CONFIG_FILE): Promise<TagAtCommit> {
   // `--end-of-options`: a ref name that starts with '-' (from a remote) stays a ref.
   const listing = await git(repo.root)`git ls-tree -r -z --full-tree --end-of-options ${commit}`
-  const blobs = new Map<string, { mode: InputFile['mode']; id: string }>()
+  const blobs: TreeBlobs = new Map()
   for (const record of listing.stdout.split('\0')) {
     const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
     if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
   }
+  return tagOfTree(repo, commit, blobs, configFile, new Map())
+}
+
+/** A commit's files: path -> mode and blob id (regular files and symlinks). */
+type TreeBlobs = Map<string, { mode: InputFile['mode']; id: string }>
+
+/** The tag of one commit's tree; `configs` caches the parsed config by blob id (commits mostly share one). */
+async function tagOfTree(repo: RepoInfo, commit: string, blobs: TreeBlobs, configFile: string, configs: Map<string, Promise<Config | ConfigError>>): Promise<TagAtCommit> {
   const configBlob = blobs.get(configFile)
   if (!configBlob) return { commit, tag: null, reason: `${configFile} is not in that commit` }
+  if (!configs.has(configBlob.id)) configs.set(configBlob.id, readConfigBlob(repo, configBlob.id, configFile))
+  const config = await configs.get(configBlob.id)!
+  if (config instanceof ConfigError) return { commit, tag: null, reason: config.message }
   try {
-    const text = (await git(repo.root)`git cat-file blob ${configBlob.id}`).stdout
-    let raw: unknown
-    try {
-      raw = JSON.parse(text)
-    } catch (error) {
-      throw new ConfigError(`${configFile}: not valid JSON: ${(error as Error).message}`)
-    }
-    const config: Config = validateConfig(raw, configFile)
     const paths = selectInputs([...blobs.keys()], config.buildImage.dockerfile, config.buildImage.inputs)
     const inputs = paths.map((p) => ({ path: p, ...blobs.get(p)! }))
     return { commit, tag: blobId(manifestText(inputs, config.buildImage.buildArgs), repo.objectFormat) }
@@ -140,4 +143,65 @@ export async function buildImageTagAt(repo: RepoInfo, commit: string, configFile
     if (error instanceof ConfigError) return { commit, tag: null, reason: error.message }
     throw error
   }
+}
+
+/** A config blob, validated; a ConfigError (returned, not thrown) when it does not validate. */
+async function readConfigBlob(repo: RepoInfo, id: string, configFile: string): Promise<Config | ConfigError> {
+  const text = (await git(repo.root)`git cat-file blob ${id}`).stdout
+  try {
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (error) {
+      throw new ConfigError(`${configFile}: not valid JSON: ${(error as Error).message}`)
+    }
+    return validateConfig(raw, configFile)
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+}
+
+/**
+ * The tags of HEAD and its first-parent ancestors, nearest first (at most `count`
+ * commits; fewer when the history, or a shallow clone's, ends sooner). The same tags as
+ * buildImageTagAt gives each commit, but from three git processes whatever the count:
+ * HEAD's tree, then `git log --raw` walked back (each commit's changes against its first
+ * parent, undone one commit at a time), plus one `git cat-file` per distinct config.
+ */
+export async function buildImageTagsAlongFirstParent(repo: RepoInfo, count: number, configFile = CONFIG_FILE): Promise<TagAtCommit[]> {
+  const $git = git(repo.root)
+  const [listing, log] = await Promise.all([
+    $git({ nothrow: true })`git ls-tree -r -z --full-tree HEAD`,
+    $git({ nothrow: true })`git log --first-parent --diff-merges=first-parent --no-renames --no-abbrev --raw -z --format=${'%x01%H'} --max-count=${String(count)} HEAD --`,
+  ])
+  if (listing.exitCode !== 0 || log.exitCode !== 0) return [] // no commit yet
+  const blobs: TreeBlobs = new Map()
+  for (const record of listing.stdout.split('\0')) {
+    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
+    if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
+  }
+  // Each commit with its changes against its first parent: `:<old mode> <new mode> <old id> <new id> <status>` then the path.
+  const commits: Array<{ commit: string; changes: Array<{ path: string; mode: string; id: string }> }> = []
+  const tokens = log.stdout.split('\0')
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i].replace(/^\n+/, '')
+    if (token.startsWith('\x01')) commits.push({ commit: token.slice(1).trim(), changes: [] })
+    else if (token.startsWith(':') && commits.length) {
+      const [oldMode, , oldId] = token.slice(1).split(' ')
+      commits[commits.length - 1].changes.push({ path: tokens[++i], mode: oldMode, id: oldId })
+    }
+  }
+  const configs = new Map<string, Promise<Config | ConfigError>>()
+  const tags: TagAtCommit[] = []
+  for (const { commit, changes } of commits) {
+    tags.push(await tagOfTree(repo, commit, blobs, configFile, configs))
+    // Undo this commit: its first parent's files.
+    for (const c of changes) {
+      if (/^0+$/.test(c.mode)) blobs.delete(c.path)
+      else if (c.mode === '100644' || c.mode === '100755' || c.mode === '120000') blobs.set(c.path, { mode: c.mode, id: c.id })
+      else blobs.delete(c.path) // a submodule: not a blob
+    }
+  }
+  return tags
 }

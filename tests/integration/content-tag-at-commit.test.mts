@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { repoInfo } from '../../lib/core/git.mts'
-import { buildImageTagAt } from '../../lib/image/content-tag.mts'
+import { buildImageTagAt, buildImageTagsAlongFirstParent } from '../../lib/image/content-tag.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 
@@ -78,5 +78,47 @@ describe('buildImageTagAt', () => {
     const repo = await repoInfo(root)
     expect(await buildImageTagAt(repo, typo)).toMatchObject({ tag: null, reason: expect.stringContaining('buildImage.input') })
     expect(await buildImageTagAt(repo, missing)).toMatchObject({ tag: null, reason: expect.stringContaining('"b.txt" matches no file') })
+  })
+
+  it('buildImageTagsAlongFirstParent: the tags buildImageTagAt gives each commit of HEAD\'s first-parent line, through deletions, modes, symlinks, a merge and a config change', async () => {
+    const root = makeRepo({ 'README.md': 'before the build image existed\n' })
+    writeFiles(root, {
+      'Dockerfile.build': 'FROM busybox:latest\n',
+      'tools/a.txt': 'a\n',
+      'tools/b.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+      'tools/odd "name" ü.txt': 'quoted\n',
+      'build.config.json': config(['tools/']),
+    })
+    commitAll(root, 'build image')
+    fs.rmSync(path.join(root, 'tools/a.txt'))
+    commitAll(root, 'an input deleted')
+    fs.chmodSync(path.join(root, 'tools/b.sh'), 0o644)
+    commitAll(root, 'a mode changed')
+    writeFiles(root, { 'tools/link': { symlink: 'b.sh' } })
+    commitAll(root, 'a symlink added')
+    // A merge: its first-parent changes are everything the side branch brought in.
+    git(root, 'checkout', '-qb', 'side')
+    writeFiles(root, { 'tools/c.txt': 'c\n' })
+    commitAll(root, 'side: an input')
+    git(root, 'checkout', '-q', 'main')
+    writeFiles(root, { 'README.md': 'unrelated\n' })
+    commitAll(root, 'docs')
+    git(root, 'merge', '-q', '--no-ff', '--no-edit', 'side')
+    writeFiles(root, { 'build.config.json': config(['tools/', '!tools/odd*'], { buildArgs: { GO: '1.22' } }) })
+    commitAll(root, 'the config changed')
+    writeFiles(root, { 'tools/link': 'now a file\n' })
+    commitAll(root, 'a symlink became a file')
+
+    const repo = await repoInfo(root)
+    const along = await buildImageTagsAlongFirstParent(repo, 50)
+    expect(along.map((a) => a.commit)).toEqual(git(root, 'rev-list', '--first-parent', 'HEAD').split('\n'))
+    for (const at of along) expect(at).toEqual(await buildImageTagAt(repo, at.commit))
+    expect(new Set(along.map((a) => a.tag)).size).toBe(along.length - 1) // only 'docs' left the inputs alone
+    expect(along.at(-1)).toMatchObject({ tag: null, reason: 'build.config.json is not in that commit' })
+    // The bound, and a repository without commits.
+    expect((await buildImageTagsAlongFirstParent(repo, 3)).map((a) => a.commit)).toEqual(along.slice(0, 3).map((a) => a.commit))
+    const empty = tempDir('cbs-empty-')
+    git(empty, 'init', '-q')
+    expect(await buildImageTagsAlongFirstParent(await repoInfo(empty), 5)).toEqual([])
   })
 })

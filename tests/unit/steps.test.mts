@@ -180,4 +180,18 @@ describe('timing table', () => {
     expect(timingRows(built)[1]).toEqual(['image (built)', '01:01', 'ok (the registry refused to let us read it without credentials)'])
     expect(timingReport(built).image).toMatchObject({ outcome: 'built', reason: 'not-readable-without-credentials' })
   })
+  it('says what the build reused (the registry image of an earlier commit, a local build, or nothing), in the table and the report', () => {
+    const commit = '1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d'
+    const lookup = { commits: 3, asked: 2, shallow: false, durationMs: 41 }
+    const fromRegistry: TimingInput = { ...input, image: { ref: 'r:t', outcome: 'built', reason: 'not-in-registry', durationMs: 61_000, cache: { ...lookup, image: { ref: 'r:old', source: 'registry', commit, distance: 2, via: 'first-parent' } } } }
+    expect(timingRows(fromRegistry)[1]).toEqual(['image (built)', '01:01', 'ok (not in the registry yet; cache: commit 1a2b3c4d, 2 back)'])
+    expect(timingReport(fromRegistry).image.cache).toEqual({ image: { ref: 'r:old', source: 'registry', commit, distance: 2, via: 'first-parent' }, note: null, lookupMs: 41, shallow: false })
+    const local: TimingInput = { ...input, image: { ref: 'r:t', outcome: 'built', reason: 'local-only', durationMs: 61_000, cache: { ...lookup, image: { ref: 'r:prev', source: 'local' } } } }
+    expect(timingRows(local)[1][2]).toBe('ok (no registry configured: local-only mode; cache: a local earlier build)')
+    const none: TimingInput = { ...input, image: { ref: 'r:t', outcome: 'built', reason: 'not-in-registry', durationMs: 61_000, cache: { ...lookup, image: null, note: '--no-cache-from' } } }
+    expect(timingRows(none)[1][2]).toBe('ok (not in the registry yet; no cache)')
+    expect(timingReport(none).image.cache).toMatchObject({ image: null, note: '--no-cache-from' })
+    // Not built: no cache entry at all.
+    expect(timingReport(input).image).not.toHaveProperty('cache')
+  })
 })
