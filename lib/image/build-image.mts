@@ -321,7 +321,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     // BuildKit goes on when it cannot read a cache image (` > importing cache manifest from <ref>:` and the error).
     if (cache.image && !legacyBuild(builder) && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
       warn(`cache: BuildKit could not read ${cache.image.ref} (see its error above): built without it`)
-      return { ...cache, note: `BuildKit could not read ${cache.image.ref}: built without it` }
+      return { ...cache, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
     }
     return cache
   } finally {

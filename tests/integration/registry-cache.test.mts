@@ -158,6 +158,25 @@ describe('the registry as cache: the nearest earlier build image', () => {
     expect(stamp(json.ref)).not.toBe(f.stamp1)
   })
 
+  it('a cache image found but not readable (its manifest GET fails): a warning, and the build goes on without it', async () => {
+    const proxy = await startFaultProxy(registry.host, {}, 5 * 60_000)
+    proxies.push(proxy)
+    const f = await pushedFixture('cbs-regcache-noread', proxy.host)
+    commitInputChange(f.repo)
+    freshRunner(f.n, f.marker)
+    // The lookup's HEAD finds commit 1's image; reading it (the legacy pull, BuildKit's cache
+    // import: manifests by tag or digest, blobs) fails. Nothing else GETs from the registry here.
+    proxy.setPlan({ status: { code: 503, match: (req) => req.method === 'GET' && req.url.startsWith(`/v2/${f.n}/`) } })
+
+    const { json, stderr } = await pullOrBuild(f.repo, proxy.host)
+    expect(json.outcome).toBe('built')
+    expect(json.cache?.image ?? null).toBeNull()
+    if (LEGACY) expect(stderr).toContain(`cache: ${f.ref1} could not be pulled (`)
+    else expect(stderr).toContain(`cache: BuildKit could not read ${f.ref1} (see its error above): built without it`)
+    expect(json.cache?.note).toMatch(/could not (be pulled|read)/)
+    expect(stamp(json.ref)).not.toBe(f.stamp1)
+  })
+
   it('a shallow clone: depth 1 searches only HEAD and says so; depth 2 finds the parent\'s image', async () => {
     const f = await pushedFixture('cbs-regcache-shallow')
     const commit2 = commitInputChange(f.repo)
