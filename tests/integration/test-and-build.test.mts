@@ -79,8 +79,8 @@ describe('test-and-build', () => {
     expect(read('out/test/env.txt')).toBe('CI=true SHA=abc123 TOKEN=unset LISTED=listed-value UNLISTED=unset HOME=/home/ci-build')
 
     // The timing table, on stderr; markdown in the step summary; JSON in the report.
-    expect(result.stderr).toMatch(/phase\s+time\s+result\nimage \((built|present)\)\s+\d\d:\d\d\s+ok( \(no registry configured: local-only mode\))?\ntest\s+\d\d:\d\d\s+ok\nbuild\s+\d\d:\d\d\s+ok\ntotal\s+\d\d:\d\d\s+ok/)
-    expect(fs.readFileSync(summary, 'utf8')).toMatch(/\| phase \| time \| result \|\n\| --- \| --- \| --- \|\n\| image \((built|present)\) \| \d\d:\d\d \| ok( \(no registry configured: local-only mode\))? \|/)
+    expect(result.stderr).toMatch(/phase\s+time\s+result\nimage \((built|present)\)\s+\d\d:\d\d\s+ok( \(no registry configured: local-only mode; (no cache|cache: a local earlier build)\))?\ntest\s+\d\d:\d\d\s+ok\nbuild\s+\d\d:\d\d\s+ok\ntotal\s+\d\d:\d\d\s+ok/)
+    expect(fs.readFileSync(summary, 'utf8')).toMatch(/\| phase \| time \| result \|\n\| --- \| --- \| --- \|\n\| image \((built|present)\) \| \d\d:\d\d \| ok( \(no registry configured: local-only mode; (no cache|cache: a local earlier build)\))? \|/)
     const json = JSON.parse(fs.readFileSync(report, 'utf8'))
     expect(json.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(['test:ok', 'build:ok'])
     expect(json.exitCode).toBe(0)
