@@ -98,7 +98,7 @@ async function scene(options: { releaseLine5?: boolean; titles?: Partial<Record<
     git(dev, 'commit', '-q', '-am', 'release-1.0: its own line 5')
   }
   // #3 adapted while picking (line 16 too): only its trailer says it is there.
-  writeFiles(dev, { 'app.txt': app({ ...(options.releaseLine5 ? { 5: 'line 5 (1.0 only)' } : {}), 15: line15, 16: 'line 16, adapted for 1.0' }) })
+  writeFiles(dev, { 'app.txt': app(options.releaseLine5 ? { 5: 'line 5 (1.0 only)', 15: line15, 16: 'line 16, adapted for 1.0' } : { 15: line15, 16: 'line 16, adapted for 1.0' }) })
   git(dev, 'commit', '-q', '-am', `Fix line 15 (adapted for 1.0)\n\n(cherry picked from commit ${pickedWithTrailer.sha})`)
   git(dev, 'cherry-pick', samePatch.sha)
   git(dev, 'push', '-q', 'origin', 'release-1.0')
