@@ -787,9 +787,9 @@ export async function findPrerequisites(
   const trailers = await run`git log ${'--format=%(trailers)'} ${range}`
   const named = pickedFromTrailers(trailers.stdout)
   const targetDiffs = await run`git --literal-pathspecs log -p --no-merges --full-diff --format=medium ${range} -- ${options.files}`
-  const targetIds = new Set(parsePatchIds((await git(root)({ input: targetDiffs.stdout })`git patch-id --stable`).stdout).values())
+  const targetIds = new Set((await patchIds(root, targetDiffs.stdout)).values())
   const candidateDiffs = await run`git show --diff-merges=first-parent --format=medium ${candidates.map((c) => c.sha)}`
-  const candidateIds = parsePatchIds((await git(root)({ input: candidateDiffs.stdout })`git patch-id --stable`).stdout)
+  const candidateIds = await patchIds(root, candidateDiffs.stdout)
   const missing = candidates.filter((c) => !named.some((n) => c.sha.startsWith(n)) && !targetIds.has(candidateIds.get(c.sha) ?? ''))
 
   const out: Omit<Prerequisite, 'pull'>[] = []
@@ -799,6 +799,12 @@ export async function findPrerequisites(
     out.push({ ...c, subject, files })
   }
   return out
+}
+
+/** commit -> `git patch-id --stable` of a `git log -p` / `git show` output. Nothing to read: no process (an empty stdin would never be closed). */
+async function patchIds(root: string, diffs: string): Promise<Map<string, string>> {
+  if (!diffs.trim()) return new Map()
+  return parsePatchIds((await git(root)({ input: diffs })`git patch-id --stable`).stdout)
 }
 
 /** The merged pull request that brought `sha` (GET /repos/{o}/{r}/commits/{sha}/pulls); undefined when none, or on an error (a warning). */

@@ -9,6 +9,7 @@ import { checkoutState } from '../helpers/cherry-fixture.mts'
 import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
+import { findPrerequisites } from '../../lib/bots/cherry-pick.mts'
 
 const TOKEN = `ghs_prereq${Math.random().toString(36).slice(2)}Secret`
 const BOT = 'cherry-bot'
@@ -341,5 +342,27 @@ describe('cherry-pick: text from the API stays data', () => {
     expect(pull.body).toContain(`#${s.prereq.number} \`\`${title}\`\`: changes`)
     expect(pull.milestone?.title).toBe(`v1 $(touch ${marker})`)
     expect(fs.existsSync(marker)).toBe(false)
+  })
+})
+
+describe('findPrerequisites: file names are data', () => {
+  it('a conflicting file named like a glob matches only itself, not every file the glob would', async () => {
+    const dir = tempDir('cbs-prereq-glob-')
+    const repo = path.join(dir, 'repo')
+    git(dir, 'init', '-q', '-b', 'main', repo)
+    const commit = (files: Record<string, string>, message: string) => {
+      writeFiles(repo, files)
+      git(repo, 'add', '-A')
+      git(repo, 'commit', '-q', '-m', message)
+      return git(repo, 'rev-parse', 'HEAD')
+    }
+    commit({ '*.txt': 'star\n', 'b.txt': 'b\n' }, 'initial')
+    git(repo, 'branch', 'release-1.0')
+    const other = commit({ 'b.txt': 'b, changed\n' }, 'Change b.txt')
+    const prereq = commit({ '*.txt': 'star, renamed\n' }, 'Rename the star file')
+    const fix = commit({ '*.txt': 'star, renamed and fixed\n' }, 'Fix the star file')
+    const found = await findPrerequisites(repo, { target: 'release-1.0', sourceBranch: 'main', commit: fix, files: ['*.txt'], exclude: [fix] })
+    expect(found).toEqual([{ sha: prereq, subject: 'Rename the star file', mainline: false, files: ['*.txt'] }])
+    expect(found.map((p) => p.sha)).not.toContain(other)
   })
 })
