@@ -35,8 +35,8 @@ interface Outcome {
   cache?: CacheJson
 }
 
-async function pullOrBuild(repo: string, registry: string, args: string[] = []): Promise<RunResult & { json: Outcome }> {
-  const result = await runScript('pull-or-build', ['--json', ...args], { cwd: repo, env: { ...FAST, REGISTRY: registry } })
+async function pullOrBuild(repo: string, registry: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult & { json: Outcome }> {
+  const result = await runScript('pull-or-build', ['--json', ...args], { cwd: repo, env: { ...FAST, REGISTRY: registry, ...env } })
   expect(result.exitCode, result.stderr).toBe(0)
   return { ...result, json: JSON.parse(result.stdout) as Outcome }
 }
@@ -62,13 +62,13 @@ describe('the registry as cache: the nearest earlier build image', () => {
    * toolchain) and whose last layer copies tools/ (the input that changes). Commit 1 is
    * built and pushed to `host`; returns its ref and stamp.
    */
-  async function pushedFixture(prefix: string, host = registry.host, config: Record<string, unknown> = {}) {
+  async function pushedFixture(prefix: string, host = registry.host, config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
     const n = uniqueName(prefix)
     names.push(n)
     const marker = `regcache-${n}`
     const dockerfile = `FROM busybox:latest\nRUN echo ${marker} > /marker && cat /proc/sys/kernel/random/uuid > /stamp\nCOPY tools /opt/tools\n`
     const repo = makeBuildRepo({ name: n, dockerfile, config })
-    const first = await pullOrBuild(repo, host, ['--push'])
+    const first = await pullOrBuild(repo, host, ['--push'], env)
     expect(first.json.outcome).toBe('pushed')
     return { n, marker, repo, ref1: first.json.ref, commit1: git(repo, 'rev-parse', 'HEAD'), stamp1: stamp(first.json.ref) }
   }
@@ -175,6 +175,25 @@ describe('the registry as cache: the nearest earlier build image', () => {
     else expect(stderr).toContain(`cache: BuildKit could not read ${f.ref1} (see its error above): built without it`)
     expect(json.cache?.note).toMatch(/could not (be pulled|read)/)
     expect(stamp(json.ref)).not.toBe(f.stamp1)
+  })
+
+  it('a registry that needs credentials: REGISTRY_USERNAME/_PASSWORD reach the cache read too (BuildKit through a temporary login), and ~/.docker is not written', async () => {
+    const auth = { username: 'cache-reader', password: `regcache-secret-${uniqueName('pw')}` }
+    const locked = await startRegistry({ auth })
+    try {
+      const creds = { REGISTRY_USERNAME: auth.username, REGISTRY_PASSWORD: auth.password }
+      const f = await pushedFixture('cbs-regcache-auth', locked.host, {}, creds)
+      commitInputChange(f.repo)
+      freshRunner(f.n, f.marker)
+      const home = tempDir('cbs-home-')
+      const { json, stderr } = await pullOrBuild(f.repo, locked.host, [], { ...creds, HOME: home, DOCKER_CONFIG: '' })
+      expect(json.cache?.image).toMatchObject({ ref: f.ref1, source: 'registry', commit: f.commit1 })
+      expect(stderr).not.toContain('could not read')
+      expect(stamp(json.ref)).toBe(f.stamp1)
+      expect(fs.existsSync(path.join(home, '.docker/config.json'))).toBe(false)
+    } finally {
+      await locked.stop()
+    }
   })
 
   it('a shallow clone: depth 1 searches only HEAD and says so; depth 2 finds the parent\'s image', async () => {
