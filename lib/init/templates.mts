@@ -231,7 +231,7 @@ const DOCKERIGNORE = ['# Not part of the final image\'s build context.', '.git',
 
 // --- build.config.json -----------------------------------------------------------------
 
-type ConfigFile = Omit<Config, 'steps' | 'cherryPick' | 'generated' | 'buildImage' | 'prune'> & {
+type ConfigFile = Omit<Config, 'steps' | 'cherryPick' | 'generated' | 'buildImage' | 'prune' | 'trust'> & {
   buildImage: Omit<Config['buildImage'], 'buildArgs'>
   steps: { test: string[]; build: string[] }
 }
