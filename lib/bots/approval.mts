@@ -5,7 +5,7 @@
 // Everything here comes from the GitHub API, never from the pull request's own files or
 // from anything an earlier (unprivileged) workflow run wrote: that run's workflow file is
 // the pull request's version, so it can say anything.
-import { permissionOf, TRUSTED_ROLES, trustedRoles, type Octokit, type RepoSlug, type TrustPolicy, type UserPermission } from './github.mts'
+import { permissionOf, trustedRoles, type Octokit, type RepoSlug, type TrustPolicy, type UserPermission } from './github.mts'
 
 /** The fields of a pull request review we read (GET /repos/{o}/{r}/pulls/{n}/reviews). */
 export interface ReviewData {
@@ -45,7 +45,7 @@ export function latestVerdicts(reviews: ReviewData[]): ReviewData[] {
  * not count (a push after an approval needs a new one); nor does one that was dismissed or
  * followed by a request for changes, nor one from someone without write access.
  */
-export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<string, UserPermission>): Approval {
+export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<string, UserPermission>, trust: TrustPolicy = {}): Approval {
   const verdicts = latestVerdicts(reviews)
   const trusted = (r: ReviewData) => permissions.get(r.user!.login)?.trusted === true
   const role = (r: ReviewData) => permissions.get(r.user!.login)?.role ?? 'none'
@@ -64,9 +64,9 @@ export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<
   }
   if (approvals.length) {
     const who = approvals.map((r) => `${r.user!.login} (${role(r)})`).join(', ')
-    return { approved: false, reason: `approved only by ${who}: an approval counts from people with ${TRUSTED_ROLES} access only` }
+    return { approved: false, reason: `approved only by ${who}: an approval counts from people with ${trustedRoles(trust)} only` }
   }
-  return { approved: false, reason: `no approving review from someone with ${TRUSTED_ROLES} access` }
+  return { approved: false, reason: `no approving review from someone with ${trustedRoles(trust)}` }
 }
 
 export interface ApprovedPull extends Approval {
@@ -106,7 +106,7 @@ export async function findApproval(github: Octokit, repo: RepoSlug, sha: string,
       const login = review.user!.login
       if (!permissions.has(login)) permissions.set(login, await permissionOf(github, repo, login, trust))
     }
-    const approval = { ...approvalOf(reviews, sha, permissions), pr: pull.number }
+    const approval = { ...approvalOf(reviews, sha, permissions, trust), pr: pull.number }
     if (approval.approved) return approval
     first ??= approval
   }

@@ -206,6 +206,13 @@ describe('check-approval', () => {
         expect(run.outputs, actor).toEqual({ approved: 'false', pr: '', sha: '', reviewer: '' })
         expect(run.json.reason).toMatch(new RegExp(`^the run was started by ${actor} \\((none|triage)\\), not by someone with write, maintain or admin access, or active membership of the team acme/reviewers$`))
       }
+      // A pending member's approval alone approves nothing.
+      const onlyPending = branchFromMain('team-pending', 'team pending\n')
+      const pendingPr = await gh.openPullRequest(NAME, { head: 'team-pending', base: 'main', title: 'Pending', user: 'outsider' })
+      await gh.review(NAME, pendingPr.number, 'rio', 'APPROVE')
+      expect((await check(onlyPending, 'maya', team)).json.reason).toBe(
+        'approved only by rio (none): an approval counts from people with write, maintain or admin access, or active membership of the team acme/reviewers only',
+      )
       await gh.review(NAME, pr.number, 'rio', 'APPROVE')
       await gh.review(NAME, pr.number, 'reed', 'COMMENT', { body: 'still fine' })
       expect((await check(head, 'maya', team)).outputs).toMatchObject({ approved: 'true', reviewer: 'reed' })
