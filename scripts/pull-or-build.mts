@@ -19,11 +19,22 @@ daemon: present already, pulled from the registry, or built from a temporary con
 holding exactly buildImage.inputs. Prints the image ref on stdout; the outcome
 (present, pulled, built, pushed) and durations on stderr.
 
+A build reuses the layers of the nearest earlier build image (--cache-from): an
+earlier build in the local daemon, else the registry's image of the nearest earlier
+commit (HEAD's first-parent ancestors, up to 20, then the merge-base with the default
+branch; each commit's tag computed from git objects, with that commit's config). The
+log names the cache image, its commit and how far back it is. A shallow clone searches
+the history it has (actions/checkout: set fetch-depth). A cache image the registry
+cannot serve is a warning, never a failure.
+
 Options:
   --push            push the image when this run built it (or when it is local and
                     the registry lacks it); refused for credentials: warn, exit 0
   --require-push    implies --push; a push that cannot happen fails the run (exit 1)
-  --json            print {"ref", "tag", "outcome", "durations", ...} as JSON
+  --no-cache-from   build without reusing an earlier build image (no lookup)
+  --json            print {"ref", "tag", "outcome", "durations", "cache", ...} as JSON
+                    ("cache": the image offered as --cache-from, its commit and
+                    distance, or null with a note; only when this run built)
   --repo DIR        the repository (default: the one containing the current directory)
   --config FILE     the config file (default: <repo>/build.config.json)
   --registry HOST   override the registry (env: REGISTRY; empty = local-only)
@@ -44,8 +55,9 @@ await main(async () => {
   // 1. Flags and config.
   const flags = parseFlags(process.argv.slice(3), {
     usage,
-    boolean: ['push', 'require-push', 'json'],
+    boolean: ['push', 'require-push', 'json', 'cache-from'],
     string: ['repo', 'config', 'registry'],
+    default: { 'cache-from': true },
   })
   if (!flags) return 0
   const { repo, config } = await openProject(flags)
@@ -56,6 +68,8 @@ await main(async () => {
     config,
     push: Boolean(flags.push || flags['require-push']),
     requirePush: Boolean(flags['require-push']),
+    cacheFrom: flags['cache-from'],
+    configFile: flags.config || undefined,
   })
 
   // 3. The result.

@@ -39,6 +39,9 @@ Options:
                     (integration gets only steps.integrationEnv plus CI's own vars)
   --push            push the build image when this run built it
   --require-push    implies --push; a push that cannot happen fails the run
+  --no-cache-from   build the image without reusing an earlier build image (as
+                    pull-or-build: by default the nearest earlier one, local or in
+                    the registry, is the build's --cache-from)
   --report FILE     write the timings as JSON to FILE; a relative FILE is relative
                     to the repository root (as CI means it), its directory is created
   --shard K/N       run shard K (1-based) of N of the test step (steps.shard); the build
@@ -79,8 +82,9 @@ await main(async () => {
   // 1. Flags, config, and which steps run (a bad --only fails before any work).
   const flags = parseFlags(process.argv.slice(3), {
     usage,
-    boolean: ['push', 'require-push', 'plan'],
+    boolean: ['push', 'require-push', 'plan', 'cache-from'],
     string: ['only', 'report', 'repo', 'config', 'registry', 'shard', 'timings'],
+    default: { 'cache-from': true },
   })
   if (!flags) return 0
   const only = flags.only
@@ -138,6 +142,8 @@ await main(async () => {
       config,
       push: Boolean(flags.push || flags['require-push']),
       requirePush: Boolean(flags['require-push']),
+      cacheFrom: flags['cache-from'],
+      configFile: flags.config || undefined,
     }),
     gitDirsOutside(repo.root),
   ]).catch((error) => {
@@ -168,7 +174,7 @@ await main(async () => {
 
   // 5. The timing table, the summary, the report.
   return finish({
-    image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total },
+    image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total, cache: image.cache },
     steps: plans,
     results,
     totalMs: performance.now() - started,

@@ -5,6 +5,8 @@
 //   3. found: pull (with retries);
 //   4. otherwise build from a temporary context holding exactly the declared inputs: not in
 //      the registry, the registry unreachable, or (without credentials) not readable to us;
+//      --cache-from the nearest earlier build image: a local one, else the registry's
+//      image of the nearest earlier commit (lib/image/cache-image.mts);
 //   5. --push: push what was built (a refusal for credentials only warns, unless --require-push).
 // The result says why the image was built (`reason`).
 import fs from 'node:fs'
@@ -21,6 +23,7 @@ import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
   checkPushAccess,
+  dockerConfigDir,
   envCredentials,
   isAnonymousReadRefusal,
   manifestDigest,
@@ -30,8 +33,9 @@ import {
   registryCredentials,
   type Credentials,
 } from './registry.mts'
-import { LABELS } from './labels.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
+import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
+import { LABELS } from './labels.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
 
@@ -71,6 +75,8 @@ export interface EnsureResult {
   digest?: string
   /** Why a requested push did not happen (the job stays green). */
   pushSkipped?: string
+  /** When this run built the image: the --cache-from it was offered (or why none). */
+  cache?: CacheLookup
 }
 
 export interface EnsureOptions {
@@ -85,6 +91,12 @@ export interface EnsureOptions {
   /** Registry and pull/push retries (default: REGISTRY_RETRIES or 3) and the first delay (REGISTRY_RETRY_DELAY_MS or 1000). */
   retries?: number
   baseDelayMs?: number
+  /** Offer the nearest earlier build image as --cache-from (default true; `--no-cache-from` turns it off). */
+  cacheFrom?: boolean
+  /** The config file given with --config (default <repo>/build.config.json): earlier commits' tags are computed from their copy of it. */
+  configFile?: string
+  /** First-parent ancestors of HEAD searched for a registry cache (default: CBS_CACHE_DEPTH, else 20). */
+  cacheDepth?: number
 }
 
 const since = (start: number) => performance.now() - start
@@ -120,9 +132,9 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   // Local-only mode: the local daemon is the cache, so the only way on is to build.
   if (!config.registry) {
     durations.check = since(checkStarted)
-    await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)' })
+    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false })
     if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
-    return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined })
+    return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined, cache })
   }
 
   // 2. Ask the registry for the manifest (HEAD, no pull). Without credentials, a refused
@@ -198,12 +210,28 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     'not-in-registry': `not local; ${registry} has no ${short} (404)`,
     'local-only': `not local; no registry configured`,
   }[reason]
-  await buildImage({ repo, config, ref, tag, inputs, durations, why })
-  if (!options.push) return finish({ outcome: 'built', reason })
+  //    The registry is searched for an earlier commit's image only when it answered us:
+  //    down or refusing anonymous reads, it would only fail again, slowly.
+  const searchRegistry = reason === 'not-in-registry' || reason === 'pull-failed'
+  const cache = await buildImage({
+    repo,
+    config,
+    ref,
+    tag,
+    inputs,
+    durations,
+    why,
+    cacheFrom: options.cacheFrom !== false,
+    registryCache: searchRegistry
+      ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env) }
+      : undefined,
+    registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
+  })
+  if (!options.push) return finish({ outcome: 'built', reason, cache })
 
   // 5. Push what was built.
   const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
-  return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed })
+  return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
 }
 
 /** `pull 3.1s, total 3.4s`: the phases that happened. */
@@ -223,6 +251,19 @@ interface BuildArgs {
   durations: Durations
   /** Why this build is needed: said before the slow work starts. */
   why: string
+  /** Offer an earlier build image as --cache-from (false: `--no-cache-from`). */
+  cacheFrom: boolean
+  /** Where to look for an earlier commit's image when no local one exists. */
+  registryCache?: {
+    registry: string
+    credentials?: Credentials
+    env: NodeJS.ProcessEnv
+    retry: { retries: number; baseDelayMs: number }
+    configFile?: string
+    depth?: number
+  }
+  /** Why the registry is not searched (it did not answer, or refused us). */
+  registrySkipped?: string
 }
 
 /** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
@@ -231,7 +272,7 @@ function describeInputList(inputs: InputFile[], n = 6): string {
   return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations, why }: BuildArgs): Promise<void> {
+async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
@@ -244,7 +285,9 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why }: Bu
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
     }
-    const cacheFrom = await previousBuildImage(config.buildImage.name, ref)
+    const builder = await docker.currentBuilder()
+    const cache = await chooseCache({ repo, config, ref, tag, cacheFrom, registryCache, registrySkipped, legacy: builder.kind === 'legacy' })
+    logCache(cache)
     const labels = {
       [LABELS.version]: tag,
       [LABELS.revision]: await sourceRevision(repo.root),
@@ -252,11 +295,18 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why }: Bu
       [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
     }
     // The ✓ line says what the builder actually reused (its CACHED steps), not what it was offered.
-    await step(
+    const built = await step(
       `build ${ref}`,
       async () => {
         try {
-          return await docker.build({ context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cacheFrom ? [cacheFrom] : [] })
+          const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [cache.image.ref] : [], builder }
+          // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
+          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache?.env) : undefined
+          if (!login) return await docker.build(options)
+          return await docker.withLogin(registryCache!.registry, login, (opts) => {
+            keepBuildxBuilders(opts.configDir!, registryCache!.env)
+            return docker.build({ ...options, configDir: opts.configDir })
+          })
         } catch (error) {
           const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
           if (missing) throw notInInputs(dockerfile, missing)
@@ -268,10 +318,62 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why }: Bu
       if (error instanceof docker.DockerBuildError && error.failure) surfaceBuildFailure(dockerfile, error.failure)
       throw error
     })
+    // BuildKit goes on when it cannot read a cache image (` > importing cache manifest from <ref>:` and the error).
+    if (cache.image && !legacyBuild(builder) && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
+      warn(`cache: BuildKit could not read ${cache.image.ref} (see its error above): built without it`)
+      return { ...cache, note: `BuildKit could not read ${cache.image.ref}: built without it` }
+    }
+    return cache
   } finally {
     await removeContext()
     durations.build = since(started)
   }
+}
+
+/**
+ * The --cache-from of this build: a local earlier build wins (no network); else the
+ * registry's image of the nearest earlier commit. The legacy builder reads --cache-from
+ * from local images only, so it pulls that image first; BuildKit fetches only the layers
+ * it reuses, guided by the inline cache metadata the scripts embed. A cache image that
+ * cannot be found or pulled is a warning: the build goes on without it.
+ */
+async function chooseCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag' | 'cacheFrom' | 'registryCache' | 'registrySkipped'> & { legacy: boolean }): Promise<CacheLookup> {
+  const { repo, config, ref, tag, cacheFrom, registryCache, registrySkipped, legacy } = args
+  const none = (note: string): CacheLookup => ({ image: null, note, commits: 0, asked: 0, shallow: false, durationMs: 0 })
+  if (!cacheFrom) return none('--no-cache-from')
+  const local = await localCacheImage(config.buildImage.name, ref)
+  if (local) return { ...none(''), note: undefined, image: { ref: local, source: 'local' } }
+  if (!registryCache) return none(registrySkipped ? `no earlier build in the local daemon, and ${registrySkipped}` : 'no earlier build in the local daemon, and no registry configured')
+  const configFile = configInRepo(repo.root, registryCache.configFile)
+  if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
+  const found = await registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env })
+  if (!found.image || !legacy) return found
+  // The legacy builder: pull it first.
+  const pullStarted = performance.now()
+  try {
+    await step(`pull ${found.image.ref} (cache for the legacy builder)`, () =>
+      docker.withLogin(registryCache.registry, envCredentials(registryCache.env), (opts) => docker.pull(found.image!.ref, { ...opts, ...registryCache.retry })),
+    )
+    return { ...found, durationMs: found.durationMs + Math.round(since(pullStarted)) }
+  } catch (error) {
+    if (!(error instanceof WorkError)) throw error
+    warn(`cache: ${found.image.ref} could not be pulled (${error.message}): building without it`)
+    return { ...found, image: null, note: `${found.image.ref} could not be pulled: ${error.message}` }
+  }
+}
+
+/** CBS_CACHE_DEPTH: how many first-parent ancestors the registry cache lookup searches (default 20). */
+function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const n = Number(env.CBS_CACHE_DEPTH)
+  return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
+}
+
+const legacyBuild = (builder: docker.Builder) => builder.kind === 'legacy'
+
+/** A temporary Docker config still knows the user's buildx builders (`docker buildx use`, BUILDX_BUILDER). */
+function keepBuildxBuilders(configDir: string, env: NodeJS.ProcessEnv): void {
+  const buildx = path.join(dockerConfigDir(env), 'buildx')
+  if (fs.existsSync(buildx)) fs.symlinkSync(buildx, path.join(configDir, 'buildx'))
 }
 
 /** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */
@@ -352,12 +454,6 @@ export function missingFromOutput(output: string): string | undefined {
   if (buildkit) return buildkit[1]
   const nomatch = /(?:COPY|ADD) failed: no source files were specified|lstat [^\n]*?\/([^/\n:]+): no such file or directory/.exec(output)
   return nomatch?.[1]
-}
-
-/** The newest local build of this build image under another tag: layers worth reusing. */
-async function previousBuildImage(name: string, current: string): Promise<string | undefined> {
-  const refs = await docker.listImages(`${LABELS.buildImage}=${name}`)
-  return refs.find((r) => r !== current)
 }
 
 async function sourceRevision(root: string): Promise<string> {

@@ -250,6 +250,10 @@ export interface BuildOptions {
   cacheFrom?: string[]
   /** Do not stream the build output (it is still in the error message on failure). */
   quiet?: boolean
+  /** The builder, when the caller asked already (default: currentBuilder()). */
+  builder?: Builder
+  /** A Docker config directory for this build (a temporary login for a registry --cache-from). */
+  configDir?: string
 }
 
 export interface BuildResult {
@@ -327,7 +331,7 @@ export function buildArgv(options: BuildOptions, builder: Builder, iidfile: stri
  * A failure names the failing step, its exit code and its last lines, under both builders.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
-  const builder = await currentBuilder()
+  const builder = options.builder ?? (await currentBuilder())
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-iid-'))
   const removeDir = onInterrupt(() => fs.rmSync(dir, { recursive: true, force: true }))
   const iidfile = path.join(dir, 'iid')
@@ -335,6 +339,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   try {
     const out = await streamed(buildArgv(options, builder, iidfile), {
       quiet: options.quiet,
+      configDir: options.configDir,
       // Plain progress, whatever the user's default: the failure is read back from it.
       env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
       onOutput: (text) => (output += text),

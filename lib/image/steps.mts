@@ -3,6 +3,7 @@
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
 import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
+import type { CacheLookup } from './cache-image.mts'
 import type { ContainerStepResult } from './container.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 import type { ShardPlan } from './shard.mts'
@@ -138,7 +139,7 @@ export type StepResult = ContainerStepResult<StepName>
 
 export interface TimingInput {
   /** `failed`: the build image could not be made, so no step ran. `reason`: why the image was built, when this run built it. */
-  image: { ref: string; outcome: Outcome | 'failed'; reason?: BuildReason; durationMs: number }
+  image: { ref: string; outcome: Outcome | 'failed'; reason?: BuildReason; durationMs: number; cache?: CacheLookup }
   steps: StepPlan[]
   results: StepResult[]
   totalMs: number
@@ -166,7 +167,9 @@ function totalText(input: TimingInput): string {
 export function timingRows(input: TimingInput): string[][] {
   const rows = [['phase', 'time', 'result']]
   const imageFailed = input.image.outcome === 'failed'
-  const why = input.image.reason ? ` (${BUILD_REASONS[input.image.reason]})` : ''
+  const cache = input.image.cache ? cacheText(input.image.cache) : undefined
+  const notes = [input.image.reason ? BUILD_REASONS[input.image.reason] : undefined, cache].filter(Boolean)
+  const why = notes.length ? ` (${notes.join('; ')})` : ''
   rows.push([imageFailed ? 'image' : `image (${input.image.outcome})`, mmss(input.image.durationMs), imageFailed ? 'failed' : `ok${why}`])
   const { shard } = input
   if (shard && shard.units.length === 0) rows.push([`test (shard ${shard.index}/${shard.total})`, '--:--', 'no units'])
@@ -177,6 +180,14 @@ export function timingRows(input: TimingInput): string[][] {
   }
   rows.push(['total', mmss(input.totalMs), totalText(input)])
   return rows
+}
+
+/** `cache: commit 1a2b3c4d, 2 back`, `cache: local image`, `no cache`: the image row's note on what the build reused. */
+function cacheText(cache: CacheLookup): string {
+  const image = cache.image
+  if (!image) return 'no cache'
+  if (image.source === 'local') return 'cache: a local earlier build'
+  return `cache: commit ${image.commit!.slice(0, 8)}, ${image.distance} back${image.via === 'merge-base' ? ' (merge-base)' : ''}`
 }
 
 export function timingTable(input: TimingInput): string {
@@ -196,7 +207,15 @@ export function timingMarkdown(input: TimingInput): string {
 export function timingReport(input: TimingInput) {
   const failedStep = input.results.find((r) => r.exitCode !== null && r.exitCode !== 0)
   return {
-    image: { ref: input.image.ref, outcome: input.image.outcome, reason: input.image.reason ?? null, durationMs: Math.round(input.image.durationMs), time: mmss(input.image.durationMs) },
+    image: {
+      ref: input.image.ref,
+      outcome: input.image.outcome,
+      reason: input.image.reason ?? null,
+      durationMs: Math.round(input.image.durationMs),
+      time: mmss(input.image.durationMs),
+      // When this run built the image: what it was offered as --cache-from (null: nothing), and why.
+      ...(input.image.cache ? { cache: cacheReport(input.image.cache) } : {}),
+    },
     steps: input.steps.map((plan) => {
       const { result, text } = status(plan, input.results)
       return {
@@ -216,6 +235,16 @@ export function timingReport(input: TimingInput) {
         ? { phase: 'image', exitCode: null }
         : null,
     ...(input.shard ? { shard: shardReport(input.shard) } : {}),
+  }
+}
+
+/** The report's `image.cache`: the cache image and where it came from, or null with a note. */
+export function cacheReport(cache: CacheLookup) {
+  return {
+    image: cache.image ? { ref: cache.image.ref, source: cache.image.source, commit: cache.image.commit ?? null, distance: cache.image.distance ?? null, via: cache.image.via ?? null } : null,
+    note: cache.note ?? null,
+    lookupMs: cache.durationMs,
+    shallow: cache.shallow,
   }
 }
 

@@ -295,7 +295,7 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
   const setup = [
     `      - uses: ${ACTIONS.checkout}`,
     '        with:',
-    '          fetch-depth: 0 # tags and history: versions come from git describe',
+    '          fetch-depth: 0 # history: versions (git describe), and the earlier commits whose build image is the cache',
     '          persist-credentials: false',
     `      - uses: ${ACTIONS.setupNode}`,
     '        with:',
@@ -398,7 +398,7 @@ function circleConfig(project: Project, options: InitOptions): string {
     '    machine:',
     '      image: ubuntu-2204:current',
     '    steps:',
-    '      - checkout',
+    '      - checkout # a full clone: the earlier commits whose build image is the cache',
     ...install,
     '      - run:',
     '          name: test-and-build',
