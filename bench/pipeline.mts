@@ -294,6 +294,7 @@ async function freshRunner(): Promise<void> {
   const floor: Row[] = []
   const coldBytes: number[] = []
   const floorBytes: number[] = []
+  const startup: number[] = []
   let reused = 0
   let coldLog = ''
   const floorRef = `${name}-floor:latest`
@@ -325,6 +326,9 @@ async function freshRunner(): Promise<void> {
     const steps = await rawSteps(floorRef, repo, test, build)
     floor.push({ image, ...steps, total: image + (performance.now() - t1) })
     if ((await builtBy(floorRef)) !== parentBuiltBy) throw new Error(`floor run ${i} re-ran the expensive step: docker build --cache-from ${parent.ref} did not reuse it (pull ${s(pulled - t0)}), so it is no floor`)
+    // What any `npx zx` script pays before its first step, in the same pair: the part of
+    // cold's distance to the floor that is start-up, not the image.
+    startup.push(await timed(() => exec('npx', ['zx', '-e', '0'], { cwd: project, env })))
   }
 
   // warm: the new commit's image in the registry, the daemon emptied before each pull.
@@ -346,6 +350,8 @@ async function freshRunner(): Promise<void> {
 
   const med = (rows: Row[]): Row => ({ image: median(rows.map((r) => r.image)), test: median(rows.map((r) => r.test)), build: median(rows.map((r) => r.build)), total: median(rows.map((r) => r.total)) })
   const pairs = pairRatios(cold.map((r) => r.total), floor.map((r) => r.total))
+  const imagePairs = pairRatios(cold.map((r) => r.image), floor.map((r) => r.image))
+  const withoutStartup = pairRatios(cold.map((r, i) => r.total - startup[i]), floor.map((r) => r.total))
   const line = (label: string, r: Row) => [label, s(r.image), s(r.test), s(r.build), s(r.total), x(old.total / r.total)]
   const rows = [
     ['run', 'image', 'test', 'build', 'total', 'speed-up vs old way'],
@@ -358,6 +364,8 @@ async function freshRunner(): Promise<void> {
   const summary = [
     `cold on a fresh runner / floor, pair by pair: ${pairs.ratios.map(x).join(' ')}; median ${pairs.median.toFixed(3)}x (target <= 1.15x)`,
     `old way / cold on a fresh runner: ${x(old.total / med(cold).total)} (target >= 2x); old way / floor: ${x(old.total / med(floor).total)}`,
+    `the image phase alone (the lookup and the build against the floor's pull and build), pair by pair: ${imagePairs.ratios.map(x).join(' ')}; median ${imagePairs.median.toFixed(3)}x`,
+    `npx zx start-up (npx zx -e 0) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${withoutStartup.ratios.map(x).join(' ')}; median ${withoutStartup.median.toFixed(3)}x`,
     `cold reused the parent's expensive layer in ${reused} of ${runs} runs${reused < runs ? ' (the others rebuilt it: no cache image found or used)' : ''}; it downloaded ${coldBytes.map(mb).join(', ')}; the floor ${floorBytes.map(mb).join(', ')} (the parent's layers but the base and the changed one: ${mb(mustDownload)} compressed)`,
     ...(coldLog ? [`the cold run's log: ${coldLog.trim()}`] : []),
     `fixture: ${computeMb} MiB of SHA-256 in the expensive step, 16 MB of results; image ${pushed.ref}`,
