@@ -1,0 +1,116 @@
+// What the benchmarks share: the team's measurement method (alternating pairs, the ratio
+// taken pair by pair, its median), the machine line (engine, builder, load), and what a
+// pull must download (an image's layers from the registry, an index followed to the
+// platform's manifest).
+import { spawn, spawnSync } from 'node:child_process'
+import os from 'node:os'
+
+/**
+ * Run a command without blocking the event loop: the benchmarks' proxy that counts the
+ * bytes a pull downloads runs in this process, and a synchronous child would stall it
+ * (every registry request through it would time out while the child waits on it).
+ * Resolves with stdout and stderr; rejects with the tail of stderr when it fails.
+ */
+export function exec(cmd: string, argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ stdout: stdout.trim(), stderr })
+      else reject(new Error(`${cmd} ${argv.join(' ')} failed (${code ?? signal}): ${stderr.slice(-2000)}`))
+    })
+  })
+}
+
+/** The middle value (the upper middle for an even count). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) throw new Error('median of nothing')
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+}
+
+/**
+ * `a[i] / b[i]` for each pair measured back to back (A B A B ...), and their median.
+ * Load that lands on one pair hits both of its sides; a median of each side separately
+ * can pair A's quiet run with B's loaded one (a median of 3 once gave 1.53x where pairs gave 1.07x).
+ */
+export function pairRatios(a: number[], b: number[]): { ratios: number[]; median: number } {
+  if (a.length !== b.length || a.length === 0) throw new Error(`pairs need as many A runs as B runs (got ${a.length} and ${b.length})`)
+  const ratios = a.map((x, i) => x / b[i])
+  return { ratios, median: median(ratios) }
+}
+
+/** `uptime`'s load averages (1, 5, 15 minutes), as a report line. */
+export function loadLine(): string {
+  return `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`
+}
+
+/** The builder `docker build` uses in this environment. */
+export function builderName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_BUILDKIT === '0' ? 'legacy builder (DOCKER_BUILDKIT=0)' : 'BuildKit'
+}
+
+/** Engine, builder, machine, date and load: the line every reported figure stands beside. */
+export function machineLine(env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' })
+  const engine = r.status === 0 ? `Docker Engine ${r.stdout.trim()}` : 'Docker Engine ?'
+  return `${engine}, ${builderName(env)}; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${loadLine()}`
+}
+
+interface Descriptor {
+  digest: string
+  size: number
+  mediaType?: string
+  platform?: { os?: string; architecture?: string }
+}
+
+interface Manifest {
+  mediaType?: string
+  layers?: Descriptor[]
+  manifests?: Descriptor[]
+}
+
+/** Node's `process.arch` as an OCI architecture. */
+export function ociArchitecture(arch: string = process.arch): string {
+  return ({ x64: 'amd64', ia32: '386', arm: 'arm' } as Record<string, string>)[arch] ?? arch
+}
+
+/**
+ * The layers of `repository:reference`, as a pull on this machine would fetch them: an
+ * image index (an OCI index or a Docker manifest list, what a multi-platform or attested
+ * push stores) is followed to the manifest for linux/<this architecture>.
+ * `api` is a GET against the registry that sends the manifest Accept headers.
+ */
+export async function imageLayers(
+  api: (pathname: string) => Promise<Response>,
+  repository: string,
+  reference: string,
+  architecture: string = ociArchitecture(),
+): Promise<Descriptor[]> {
+  const get = async (ref: string): Promise<Manifest> => {
+    const res = await api(`/v2/${repository}/manifests/${ref}`)
+    if (!res.ok) throw new Error(`the registry answered HTTP ${res.status} for the manifest of ${repository}:${ref}: ${(await res.text()).slice(0, 300)}`)
+    return (await res.json()) as Manifest
+  }
+  let manifest = await get(reference)
+  if (manifest.manifests) {
+    const child = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === architecture)
+    if (!child) {
+      const listed = manifest.manifests.map((m) => `${m.platform?.os ?? '?'}/${m.platform?.architecture ?? '?'}`).join(', ')
+      throw new Error(`${repository}:${reference} is an index without a linux/${architecture} image (it lists ${listed})`)
+    }
+    manifest = await get(child.digest)
+  }
+  if (!manifest.layers) throw new Error(`the registry's manifest of ${repository}:${reference} (${manifest.mediaType ?? 'no mediaType'}) lists no layers: ${JSON.stringify(manifest).slice(0, 300)}`)
+  return manifest.layers
+}
+
+/** How many layers an image shares with its base: the ones a runner with the base image cached does not download. */
+export function layerCount(image: string): number {
+  const r = spawnSync('docker', ['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`docker image inspect ${image} failed: ${r.stderr.trim()}`)
+  return Number(r.stdout.trim())
+}
