@@ -1,16 +1,19 @@
 #!/usr/bin/env zx
 // scripts/cherry-pick.mts: release-branch cherry-picks. Called by the GitHub Actions
 // workflow `cherry-pick.yml` (pull_request_target closed/labeled, issue_comment created),
-// and by hand or from CircleCI with `--pr N --to BRANCH`.
+// and by hand or from CircleCI with `--pr N [--pr M...] --to BRANCH`.
 //   1. Read the flags, the config and the token.
 //   2. Work out what is asked: the flags, or the GitHub Actions event (a merged PR's
 //      cherry-pick labels, or a `/cherry-pick` comment from someone with write, maintain
 //      or admin access, asked from GitHub; anyone else gets one reply per pull request).
 //   3. Check the targets: each must match cherryPick.targetBranches and exist on the remote.
-//   4. Read the PR: a comment on an open PR only labels it (picked when it merges).
-//   5. Work out the commits: squash, rebase or merge commit, as the PR was merged.
-//   6. Per target: pick in a temporary worktree, push cherry-pick/<pr>-to-<branch>,
-//      open the PR (or report the existing one), comment on the original.
+//   4. Read the PR(s): a comment on an open PR only labels it (picked when it merges).
+//   5. Work out the commits: squash, rebase or merge commit, as each PR was merged; several
+//      PRs (or commits) are picked in the order given, onto one branch.
+//   6. Per target: pick in a temporary worktree; on a conflict, find the commits the
+//      target lacks that touch the conflicting files (and with --with-prerequisites, try
+//      again with them first); push cherry-pick/<pr>-to-<branch>, open the PR (reviewers,
+//      milestone, auto-merge as configured) or report the existing one, comment on the original(s).
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
 import { fs } from 'zx'
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
@@ -18,6 +21,7 @@ import {
   actionsOutputs,
   checkTargets,
   closedReply,
+  combineSources,
   commentOn,
   FAILED_STATUSES,
   getPull,
@@ -29,6 +33,7 @@ import {
   refusedComment,
   resultJson,
   sourceFromCommit,
+  sourceLabel,
   sourceFromPull,
   summaryRows,
   triggerFromEvent,
@@ -36,6 +41,7 @@ import {
   replyOnceToUntrusted,
   USAGE_REPLY,
   type EventPayload,
+  type PullData,
   type Source,
   type TargetResult,
 } from '../lib/bots/cherry-pick.mts'
@@ -45,22 +51,34 @@ import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, TRUSTED
 import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `
-Usage: npx zx scripts/cherry-pick.mts --pr N --to BRANCH [--to BRANCH...]
-       npx zx scripts/cherry-pick.mts --commit SHA --to BRANCH
+Usage: npx zx scripts/cherry-pick.mts --pr N [--pr M...] --to BRANCH [--to BRANCH...]
+       npx zx scripts/cherry-pick.mts --commit SHA [--commit SHA...] --to BRANCH
        npx zx scripts/cherry-pick.mts              (on GitHub Actions: reads the event)
 
 Pick a merged pull request (as it was merged: squash, rebase or merge commit) onto
 release branches with \`git cherry-pick -x\`, push cherry-pick/<pr>-to-<branch> and open
-a pull request "[<branch>] <title>" for each. The checkout is never changed: picks
-happen in a temporary worktree. Re-running reuses what an earlier run opened.
+a pull request "[<branch>] <title>" for each. Several --pr (or --commit) are picked in
+the order given onto one branch, cherry-pick/<first>-<last>-to-<branch>, with one pull
+request. The checkout is never changed: picks happen in a temporary worktree.
+Re-running reuses what an earlier run opened.
+
+On a conflict the output and the comment name the prerequisites: the commits of the
+source branch, since it forked from the target, that change the conflicting files and
+are not on the target (no "cherry picked from commit" trailer naming them there, no
+commit with the same patch id), oldest first, with their pull requests, and the one
+command that picks them and this in order.
 
 Options:
-  --pr N               the merged pull request to pick
-  --commit SHA         a commit to pick, without a pull request
+  --pr N               a merged pull request to pick (repeatable: picked in this order)
+  --commit SHA         a commit to pick, without a pull request (repeatable)
   --to BRANCH          a target branch (repeatable); must exist on the remote and
                        match cherryPick.targetBranches
+  --with-prerequisites on a conflict, try again with the prerequisites picked first;
+                       if that applies cleanly, open one pull request that says which it
+                       brought and why; if not, abort and report both attempts
   --draft-on-conflict  on a conflict, commit the conflict markers and open a draft
-                       pull request labelled cherry-pick-conflict (instead of a comment)
+                       pull request labelled cherry-pick-conflict (instead of a comment;
+                       with --with-prerequisites, only when both attempts conflict)
   --json               print the result per target as JSON on stdout
   --repo DIR           the repository (default: the one containing the current directory)
   --remote NAME        the git remote to fetch from and push to (default: origin)
@@ -75,6 +93,11 @@ Environment:
   GITHUB_EVENT_PATH            on GitHub Actions: the pull_request or issue_comment event
   GITHUB_OUTPUT                on GitHub Actions: created_pull_numbers, failed_branches (JSON arrays)
 
+Configuration (build.config.json "cherryPick"): labelPrefix, targetBranches; and for
+the pick's pull request: "reviewers": true (request the original's requested
+reviewers), "milestone": true (the original's milestone), "autoMerge": true or
+"merge" | "squash" | "rebase" (enable auto-merge; a refusal is a warning, not a failure).
+
 Exit codes: 0 done (or nothing to do), 1 a target failed (conflict, push, API),
 2 bad usage (flags, a target that does not exist or match, a PR that is not merged).
 `
@@ -83,13 +106,13 @@ await main(async () => {
   // 1. Flags, config, token.
   const flags = parseFlags(process.argv.slice(3), {
     usage,
-    boolean: ['json', 'draft-on-conflict'],
-    string: ['pr', 'commit', 'repo', 'config', 'remote', 'github-repo'],
-    repeatable: ['to'],
+    boolean: ['json', 'draft-on-conflict', 'with-prerequisites'],
+    string: ['repo', 'config', 'remote', 'github-repo'],
+    repeatable: ['to', 'pr', 'commit'],
   })
   if (!flags) return 0
   const env = process.env
-  const manual = manualRequest({ pr: flag(flags, 'pr'), commit: flag(flags, 'commit'), to: flags.to })
+  const manual = manualRequest({ pr: flags.pr, commit: flags.commit, to: flags.to })
   const { root } = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const config = (await loadConfig({ root, file: flag(flags, 'config'), optional: true }))?.cherryPick ?? defaultCherryPick()
   const token = readGitHubToken(env)
@@ -102,11 +125,12 @@ await main(async () => {
     githubRepo: flag(flags, 'github-repo') ?? (env.GITHUB_REPOSITORY || undefined),
     config,
     draftOnConflict: Boolean(flags['draft-on-conflict']),
+    withPrerequisites: Boolean(flags['with-prerequisites']),
     env,
   })
 
   // 2. What is asked.
-  let request: { pr?: number; commit?: string; targets: string[]; fromComment?: boolean } | undefined = manual
+  let request: { prs: number[]; commits: string[]; targets: string[]; fromComment?: boolean } | undefined = manual
   if (!request) {
     if (!env.GITHUB_EVENT_PATH) {
       throw new UsageError('nothing to pick: pass --pr N --to BRANCH or --commit SHA --to BRANCH (on GitHub Actions the event says what to pick)')
@@ -129,7 +153,7 @@ await main(async () => {
       await commentOn(ctx, trigger.pr, USAGE_REPLY)
       return report(flags, undefined, [])
     }
-    request = { pr: trigger.pr, targets: trigger.targets, fromComment: trigger.kind === 'comment' }
+    request = { prs: [trigger.pr], commits: [], targets: trigger.targets, fromComment: trigger.kind === 'comment' }
   }
 
   // 3. The targets. Asked on the command line, a bad one stops everything before any
@@ -139,12 +163,14 @@ await main(async () => {
     const reasons = refused.map((r) => `${r.branch}: ${r.message}`).join('; ')
     throw new UsageError(`cannot cherry-pick onto ${reasons} (targets must exist on ${ctx.remote} and match ${config.targetBranches.join(', ')})`)
   }
-  if (refused.length) await commentOn(ctx, request.pr, refusedComment(refused, ctx))
+  if (refused.length) await commentOn(ctx, request.prs[0], refusedComment(refused, ctx))
   const results: TargetResult[] = [...refused]
   if (!valid.length) return report(flags, undefined, results)
 
-  // 4. The pull request. A comment on an open one labels it: the pick happens at merge.
-  const pull = request.pr ? await getPull(ctx, request.pr) : undefined
+  // 4. The pull request(s). A comment on an open one labels it: the pick happens at merge.
+  const pulls: PullData[] = []
+  for (const pr of request.prs) pulls.push(await getPull(ctx, pr))
+  const pull = pulls[0]
   if (pull && request.fromComment && !pull.merged) {
     if (pull.state === 'open') {
       results.push(...(await labelForMerge(ctx, pull.number, valid)))
@@ -153,11 +179,16 @@ await main(async () => {
     return report(flags, undefined, results)
   }
 
-  // 5. The commits, as the PR was merged (fetching its base and the targets).
-  const source: Source = await step('Work out the commits to pick', () =>
-    pull ? sourceFromPull(ctx, pull, valid) : sourceFromCommit(ctx, request.commit!, valid),
-  )
-  info(`Picking ${source.commits.length} commit(s) of ${source.pull ? `#${source.pull.number}` : source.commits[0]} (${source.kind}): ${source.title}`)
+  // 5. The commits, as each PR was merged (fetching its base and the targets), in the order given.
+  const source: Source = await step('Work out the commits to pick', async () => {
+    const sources: Source[] = []
+    for (const p of pulls) sources.push(await sourceFromPull(ctx, p, valid))
+    for (const commit of request.commits) sources.push(await sourceFromCommit(ctx, commit, valid))
+    return combineSources(sources)
+  })
+  for (const part of source.parts ?? [source]) {
+    info(`Picking ${part.commits.length} commit(s) of ${sourceLabel(part)} (${part.kind}): ${part.title}`)
+  }
 
   // 6. Each target on its own: one failing does not stop the others.
   for (const target of valid) {

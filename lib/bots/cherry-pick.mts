@@ -1,7 +1,10 @@
 // Release-branch cherry-picks: the logic behind scripts/cherry-pick.mts.
 //   - pure helpers: what an event asks for, branch names, titles, and every message;
 //   - the steps: check targets, work out what to pick, pick in a temporary worktree,
-//     push, open (or reuse) the pull request, comment on the original.
+//     push, open (or reuse) the pull request, comment on the original;
+//   - on a conflict, the prerequisites: the commits of the source branch that touch the
+//     conflicting files and are not on the target yet (no `-x` trailer naming them, no
+//     commit with the same patch id), picked first with `--with-prerequisites`.
 // Branch names, titles and comment bodies are untrusted input: they only ever reach a
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import picomatch from 'picomatch'
@@ -11,7 +14,8 @@ import { interrupted } from '../core/interrupts.mts'
 import { addTempWorktree, git } from '../core/git.mts'
 import { code, describeError, type Octokit } from './github.mts'
 import { fetchBranches, remoteBranches, remoteContext, type RemoteContext } from './remote.mts'
-import { info, warn } from '../core/log.mts'
+import type { AutoMergeMethod } from '../core/config.mts'
+import { info, redact, warn } from '../core/log.mts'
 
 /** Added to a draft pull request whose commits hold conflict markers (`--draft-on-conflict`). */
 export const CONFLICT_LABEL = 'cherry-pick-conflict'
@@ -26,6 +30,11 @@ export interface SourcePull {
   author: string
   labels: string[]
   base: string
+  /** Requested reviewers (logins) and teams (slugs), copied with `cherryPick.reviewers`. */
+  reviewers?: string[]
+  teamReviewers?: string[]
+  /** Copied with `cherryPick.milestone`. */
+  milestone?: { number: number; title: string }
 }
 
 /** What is picked: a merged pull request, or one commit (`--commit`). */
@@ -37,6 +46,35 @@ export interface Source {
   commits: string[]
   /** Pick with `-m 1` (a merge commit: the change relative to its first parent). */
   mainline: boolean
+  /** Several pull requests or commits picked in this order onto one branch (`combineSources`). */
+  parts?: Source[]
+}
+
+/** One `git cherry-pick`: a commit, with `-m 1` or not. */
+export interface PickStep {
+  sha: string
+  mainline: boolean
+}
+
+/** A commit the target lacks that touches the conflicting files (see `findPrerequisites`). */
+export interface Prerequisite {
+  sha: string
+  subject: string
+  /** A merge commit on the source branch: picked with `-m 1`. */
+  mainline: boolean
+  /** The conflicting files it changes. */
+  files: string[]
+  /** The merged pull request that brought it, when GitHub knows one. */
+  pull?: { number: number; title: string; url: string }
+}
+
+/** One try at picking onto a target, for the report. */
+export interface Attempt {
+  /** The prerequisites picked first (none on the first try). */
+  prerequisites: string[]
+  conflicts: string[]
+  /** The commit whose pick conflicted. */
+  at: string
 }
 
 export type TargetStatus = 'created' | 'exists' | 'labelled' | 'up-to-date' | 'conflict' | 'failed' | 'refused'
@@ -57,7 +95,22 @@ export interface TargetResult {
   pull?: { number: number; url: string; draft: boolean }
   picked?: PickedCommit[]
   conflicts?: string[]
+  /** On a conflict: what the target lacks; with `--with-prerequisites`, what was picked first. */
+  prerequisites?: Prerequisite[]
+  /** The command that picks the prerequisites and the source in order. */
+  prerequisitesCommand?: string
+  /** Every try, when there was more than one (`--with-prerequisites`). */
+  attempts?: Attempt[]
+  /** What could not be done to the new pull request (reviewers, milestone, auto-merge). */
+  warnings?: string[]
   message?: string
+}
+
+/** Optional settings of the pick's pull request (`cherryPick` in build.config.json). */
+export interface PullSettings {
+  reviewers: boolean
+  milestone: boolean
+  autoMerge: AutoMergeMethod | false
 }
 
 /** The remote (lib/bots/remote.mts), the GitHub client, and the pick's settings. */
@@ -66,6 +119,9 @@ export interface PickContext extends RemoteContext {
   labelPrefix: string
   targetBranches: string[]
   draftOnConflict: boolean
+  /** On a conflict, try again with the prerequisites picked first. */
+  withPrerequisites: boolean
+  settings: PullSettings
 }
 
 // --- triggers --------------------------------------------------------------------------
@@ -130,22 +186,69 @@ export function triggerFromEvent(event: EventPayload, labelPrefix: string): Trig
   return { kind: 'labels', pr: pull.number, targets }
 }
 
-/** `--pr N --to B...` or `--commit SHA --to B...`, checked; undefined when neither is given. */
-export function manualRequest(flags: { pr?: string; commit?: string; to: string[] }): { pr?: number; commit?: string; targets: string[] } | undefined {
-  if (!flags.pr && !flags.commit) {
+/** What `--pr` / `--commit` ask for: pull request numbers or commits, in the order given. */
+export interface ManualRequest {
+  prs: number[]
+  commits: string[]
+  targets: string[]
+}
+
+/**
+ * `--pr N [--pr M...] --to B...` or `--commit SHA [--commit SHA...] --to B...`, checked;
+ * undefined when neither is given. Repeats are picked once, at their first place.
+ */
+export function manualRequest(flags: { pr?: string | string[]; commit?: string | string[]; to: string[] }): ManualRequest | undefined {
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v])
+  const prs = list(flags.pr)
+  const commits = list(flags.commit)
+  if (!prs.length && !commits.length) {
     if (flags.to.length) throw new UsageError('--to needs --pr N or --commit SHA (what to pick)')
     return undefined
   }
-  if (flags.pr && flags.commit) throw new UsageError('pass --pr or --commit, not both')
+  if (prs.length && commits.length) throw new UsageError('pass --pr or --commit, not both (a commit of a pull request: pass the pull request)')
   if (!flags.to.length) throw new UsageError('--to BRANCH is required (the branch to pick onto; repeat it for several)')
-  if (flags.pr && !/^[1-9]\d*$/.test(flags.pr)) throw new UsageError(`--pr: expected a pull request number, got ${JSON.stringify(flags.pr)}`)
-  return { pr: flags.pr ? Number(flags.pr) : undefined, commit: flags.commit, targets: [...new Set(flags.to)] }
+  const bad = prs.find((pr) => !/^[1-9]\d*$/.test(pr))
+  if (bad !== undefined) throw new UsageError(`--pr: expected a pull request number, got ${JSON.stringify(bad)}`)
+  return { prs: [...new Set(prs.map(Number))], commits: [...new Set(commits)], targets: [...new Set(flags.to)] }
+}
+
+/** Several sources picked in the given order onto one branch, as one Source. */
+export function combineSources(sources: Source[]): Source {
+  if (sources.length === 1) return sources[0]
+  const first = sources[0]
+  const rest = sources.slice(1).map(sourceLabel)
+  return {
+    pull: first.pull,
+    title: `${first.title} (+ ${rest.join(', ')})`,
+    kind: first.kind,
+    commits: sources.flatMap((s) => s.commits),
+    mainline: false,
+    parts: sources,
+  }
+}
+
+/** `#12`, or the commit's short sha. */
+export function sourceLabel(source: Pick<Source, 'pull' | 'commits'>): string {
+  return source.pull ? `#${source.pull.number}` : source.commits[0].slice(0, 12)
+}
+
+/** The picks, in order: each commit with `-m 1` or not. */
+export function picksOf(source: Source): PickStep[] {
+  return source.parts ? source.parts.flatMap(picksOf) : source.commits.map((sha) => ({ sha, mainline: source.mainline }))
+}
+
+/** The pull requests picked (none for commits), in order. */
+export function pullsOf(source: Source): SourcePull[] {
+  return source.parts ? source.parts.flatMap(pullsOf) : source.pull ? [source.pull] : []
 }
 
 // --- names and messages ------------------------------------------------------------------
 
-export function headBranchName(source: Pick<Source, 'pull' | 'commits'>, target: string): string {
-  return `cherry-pick/${source.pull ? source.pull.number : source.commits[0].slice(0, 12)}-to-${target}`
+/** `cherry-pick/<pr>-to-<target>`; several: `cherry-pick/<first>-<last>-to-<target>`. */
+export function headBranchName(source: Pick<Source, 'pull' | 'commits' | 'parts'>, target: string): string {
+  const id = (s: Pick<Source, 'pull' | 'commits'>) => sourceLabel(s).replace(/^#/, '')
+  const parts = source.parts ?? [source]
+  return `cherry-pick/${parts.length > 1 ? `${id(parts[0])}-${id(parts[parts.length - 1])}` : id(parts[0])}-to-${target}`
 }
 
 export function pickTitle(target: string, title: string): string {
@@ -159,10 +262,26 @@ const KIND_NAMES: Record<MergeKind, string> = {
   commit: 'a commit',
 }
 
-export function pickBody(source: Source, target: string, picked: PickedCommit[], conflicts: string[] = []): string {
-  const what = source.pull ? `#${source.pull.number}` : `commit ${source.commits[0]}`
-  const lines = [`Cherry-pick of ${what} onto ${code(target)}.`, '']
-  if (source.pull) lines.push(`Original pull request: ${source.pull.url} (${KIND_NAMES[source.kind]}).`, '')
+export function pickBody(
+  source: Source,
+  target: string,
+  picked: PickedCommit[],
+  conflicts: string[] = [],
+  brought: { prerequisites: Prerequisite[]; first: Attempt } | undefined = undefined,
+): string {
+  const parts = source.parts ?? [source]
+  const what = parts.map((p) => (p.pull ? `#${p.pull.number}` : `commit ${p.commits[0]}`)).join(', ')
+  const lines = [`Cherry-pick of ${what} onto ${code(target)}${parts.length > 1 ? ', in this order' : ''}.`, '']
+  const originals = parts.filter((p) => p.pull).map((p) => `Original pull request: ${p.pull!.url} (${KIND_NAMES[p.kind]}).`)
+  if (originals.length) lines.push(...originals, '')
+  if (brought) {
+    lines.push(
+      `**Prerequisites**: picking ${what} alone conflicted in ${brought.first.conflicts.map(code).join(', ')}. These earlier commits change those files and were not on ${code(target)} (no cherry-pick of them there, no commit with the same patch), so they were picked first, oldest first:`,
+      '',
+      ...brought.prerequisites.map((p) => `- ${prerequisiteLine(p)}`),
+      '',
+    )
+  }
   lines.push('Picked with `git cherry-pick -x`:', '', ...picked.map((c) => `- ${c.sha} (cherry picked from commit ${c.from})`))
   if (conflicts.length) {
     lines.push('', `**Conflicts**: these files were committed with conflict markers; resolve them on this branch, then mark the pull request ready for review:`, '')
@@ -171,24 +290,98 @@ export function pickBody(source: Source, target: string, picked: PickedCommit[],
   return lines.join('\n')
 }
 
+/** A prerequisite for a list: short sha, its pull request (or subject), the files it changes. Titles stay code. */
+export function prerequisiteLine(p: Prerequisite): string {
+  const what = p.pull ? `#${p.pull.number} ${code(p.pull.title)}` : code(p.subject)
+  return `${p.sha.slice(0, 12)} ${what}${p.mainline ? ' (a merge commit)' : ''}: changes ${p.files.map(code).join(', ')}`
+}
+
+/**
+ * The one command that picks the prerequisites and then the source, in order: `--pr` for
+ * each pull request when every commit has one, else `--commit` for each commit.
+ */
+export function prerequisitesCommand(prerequisites: Prerequisite[], source: Source, target: string): string {
+  const parts = source.parts ?? [source]
+  const byPull = prerequisites.every((p) => p.pull) && parts.every((p) => p.pull)
+  const items = byPull
+    ? [...prerequisites.map((p) => String(p.pull!.number)), ...parts.map((p) => String(p.pull!.number))]
+    : [...prerequisites.map((p) => p.sha), ...picksOf(source).map((p) => p.sha)]
+  const flag = byPull ? '--pr' : '--commit'
+  return ['npx zx scripts/cherry-pick.mts', ...[...new Set(items)].map((item) => `${flag} ${quote(item)}`), `--to ${quote(target)}`].join(' ')
+}
+
+/** `git cherry-pick -x` lines for the picks: one per run of commits that share `-m 1` or not. */
+function cherryPickLines(picks: PickStep[]): string[] {
+  const lines: string[] = []
+  let run: PickStep[] = []
+  const flush = () => run.length && lines.push(`git cherry-pick -x ${run[0].mainline ? '-m 1 ' : ''}${run.map((p) => p.sha).join(' ')}`)
+  for (const p of picks) {
+    if (run.length && run[0].mainline !== p.mainline) {
+      flush()
+      run = []
+    }
+    run.push(p)
+  }
+  flush()
+  return lines
+}
+
 /** The exact commands to do a conflicting pick by hand. */
 export function manualCommands(remote: string, source: Source, target: string, headBranch: string): string {
-  const fetch = [target, ...(source.pull ? [source.pull.base] : [])]
+  const fetch = [...new Set([target, ...pullsOf(source).map((p) => p.base)])]
   return [
     `git fetch ${quote(remote)} ${fetch.map(quote).join(' ')}`,
     `git switch --create ${quote(headBranch)} ${quote(`${remote}/${target}`)}`,
-    `git cherry-pick -x ${source.mainline ? '-m 1 ' : ''}${source.commits.join(' ')}`,
+    ...cherryPickLines(picksOf(source)),
     '# resolve the conflicts, then: git add <files> && git cherry-pick --continue',
     `git push ${quote(remote)} ${quote(headBranch)}`,
   ].join('\n')
 }
 
-export function conflictComment(remote: string, source: Source, target: string, headBranch: string, conflicts: string[]): string {
+/** What the target lacks, and the attempts made, for a conflict comment (empty when there is nothing to say). */
+export function prerequisitesText(target: string, result: Pick<TargetResult, 'prerequisites' | 'prerequisitesCommand' | 'attempts'>): string[] {
+  const lines: string[] = []
+  const prerequisites = result.prerequisites ?? []
+  if (result.attempts && result.attempts.length > 1) {
+    const [first, second] = result.attempts
+    lines.push(
+      'Two attempts, both aborted:',
+      '',
+      `1. alone: conflicts in ${first.conflicts.map(code).join(', ')} (picking ${first.at.slice(0, 12)});`,
+      `2. with the ${second.prerequisites.length} prerequisite${second.prerequisites.length === 1 ? '' : 's'} below first: conflicts in ${second.conflicts.map(code).join(', ')} (picking ${second.at.slice(0, 12)}${second.prerequisites.includes(second.at) ? ', a prerequisite' : ''}).`,
+      '',
+    )
+  }
+  if (prerequisites.length) {
+    lines.push(
+      `${code(target)} lacks earlier changes to these files (not picked there with \`-x\`, no commit with the same patch), oldest first:`,
+      '',
+      ...prerequisites.map((p) => `- ${prerequisiteLine(p)}`),
+      '',
+    )
+    if (result.prerequisitesCommand && !(result.attempts && result.attempts.length > 1)) {
+      lines.push('To pick them and this in order (or run again with `--with-prerequisites`):', '', '```sh', result.prerequisitesCommand, '```', '')
+    }
+  } else if (result.attempts?.length === 1) {
+    lines.push(`No earlier commit that changes these files is missing from ${code(target)}: the conflict is with ${code(target)}'s own changes.`, '')
+  }
+  return lines
+}
+
+export function conflictComment(
+  remote: string,
+  source: Source,
+  target: string,
+  headBranch: string,
+  conflicts: string[],
+  found: Pick<TargetResult, 'prerequisites' | 'prerequisitesCommand' | 'attempts'> = {},
+): string {
   return [
     `Cherry-pick onto ${code(target)} stopped: conflicts in`,
     '',
     ...conflicts.map((f) => `- ${code(f)}`),
     '',
+    ...prerequisitesText(target, found),
     'To do it by hand:',
     '',
     '```sh',
@@ -205,7 +398,13 @@ export function createdComment(result: TargetResult): string {
   if (result.conflicts?.length) {
     return `Cherry-pick onto ${code(result.branch)} has conflicts: opened draft #${pull.number} (${pull.url}) with the conflict markers committed in ${result.conflicts.map(code).join(', ')}. Resolve them on ${code(result.headBranch!)}, then mark it ready for review.`
   }
-  return `Cherry-picked onto ${code(result.branch)}: #${pull.number} (${pull.url}), ${picked} commit${picked === 1 ? '' : 's'}.`
+  const lines = [`Cherry-picked onto ${code(result.branch)}: #${pull.number} (${pull.url}), ${picked} commit${picked === 1 ? '' : 's'}.`]
+  if (result.prerequisites?.length) {
+    lines.push('', `It brings ${result.prerequisites.length} prerequisite${result.prerequisites.length === 1 ? '' : 's'} first (picking alone conflicted; see the pull request):`, '')
+    lines.push(...result.prerequisites.map((p) => `- ${prerequisiteLine(p)}`))
+  }
+  if (result.warnings?.length) lines.push('', '**Warnings** (the pick itself is done):', '', ...result.warnings.map((w) => `- ${w}`))
+  return lines.join('\n')
 }
 
 export function failedComment(target: string, message: string, logUrl?: string): string {
@@ -267,6 +466,7 @@ export function closedReply(pr: number): string {
 export function resultJson(source: Source | undefined, results: TargetResult[]) {
   return {
     pr: source?.pull?.number ?? null,
+    prs: source ? pullsOf(source).map((p) => p.number) : [],
     title: source?.title ?? null,
     mergeKind: source?.kind ?? null,
     commits: source?.commits ?? [],
@@ -292,6 +492,10 @@ export function summaryRows(results: TargetResult[]): string[][] {
     const details = [
       r.pull ? `#${r.pull.number}${r.pull.draft ? ' (draft)' : ''} ${r.pull.url}` : '',
       r.conflicts?.length ? `conflicts: ${r.conflicts.join(', ')}` : '',
+      r.prerequisites?.length
+        ? `${r.status === 'conflict' ? 'missing on the target' : 'prerequisites picked'}: ${r.prerequisites.map((p) => (p.pull ? `#${p.pull.number}` : p.sha.slice(0, 12))).join(', ')}`
+        : '',
+      r.warnings?.length ? `${r.warnings.length} warning(s), see the log` : '',
       r.message ?? '',
     ]
     rows.push([r.branch, r.status, details.filter(Boolean).join('; ')])
@@ -308,8 +512,9 @@ export async function pickContext(options: {
   token: string
   github: Octokit
   githubRepo?: string
-  config: { labelPrefix: string; targetBranches: string[] }
+  config: { labelPrefix: string; targetBranches: string[] } & Partial<PullSettings>
   draftOnConflict: boolean
+  withPrerequisites?: boolean
   env?: NodeJS.ProcessEnv
 }): Promise<PickContext> {
   return {
@@ -318,6 +523,8 @@ export async function pickContext(options: {
     labelPrefix: options.config.labelPrefix,
     targetBranches: options.config.targetBranches,
     draftOnConflict: options.draftOnConflict,
+    withPrerequisites: options.withPrerequisites ?? false,
+    settings: { reviewers: options.config.reviewers ?? false, milestone: options.config.milestone ?? false, autoMerge: options.config.autoMerge ?? false },
   }
 }
 
@@ -425,6 +632,9 @@ export async function sourceFromPull(ctx: PickContext, pull: PullData, targets: 
       author: pull.user.login,
       labels: pull.labels.map((l) => l.name),
       base: pull.base.ref,
+      reviewers: (pull.requested_reviewers ?? []).map((u) => u.login),
+      teamReviewers: (pull.requested_teams ?? []).map((t) => t.slug),
+      milestone: pull.milestone ? { number: pull.milestone.number, title: pull.milestone.title } : undefined,
     },
     title: pull.title,
     kind,
@@ -490,14 +700,16 @@ async function unmergedFiles(run: Shell): Promise<string[]> {
 }
 
 /**
- * Pick the source's commits in order. A commit whose change is already on the target is
- * skipped. On a conflict: `cherry-pick --abort` and return the conflicting files, or with
- * `draftOnConflict` commit the conflict markers and go on. Returns all conflicting files.
+ * Pick the commits in order. A commit whose change is already on the target is skipped.
+ * On a conflict: `cherry-pick --abort` and return the conflicting files and the commit, or
+ * with `draftOnConflict` commit the conflict markers and go on. Returns all conflicting
+ * files, and the first commit that conflicted.
  */
-async function cherryPickAll(run: Shell, source: Source, draftOnConflict: boolean): Promise<string[]> {
+async function cherryPickAll(run: Shell, picks: PickStep[], draftOnConflict: boolean): Promise<{ conflicts: string[]; at?: string }> {
   const conflicts: string[] = []
-  for (const commit of source.commits) {
-    const pick = await run`git cherry-pick -x ${source.mainline ? ['-m', '1'] : []} ${commit}`.nothrow()
+  let at: string | undefined
+  for (const { sha: commit, mainline } of picks) {
+    const pick = await run`git cherry-pick -x ${mainline ? ['-m', '1'] : []} ${commit}`.nothrow()
     if (pick.ok) continue
     const files = await unmergedFiles(run)
     const inProgress = (await run`git rev-parse -q --verify CHERRY_PICK_HEAD`.nothrow()).ok
@@ -510,21 +722,124 @@ async function cherryPickAll(run: Shell, source: Source, draftOnConflict: boolea
       throw pick
     }
     conflicts.push(...files.filter((f) => !conflicts.includes(f)))
+    at ??= commit
     if (!draftOnConflict) {
       await run`git cherry-pick --abort`
-      return conflicts
+      return { conflicts, at }
     }
     await run`git add --all`
     await run`git cherry-pick --continue`
   }
-  return conflicts
+  return { conflicts, at }
+}
+
+// --- prerequisites ---------------------------------------------------------------------------
+
+/** `(cherry picked from commit X)` lines of commit trailers: the commits X named. */
+export function pickedFromTrailers(trailers: string): string[] {
+  return [...trailers.matchAll(/^\(cherry picked from commit ([0-9a-f]{7,64})\)\s*$/gm)].map((m) => m[1])
+}
+
+/** `git patch-id --stable` output: commit -> patch id. */
+export function parsePatchIds(stdout: string): Map<string, string> {
+  const ids = new Map<string, string>()
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const [id, commit] = line.split(' ')
+    ids.set(commit, id)
+  }
+  return ids
+}
+
+/**
+ * The commits the target lacks that touch the conflicting files: on the source branch's
+ * first-parent line between the merge base of `target` and `sourceBranch` (or the
+ * conflicting commit, without one) and the conflicting commit's parent, changing one of
+ * `files`, oldest first, minus
+ *   - `exclude` (what is being picked anyway),
+ *   - commits a `(cherry picked from commit X)` trailer on the target names,
+ *   - commits whose patch id (`git patch-id --stable`) a commit on the target has (picked
+ *     without -x, or landed twice).
+ * A merge commit on that line counts as one change (its diff against its first parent).
+ * File names are literal pathspecs (`:(glob)*` is a file name here, not magic).
+ */
+export async function findPrerequisites(
+  root: string,
+  options: { target: string; sourceBranch?: string; commit: string; files: string[]; exclude: string[] },
+): Promise<Omit<Prerequisite, 'pull'>[]> {
+  const run = git(root)
+  const mergeBase = await run`git merge-base ${options.target} ${options.sourceBranch ?? options.commit}`.nothrow()
+  if (!mergeBase.ok || !options.files.length) return []
+  const base = mergeBase.stdout.trim()
+  const listed = await run`git --literal-pathspecs rev-list --first-parent --reverse --parents ${`${base}..${options.commit}^1`} -- ${options.files}`.nothrow()
+  if (!listed.ok) return []
+  const candidates = listed.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [sha, ...parents] = line.split(' ')
+      return { sha, mainline: parents.length > 1 }
+    })
+    .filter((c) => !options.exclude.includes(c.sha))
+  if (!candidates.length) return []
+
+  // What the target has: -x trailers (every commit), and patch ids of the commits that touch the files.
+  const range = `${base}..${options.target}`
+  const trailers = await run`git log ${'--format=%(trailers)'} ${range}`
+  const named = pickedFromTrailers(trailers.stdout)
+  const targetDiffs = await run`git --literal-pathspecs log -p --no-merges --full-diff --format=medium ${range} -- ${options.files}`
+  const targetIds = new Set((await patchIds(root, targetDiffs.stdout)).values())
+  const candidateDiffs = await run`git show --diff-merges=first-parent --format=medium ${candidates.map((c) => c.sha)}`
+  const candidateIds = await patchIds(root, candidateDiffs.stdout)
+  const missing = candidates.filter((c) => !named.some((n) => c.sha.startsWith(n)) && !targetIds.has(candidateIds.get(c.sha) ?? ''))
+
+  const out: Omit<Prerequisite, 'pull'>[] = []
+  for (const c of missing) {
+    const subject = (await run`git log -1 --format=%s ${c.sha}`).stdout.trim()
+    const files = (await run`git --literal-pathspecs diff --name-only -z ${`${c.sha}^1`} ${c.sha} -- ${options.files}`).stdout.split('\0').filter(Boolean)
+    out.push({ ...c, subject, files })
+  }
+  return out
+}
+
+/** commit -> `git patch-id --stable` of a `git log -p` / `git show` output. Nothing to read: no process (an empty stdin would never be closed). */
+async function patchIds(root: string, diffs: string): Promise<Map<string, string>> {
+  if (!diffs.trim()) return new Map()
+  return parsePatchIds((await git(root)({ input: diffs })`git patch-id --stable`).stdout)
+}
+
+/** The merged pull request that brought `sha` (GET /repos/{o}/{r}/commits/{sha}/pulls); undefined when none, or on an error (a warning). */
+async function pullOfCommit(ctx: PickContext, sha: string): Promise<Prerequisite['pull']> {
+  try {
+    const { data } = await ctx.github.rest.repos.listPullRequestsAssociatedWithCommit({ ...ctx.repo, commit_sha: sha, per_page: 100 })
+    const merged = data.find((p) => p.merged_at && p.merge_commit_sha === sha) ?? data.find((p) => p.merged_at)
+    return merged ? { number: merged.number, title: merged.title, url: merged.html_url } : undefined
+  } catch (error) {
+    warn(`could not ask GitHub which pull request brought ${sha.slice(0, 12)}: ${describeError(error)}`)
+    return undefined
+  }
+}
+
+/** The prerequisites of a conflicting pick, with their pull requests. */
+async function prerequisitesOf(ctx: PickContext, source: Source, target: string, first: { conflicts: string[]; at?: string }): Promise<Prerequisite[]> {
+  if (!first.at) return []
+  const part = (source.parts ?? [source]).find((p) => p.commits.includes(first.at!))
+  const found = await findPrerequisites(ctx.root, {
+    target: `refs/remotes/${ctx.remote}/${target}`,
+    sourceBranch: part?.pull ? `refs/remotes/${ctx.remote}/${part.pull.base}` : undefined,
+    commit: first.at,
+    files: first.conflicts,
+    exclude: picksOf(source).map((p) => p.sha),
+  })
+  const out: Prerequisite[] = []
+  for (const p of found) out.push({ ...p, pull: await pullOfCommit(ctx, p.sha) })
+  return out
 }
 
 /**
  * Pick `source` onto `target` and push `headBranch`, in a temporary worktree (the user's
  * checkout is never touched). A branch left by an earlier run is reused as it is.
  */
-async function pickAndPush(ctx: PickContext, source: Source, target: string, headBranch: string) {
+async function pickAndPush(ctx: PickContext, source: Source, target: string, headBranch: string): Promise<PickOutcome> {
   const earlier = (await remoteBranches(ctx, [headBranch])).get(headBranch)
   if (earlier) {
     await fetchBranches(ctx, [headBranch])
@@ -534,64 +849,163 @@ async function pickAndPush(ctx: PickContext, source: Source, target: string, hea
   const worktree = await addTempWorktree(ctx.root, `refs/remotes/${ctx.remote}/${target}`, ctx.env)
   try {
     const base = (await worktree.git`git rev-parse HEAD`).stdout.trim()
-    const conflicts = await cherryPickAll(worktree.git, source, ctx.draftOnConflict)
-    if (conflicts.length && !ctx.draftOnConflict) return { picked: [], conflicts, reused: false }
+    const picks = picksOf(source)
+    // With --with-prerequisites, the draft (if asked for) comes only after both attempts.
+    const draftNow = ctx.draftOnConflict && !ctx.withPrerequisites
+    let attempt = await cherryPickAll(worktree.git, picks, draftNow)
+    const found: Pick<PickOutcome, 'prerequisites' | 'attempts' | 'brought'> = {}
+    if (attempt.conflicts.length && !draftNow) {
+      const first: Attempt = { prerequisites: [], conflicts: attempt.conflicts, at: attempt.at ?? '' }
+      found.attempts = [first]
+      found.prerequisites = await prerequisitesOf(ctx, source, target, attempt)
+      if (ctx.withPrerequisites && found.prerequisites.length) {
+        info(`  ${target}: picking alone conflicted in ${first.conflicts.join(', ')}; trying again with ${found.prerequisites.length} prerequisite(s) first`)
+        await worktree.git`git reset --quiet --hard ${base}`
+        const before: PickStep[] = found.prerequisites.map((p) => ({ sha: p.sha, mainline: p.mainline }))
+        attempt = await cherryPickAll(worktree.git, [...before, ...picks], false)
+        found.attempts.push({ prerequisites: before.map((p) => p.sha), conflicts: attempt.conflicts, at: attempt.at ?? '' })
+        if (!attempt.conflicts.length) found.brought = { prerequisites: found.prerequisites, first }
+      }
+      if (attempt.conflicts.length && ctx.draftOnConflict) {
+        await worktree.git`git reset --quiet --hard ${base}`
+        attempt = await cherryPickAll(worktree.git, picks, true)
+      }
+      if (attempt.conflicts.length && !ctx.draftOnConflict) return { picked: [], conflicts: first.conflicts, reused: false, ...found }
+    }
     const picked = await pickedCommits(worktree.git, base, 'HEAD')
     if (picked.length) await worktree.git`git push --quiet ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
-    return { picked, conflicts, reused: false }
+    return { picked, conflicts: attempt.conflicts, reused: false, ...found }
   } finally {
     await worktree.remove()
   }
 }
 
-/** Open the PR into `target` (or find the one a concurrent run just opened), assign, label. */
-async function openPull(ctx: PickContext, source: Source, target: string, headBranch: string, picked: PickedCommit[], conflicts: string[]) {
-  let pull: Pick<PullData, 'number' | 'html_url' | 'draft'>
+interface PickOutcome {
+  picked: PickedCommit[]
+  conflicts: string[]
+  reused: boolean
+  /** What the target lacked when picking alone conflicted. */
+  prerequisites?: Prerequisite[]
+  attempts?: Attempt[]
+  /** Set when the prerequisites were picked first and that applied cleanly. */
+  brought?: { prerequisites: Prerequisite[]; first: Attempt }
+}
+
+/** Open the PR into `target` (or find the one a concurrent run just opened), assign, label, apply the settings. */
+async function openPull(ctx: PickContext, source: Source, target: string, headBranch: string, outcome: PickOutcome) {
+  const { picked, conflicts } = outcome
+  let pull: Pick<PullData, 'number' | 'html_url' | 'draft' | 'node_id'>
   try {
     const draft = conflicts.length > 0
-    const body = pickBody(source, target, picked, conflicts)
+    const body = pickBody(source, target, picked, conflicts, outcome.brought)
     pull = (await ctx.github.rest.pulls.create({ ...ctx.repo, head: headBranch, base: target, title: pickTitle(target, source.title), body, draft })).data
   } catch (error) {
     const existing = (error as { status?: number }).status === 422 ? await findPull(ctx, headBranch) : undefined
     if (!existing) throw error
-    return { pull: pullRef(existing), created: false }
+    return { pull: pullRef(existing), created: false, warnings: [] as string[] }
   }
-  const labels = (source.pull?.labels ?? []).filter((l) => !l.startsWith(ctx.labelPrefix) && l !== CONFLICT_LABEL)
+  const originals = pullsOf(source)
+  const labels = [...new Set(originals.flatMap((p) => p.labels))].filter((l) => !l.startsWith(ctx.labelPrefix) && l !== CONFLICT_LABEL)
   if (conflicts.length) labels.push(CONFLICT_LABEL)
   try {
-    if (source.pull) await ctx.github.rest.issues.addAssignees({ ...ctx.repo, issue_number: pull.number, assignees: [source.pull.author] })
+    const assignees = [...new Set(originals.map((p) => p.author))]
+    if (assignees.length) await ctx.github.rest.issues.addAssignees({ ...ctx.repo, issue_number: pull.number, assignees })
     if (labels.length) await ctx.github.rest.issues.addLabels({ ...ctx.repo, issue_number: pull.number, labels })
   } catch (error) {
     warn(`#${pull.number}: could not assign or label it: ${describeError(error)}`)
   }
-  return { pull: pullRef(pull), created: true }
+  const warnings = await applySettings(ctx, originals, pull)
+  return { pull: pullRef(pull), created: true, warnings }
+}
+
+export const AUTO_MERGE_MUTATION = `mutation($input: EnablePullRequestAutoMergeInput!) {
+  enablePullRequestAutoMerge(input: $input) { pullRequest { number autoMergeRequest { mergeMethod enabledAt } } }
+}`
+
+/** GraphQL errors (`errors[].message`), else the usual one-line reason. */
+function graphqlReason(error: unknown): string {
+  const errors = (error as { errors?: Array<{ message?: string }> }).errors
+  return Array.isArray(errors) && errors.length ? errors.map((e) => e.message ?? '').join('; ') : describeError(error)
+}
+
+/**
+ * `cherryPick.reviewers`, `.milestone`, `.autoMerge` on the new pull request. Each that
+ * GitHub refuses is a warning (returned for the comment, and logged): the pick is done.
+ */
+async function applySettings(ctx: PickContext, originals: SourcePull[], pull: { number: number; node_id: string }): Promise<string[]> {
+  const warnings: string[] = []
+  const { settings } = ctx
+  if (settings.reviewers) {
+    const reviewers = [...new Set(originals.flatMap((p) => p.reviewers ?? []))]
+    const teams = [...new Set(originals.flatMap((p) => p.teamReviewers ?? []))]
+    if (reviewers.length || teams.length) {
+      try {
+        await ctx.github.rest.pulls.requestReviewers({ ...ctx.repo, pull_number: pull.number, reviewers, team_reviewers: teams })
+      } catch (error) {
+        warnings.push(`could not request reviews from ${[...reviewers.map((r) => `@${r}`), ...teams.map((t) => `team ${t}`)].map(code).join(', ')}: ${describeError(error)}`)
+      }
+    }
+  }
+  if (settings.milestone) {
+    const milestone = originals.find((p) => p.milestone)?.milestone
+    if (milestone) {
+      try {
+        await ctx.github.rest.issues.update({ ...ctx.repo, issue_number: pull.number, milestone: milestone.number })
+      } catch (error) {
+        warnings.push(`could not set the milestone ${code(milestone.title)}: ${describeError(error)}`)
+      }
+    }
+  }
+  if (settings.autoMerge) {
+    try {
+      await ctx.github.graphql(AUTO_MERGE_MUTATION, { input: { pullRequestId: pull.node_id, mergeMethod: settings.autoMerge.toUpperCase() } })
+    } catch (error) {
+      warnings.push(
+        `could not enable auto-merge (${settings.autoMerge}): GitHub said ${code(redact(graphqlReason(error)))}. Merge it by hand; to have it merge itself, allow auto-merge in the repository's settings (General > Pull requests) and protect ${code(ctx.repo.repo)}'s release branches with a required check, or set ${code('cherryPick.autoMerge')} to false.`,
+      )
+    }
+  }
+  for (const w of warnings) warn(`#${pull.number}: ${w}`)
+  return warnings
+}
+
+/** Comment on every pull request picked (one comment each). */
+async function commentOnAll(ctx: PickContext, source: Source, body: string): Promise<void> {
+  for (const p of pullsOf(source)) await commentOn(ctx, p.number, body)
 }
 
 /**
  * One target, start to finish: reuse an existing pick, or pick, push, open the PR and
- * comment on the original. Never throws for a failed pick (the other targets go on),
+ * comment on the original(s). Never throws for a failed pick (the other targets go on),
  * except when interrupted.
  */
 export async function pickOnto(ctx: PickContext, source: Source, target: string): Promise<TargetResult> {
   const headBranch = headBranchName(source, target)
-  const pr = source.pull?.number
   try {
     // Re-runs: a pull request already opened for this pick is reported, never opened twice.
     const existing = await findPull(ctx, headBranch)
     if (existing) {
       return { branch: target, status: 'exists', headBranch, pull: pullRef(existing), message: `already ${existing.state}` }
     }
-    const { picked, conflicts, reused } = await pickAndPush(ctx, source, target, headBranch)
+    const outcome = await pickAndPush(ctx, source, target, headBranch)
+    const { picked, conflicts, reused } = outcome
+    const found: Pick<TargetResult, 'prerequisites' | 'prerequisitesCommand' | 'attempts'> = {}
+    if (outcome.prerequisites?.length) {
+      found.prerequisites = outcome.prerequisites
+      found.prerequisitesCommand = prerequisitesCommand(outcome.prerequisites, source, target)
+    }
+    if (outcome.attempts && outcome.attempts.length > 1) found.attempts = outcome.attempts
     if (conflicts.length && !ctx.draftOnConflict) {
-      const howTo = conflictComment(ctx.remote, source, target, headBranch, conflicts)
+      const howTo = conflictComment(ctx.remote, source, target, headBranch, conflicts, { ...found, attempts: outcome.attempts })
       info(howTo)
-      await commentOn(ctx, pr, howTo)
-      return { branch: target, status: 'conflict', headBranch, conflicts, message: 'aborted; the manual steps are above (and on the pull request)' }
+      await commentOnAll(ctx, source, howTo)
+      const tried = found.attempts ? 'both attempts aborted' : 'aborted'
+      return { branch: target, status: 'conflict', headBranch, conflicts, ...found, message: `${tried}; the manual steps are above (and on the pull request)` }
     }
     if (!picked.length) {
       return { branch: target, status: 'up-to-date', message: `the changes are already on ${target}` }
     }
-    const { pull, created } = await openPull(ctx, source, target, headBranch, picked, conflicts)
+    const { pull, created, warnings } = await openPull(ctx, source, target, headBranch, outcome)
     const result: TargetResult = {
       branch: target,
       status: !created ? 'exists' : conflicts.length ? 'conflict' : 'created',
@@ -599,14 +1013,21 @@ export async function pickOnto(ctx: PickContext, source: Source, target: string)
       pull,
       picked,
       conflicts: conflicts.length ? conflicts : undefined,
-      message: reused ? `reused the branch ${headBranch} from an earlier run` : undefined,
+      prerequisites: outcome.brought?.prerequisites,
+      attempts: outcome.brought ? outcome.attempts : undefined,
+      warnings: warnings.length ? warnings : undefined,
+      message: reused
+        ? `reused the branch ${headBranch} from an earlier run`
+        : outcome.brought
+          ? `brought ${outcome.brought.prerequisites.length} prerequisite(s) first: ${outcome.brought.prerequisites.map((p) => (p.pull ? `#${p.pull.number}` : p.sha.slice(0, 12))).join(', ')}`
+          : undefined,
     }
-    if (created) await commentOn(ctx, pr, createdComment(result))
+    if (created) await commentOnAll(ctx, source, createdComment(result))
     return result
   } catch (error) {
     if (interrupted()) throw error
     const message = describeError(error)
-    await commentOn(ctx, pr, failedComment(target, message, ctx.logUrl))
+    await commentOnAll(ctx, source, failedComment(target, message, ctx.logUrl))
     return { branch: target, status: 'failed', headBranch, message }
   }
 }

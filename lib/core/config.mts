@@ -52,7 +52,7 @@ export interface Config {
     /** Split the test step across CI nodes (`test-and-build --shard K/N`). */
     shard?: ShardConfig
   }
-  cherryPick: { labelPrefix: string; targetBranches: string[] }
+  cherryPick: CherryPickConfig
   generated: GeneratedFile[]
   /** prune-images: what the registry clean-up keeps. */
   prune: { keepRecent: number; graceDays: number; finalImage: boolean }
@@ -64,7 +64,31 @@ export const CONFIG_FILE = 'build.config.json'
 /** The `prune` section when the file leaves it out. */
 export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false })
 
-export const defaultCherryPick = (): Config['cherryPick'] => ({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
+/** How the pick's pull request merges itself once its checks pass (`cherryPick.autoMerge`). */
+export type AutoMergeMethod = 'merge' | 'squash' | 'rebase'
+
+export interface CherryPickConfig {
+  labelPrefix: string
+  targetBranches: string[]
+  /** Request reviews on the pick's PR from the original PR's requested reviewers. */
+  reviewers: boolean
+  /** Put the pick's PR in the original PR's milestone. */
+  milestone: boolean
+  /** Enable auto-merge on the pick's PR with this method (false: leave it off). */
+  autoMerge: AutoMergeMethod | false
+}
+
+export const defaultCherryPick = (): Config['cherryPick'] => ({
+  labelPrefix: 'cherry-pick/',
+  targetBranches: ['release-*'],
+  reviewers: false,
+  milestone: false,
+  autoMerge: false,
+})
+
+// `true` is GitHub's own default method (a merge commit); a method name picks that one.
+const autoMergeSetting: Check = (v, at) =>
+  v === false ? false : v === true ? 'merge' : v === 'merge' || v === 'squash' || v === 'rebase' ? v : fail(at, 'true, false, "merge", "squash" or "rebase"', v)
 
 export class ConfigError extends UsageError {}
 
@@ -206,6 +230,9 @@ const schema = object({
     object({
       labelPrefix: optional(str, () => defaultCherryPick().labelPrefix),
       targetBranches: optional(strOrList, () => defaultCherryPick().targetBranches),
+      reviewers: optional(bool, () => false),
+      milestone: optional(bool, () => false),
+      autoMerge: optional(autoMergeSetting, () => false),
     }),
     () => defaultCherryPick(),
   ),

@@ -27,9 +27,17 @@
 //   collaborators write and organisation members read (GitHub's default base permission)
 //   unless `roles` says otherwise; `revokeAccess` takes them away (author_association on
 //   reviews and comments already made stays as it was recorded).
+// - The pull requests of a commit (GET /repos/{o}/{r}/commits/{sha}/pulls: the merged PR
+//   whose merge landed it, or an open one whose head contains it), requested reviewers
+//   (POST /pulls/{n}/requested_reviewers: collaborators only, never the author),
+//   milestones (`addMilestone`, PATCH /issues/{n} `milestone`), and auto-merge through
+//   GraphQL's `enablePullRequestAutoMerge` at `<url>/api/graphql` (where Octokit sends
+//   GraphQL for a GitHub Enterprise base URL), refused with GitHub's error unless the
+//   repository allows it (`allowAutoMerge`).
 //
-// Not modelled: forks, review comments on lines, checks, teams, and diff statistics
-// (additions/deletions/changed_files are 0).
+// Not modelled: forks, review comments on lines, checks, teams, diff statistics
+// (additions/deletions/changed_files are 0), and branch protection (GitHub also refuses
+// auto-merge on a pull request that could merge at once: "Pull request is in clean status").
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -55,6 +63,8 @@ export type MergeMethod = 'merge' | 'squash' | 'rebase'
 export type PermissionJson = Api['repos']['getCollaboratorPermissionLevel']['response']['data']
 /** A repository role, as GitHub names them. */
 export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read'
+export type MilestoneJson = Api['issues']['getMilestone']['response']['data']
+export type PullSimpleJson = Api['repos']['listPullRequestsAssociatedWithCommit']['response']['data'][number]
 
 export interface RecordedRequest {
   method: string
@@ -91,6 +101,17 @@ interface Pull {
   mergedBy: string | null
   /** The PR's commits, frozen when it closes (GitHub keeps listing them after a merge). */
   commits: string[] | null
+  /** The commits its merge put on the base branch (the merge commit, the squash, or the rebased ones). */
+  landed: string[]
+  requestedReviewers: string[]
+  autoMerge: { method: MergeMethod; by: string; at: string } | null
+}
+
+interface Milestone {
+  number: number
+  id: number
+  title: string
+  createdAt: string
 }
 
 interface Issue {
@@ -106,6 +127,7 @@ interface Issue {
   updatedAt: string
   closedAt: string | null
   closedBy: string | null
+  milestone: number | null
   pull: Pull | null
 }
 
@@ -144,6 +166,8 @@ interface Repo {
   issues: Map<number, Issue>
   comments: Comment[]
   reviews: Review[]
+  milestones: Map<number, Milestone>
+  allowAutoMerge: boolean
   createdAt: string
 }
 
@@ -159,6 +183,8 @@ export interface AddRepoOptions {
   members?: string[]
   /** Roles, overriding the defaults (collaborators write, members read). */
   roles?: Record<string, Role>
+  /** The repository setting "Allow auto-merge" (off by default, as on GitHub). */
+  allowAutoMerge?: boolean
 }
 
 export interface StartOptions {
@@ -269,8 +295,36 @@ export class GitHubServer {
       issues: new Map(),
       comments: [],
       reviews: [],
+      milestones: new Map(),
+      allowAutoMerge: options.allowAutoMerge ?? false,
       createdAt: now(),
     })
+  }
+
+  /** Create a milestone; returns its number. */
+  addMilestone(fullName: string, title: string): number {
+    const repo = this.repo(fullName)
+    const number = repo.milestones.size + 1
+    repo.milestones.set(number, { number, id: this.id(), title, createdAt: now() })
+    return number
+  }
+
+  /** Put an issue or pull request in a milestone (as a maintainer does in the sidebar). */
+  setMilestone(fullName: string, number: number, milestone: number | null): void {
+    const repo = this.repo(fullName)
+    if (milestone !== null && !repo.milestones.has(milestone)) throw new Error(`github-server: no milestone ${milestone}`)
+    this.issue(repo, number).milestone = milestone
+  }
+
+  /** Request reviews on a pull request (as its author does), checked as the API checks them. */
+  requestReviewers(fullName: string, number: number, reviewers: string[]): void {
+    const repo = this.repo(fullName)
+    this.addReviewers(repo, this.pullIssue(repo, number), reviewers)
+  }
+
+  /** The repository setting "Allow auto-merge". */
+  setAllowAutoMerge(fullName: string, allow: boolean): void {
+    this.repo(fullName).allowAutoMerge = allow
   }
 
   /** A user loses all access to the repository (and leaves the organisation). */
@@ -443,6 +497,68 @@ export class GitHubServer {
     return out ? out.split('\n') : []
   }
 
+  /**
+   * The pull requests GET /commits/{sha}/pulls lists: those whose merge put the commit on
+   * their base (merge commit, squash, or one of the rebased commits), then those whose
+   * commits contain it.
+   */
+  private async pullsOfCommit(repo: Repo, rev: string): Promise<Issue[]> {
+    const sha = await gitMaybe(repo.dir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])
+    if (!sha) throw new HttpError(422, `No commit found for SHA: ${rev}`)
+    const pulls = [...repo.issues.values()].filter((i) => i.pull)
+    const landed = pulls.filter((i) => i.pull!.landed.includes(sha))
+    const containing: Issue[] = []
+    for (const i of pulls) if (!landed.includes(i) && (await this.commitsOf(repo, i.pull!)).includes(sha)) containing.push(i)
+    return [...landed, ...containing]
+  }
+
+  /** Review requests, as POST /pulls/{n}/requested_reviewers checks them. */
+  private addReviewers(repo: Repo, issue: Issue & { pull: Pull }, reviewers: string[]): void {
+    if (reviewers.includes(issue.user)) throw custom('PullRequest', 'Review cannot be requested from pull request author.')
+    if (reviewers.some((r) => !this.assignable(repo, r))) {
+      throw custom('PullRequest', `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.owner}/${repo.name} repository.`)
+    }
+    for (const r of reviewers) {
+      this.user(r)
+      if (!issue.pull.requestedReviewers.includes(r)) issue.pull.requestedReviewers.push(r)
+    }
+    issue.updatedAt = now()
+  }
+
+  /**
+   * POST /api/graphql: only `enablePullRequestAutoMerge(input: $input)` with the input in
+   * `variables.input` ({ pullRequestId, mergeMethod }). Like GitHub, an error is an HTTP
+   * 200 whose body has `errors` (type UNPROCESSABLE, the mutation's path) and null data.
+   */
+  private async graphql(body: Record<string, unknown>, login: string): Promise<{ status: number; json: unknown; headers?: Record<string, string> }> {
+    const query = typeof body.query === 'string' ? body.query : ''
+    const unprocessable = (message: string) => ({
+      status: 200,
+      json: { data: { enablePullRequestAutoMerge: null }, errors: [{ type: 'UNPROCESSABLE', path: ['enablePullRequestAutoMerge'], locations: [{ line: 2, column: 3 }], message }] },
+    })
+    if (!/\benablePullRequestAutoMerge\b/.test(query)) {
+      return { status: 200, json: { errors: [{ message: 'github-server: only the enablePullRequestAutoMerge mutation is modelled' }] } }
+    }
+    const input = ((body.variables as Record<string, unknown> | undefined)?.input ?? {}) as Record<string, unknown>
+    const found = [...this.repos.values()].flatMap((repo) => [...repo.issues.values()].filter((i) => i.pull && nodeId('PR', i.id) === input.pullRequestId).map((i) => ({ repo, issue: i })))[0]
+    if (!found) {
+      return { status: 200, json: { data: { enablePullRequestAutoMerge: null }, errors: [{ type: 'NOT_FOUND', path: ['enablePullRequestAutoMerge'], message: `Could not resolve to a node with the global id of '${String(input.pullRequestId)}'` }] } }
+    }
+    const { repo, issue } = found
+    const pull = issue.pull!
+    if (!repo.allowAutoMerge) return unprocessable('Auto merge is not allowed for this repository')
+    if (issue.state !== 'open') return unprocessable('Pull request is closed')
+    const methods: Record<string, MergeMethod> = { MERGE: 'merge', SQUASH: 'squash', REBASE: 'rebase' }
+    const method = input.mergeMethod === undefined ? 'merge' : methods[String(input.mergeMethod)]
+    if (!method) return { status: 200, json: { errors: [{ message: `Variable $input of type EnablePullRequestAutoMergeInput! was provided invalid value for mergeMethod` }] } }
+    pull.autoMerge = { method, by: login, at: now() }
+    issue.updatedAt = now()
+    return {
+      status: 200,
+      json: { data: { enablePullRequestAutoMerge: { pullRequest: { number: issue.number, autoMergeRequest: { mergeMethod: String(input.mergeMethod ?? 'MERGE'), enabledAt: pull.autoMerge.at } } } } },
+    }
+  }
+
   private newIssue(repo: Repo, user: string, title: string, body: string | null): Issue {
     const number = repo.issues.size + 1
     const at = now()
@@ -459,6 +575,7 @@ export class GitHubServer {
       updatedAt: at,
       closedAt: null,
       closedBy: null,
+      milestone: null,
       pull: null,
     }
     repo.issues.set(number, issue)
@@ -500,6 +617,9 @@ export class GitHubServer {
       mergeCommitSha: null,
       mergedBy: null,
       commits: null,
+      landed: [],
+      requestedReviewers: [],
+      autoMerge: null,
     }
     await git(repo.dir, ['update-ref', `refs/pull/${issue.number}/head`, headSha])
     await this.emitPull(repo, issue, 'opened', login)
@@ -528,6 +648,7 @@ export class GitHubServer {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'github-merge-'))
     try {
       await git(work, ['clone', '-q', '--no-tags', '--branch', pull.base, repo.dir, '.'])
+      const before = await git(work, ['rev-parse', 'HEAD'])
       const run = async (args: string[], runEnv: NodeJS.ProcessEnv = env) => {
         const result = await exec(args, { cwd: work, env: runEnv })
         if (result.code !== 0) throw new HttpError(405, 'Pull Request is not mergeable')
@@ -551,6 +672,7 @@ export class GitHubServer {
       }
       const sha = await git(work, ['rev-parse', 'HEAD'])
       await git(work, ['push', '-q', 'origin', `HEAD:refs/heads/${pull.base}`])
+      pull.landed = method === 'rebase' ? (await git(work, ['rev-list', '--reverse', `${before}..${sha}`])).split('\n') : [sha]
       pull.commits = commits
       pull.merged = true
       pull.mergedAt = now()
@@ -855,7 +977,7 @@ export class GitHubServer {
       labels: this.labelsJson(repo, issue),
       assignee: assignees[0] ?? null,
       assignees,
-      milestone: null,
+      milestone: this.milestoneJson(repo, issue.milestone),
       locked: false,
       comments: repo.comments.filter((c) => c.issue === issue.number).length,
       pull_request: issue.pull
@@ -911,7 +1033,7 @@ export class GitHubServer {
       user: this.userJson(issue.user),
       body: issue.body,
       labels: this.labelsJson(repo, issue),
-      milestone: null,
+      milestone: this.milestoneJson(repo, issue.milestone),
       active_lock_reason: null,
       created_at: issue.createdAt,
       updated_at: issue.updatedAt,
@@ -920,7 +1042,7 @@ export class GitHubServer {
       merge_commit_sha: pull.mergeCommitSha,
       assignee: assignees[0] ?? null,
       assignees,
-      requested_reviewers: [],
+      requested_reviewers: pull.requestedReviewers.map((r) => this.userJson(r)),
       requested_teams: [],
       head: side(pull.head, pull.headSha),
       base: side(pull.base, pull.baseSha),
@@ -935,7 +1057,9 @@ export class GitHubServer {
         statuses: link(`${api}/statuses/${pull.headSha}`),
       },
       author_association: this.association(repo, issue.user),
-      auto_merge: null,
+      auto_merge: pull.autoMerge
+        ? { enabled_by: this.userJson(pull.autoMerge.by), merge_method: pull.autoMerge.method, commit_title: `${issue.title} (#${issue.number})`, commit_message: '' }
+        : null,
       draft: pull.draft,
       merged: pull.merged,
       mergeable: issue.state === 'open' ? true : null,
@@ -949,6 +1073,38 @@ export class GitHubServer {
       additions: 0,
       deletions: 0,
       changed_files: 0,
+    }
+  }
+
+  /** A pull request as lists of them show it (GET /commits/{sha}/pulls): no merge state or counts. */
+  private async pullSimpleJson(repo: Repo, issue: Issue): Promise<PullSimpleJson> {
+    const full = await this.pullJson(repo, issue)
+    const omit = ['merged', 'mergeable', 'rebaseable', 'mergeable_state', 'merged_by', 'comments', 'review_comments', 'maintainer_can_modify', 'commits', 'additions', 'deletions', 'changed_files']
+    return Object.fromEntries(Object.entries(full).filter(([key]) => !omit.includes(key))) as unknown as PullSimpleJson
+  }
+
+  private milestoneJson(repo: Repo, number: number | null): MilestoneJson | null {
+    const milestone = number === null ? undefined : repo.milestones.get(number)
+    if (!milestone) return null
+    const api = `${this.apiUrl}/repos/${repo.owner}/${repo.name}/milestones/${milestone.number}`
+    const issues = [...repo.issues.values()].filter((i) => i.milestone === milestone.number)
+    return {
+      url: api,
+      html_url: `${this.url}/${repo.owner}/${repo.name}/milestone/${milestone.number}`,
+      labels_url: `${api}/labels`,
+      id: milestone.id,
+      node_id: nodeId('MI', milestone.id),
+      number: milestone.number,
+      state: 'open',
+      title: milestone.title,
+      description: null,
+      creator: this.userJson(repo.owner),
+      open_issues: issues.filter((i) => i.state === 'open').length,
+      closed_issues: issues.filter((i) => i.state === 'closed').length,
+      created_at: milestone.createdAt,
+      updated_at: milestone.createdAt,
+      closed_at: null,
+      due_on: null,
     }
   }
 
@@ -1028,7 +1184,8 @@ export class GitHubServer {
     this.requests.push(record)
     try {
       if (/^\/[^/]+\/[^/]+\.git\//.test(url.pathname)) return await this.gitHttp(req, res, url, record)
-      if (!url.pathname.startsWith('/api/v3/')) throw notFound()
+      const graphql = req.method === 'POST' && url.pathname === '/api/graphql'
+      if (!url.pathname.startsWith('/api/v3/') && !graphql) throw notFound()
       const raw = await readBody(req)
       let body: Record<string, unknown> = {}
       if (raw.length) {
@@ -1041,7 +1198,7 @@ export class GitHubServer {
       }
       const login = this.authenticate(req.headers.authorization, 'api')
       record.login = login
-      const result = await this.route(record.method, record.path, url.searchParams, body, login)
+      const result = graphql ? await this.graphql(body, login) : await this.route(record.method, record.path, url.searchParams, body, login)
       record.status = result.status
       const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'x-github-request-id': `TEST:${this.requests.length}`, ...result.headers }
       res.writeHead(result.status, headers)
@@ -1090,6 +1247,8 @@ export class GitHubServer {
     const repo = m && this.repos.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`)
     if (!m || !repo) throw notFound()
     const rest = m[3] ?? ''
+    const commitPulls = /^\/commits\/([0-9a-fA-F]{4,40})\/pulls$/.exec(rest)
+    if (method === 'GET' && commitPulls) return this.page(pathname, query, await this.pullsOfCommit(repo, commitPulls[1]), async (i) => this.pullSimpleJson(repo, i))
     // A login can be all digits: match the collaborator route before numbers become :n.
     const route = /^\/collaborators\/[^/]+\/permission$/.test(rest)
       ? `${method} /collaborators/:user/permission`
@@ -1138,6 +1297,13 @@ export class GitHubServer {
         const review = await this.addReview(repo, this.pullIssue(repo, n), login, body.event, typeof body.body === 'string' ? body.body : '')
         return ok(this.reviewJson(repo, review))
       }
+      case 'POST /pulls/:n/requested_reviewers': {
+        const issue = this.pullIssue(repo, n)
+        if (!Array.isArray(body.reviewers) && !Array.isArray(body.team_reviewers)) throw invalid('PullRequest', 'reviewers', 'missing_field')
+        if (strings(body.team_reviewers).length) throw custom('PullRequest', 'Reviews may only be requested from collaborators. One or more of the teams you specified is not a collaborator of the repository.')
+        this.addReviewers(repo, issue, strings(body.reviewers))
+        return ok(await this.pullSimpleJson(repo, issue), 201)
+      }
       case 'GET /pulls/:n/commits': {
         const issue = this.pullIssue(repo, n)
         return this.page(pathname, query, await this.commitsOf(repo, issue.pull), (sha) => this.commitJson(repo, sha))
@@ -1166,6 +1332,10 @@ export class GitHubServer {
           await this.addLabels(repo, issue, strings(body.labels), login)
         }
         if (Array.isArray(body.assignees)) issue.assignees = strings(body.assignees).filter((a) => this.assignable(repo, a))
+        if (body.milestone !== undefined) {
+          if (body.milestone !== null && !(typeof body.milestone === 'number' && repo.milestones.has(body.milestone))) throw invalid('Issue', 'milestone')
+          issue.milestone = body.milestone
+        }
         if (body.state !== undefined) await this.setState(repo, issue, body.state, login)
         issue.updatedAt = now()
         return ok(this.issueJson(repo, issue))

@@ -166,8 +166,8 @@ describe('rebase detection', () => {
 describe('manualRequest', () => {
   it('reads --pr/--commit and --to', () => {
     expect(manualRequest({ to: [] })).toBeUndefined()
-    expect(manualRequest({ pr: '12', to: ['a', 'b', 'a'] })).toEqual({ pr: 12, commit: undefined, targets: ['a', 'b'] })
-    expect(manualRequest({ commit: 'abc', to: ['a'] })).toEqual({ pr: undefined, commit: 'abc', targets: ['a'] })
+    expect(manualRequest({ pr: '12', to: ['a', 'b', 'a'] })).toEqual({ prs: [12], commits: [], targets: ['a', 'b'] })
+    expect(manualRequest({ commit: 'abc', to: ['a'] })).toEqual({ prs: [], commits: ['abc'], targets: ['a'] })
   })
 
   it.each([

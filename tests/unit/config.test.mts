@@ -10,9 +10,19 @@ describe('validateConfig', () => {
     expect(config.registry).toBeUndefined()
     expect(config.buildImage).toEqual({ name: 'acme-build', dockerfile: 'Dockerfile.build', inputs: ['package.json'], buildArgs: {} })
     expect(config.steps).toEqual({ env: [], integrationEnv: [], docker: false })
-    expect(config.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
+    expect(config.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'], reviewers: false, milestone: false, autoMerge: false })
     expect(config.generated).toEqual([])
     expect(config.image).toBeUndefined()
+  })
+
+  it('cherryPick: reviewers and milestone are true/false; autoMerge is true (a merge commit), false or a merge method', () => {
+    const pick = (cherryPick: unknown) => validateConfig({ ...minimal, cherryPick }).cherryPick
+    expect(pick({ reviewers: true, milestone: true, autoMerge: true })).toMatchObject({ reviewers: true, milestone: true, autoMerge: 'merge' })
+    expect(pick({ autoMerge: 'squash' }).autoMerge).toBe('squash')
+    expect(pick({ autoMerge: false }).autoMerge).toBe(false)
+    expect(() => pick({ autoMerge: 'fast-forward' })).toThrow('cherryPick.autoMerge: expected true, false, "merge", "squash" or "rebase", got the string "fast-forward"')
+    expect(() => pick({ reviewers: 'yes' })).toThrow('cherryPick.reviewers: expected true or false')
+    expect(() => pick({ reviewer: true })).toThrow('cherryPick.reviewer: unknown key')
   })
 
   it('accepts the full shape the README documents', () => {
