@@ -3,7 +3,8 @@
 // developer's clone that pushes to it by path, and the checkout a script runs in, its
 // `origin` pointing at the stand-in. Also the env such a script runs with.
 import path from 'node:path'
-import type { AddRepoOptions, GitHubServer } from './github-server.mts'
+import { afterAll, beforeAll } from 'vitest'
+import { startGitHubServer, type AddRepoOptions, type GitHubServer } from './github-server.mts'
 import { git, tempDir, writeFiles, type FileSpec } from './repo.mts'
 
 /** One commit: files to write (then `git add -A`), and its message. */
@@ -44,6 +45,22 @@ export interface RemoteSceneOptions {
 }
 
 let counter = 0
+
+/**
+ * Start the stand-in before the tests where this is called (a file or a describe block),
+ * `tokens` mapping each token to the login it authenticates, and close it after them.
+ * `started` receives it: `let gh: GitHubServer; useGitHubServer({ [TOKEN]: 'bot' }, (s) => (gh = s))`.
+ */
+export function useGitHubServer(tokens: Record<string, string>, started: (gh: GitHubServer) => void): void {
+  let gh: GitHubServer | undefined
+  beforeAll(async () => {
+    gh = await startGitHubServer({ tokens })
+    started(gh)
+  })
+  afterAll(async () => {
+    await gh?.close()
+  })
+}
 
 /**
  * A remote served by `gh`: main (from `files` or the repository `dev`), then `branches`

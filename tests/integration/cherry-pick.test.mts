@@ -3,10 +3,10 @@
 // pushes need the token), and real Octokit against the stand-in's REST API.
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { gitShim } from '../helpers/git-shim.mts'
-import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
-import { pushBranch, remoteScene, standInEnv, type RemoteScene } from '../helpers/remote-scene.mts'
+import { type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { pushBranch, remoteScene, standInEnv, useGitHubServer, type RemoteScene } from '../helpers/remote-scene.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript, type RunOptions } from '../helpers/run.mts'
 
@@ -14,12 +14,7 @@ const TOKEN = `ghs_cherry${Math.random().toString(36).slice(2)}Secret`
 const BOT = 'cherry-bot'
 
 let gh: GitHubServer
-beforeAll(async () => {
-  gh = await startGitHubServer({ tokens: { [TOKEN]: BOT } })
-})
-afterAll(async () => {
-  await gh?.close()
-})
+useGitHubServer({ [TOKEN]: BOT }, (s) => (gh = s))
 
 type Fixture = RemoteScene
 
