@@ -29,7 +29,8 @@ export const DOCKER_TIMEOUT_MS = 240_000
 /** Run docker and return trimmed stdout; throws on failure, or when it takes longer than DOCKER_TIMEOUT_MS. */
 export function docker(...args: string[]): string {
   try {
-    return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: DOCKER_TIMEOUT_MS, killSignal: 'SIGKILL' }).trim()
+    // maxBuffer: `buildx du --verbose` on a shared daemon's build cache passes the 1 MiB default.
+    return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: DOCKER_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 }).trim()
   } catch (error) {
     const e = error as { code?: string; signal?: string; stderr?: string; message: string }
     if (e.code === 'ETIMEDOUT' || e.signal === 'SIGKILL') throw new Error(`docker ${args.join(' ')}: no answer within ${DOCKER_TIMEOUT_MS / 1000} s (killed); its stderr: ${String(e.stderr ?? '').trim().slice(-500)}`)
