@@ -2,15 +2,18 @@
 // scripts/check-approval.mts: the gate of the GitHub Actions workflow
 // `integration-approved.yml` (job `approval`). It runs from the default branch's checkout,
 // before any pull request code, and says whether a maintainer approved exactly this commit.
-//   1. Read the flags and the token.
+//   1. Read the flags, the token and `trust` of build.config.json.
 //   2. Check who started the run (--actor, the run's triggering_actor): they must have
-//      write, maintain or admin access (GitHub's permission API, not author_association).
+//      write, maintain or admin access (GitHub's permission API, not author_association),
+//      or be an active member of the team trust.team names.
 //   3. Find the open pull request whose head is --sha, and its reviews.
-//   4. Approved when no reviewer with write access has changes requested as their latest
+//   4. Approved when no trusted reviewer has changes requested as their latest
 //      verdict, and one's latest verdict is an approval of exactly that commit.
 //   5. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
 //      "Not approved" is an answer, not a failure: exit 0 either way.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { loadConfig } from '../lib/core/config.mts'
+import { repoInfo } from '../lib/core/git.mts'
 import { findApproval } from '../lib/bots/approval.mts'
 import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
 import { info, step, success } from '../lib/core/log.mts'
@@ -21,30 +24,36 @@ Usage: npx zx scripts/check-approval.mts --sha SHA --actor LOGIN
 Is commit SHA the head of an open pull request that someone with write, maintain or
 admin access approved, at exactly that commit, with no such reviewer's changes requested,
 and did such a person (LOGIN) start this run? Permissions are asked from GitHub now, so a
-reviewer who has lost access no longer counts. (An approval of an earlier commit does not
-count, nor one dismissed or followed by a request for changes.) Exit 0 with the answer
-either way.
+reviewer who has lost access no longer counts. With trust.team in build.config.json
+("org/team-slug"), that team's active members are trusted too (a pending invitation is
+not membership). (An approval of an earlier commit does not count, nor one dismissed or
+followed by a request for changes.) Exit 0 with the answer either way.
 
 Options:
   --sha SHA            the commit (40 hex digits), e.g. github.event.workflow_run.head_sha
   --actor LOGIN        who started the run: github.event.workflow_run.triggering_actor.login
   --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY)
+  --repo DIR           the checkout of the default branch whose build.config.json says
+                       whom to trust (default: the repository of the current directory)
+  --config FILE        the config file (default: <repo>/build.config.json; optional)
   --json               print { approved, pr, sha, reviewer, reason } on stdout
   -h, --help           show this help
 
 Environment:
   GITHUB_TOKEN (or GH_TOKEN)  a token that can read pull requests and the repository's
-                              metadata (collaborator permissions) (required)
+                              metadata (collaborator permissions) (required); with
+                              trust.team, also the organisation's team memberships
   GITHUB_API_URL              the API server (default https://api.github.com)
   GITHUB_REPOSITORY           owner/name
   GITHUB_OUTPUT               step outputs: approved (true/false), pr, sha, reviewer
 
-Exit codes: 0 answered, 1 the API failed, 2 bad usage.
+Exit codes: 0 answered, 1 the API failed (a team membership that cannot be read
+included: nobody is trusted on a failed check), 2 bad usage or config.
 `
 
 await main(async () => {
   // 1. Flags and token.
-  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'actor', 'github-repo'] })
+  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'actor', 'github-repo', 'repo', 'config'] })
   if (!flags) return 0
   const env = process.env
   const sha = flag(flags, 'sha')?.toLowerCase()
@@ -56,10 +65,12 @@ await main(async () => {
   const repo = parseRepoSlug(slug, 'the GitHub repository (--github-repo or GITHUB_REPOSITORY)')
   const token = readGitHubToken(env)
   if (!token) throw new UsageError('GITHUB_TOKEN is not set: it needs to read pull requests and their reviews')
+  const { root } = await repoInfo(flag(flags, 'repo') ?? process.cwd())
+  const trust = (await loadConfig({ root, file: flag(flags, 'config'), optional: true }))?.trust ?? {}
 
   // 2-4. Who started the run, the pull request, its reviews and its reviewers' permissions.
   const approval = await step(`Look for an approval of ${sha.slice(0, 12)} (run started by ${actor})`, () =>
-    findApproval(githubClient(token, env.GITHUB_API_URL), repo, sha, actor),
+    findApproval(githubClient(token, env.GITHUB_API_URL), repo, sha, actor, trust),
   )
   if (approval.approved) success(`#${approval.pr}: ${approval.reason}`)
   else info(`Not approved${approval.pr ? ` (#${approval.pr})` : ''}: ${approval.reason}. Nothing runs.`)

@@ -47,7 +47,7 @@ import {
 } from '../lib/bots/cherry-pick.mts'
 import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, TRUSTED_ROLES } from '../lib/bots/github.mts'
+import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, trustedRoles } from '../lib/bots/github.mts'
 import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `
@@ -114,7 +114,9 @@ await main(async () => {
   const env = process.env
   const manual = manualRequest({ pr: flags.pr, commit: flags.commit, to: flags.to })
   const { root } = await repoInfo(flag(flags, 'repo') ?? process.cwd())
-  const config = (await loadConfig({ root, file: flag(flags, 'config'), optional: true }))?.cherryPick ?? defaultCherryPick()
+  const loaded = await loadConfig({ root, file: flag(flags, 'config'), optional: true })
+  const config = loaded?.cherryPick ?? defaultCherryPick()
+  const trust = loaded?.trust ?? {}
   const token = readGitHubToken(env)
   if (!token) throw new UsageError('GITHUB_TOKEN is not set: it needs to push branches, open pull requests and comment (GH_TOKEN works too)')
   const ctx = await pickContext({
@@ -141,9 +143,9 @@ await main(async () => {
       return report(flags, undefined, [])
     }
     if (trigger.kind === 'comment') {
-      const who = await step(`Check @${trigger.user}'s access`, () => permissionOf(ctx.github, ctx.repo, trigger.user))
+      const who = await step(`Check @${trigger.user}'s access`, () => permissionOf(ctx.github, ctx.repo, trigger.user, trust))
       if (!who.trusted) {
-        info(`Ignoring /cherry-pick from @${trigger.user} (${who.role}): only people with ${TRUSTED_ROLES} access can start a cherry-pick.`)
+        info(`Ignoring /cherry-pick from @${trigger.user} (${who.role}): only people with ${trustedRoles(trust)} can start a cherry-pick.`)
         const reply = untrustedReply(trigger.user, trigger.targets[0] ?? 'release-1.0', config.labelPrefix)
         if (!(await replyOnceToUntrusted(ctx, trigger.pr, trigger.user, reply))) info(`@${trigger.user} was answered on #${trigger.pr} already: no new reply.`)
         return report(flags, undefined, [])

@@ -4,11 +4,13 @@
 // "why did my tag change?" (`--manifest`).
 //   1. Read the flags and build.config.json.
 //   2. Hash the declared inputs as they are in the working tree.
-//   3. Print the tag (or the ref, the manifest, JSON), or check/rewrite CI configs.
+//   3. Print the tag (or the ref, the manifest, JSON), or check/rewrite CI configs:
+//      each static reference to the build image must have the current tag and, once the
+//      registry has that tag, its digest (`<ref>:<tag>@sha256:...`).
 import { main, parseFlags, WorkError } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
-import { info, success } from '../lib/core/log.mts'
-import { syncRefs } from '../lib/image/ci-refs.mts'
+import { info, success, warn } from '../lib/core/log.mts'
+import { registryDigestLookup, syncRefs, type RefFinding } from '../lib/image/ci-refs.mts'
 import { buildImageRepository, computeBuildImageTag } from '../lib/image/content-tag.mts'
 
 const usage = `
@@ -23,14 +25,28 @@ Options:
   --manifest        print the manifest the tag is the hash of (git ls-tree format)
   --json            print {"tag", "image", "inputs"} as JSON
   --check-refs      exit 1 if .circleci/config.yml or .github/workflows/*.yml name
-                    the build image with another tag (lists the stale lines)
-  --write-refs      rewrite those references to the current tag, in place
+                    the build image with another tag (lists the stale lines), or by
+                    tag alone though its registry has the tag (the digest must be
+                    pinned: <ref>:<tag>@sha256:...), or pinned by a digest the
+                    registry's tag no longer has (the tag was overwritten). A tag the
+                    registry does not have yet (the default branch pushes it after the
+                    merge) is accepted by tag alone, saying so.
+  --write-refs      rewrite stale and unpinned references to the current tag, pinned
+                    by the registry's digest when it has the tag, in place; never
+                    changes a pin the registry contradicts (exit 1)
   --repo DIR        the repository (default: the one containing the current directory)
   --config FILE     the config file (default: <repo>/build.config.json)
   --registry HOST   override the registry (env: REGISTRY; empty = local-only)
   -h, --help        show this help
 
-Exit codes: 0 ok, 1 --check-refs found stale references, 2 bad usage or config.
+Environment (--check-refs, --write-refs):
+  REGISTRY_USERNAME, REGISTRY_PASSWORD  credentials to read the digest from the registry
+                    a reference names (else the Docker config, else anonymous; a
+                    registry that refuses an anonymous read leaves the digest unchecked,
+                    with a warning)
+
+Exit codes: 0 ok, 1 --check-refs found stale, unpinned or overwritten references (or
+--write-refs met an overwritten one), 2 bad usage or config.
 `
 
 await main(async () => {
@@ -49,14 +65,21 @@ await main(async () => {
   // 3. Output, or the CI config references.
   if (flags['check-refs'] || flags['write-refs']) {
     const write = Boolean(flags['write-refs'])
-    const { stale, current } = await syncRefs(repo.root, buildImageRepository(config), result.tag, write)
-    for (const s of stale) info(`${s.file}:${s.line}: ${s.found}`)
-    if (stale.length === 0) success(`${current} reference(s) to ${buildImageRepository(config)} are current (${result.tag})`)
-    else if (write) success(`rewrote ${stale.length} stale reference(s) to ${result.image}`)
-    else {
-      const files = [...new Set(stale.map((s) => s.file))].join(', ')
-      throw new WorkError(`stale build image references in ${files}; run: npx zx scripts/image-tag.mts --write-refs`)
+    const name = buildImageRepository(config)
+    const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, registryDigestLookup())
+    for (const ref of refs) reportRef(ref, write)
+    const left = write ? stale.filter((r) => r.status === 'overwritten') : stale
+    if (left.length) {
+      const files = [...new Set(left.map((s) => s.file))].join(', ')
+      throw new WorkError(
+        left.every((r) => r.status === 'overwritten')
+          ? `the registry contradicts the digest pinned in ${files}: the content tag was pushed over. Find out who pushed it before pinning anything (delete the old digest by hand only once you trust the image)`
+          : `build image references to fix in ${files}; run: npx zx scripts/image-tag.mts --write-refs (and commit)`,
+      )
     }
+    const fixed = stale.length - left.length
+    if (write && fixed) success(`rewrote ${fixed} reference(s) to ${name}:${result.tag}`)
+    else if (!stale.length) success(`${refs.length} reference(s) to ${name} are current (${result.tag})`)
   }
   if (flags.json) {
     const { tag, image, inputs } = result
@@ -65,3 +88,23 @@ await main(async () => {
   else if (flags.image) process.stdout.write(result.image + '\n')
   else if (!flags['check-refs'] && !flags['write-refs']) process.stdout.write(result.tag + '\n')
 })
+
+/** One line per reference that needs a word: what it is, why, and what to do. */
+function reportRef(ref: RefFinding, write: boolean): void {
+  const at = `${ref.file}:${ref.line}: ${ref.found}`
+  const digest = ref.registryDigest
+  switch (ref.status) {
+    case 'stale':
+      return info(`${at}: not the current tag${write ? `; now ${ref.wanted}` : ` (${ref.wanted} is)`}`)
+    case 'unpinned':
+      return info(`${at}: named by tag alone, though the registry has it as ${digest}${write ? `; now pinned: ${ref.wanted}` : ': pin the digest (--write-refs)'}`)
+    case 'overwritten':
+      return warn(`${at}: the registry's tag now points at ${digest}, not the pinned digest: the content tag was pushed over (these scripts never do that)`)
+    case 'awaiting-push':
+      return info(`${at}: by tag alone, which the registry does not have yet; once the default branch has pushed it, run --write-refs to pin its digest`)
+    case 'unverified':
+      return warn(`${at}: the digest was not checked: ${ref.reason}`)
+    default:
+      return
+  }
+}

@@ -5,7 +5,7 @@
 // Everything here comes from the GitHub API, never from the pull request's own files or
 // from anything an earlier (unprivileged) workflow run wrote: that run's workflow file is
 // the pull request's version, so it can say anything.
-import { permissionOf, TRUSTED_ROLES, type Octokit, type RepoSlug, type UserPermission } from './github.mts'
+import { permissionOf, trustedRoles, type Octokit, type RepoSlug, type TrustPolicy, type UserPermission } from './github.mts'
 
 /** The fields of a pull request review we read (GET /repos/{o}/{r}/pulls/{n}/reviews). */
 export interface ReviewData {
@@ -45,7 +45,7 @@ export function latestVerdicts(reviews: ReviewData[]): ReviewData[] {
  * not count (a push after an approval needs a new one); nor does one that was dismissed or
  * followed by a request for changes, nor one from someone without write access.
  */
-export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<string, UserPermission>): Approval {
+export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<string, UserPermission>, trust: TrustPolicy = {}): Approval {
   const verdicts = latestVerdicts(reviews)
   const trusted = (r: ReviewData) => permissions.get(r.user!.login)?.trusted === true
   const role = (r: ReviewData) => permissions.get(r.user!.login)?.role ?? 'none'
@@ -64,9 +64,9 @@ export function approvalOf(reviews: ReviewData[], sha: string, permissions: Map<
   }
   if (approvals.length) {
     const who = approvals.map((r) => `${r.user!.login} (${role(r)})`).join(', ')
-    return { approved: false, reason: `approved only by ${who}: an approval counts from people with ${TRUSTED_ROLES} access only` }
+    return { approved: false, reason: `approved only by ${who}: an approval counts from people with ${trustedRoles(trust)} only` }
   }
-  return { approved: false, reason: `no approving review from someone with ${TRUSTED_ROLES} access` }
+  return { approved: false, reason: `no approving review from someone with ${trustedRoles(trust)}` }
 }
 
 export interface ApprovedPull extends Approval {
@@ -80,20 +80,20 @@ export interface ApprovedPull extends Approval {
  * the trigger workflow to fire on it) or re-runs a run must not start the integration
  * tests of a commit a maintainer approved earlier.
  */
-export async function actorCheck(github: Octokit, repo: RepoSlug, actor: string): Promise<Approval | undefined> {
-  const who = await permissionOf(github, repo, actor)
+export async function actorCheck(github: Octokit, repo: RepoSlug, actor: string, trust: TrustPolicy = {}): Promise<Approval | undefined> {
+  const who = await permissionOf(github, repo, actor, trust)
   if (who.trusted) return undefined
-  return { approved: false, reason: `the run was started by ${actor} (${who.role}), not by someone with ${TRUSTED_ROLES} access` }
+  return { approved: false, reason: `the run was started by ${actor} (${who.role}), not by someone with ${trustedRoles(trust)}` }
 }
 
 /**
  * The open pull request whose head is `sha`, and whether `sha` is approved, asking GitHub
  * for the permission of `actor` and of each reviewer with a verdict. A pull request from
  * a fork is found the same way (its head commit is listed on the base repository's pull
- * requests).
+ * requests). With `trust.team`, that team's active members are trusted too.
  */
-export async function findApproval(github: Octokit, repo: RepoSlug, sha: string, actor: string): Promise<ApprovedPull> {
-  const refused = await actorCheck(github, repo, actor)
+export async function findApproval(github: Octokit, repo: RepoSlug, sha: string, actor: string, trust: TrustPolicy = {}): Promise<ApprovedPull> {
+  const refused = await actorCheck(github, repo, actor, trust)
   if (refused) return refused
   const pulls = await github.paginate(github.rest.pulls.list, { ...repo, state: 'open', per_page: 100 })
   const heads = pulls.filter((p) => p.head.sha === sha)
@@ -104,9 +104,9 @@ export async function findApproval(github: Octokit, repo: RepoSlug, sha: string,
     const reviews = await github.paginate(github.rest.pulls.listReviews, { ...repo, pull_number: pull.number, per_page: 100 })
     for (const review of latestVerdicts(reviews)) {
       const login = review.user!.login
-      if (!permissions.has(login)) permissions.set(login, await permissionOf(github, repo, login))
+      if (!permissions.has(login)) permissions.set(login, await permissionOf(github, repo, login, trust))
     }
-    const approval = { ...approvalOf(reviews, sha, permissions), pr: pull.number }
+    const approval = { ...approvalOf(reviews, sha, permissions, trust), pr: pull.number }
     if (approval.approved) return approval
     first ??= approval
   }

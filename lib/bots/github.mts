@@ -34,21 +34,62 @@ export interface UserPermission {
   /** The role as GitHub names it (admin, maintain, write, triage, read, or a custom role). */
   role: string
   trusted: boolean
+  /** `org/slug` when trusted through an active membership of the configured team. */
+  team?: string
+}
+
+/** Who the bots trust besides write, maintain and admin: `trust` of build.config.json. */
+export interface TrustPolicy {
+  /** `org/team-slug`: its active members are trusted (a pending invitation is not membership). */
+  team?: string
+}
+
+/** The trusted roles under `trust`, for messages. */
+export function trustedRoles(trust: TrustPolicy = {}): string {
+  return trust.team ? `${TRUSTED_ROLES} access, or active membership of the team ${trust.team}` : `${TRUSTED_ROLES} access`
 }
 
 /**
  * `login`'s permission on the repository, now (GET /repos/{o}/{r}/collaborators/{login}/permission):
  * someone who has since lost access is `none`. A user GitHub does not know (404) is `none`
- * too; any other failure throws, so a gate fails closed.
+ * too; any other failure throws, so a gate fails closed. With `trust.team`, someone
+ * without write access is trusted when GitHub says their membership of that team is
+ * `active` (see teamMembership).
  */
-export async function permissionOf(github: Octokit, repo: RepoSlug, login: string): Promise<UserPermission> {
+export async function permissionOf(github: Octokit, repo: RepoSlug, login: string, trust: TrustPolicy = {}): Promise<UserPermission> {
+  let who: UserPermission
   try {
     const { data } = await github.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login })
     const permission = data.permission || 'none'
-    return { login, permission, role: data.role_name || permission, trusted: TRUSTED_PERMISSIONS.includes(permission) }
+    who = { login, permission, role: data.role_name || permission, trusted: TRUSTED_PERMISSIONS.includes(permission) }
   } catch (error) {
-    if ((error as { status?: number }).status === 404) return { login, permission: 'none', role: 'none', trusted: false }
-    throw error
+    if ((error as { status?: number }).status !== 404) throw error
+    who = { login, permission: 'none', role: 'none', trusted: false }
+  }
+  if (who.trusted || !trust.team) return who
+  if ((await teamMembership(github, trust.team, login)) !== 'active') return who
+  return { ...who, trusted: true, role: `${who.role}, member of ${trust.team}`, team: trust.team }
+}
+
+/**
+ * `login`'s membership of `team` (`org/slug`), now
+ * (GET /orgs/{org}/teams/{team_slug}/memberships/{username}): `active`, `pending` (invited,
+ * not yet accepted: not a member), or `none` (404: not a member, or a team this token
+ * cannot see). Any other failure throws a WorkError saying so: nobody is trusted through
+ * a team whose membership could not be read.
+ */
+export async function teamMembership(github: Octokit, team: string, login: string): Promise<'active' | 'pending' | 'none'> {
+  const [org, slug] = team.split('/')
+  try {
+    const { data } = await github.rest.teams.getMembershipForUserInOrg({ org, team_slug: slug, username: login })
+    return data.state === 'active' ? 'active' : data.state === 'pending' ? 'pending' : 'none'
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return 'none'
+    throw new WorkError(
+      `cannot tell whether @${login} is a member of the team ${team} (trust.team in build.config.json): ${(error as Error).message}. ` +
+        'The token must be able to read the organisation\'s team memberships (a GitHub App with "Members: read", or a token with read:org); ' +
+        'until then nobody is trusted through the team.',
+    )
   }
 }
 

@@ -56,6 +56,11 @@ export interface Config {
   generated: GeneratedFile[]
   /** prune-images: what the registry clean-up keeps. */
   prune: { keepRecent: number; graceDays: number; finalImage: boolean }
+  /**
+   * Who the bots trust (approving integration runs, `/cherry-pick`) besides people with
+   * write, maintain or admin access: the active members of `team` (`org/team-slug`).
+   */
+  trust: { team?: string }
 }
 
 export const CONFIG_FILE = 'build.config.json'
@@ -193,6 +198,12 @@ const shardSection: Check = (v, at) => {
   return shard
 }
 
+// trust.team: `org/team-slug`, as GitHub spells them (an organisation login, a team's slug).
+const teamSlug: Check = (v, at) =>
+  typeof v === 'string' && /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/.test(v)
+    ? v
+    : fail(at, 'a team as "org/team-slug" (the slug as in the team\'s URL: lowercase letters, digits, "-" and "_")', v)
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -244,6 +255,7 @@ const schema = object({
     }),
     () => defaultPrune(),
   ),
+  trust: optional(object({ team: optional(teamSlug) }), () => ({})),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
     const entries = v.map((item, i) =>

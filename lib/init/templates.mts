@@ -231,7 +231,7 @@ const DOCKERIGNORE = ['# Not part of the final image\'s build context.', '.git',
 
 // --- build.config.json -----------------------------------------------------------------
 
-type ConfigFile = Omit<Config, 'steps' | 'cherryPick' | 'generated' | 'buildImage' | 'prune'> & {
+type ConfigFile = Omit<Config, 'steps' | 'cherryPick' | 'generated' | 'buildImage' | 'prune' | 'trust'> & {
   buildImage: Omit<Config['buildImage'], 'buildArgs'>
   steps: { test: string[]; build: string[] }
 }
@@ -273,26 +273,33 @@ function configFile(project: Project, options: InitOptions): string {
 
 // --- CI configs ------------------------------------------------------------------------
 
-/** How CI installs the package (the repository's own lockfile has it as a devDependency). */
-function installCommand(project: Project): string {
-  if (project.kind === 'node' && project.packageManager === 'pnpm') return 'corepack enable && pnpm install --frozen-lockfile'
-  if (project.kind === 'node' && project.packageManager === 'yarn') return 'corepack enable && yarn install --frozen-lockfile'
-  return 'npm ci'
+/**
+ * How CI installs the package (the repository's own lockfile has it as a devDependency).
+ * `noScripts` for a job holding a token that can push: no dependency's install script runs there.
+ */
+function installCommand(project: Project, noScripts = false): string {
+  const flag = noScripts ? ' --ignore-scripts' : ''
+  if (project.kind === 'node' && project.packageManager === 'pnpm') return `corepack enable && pnpm install --frozen-lockfile${flag}`
+  if (project.kind === 'node' && project.packageManager === 'yarn') return `corepack enable && yarn install --frozen-lockfile${flag}`
+  return `npm ci${flag}`
 }
 
-/** GHCR takes the workflow's own token; any other registry, the repository's secrets. */
+/**
+ * GHCR takes the workflow's own token (`packages: read` to pull, `write` only in the push
+ * job); any other registry, secrets named REGISTRY_USERNAME and REGISTRY_PASSWORD: the
+ * repository's (read-only: every branch's workflow can read them) and the environment
+ * `publish`'s (may push: an environment's secret wins over the repository's).
+ */
 function actionsCredentials(registry: string): { username: string; password: string; packages: boolean } {
   return /^ghcr\.io(\/|$)/.test(registry)
     ? { username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}', packages: true }
     : { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}', packages: false }
 }
 
-const ON_DEFAULT_BRANCH = "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
-
 function actionsWorkflow(project: Project, options: InitOptions): string {
   const creds = options.registry ? actionsCredentials(options.registry) : undefined
-  const permissions = ['      contents: read', ...(creds?.packages ? ['      packages: write'] : [])]
-  const setup = [
+  const permissions = (packages: 'read' | 'write') => ['      contents: read', ...(creds?.packages ? [`      packages: ${packages}`] : [])]
+  const setup = (noScripts: boolean) => [
     `      - uses: ${ACTIONS.checkout}`,
     '        with:',
     '          fetch-depth: 0 # tags and history: versions come from git describe',
@@ -300,7 +307,8 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
     `      - uses: ${ACTIONS.setupNode}`,
     '        with:',
     '          node-version: 20',
-    `      - run: ${installCommand(project)}`,
+    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
+    `      - run: ${installCommand(project, noScripts)}`,
   ]
   const env = creds ? ['        env:', `          REGISTRY_USERNAME: ${creds.username}`, `          REGISTRY_PASSWORD: ${creds.password}`] : []
   const lines = [
@@ -310,13 +318,24 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
     '#                   its inputs changed), then the test and build steps in one container.',
     ...(options.registry
       ? [
-          '#                   Only the default branch pushes a new build image: a pull request,',
-          '#                   a fork\'s included, builds it locally and stays green.',
-          `#   push-images     the default branch and release tags v*: the final image to ${options.registry}.`,
+          '#                   Read-only: it pushes nothing, so no branch or pull request (a fork\'s',
+          '#                   included) can change a published image; a new build image is built',
+          '#                   locally until the default branch has pushed it.',
+          `#   push-images     the default branch and release tags v*, in the environment \`publish\`:`,
+          `#                   the build image (under its content tag, never overwritten) and the`,
+          `#                   final image, to ${options.registry}. Protect the environment (Settings >`,
+          '#                   Environments): deployment branches and tags = the default branch and v*.',
+          ...(creds?.packages
+            ? []
+            : [
+                '# Secrets REGISTRY_USERNAME and REGISTRY_PASSWORD: in the repository, a token that may',
+                '# only pull (every branch\'s workflow can read repository secrets); in the environment',
+                '# `publish`, a token that may push (an environment\'s secret wins over the repository\'s).',
+              ]),
         ]
       : ['#                   No registry is configured: the image is built on each runner.']),
-    '# No dependency cache: these jobs hold the registry credentials, and a cache written by',
-    '# one run (a pull request\'s) would be restored into them.',
+    '# No dependency cache: these jobs hold registry credentials, and a cache written by one',
+    '# run (a pull request\'s) would be restored into them.',
     `# Same jobs as .circleci/config.yml. ${HEADER}`,
     'name: ci',
     '',
@@ -338,13 +357,11 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
     '    runs-on: ubuntu-latest',
     '    timeout-minutes: 60',
     '    permissions:',
-    ...permissions,
+    ...permissions('read'),
     '    steps:',
-    ...setup,
+    ...setup(false),
     '      - name: test-and-build',
-    '        run: >-',
-    `          npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    ...(creds ? [`          \${{ ${ON_DEFAULT_BRANCH} && '--push' || '' }}`] : []),
+    `        run: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
     ...env,
     '      - name: Timing report',
     '        if: ${{ !cancelled() }}',
@@ -365,10 +382,11 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
       "        || startsWith(github.ref, 'refs/tags/v'))",
       '    runs-on: ubuntu-latest',
       '    timeout-minutes: 30',
+      '    environment: publish',
       '    permissions:',
-      ...permissions,
+      ...permissions('write'),
       '    steps:',
-      ...setup,
+      ...setup(true),
       '      - name: push-images',
       `        run: npx ${TOOL_PACKAGE} push-images`,
       ...env,
@@ -378,15 +396,28 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
 }
 
 function circleConfig(project: Project, options: InitOptions): string {
-  const install = ['      - run:', '          name: install', `          command: ${installCommand(project)}`]
+  const install = (noScripts: boolean) => [
+    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
+    '      - run:',
+    '          name: install',
+    `          command: ${installCommand(project, noScripts)}`,
+  ]
   const lines = [
     '# The on-commit CI on CircleCI: the same jobs as .github/workflows/ci.yml, every step one',
     `# ci-build-scripts call (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
     ...(options.registry
       ? [
-          `# Project environment variables: REGISTRY_USERNAME and REGISTRY_PASSWORD, a token that may`,
-          `# push to ${options.registry}. CircleCI does not give them to a fork's pull request,`,
-          '# which then builds the build image locally and stays green.',
+          '#   test-and-build  every commit and release tag; it pushes nothing.',
+          `#   push-images     ${options.defaultBranch} and release tags v*, with the context \`publish\`: the build`,
+          `#                   image (under its content tag, never overwritten) and the final image,`,
+          `#                   to ${options.registry}.`,
+          '# Project environment variables reach every branch\'s pipeline: REGISTRY_USERNAME and',
+          '# REGISTRY_PASSWORD there are a token that may only pull. CircleCI does not give them to',
+          '# a fork\'s pull request, which then builds the build image locally and stays green.',
+          '# Context `publish` (Organization Settings > Contexts): REGISTRY_USERNAME and',
+          '# REGISTRY_PASSWORD of a token that may push (a context\'s variables win over the',
+          `# project's). Restrict it to \`pipeline.git.branch == "${options.defaultBranch}" or pipeline.git.tag`,
+          '# starts-with "v"` (and to a security group of maintainers).',
         ]
       : ['# No registry is configured: the build image is built on each machine.']),
     `# ${HEADER}`,
@@ -399,18 +430,10 @@ function circleConfig(project: Project, options: InitOptions): string {
     '      image: ubuntu-2204:current',
     '    steps:',
     '      - checkout',
-    ...install,
+    ...install(false),
     '      - run:',
     '          name: test-and-build',
-    ...(options.registry
-      ? [
-          '          # A new build image is pushed from the default branch only (the branch is',
-          '          # compared as a quoted variable, never pasted into the command).',
-          '          command: |',
-          `            if [ "$CIRCLE_BRANCH" = ${shellWord(options.defaultBranch)} ]; then set -- --push; fi`,
-          `            npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json "$@"`,
-        ]
-      : [`          command: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`]),
+    `          command: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
     '      - store_artifacts:',
     '          path: reports',
   ]
@@ -418,11 +441,12 @@ function circleConfig(project: Project, options: InitOptions): string {
     lines.push(
       '',
       '  push-images:',
+      '    # On a machine, never in an image a tag names: this job holds the push token.',
       '    machine:',
       '      image: ubuntu-2204:current',
       '    steps:',
       '      - checkout',
-      ...install,
+      ...install(true),
       '      - run:',
       '          name: push-images',
       `          command: npx ${TOOL_PACKAGE} push-images`,
@@ -441,6 +465,7 @@ function circleConfig(project: Project, options: InitOptions): string {
   if (options.registry) {
     lines.push(
       '      - push-images:',
+      '          context: publish',
       '          requires:',
       '            - test-and-build',
       '          filters:',
@@ -451,11 +476,6 @@ function circleConfig(project: Project, options: InitOptions): string {
     )
   }
   return lines.join('\n') + '\n'
-}
-
-/** A branch name as one shell word (single-quoted unless plainly safe). */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9._/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 /** A string as a YAML scalar that parses back to exactly it. */

@@ -35,9 +35,15 @@
 //   GraphQL for a GitHub Enterprise base URL), refused with GitHub's error unless the
 //   repository allows it (`allowAutoMerge`).
 //
-// Not modelled: forks, review comments on lines, checks, teams, diff statistics
-// (additions/deletions/changed_files are 0), and branch protection (GitHub also refuses
-// auto-merge on a pull request that could merge at once: "Pull request is in clean status").
+// - Teams: `addTeam('acme/reviewers', { active: [...], pending: [...] })`, answered by
+//   GET /orgs/{org}/teams/{team_slug}/memberships/{username} as GitHub does (200 with
+//   state active or pending, 404 for anyone else or an unknown team); `failTeams(403)`
+//   makes that endpoint fail (a token that may not read the organisation's teams).
+//
+// Not modelled: forks, review comments on lines, checks, team management, diff
+// statistics (additions/deletions/changed_files are 0), and branch protection (GitHub
+// also refuses auto-merge on a pull request that could merge at once: "Pull request is
+// in clean status").
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -63,6 +69,7 @@ export type MergeMethod = 'merge' | 'squash' | 'rebase'
 export type PermissionJson = Api['repos']['getCollaboratorPermissionLevel']['response']['data']
 /** A repository role, as GitHub names them. */
 export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read'
+export type TeamMembershipJson = Api['teams']['getMembershipForUserInOrg']['response']['data']
 export type MilestoneJson = Api['issues']['getMilestone']['response']['data']
 export type PullSimpleJson = Api['repos']['listPullRequestsAssociatedWithCommit']['response']['data'][number]
 
@@ -261,6 +268,9 @@ export class GitHubServer {
   private readonly tokens: Map<string, string>
   private readonly repos = new Map<string, Repo>()
   private readonly users = new Map<string, User>()
+  /** `org/slug` -> login -> membership state. */
+  private readonly teams = new Map<string, Map<string, 'active' | 'pending'>>()
+  private teamFailure?: number
   private nextId = 1000
 
   constructor(server: http.Server, tokens: Record<string, string>) {
@@ -299,6 +309,19 @@ export class GitHubServer {
       allowAutoMerge: options.allowAutoMerge ?? false,
       createdAt: now(),
     })
+  }
+
+  /** A team (`org/slug`) with its active members and pending invitations; replaces one of that name. */
+  addTeam(team: string, members: { active?: string[]; pending?: string[] }): void {
+    const states = new Map<string, 'active' | 'pending'>()
+    for (const login of members.active ?? []) states.set(login, 'active')
+    for (const login of members.pending ?? []) states.set(login, 'pending')
+    this.teams.set(team.toLowerCase(), states)
+  }
+
+  /** The team membership endpoint answers `status` (403: a token that may not read teams), or works again (undefined). */
+  failTeams(status?: number): void {
+    this.teamFailure = status
   }
 
   /** Create a milestone; returns its number. */
@@ -1243,6 +1266,16 @@ export class GitHubServer {
   ): Promise<{ status: number; json?: unknown; headers?: Record<string, string> }> {
     const ok = (json: unknown, status = 200) => ({ status, json })
     if (method === 'GET' && pathname === '/user') return ok(this.userJson(login))
+    const membership = /^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/.exec(pathname)
+    if (method === 'GET' && membership) {
+      if (this.teamFailure === 403) throw new HttpError(403, 'Resource not accessible by integration')
+      if (this.teamFailure) throw new HttpError(this.teamFailure, 'Server Error')
+      const [org, slug, user] = membership.slice(1).map(decodeURIComponent)
+      const state = this.teams.get(`${org}/${slug}`.toLowerCase())?.get(user)
+      if (!state) throw notFound()
+      const json: TeamMembershipJson = { url: `${this.apiUrl}/teams/1/memberships/${user}`, role: 'member', state }
+      return ok(json)
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(pathname)
     const repo = m && this.repos.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`)
     if (!m || !repo) throw notFound()

@@ -43,12 +43,18 @@ function branchFromMain(branch: string, content: string): string {
   return pushBranch({ dev }, branch, [{ files: { 'app.txt': content }, message: content.trim() }])
 }
 
-async function check(sha: string, actor = 'maya') {
+/** check-approval as a process; `args` adds flags (a --config naming trust.team). */
+async function run(sha: string, actor: string, args: string[] = []) {
   const output = path.join(dir, `output-${Math.random().toString(36).slice(2)}`)
   fs.writeFileSync(output, '')
-  const result = await runScript('check-approval', ['--sha', sha, '--actor', actor, '--json'], {
+  const result = await runScript('check-approval', ['--sha', sha, '--actor', actor, '--json', ...args], {
     env: standInEnv(gh, NAME, TOKEN, { GITHUB_OUTPUT: output }),
   })
+  return { result, output }
+}
+
+async function check(sha: string, actor = 'maya', args: string[] = []) {
+  const { result, output } = await run(sha, actor, args)
   expect(result.exitCode, result.stderr).toBe(0)
   expect(result.stderr + result.stdout).not.toContain(TOKEN)
   const outputs = Object.fromEntries(
@@ -141,6 +147,91 @@ describe('check-approval', () => {
       expect(run.outputs, actor).toEqual({ approved: 'false', pr: '', sha: '', reviewer: '' })
       expect(run.json.reason).toMatch(new RegExp(`^the run was started by ${actor} \\((none|read|triage)\\), not by someone with write, maintain or admin access$`))
     }
+  })
+
+  // trust.team: the active members of a team are trusted too, whatever their repository role.
+  describe('with a team in trust.team', () => {
+    /** A build.config.json trusting `team`, for --config. */
+    const configWith = (team?: string) => {
+      const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`)
+      fs.writeFileSync(file, JSON.stringify({ buildImage: { name: 'approval-build', inputs: ['app.txt'] }, ...(team ? { trust: { team } } : {}) }))
+      return ['--config', file]
+    }
+
+    it('an active member without write access approves and starts runs only when the team is configured; a pending member or a non-member (404) does not', async () => {
+      // reed: an organisation member with read access, active in acme/reviewers; rio: invited, pending.
+      gh.addTeam('acme/reviewers', { active: ['reed'], pending: ['rio'] })
+      const head = branchFromMain('team', 'team\n')
+      const pr = await gh.openPullRequest(NAME, { head: 'team', base: 'main', title: 'Team', user: 'outsider' })
+      await gh.review(NAME, pr.number, 'reed', 'APPROVE')
+      const team = configWith('acme/reviewers')
+
+      const before = gh.requests.length
+      const trusted = await check(head, 'reed', team)
+      expect(trusted.outputs).toEqual({ approved: 'true', pr: String(pr.number), sha: head, reviewer: 'reed' })
+      expect(trusted.json.reason).toBe(`approved by reed (read, member of acme/reviewers) at ${head.slice(0, 12)}`)
+      // Asked of GitHub's team membership endpoint, for the actor and the reviewer.
+      expect(gh.requests.slice(before).filter((r) => r.path.startsWith('/orgs/')).map((r) => r.path)).toEqual([
+        '/orgs/acme/teams/reviewers/memberships/reed',
+        '/orgs/acme/teams/reviewers/memberships/reed',
+      ])
+
+      // The same review, no team configured (the default config, or one without trust): read access is not enough.
+      for (const args of [[], configWith()]) {
+        const untrusted = await check(head, 'maya', args)
+        expect(untrusted.outputs).toMatchObject({ approved: 'false', sha: '' })
+        expect(untrusted.json.reason).toBe('approved only by reed (read): an approval counts from people with write, maintain or admin access only')
+      }
+
+      // A pending invitation is not membership; someone the team does not have (404) is not a member.
+      for (const actor of ['rio', 'tia', 'drive-by']) {
+        const run = await check(head, actor, team)
+        expect(run.outputs, actor).toEqual({ approved: 'false', pr: '', sha: '', reviewer: '' })
+        expect(run.json.reason).toMatch(new RegExp(`^the run was started by ${actor} \\((none|triage)\\), not by someone with write, maintain or admin access, or active membership of the team acme/reviewers$`))
+      }
+      // A pending member's approval alone approves nothing.
+      const onlyPending = branchFromMain('team-pending', 'team pending\n')
+      const pendingPr = await gh.openPullRequest(NAME, { head: 'team-pending', base: 'main', title: 'Pending', user: 'outsider' })
+      await gh.review(NAME, pendingPr.number, 'rio', 'APPROVE')
+      expect((await check(onlyPending, 'maya', team)).json.reason).toBe(
+        'approved only by rio (none): an approval counts from people with write, maintain or admin access, or active membership of the team acme/reviewers only',
+      )
+      await gh.review(NAME, pr.number, 'rio', 'APPROVE')
+      await gh.review(NAME, pr.number, 'reed', 'COMMENT', { body: 'still fine' })
+      expect((await check(head, 'maya', team)).outputs).toMatchObject({ approved: 'true', reviewer: 'reed' })
+      // A pending member's request for changes does not block; an active member's does.
+      await gh.review(NAME, pr.number, 'rio', 'REQUEST_CHANGES', { body: 'no' })
+      expect((await check(head, 'maya', team)).outputs.approved).toBe('true')
+      gh.addTeam('acme/reviewers', { active: ['reed', 'rio'] })
+      expect((await check(head, 'maya', team)).json.reason).toBe('changes requested by rio (none, member of acme/reviewers): their latest review must be an approval, or be dismissed')
+    })
+
+    it('a team membership GitHub will not tell is an error (exit 1, no outputs), never trust', async () => {
+      gh.addTeam('acme/reviewers', { active: ['reed'] })
+      const head = branchFromMain('team-fails', 'team fails\n')
+      const pr = await gh.openPullRequest(NAME, { head: 'team-fails', base: 'main', title: 'Team fails', user: 'outsider' })
+      await gh.review(NAME, pr.number, 'reed', 'APPROVE')
+      gh.failTeams(403)
+      try {
+        const { result, output } = await run(head, 'maya', configWith('acme/reviewers'))
+        expect(result.exitCode).toBe(1)
+        expect(result.stdout).toBe('')
+        expect(fs.readFileSync(output, 'utf8')).toBe('')
+        expect(result.stderr).toContain('cannot tell whether @reed is a member of the team acme/reviewers (trust.team in build.config.json)')
+        expect(result.stderr).toContain('HTTP 403')
+        expect(result.stderr).toContain('nobody is trusted through the team')
+        expect(result.stderr).not.toContain(TOKEN)
+      } finally {
+        gh.failTeams()
+      }
+      expect((await check(head, 'maya', configWith('acme/reviewers'))).outputs).toMatchObject({ approved: 'true', reviewer: 'reed' })
+    })
+
+    it('trust.team must name org/team-slug: exit 2 naming the key', async () => {
+      const { result } = await run('a'.repeat(40), 'maya', configWith('reviewers'))
+      expect(result.exitCode).toBe(2)
+      expect(result.stderr).toContain('trust.team: expected a team as "org/team-slug"')
+    })
   })
 
   it('bad usage is exit 2', async () => {

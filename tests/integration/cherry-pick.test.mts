@@ -376,6 +376,26 @@ describe('cherry-pick: GitHub Actions triggers', () => {
     expect((await gh.pull(f.name, pr.number)).labels).toEqual([])
   }, 300_000) // five runs of the script
 
+  it('with trust.team, an active member of that team picks though read-only; a pending member is refused', async () => {
+    gh.addTeam('acme/release-team', { active: ['reed'], pending: ['tia'] })
+    const f = setup({ config: { buildImage: { name: 'app-build', inputs: ['app.txt'] }, trust: { team: 'acme/release-team' } } })
+    const pr = await openPr(f, 'fix-team', [{ 'team.txt': 'team\n' }])
+    await gh.mergePullRequest(f.name, pr.number, 'squash')
+
+    gh.comment(f.name, pr.number, 'tia', '/cherry-pick release-1.0')
+    const pending = await onEvent(f, 'issue_comment', 'created')
+    expect(pending.exitCode, pending.stderr).toBe(0)
+    expect(pending.stderr).toContain('Ignoring /cherry-pick from @tia (triage): only people with write, maintain or admin access, or active membership of the team acme/release-team can start a cherry-pick.')
+    expect(await pullFor(f, `cherry-pick/${pr.number}-to-release-1.0`)).toBeUndefined()
+
+    // reed: an organisation member with read access, an active member of the team.
+    gh.comment(f.name, pr.number, 'reed', '/cherry-pick release-1.0')
+    const active = await onEvent(f, 'issue_comment', 'created')
+    expect(active.exitCode, active.stderr).toBe(0)
+    expect(await pullFor(f, `cherry-pick/${pr.number}-to-release-1.0`)).toBeDefined()
+    expect(gh.requests.filter((r) => r.path === '/orgs/acme/teams/release-team/memberships/reed')).toHaveLength(1)
+  }, 300_000)
+
   it('labels for a missing branch or one outside targetBranches are refused on the PR; the good one is still picked', async () => {
     const f = setup({
       releases: { 'stable/1': {}, 'release-1.0': {} },

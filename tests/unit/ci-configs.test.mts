@@ -35,7 +35,7 @@ const SCRIPTS: Record<string, string[]> = {
   'test-and-build': ['--push', '--require-push', '--only', '--report', '--shard', '--timings', '--plan', '--repo', '--config', '--registry'],
   'merge-reports': ['--junit', '--report'],
   'push-images': ['--dry-run', '--force-branch', '--allow-overwrite', '--json', '--repo', '--config', '--registry'],
-  'cherry-pick': ['--pr', '--to', '--json'],
+  'cherry-pick': ['--pr', '--to', '--with-prerequisites', '--json'],
   'update-generated': ['--only', '--dry-run', '--json', '--repo', '--remote', '--github-repo', '--config', '--registry'],
   'check-approval': ['--sha', '--actor', '--github-repo', '--json'],
   'prune-images': ['--delete', '--json', '--repo', '--config', '--registry'],
@@ -130,7 +130,8 @@ describe('GitHub Actions workflows', () => {
 
   it('cherry-pick.yml runs the default branch\'s scripts, never the pull request\'s code', () => {
     const doc = YAML.parse(read('.github/workflows/cherry-pick.yml'))
-    expect(Object.keys(doc.on).sort()).toEqual(['issue_comment', 'pull_request_target'])
+    // workflow_dispatch: a maintainer's manual run (GitHub lets only people with write access start one).
+    expect(Object.keys(doc.on).sort()).toEqual(['issue_comment', 'pull_request_target', 'workflow_dispatch'])
     expect(doc.permissions).toEqual({})
     const job = doc.jobs['cherry-pick']
     expect(job.permissions).toEqual({ contents: 'write', 'pull-requests': 'write' })
@@ -262,18 +263,21 @@ describe('the test step split across CI nodes', () => {
 })
 
 describe('the build image named statically in the CI configs', () => {
-  it('is the current one (image-tag --check-refs), seen with or without REGISTRY', async () => {
-    // Without REGISTRY (a laptop, the tests) the config is local-only; CircleCI's jobs set
-    // it. Both must see the static reference, or the check would pass by finding nothing.
+  it('no reference is stale (image-tag --check-refs), seen with or without REGISTRY; none is a job holding secrets', async () => {
+    // push-images runs on a machine (the push token never runs in an image a tag names),
+    // so this repository's configs name the build image nowhere; a reference someone
+    // adds is checked by test-and-build's `image-tag --check-refs`, and one in a job with
+    // a context by ci-workflows.test.mts (pinned by digest).
     const circleRegistry = (YAML.parse(read(CIRCLECI)).jobs['test-and-build'].environment as Record<string, string>).REGISTRY
     const repo = await repoInfo(PROJECT_ROOT)
     for (const env of [{}, { REGISTRY: circleRegistry }]) {
       const config = await loadConfig({ root: PROJECT_ROOT, env })
       const { tag } = await computeBuildImageTag(repo, config)
-      const { stale, current } = await syncRefs(repo.root, buildImageRepository(config), tag, false)
+      const { stale } = await syncRefs(repo.root, buildImageRepository(config), tag, false)
       expect(stale, 'run: npx zx scripts/image-tag.mts --write-refs').toEqual([])
-      expect(current, JSON.stringify(env)).toBe(1)
     }
+    const doc = YAML.parse(read(CIRCLECI)) as { jobs: Record<string, { docker?: unknown }> }
+    expect(Object.entries(doc.jobs).filter(([, job]) => job.docker).map(([name]) => name)).toEqual([])
   })
 })
 
@@ -287,14 +291,13 @@ describe('which registry: CI names it through REGISTRY, build.config.json names 
   // The scripts that read or push the build image, or push the final image.
   const USES_REGISTRY = ['test-and-build', 'push-images', 'update-generated']
 
-  it('every CircleCI job that runs one of them sets REGISTRY, the registry of the build image push-images runs in', () => {
-    const doc = YAML.parse(read(CIRCLECI)) as { jobs: Record<string, { environment?: Record<string, string>; docker?: Array<{ image: string }> }> }
+  it('every CircleCI job that runs one of them sets REGISTRY', () => {
+    const doc = YAML.parse(read(CIRCLECI)) as { jobs: Record<string, { environment?: Record<string, string> }> }
     const jobs = [...new Set(scriptCalls(CIRCLECI).filter((c) => USES_REGISTRY.includes(c.script)).map((c) => c.job))]
     expect(jobs.sort()).toEqual(['integration', 'push-images', 'test-and-build', 'update-generated'])
     const registry = doc.jobs['test-and-build'].environment?.REGISTRY
     expect(registry).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/)
     for (const job of jobs) expect(doc.jobs[job].environment?.REGISTRY, job).toBe(registry)
-    expect(doc.jobs['push-images'].docker?.[0].image).toMatch(new RegExp(`^${registry!.replace(/\./g, '\\.')}/ci-build-scripts-build:[0-9a-f]{40}$`))
   })
 
   it('every Actions job that runs one of them sets REGISTRY before', () => {

@@ -16,20 +16,21 @@ import path from 'node:path'
 import { YAML } from 'zx'
 import { describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../helpers/run.mts'
+import {
+  checkoutOf,
+  circlePublishProblems,
+  hardeningProblems,
+  holdsSecrets,
+  pinCommentProblems,
+  secretsIn,
+  writeToken,
+  type CircleDoc,
+  type CircleWorkflowJob,
+  type Job,
+  type Workflow,
+} from '../helpers/ci-checks.mts'
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
-
-type Step = { uses?: string; run?: string; id?: string; name?: string; with?: Record<string, unknown>; env?: Record<string, string> }
-type Job = {
-  if?: string
-  needs?: string | string[]
-  environment?: string
-  permissions?: Record<string, string>
-  outputs?: Record<string, string>
-  'timeout-minutes'?: number
-  steps: Step[]
-}
-type Workflow = { name: string; on: Record<string, unknown>; permissions?: unknown; jobs: Record<string, Job> }
 
 const NIGHTLY = '.github/workflows/nightly.yml'
 const APPROVAL = '.github/workflows/integration-approval.yml'
@@ -38,9 +39,6 @@ const APPROVED = '.github/workflows/integration-approved.yml'
 const TRUSTED = `contains(fromJSON('["OWNER", "MEMBER", "COLLABORATOR"]'), github.event.review.author_association)`
 const DEFAULT_BRANCH_ONLY = "github.event_name == 'schedule' || github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
 
-const checkoutOf = (job: Job) => job.steps.find((s) => s.uses?.startsWith('actions/checkout@'))
-/** The `secrets.X` names a YAML text references. */
-const secretsIn = (value: unknown) => [...JSON.stringify(value ?? '').matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1])
 
 /** What is wrong with the trigger workflow (integration-approval.yml); [] when nothing. */
 function triggerProblems(doc: Workflow): string[] {
@@ -223,11 +221,8 @@ describe('nightly.yml', () => {
 })
 
 describe('CircleCI: nightly and approved integration', () => {
-  type CircleJob = Record<string, { type?: string; requires?: string[]; context?: string | string[]; filters?: unknown }>
-  const doc = YAML.parse(read('.circleci/config.yml')) as {
-    jobs: Record<string, { steps: Array<string | Record<string, { command?: string }>> }>
-    workflows: Record<string, { when?: unknown; jobs: Array<string | CircleJob> }>
-  }
+  type CircleJob = CircleWorkflowJob
+  const doc = YAML.parse(read('.circleci/config.yml')) as CircleDoc
   const jobsOf = (workflow: string) => Object.assign({}, ...doc.workflows[workflow].jobs.map((j) => (typeof j === 'string' ? { [j]: {} } : j))) as CircleJob
   const SCHEDULED = ['scheduled_pipeline', '<< pipeline.trigger_source >>']
 
@@ -248,33 +243,9 @@ describe('CircleCI: nightly and approved integration', () => {
   })
 
   // Issue 18: the push credentials live in the context `publish`, used only by jobs that
-  // main and release tags run; every job with a write token installs without scripts.
-  type CircleDoc = typeof doc
-  function publishProblems(d: CircleDoc): string[] {
-    const problems: string[] = []
-    const MAIN_AND_TAGS = JSON.stringify({ branches: { only: 'main' }, tags: { only: '/^v.*/' } })
-    const writers = new Set<string>()
-    for (const [workflow, spec] of Object.entries(d.workflows)) {
-      for (const entry of spec.jobs) {
-        if (typeof entry === 'string') continue
-        for (const [name, job] of Object.entries(entry)) {
-          const contexts = [job.context ?? []].flat()
-          if (contexts.includes('publish') && JSON.stringify(job.filters) !== MAIN_AND_TAGS) problems.push(`${workflow}/${name} gets the publish context outside main and release tags`)
-          if (contexts.includes('publish') || contexts.includes('update-generated')) writers.add(name)
-        }
-      }
-    }
-    for (const name of writers) {
-      for (const step of d.jobs[name]?.steps ?? []) {
-        const command = typeof step === 'object' && 'run' in step ? (step.run.command ?? '') : ''
-        if (/\bnpm (ci|install|i)\b/.test(command) && !command.includes('--ignore-scripts')) problems.push(`${name} runs npm install scripts with a write token`)
-      }
-    }
-    const testAndBuild = JSON.stringify(d.jobs['test-and-build'])
-    if (testAndBuild.includes('--push')) problems.push('test-and-build pushes (every branch runs it)')
-    return problems
-  }
-
+  // main and release tags run; every job with a write token installs without scripts;
+  // no job with a context runs in an image named by tag (tests/helpers/ci-checks.mts).
+  const publishProblems = (d: CircleDoc) => circlePublishProblems(d, 'main')
   it('the push credentials (context `publish`) reach only main and release tags; jobs with a write token run no install scripts', () => {
     expect(publishProblems(doc)).toEqual([])
     const ci = jobsOf('ci')
@@ -286,11 +257,21 @@ describe('CircleCI: nightly and approved integration', () => {
     ['publish on test-and-build', (d) => d.workflows.ci.jobs.splice(0, 1, { 'test-and-build': { context: 'publish', filters: { tags: { only: '/^v.*/' } } } }), /ci\/test-and-build gets the publish context/],
     ['publish on every branch', (d) => delete (d.workflows.ci.jobs.find((j) => typeof j === 'object' && 'build-image' in j) as CircleJob)['build-image'].filters, /ci\/build-image gets the publish context/],
     ['install scripts next to the push token', (d) => ((d.jobs['build-image'].steps[1] as Record<string, { command?: string }>).run.command = 'npm ci'), /build-image runs npm install scripts/],
+    ['push-images back in a docker image named by tag', (d) => (d.jobs['push-images'].docker = [{ image: `ghcr.io/acme/ci-build-scripts-build:${'1'.repeat(40)}` }]), /push-images holds a context's secrets in a docker image named by tag/],
+    ['pnpm installing with scripts next to the push token', (d) => ((d.jobs['build-image'].steps[1] as Record<string, { command?: string }>).run.command = 'corepack enable && pnpm install --frozen-lockfile'), /build-image runs npm install scripts/],
     ['test-and-build pushing again', (d) => ((d.jobs['test-and-build'].steps.find((s) => typeof s === 'object' && 'run' in s && s.run.command?.includes('test-and-build')) as Record<string, { command?: string }>).run.command += ' --push'), /test-and-build pushes/],
   ])('the publish check catches: %s', (_, change, problem) => {
     const copy = structuredClone(doc)
     change(copy)
     expect(publishProblems(copy).join('\n')).toMatch(problem)
+  })
+
+  it('a job with a context may run in a docker image pinned by digest (what a tag names can change, a digest cannot)', () => {
+    const copy = structuredClone(doc)
+    copy.jobs['push-images'].docker = [{ image: `ghcr.io/acme/ci-build-scripts-build:${'1'.repeat(40)}@sha256:${'2'.repeat(64)}` }]
+    expect(publishProblems(copy)).toEqual([])
+    expect(doc.jobs['push-images'].machine).toBeDefined()
+    expect(doc.jobs['push-images'].docker).toBeUndefined()
   })
 
   it('the jobs run the scripts', () => {
@@ -300,63 +281,14 @@ describe('CircleCI: nightly and approved integration', () => {
     // Over HTTPS, with the token from the credential helper: never in the remote URL.
     expect(commands('update-generated').join('\n')).not.toMatch(/TOKEN/)
     expect(commands('prune-images')).toEqual(['npm ci --ignore-scripts', 'npx zx scripts/prune-images.mts --delete'])
+    // The scripts and their dependencies come from this commit's lockfile, installed on the machine.
+    expect(commands('push-images')).toEqual(['npm ci --ignore-scripts', 'npx zx scripts/push-images.mts'])
   })
 })
 
 // --- every workflow: the hardening of issue 18 ------------------------------------------
 
 const WORKFLOW_FILES = ['ci.yml', 'cherry-pick.yml', 'nightly.yml', 'integration-approval.yml', 'integration-approved.yml'].map((f) => `.github/workflows/${f}`)
-const DEFAULT_BRANCH = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
-
-/** The job's token permissions: its own, else the workflow's; undefined = GitHub's default (may write). */
-const permissionsOf = (doc: Workflow, job: Job) => (job.permissions ?? doc.permissions) as Record<string, string> | undefined
-const writeToken = (doc: Workflow, job: Job) => {
-  const permissions = permissionsOf(doc, job)
-  return !permissions || Object.values(permissions).some((p) => p === 'write' || p === 'write-all') || (permissions as unknown) === 'write-all'
-}
-/** Secrets beyond the job's own token, or an environment (whose secrets GitHub hands over). */
-const holdsSecrets = (job: Job) => Boolean(job.environment) || secretsIn(job).some((s) => s !== 'GITHUB_TOKEN')
-
-/** What breaks the rules in a parsed workflow; [] when nothing. */
-function hardeningProblems(doc: Workflow): string[] {
-  const problems: string[] = []
-  if (JSON.stringify(doc.permissions) !== '{}') problems.push('the workflow grants permissions to every job (set permissions: {} and grant per job)')
-  for (const [name, job] of Object.entries(doc.jobs)) {
-    const write = writeToken(doc, job)
-    const privileged = write || holdsSecrets(job)
-    if (typeof job['timeout-minutes'] !== 'number') problems.push(`${name} has no timeout-minutes`)
-    for (const step of job.steps) {
-      const uses = step.uses
-      if (uses && !uses.startsWith('./') && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(uses)) problems.push(`${name}: ${uses} is not pinned by a full commit SHA`)
-      if (!privileged) continue
-      const cache = uses?.startsWith('actions/cache') || (uses?.startsWith('actions/setup-') && step.with && ('cache' in step.with || 'cache-dependency-path' in step.with))
-      if (cache) problems.push(`${name} restores a dependency cache while holding a write token or secrets`)
-    }
-    if (write) {
-      const checkout = checkoutOf(job)
-      if (checkout && checkout.with?.['persist-credentials'] !== false) problems.push(`${name} persists checkout credentials next to a write token`)
-      for (const step of job.steps) {
-        if (/\bnpm (ci|install|i)\b/.test(step.run ?? '') && !/--ignore-scripts\b/.test(step.run!)) problems.push(`${name} runs npm install scripts with a write token: ${step.run}`)
-      }
-    }
-    if (permissionsOf(doc, job)?.packages === 'write') {
-      const condition = (job.if ?? '').replace(/\s+/g, ' ')
-      if (!job.environment) problems.push(`${name} can push packages outside a protected environment`)
-      if (!condition.includes(DEFAULT_BRANCH)) problems.push(`${name} can push packages from any branch (no condition on the default branch)`)
-    }
-  }
-  return problems
-}
-
-/** `uses:` lines pinned by SHA must say which version, as `# vX` after it. */
-function pinCommentProblems(text: string): string[] {
-  return text
-    .split('\n')
-    .filter((line) => /^\s*(-\s+)?uses:\s/.test(line) && !/uses:\s+\.\//.test(line))
-    .filter((line) => !/uses:\s+\S+@[0-9a-f]{40} # v\d+(\.\d+)*\s*$/.test(line))
-    .map((line) => `not pinned with its version in a comment: ${line.trim()}`)
-}
-
 describe('every workflow: no untrusted code next to a write token or a secret', () => {
   const docs = Object.fromEntries(WORKFLOW_FILES.map((f) => [f, YAML.parse(read(f)) as Workflow]))
 
@@ -403,6 +335,8 @@ describe('every workflow: no untrusted code next to a write token or a secret', 
     ['persisted credentials in cherry-pick', 'cherry-pick.yml', (d) => delete checkoutOf(d.jobs['cherry-pick'])!.with!['persist-credentials'], /cherry-pick persists checkout credentials/],
     ['persisted credentials in update-generated', 'nightly.yml', (d) => (checkoutOf(d.jobs['update-generated'])!.with!['persist-credentials'] = true), /update-generated persists checkout credentials/],
     ['install scripts in update-generated', 'nightly.yml', (d) => (stepOf(d.jobs['update-generated'], 'npm ci').run = 'npm ci'), /update-generated runs npm install scripts/],
+    ['push-images in a container named by tag', 'ci.yml', (d) => (d.jobs['push-images'].container = `ghcr.io/acme/ci-build-scripts-build:${'1'.repeat(40)}`), /push-images holds a write token or secrets in a container named by tag/],
+    ['the integration job in a container named by tag', 'nightly.yml', (d) => (d.jobs.integration.container = { image: 'ghcr.io/acme/app-build:latest' }), /integration holds a write token or secrets in a container named by tag/],
     ['install scripts in push-images', 'ci.yml', (d) => (stepOf(d.jobs['push-images'], 'npm ci').run = 'npm install'), /push-images runs npm install scripts/],
     ['a job without a timeout', 'integration-approved.yml', (d) => delete d.jobs.status['timeout-minutes'], /status has no timeout-minutes/],
     ['an action by tag', 'ci.yml', (d) => (stepOf(d.jobs['test-and-build'], 'actions/checkout@').uses = 'actions/checkout@v4'), /actions\/checkout@v4 is not pinned/],

@@ -29,9 +29,9 @@ describe('loadConfig({ optional: true })', () => {
     const root = tempDir()
     const buildImage = { name: 'app-build', inputs: ['x'] }
     fs.writeFileSync(path.join(root, 'build.config.json'), JSON.stringify({ buildImage, cherryPick: { targetBranches: 'stable/*' } }))
-    expect((await loadConfig({ root, optional: true }))?.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['stable/*'] })
+    expect((await loadConfig({ root, optional: true }))?.cherryPick).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['stable/*'], reviewers: false, milestone: false, autoMerge: false })
     fs.writeFileSync(path.join(root, 'build.config.json'), JSON.stringify({ buildImage }))
     expect((await loadConfig({ root, optional: true }))?.cherryPick).toEqual(defaultCherryPick())
-    expect(defaultCherryPick()).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'] })
+    expect(defaultCherryPick()).toEqual({ labelPrefix: 'cherry-pick/', targetBranches: ['release-*'], reviewers: false, milestone: false, autoMerge: false })
   })
 })

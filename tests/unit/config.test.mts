@@ -59,6 +59,16 @@ describe('validateConfig', () => {
     expect(() => validateConfig(raw)).toThrow(message)
   })
 
+  it('trust.team: "org/team-slug", as GitHub spells them; absent, nobody is trusted through a team', () => {
+    expect(validateConfig(minimal).trust).toEqual({})
+    expect(validateConfig({ ...minimal, trust: { team: 'acme/release-managers' } }).trust).toEqual({ team: 'acme/release-managers' })
+    expect(validateConfig({ ...minimal, trust: { team: 'Acme-Corp/core_team' } }).trust.team).toBe('Acme-Corp/core_team')
+    for (const team of ['reviewers', 'acme/Reviewers', 'acme/reviewers/x', '../acme/x', 'acme/re viewers', '-acme/x', 'acme/', '/x']) {
+      expect(() => validateConfig({ ...minimal, trust: { team } }), team).toThrow(/trust\.team: expected a team as "org\/team-slug"/)
+    }
+    expect(() => validateConfig({ ...minimal, trust: { teams: ['acme/x'] } })).toThrow('trust.teams: unknown key (known keys here: team)')
+  })
+
   it('names the file in every message', () => {
     expect(() => validateConfig({}, 'ci/build.json')).toThrow(/^ci\/build\.json: buildImage/)
   })

@@ -15,6 +15,7 @@ import { planSteps } from '../../lib/image/steps.mts'
 import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
 import { initFiles, PLACEHOLDER_MESSAGE, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
 import { planWrites } from '../../lib/init/write.mts'
+import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
@@ -178,13 +179,18 @@ describe('initFiles: what each kind gets', () => {
     expect(file(files, 'Dockerfile.build')).toContain('no go.mod')
   })
 
-  it('--registry: in the config, and the CI configs push from the default branch only', () => {
+  it('--registry: in the config, and the CI configs push from the default branch and tags only, in a job of their own', () => {
     const files = initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: 'trunk' })
     expect(JSON.parse(file(files, 'build.config.json')).registry).toBe('ghcr.io/acme')
     expect(JSON.parse(file(files, 'build.config.json')).defaultBranch).toBe('trunk')
-    expect(file(files, '.circleci/config.yml')).toContain('if [ "$CIRCLE_BRANCH" = trunk ]; then set -- --push; fi')
-    // A branch name is data: quoted for the shell.
-    expect(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: "it's;x" }), '.circleci/config.yml')).toContain(`= 'it'\\''s;x' ]`)
+    const circle = YAML.parse(file(files, '.circleci/config.yml'))
+    expect(circle.workflows.ci.jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
+    expect(circlePublishProblems(circle, 'trunk')).toEqual([])
+    // A branch name is data: a YAML string that parses back to exactly it.
+    for (const branch of ["it's;x", '1.0', 'a: b']) {
+      const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), '.circleci/config.yml'))
+      expect(doc.workflows.ci.jobs[1]['push-images'].filters.branches.only).toBe(branch)
+    }
   })
 })
 
@@ -208,26 +214,17 @@ function scriptFlags(script: string): Set<string> {
   return new Set([...source.matchAll(/^\s+(--[a-z][a-z-]*)/gm)].map((m) => m[1]))
 }
 
-interface Job {
-  'timeout-minutes'?: number
-  permissions?: Record<string, string>
-  steps: Array<{ uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }>
-}
-
-/** The rules the generated workflow keeps; returns what breaks them. */
+/**
+ * The rules the generated workflow keeps, the same as this repository's own
+ * (tests/helpers/ci-checks.mts), plus: every job asks for its own permissions, and no
+ * dependency cache at all. Returns what breaks them.
+ */
 function actionsProblems(text: string): string[] {
-  const doc = YAML.parse(text) as { permissions?: unknown; jobs: Record<string, Job> }
-  const problems: string[] = []
-  if (JSON.stringify(doc.permissions) !== '{}') problems.push('top-level permissions are not {}')
+  const doc = YAML.parse(text) as Workflow
+  const problems = [...hardeningProblems(doc), ...pinCommentProblems(text)]
   for (const [name, job] of Object.entries(doc.jobs)) {
-    if (!(Number(job['timeout-minutes']) > 0)) problems.push(`${name}: no timeout-minutes`)
     if (!job.permissions) problems.push(`${name}: no permissions of its own`)
-    const secrets = job.steps.some((s) => Object.values(s.env ?? {}).some((v) => /secrets\./.test(v)))
-    for (const step of job.steps) {
-      if (step.uses && !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(step.uses)) problems.push(`${name}: ${step.uses} is not pinned by commit`)
-      if (step.with && 'cache' in step.with && secrets) problems.push(`${name}: a dependency cache in a job holding secrets`)
-      if (step.with && 'cache' in step.with) problems.push(`${name}: a dependency cache`)
-    }
+    for (const step of job.steps) if (step.with && 'cache' in step.with) problems.push(`${name}: a dependency cache`)
   }
   return problems
 }
@@ -273,10 +270,17 @@ describe('the generated CI configs', () => {
       expect(callProblems(runCommands(text))).toEqual([])
       const doc = YAML.parse(text)
       expect(Object.keys(doc.jobs)).toEqual(registry ? ['test-and-build', 'push-images'] : ['test-and-build'])
-      for (const job of Object.values(doc.jobs) as Job[]) {
-        expect(job.permissions).toEqual(registry?.startsWith('ghcr.io/') ? { contents: 'read', packages: 'write' } : { contents: 'read' })
+      // test-and-build, which every branch and pull request runs, reads; only push-images may push.
+      const ghcr = registry?.startsWith('ghcr.io/')
+      expect(doc.jobs['test-and-build'].permissions).toEqual(ghcr ? { contents: 'read', packages: 'read' } : { contents: 'read' })
+      expect(runCommands(text).some((c) => c.includes('--push'))).toBe(false)
+      if (registry) {
+        const push = doc.jobs['push-images']
+        expect(push.permissions).toEqual(ghcr ? { contents: 'read', packages: 'write' } : { contents: 'read' })
+        expect(push.environment).toBe('publish')
+        expect(push.if.replace(/\s+/g, ' ')).toContain("github.ref == format('refs/heads/{0}', github.event.repository.default_branch)")
+        expect(push.if).toContain("startsWith(github.ref, 'refs/tags/v')")
       }
-      expect(runCommands(text).some((c) => c.includes('--push'))).toBe(Boolean(registry))
     })
 
     it.each(PROJECTS)('%s: .circleci/config.yml passes CircleCI\'s parser', (_, project) => {
@@ -285,18 +289,36 @@ describe('the generated CI configs', () => {
       expect(config.jobs.map((j) => j.name).sort()).toEqual(registry ? ['push-images', 'test-and-build'] : ['test-and-build'])
       expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
       expect(callProblems(runCommands(text))).toEqual([])
+      // This repository's CircleCI rules: push credentials only in `publish`, on main and tags;
+      // no install scripts beside them; no job with a context in an image named by tag.
+      const doc = YAML.parse(text) as CircleDoc
+      expect(circlePublishProblems(doc, 'main')).toEqual([])
+      expect(JSON.stringify(doc.workflows).includes('publish')).toBe(Boolean(registry))
     })
   })
 
   it('the checks catch a broken copy (so passing them means something)', () => {
     const text = file(initFiles(NODE, options('ghcr.io/acme')), '.github/workflows/ci.yml')
     const unpinned = text.replace(/actions\/checkout@[0-9a-f]{40}/g, 'actions/checkout@v4')
-    expect(actionsProblems(unpinned)).toEqual(['test-and-build: actions/checkout@v4 is not pinned by commit', 'push-images: actions/checkout@v4 is not pinned by commit'])
-    expect(actionsProblems(text.replace('    timeout-minutes: 60\n', ''))).toEqual(['test-and-build: no timeout-minutes'])
-    expect(actionsProblems(text.replace('node-version: 20', 'node-version: 20\n          cache: npm'))).toContain('test-and-build: a dependency cache in a job holding secrets')
+    expect(actionsProblems(unpinned)).toContain('test-and-build: actions/checkout@v4 is not pinned by a full commit SHA')
+    expect(actionsProblems(unpinned)).toContain('push-images: actions/checkout@v4 is not pinned by a full commit SHA')
+    expect(actionsProblems(text.replace('    timeout-minutes: 60\n', ''))).toEqual(['test-and-build has no timeout-minutes'])
+    expect(actionsProblems(text.replace('node-version: 20', 'node-version: 20\n          cache: npm'))).toContain('test-and-build: a dependency cache')
+    // The old shape: test-and-build with packages: write, pushing from the default branch.
+    const pushing = text.replace('      packages: read', '      packages: write')
+    expect(actionsProblems(pushing)).toEqual(expect.arrayContaining(['test-and-build can push packages outside a protected environment', 'test-and-build can push packages from any branch (no condition on the default branch)']))
+    expect(actionsProblems(text.replace('    environment: publish\n', ''))).toContain('push-images can push packages outside a protected environment')
+    expect(actionsProblems(text.replace('npm ci --ignore-scripts', 'npm ci'))).toContain('push-images runs npm install scripts with a write token: npm ci')
+    const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
+    const problems = (t: string) => circlePublishProblems(YAML.parse(t) as CircleDoc, 'main')
+    expect(problems(circle.replace('npm ci --ignore-scripts', 'npm ci'))).toEqual(['push-images runs npm install scripts with a write token'])
+    expect(problems(circle.replace(/( {6}- push-images:\n {10}context: publish\n)[\s\S]*$/, '$1'))).toEqual(['ci/push-images gets the publish context outside main and release tags'])
+    expect(problems(circle.replace('npx ci-build-scripts test-and-build --report', 'npx ci-build-scripts test-and-build --push --report'))).toEqual(['test-and-build pushes (every branch runs it)'])
+    const pnpm = file(initFiles(PNPM, options('ghcr.io/acme')), '.circleci/config.yml')
+    expect(problems(pnpm)).toEqual([])
+    expect(problems(pnpm.replace('--frozen-lockfile --ignore-scripts', '--frozen-lockfile'))).toEqual(['push-images runs npm install scripts with a write token'])
     expect(callProblems(['npx ci-build-scripts test-and-build --pushh'])).toEqual(['test-and-build has no flag --pushh'])
     expect(lint(text.replace('needs: test-and-build', 'needs: test-and-biuld'), 'ci.yml').length).toBeGreaterThan(0)
-    const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
     expect(() => parseConfig(circle.replace('      - push-images:\n', '      - push-imagez:\n'))).toThrow()
   })
 })
