@@ -137,19 +137,14 @@ function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): s
 }
 
 /**
- * Run the steps in order in one container, stopping at the first failure. Each step's
- * output goes to stderr; its exit code and duration are returned (exitCode null: it did
- * not run). The container is gone on every exit path, SIGINT/SIGTERM included.
+ * Run `docker <args>` (a `docker run --rm --name <name> ...`) to its end, docker's own
+ * stderr passed on as it comes; `watch` sees the process as it starts (to read its
+ * stdout). The container is gone on every exit path: on an interrupt it is removed until
+ * `docker run` has returned, since a removal that came before the daemon created it would
+ * miss it. The removal is registered before `docker run` starts, so no interrupt can fall
+ * between the two.
  */
-export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, plans: S[]): Promise<Array<ContainerStepResult<S['name']>>> {
-  const name = `ci-steps-${randomBytes(6).toString('hex')}`
-  const marker = `::ci-step-${randomBytes(8).toString('hex')}::`
-  const results: Array<ContainerStepResult<S['name']>> = plans.map((p) => ({ name: p.name, exitCode: null, durationMs: 0 }))
-  const startedAt = new Map<string, number>()
-
-  // On an interrupt, remove the container until `docker run` has returned: a removal
-  // that came before the daemon created it would otherwise miss it. Registered before
-  // `docker run` starts, so no interrupt can fall between the two.
+async function runContainer(name: string, args: string[], watch: (run: ProcessPromise) => void = () => undefined): Promise<ProcessOutput> {
   let settled = false
   let run: ProcessPromise | undefined
   const stop = onInterrupt(async () => {
@@ -161,12 +156,29 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     }
     await removeContainer(name)
   })
-  run = $({ quiet: true, nothrow: true })`docker ${runArgs(name, spec, plans, marker)}`
+  run = $({ quiet: true, nothrow: true })`docker ${args}`
   void run.finally(() => (settled = true))
-
-  // The steps' output (stdout and stderr joined) by line, the marker lines taken out;
-  // docker's own errors (stderr) as they come.
   run.stderr.on('data', (d: Buffer) => process.stderr.write(redact(String(d))))
+  watch(run)
+  try {
+    return await run
+  } finally {
+    await stop()
+  }
+}
+
+/**
+ * Run the steps in order in one container, stopping at the first failure. Each step's
+ * output goes to stderr; its exit code and duration are returned (exitCode null: it did
+ * not run). The container is gone on every exit path, SIGINT/SIGTERM included.
+ */
+export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, plans: S[]): Promise<Array<ContainerStepResult<S['name']>>> {
+  const name = `ci-steps-${randomBytes(6).toString('hex')}`
+  const marker = `::ci-step-${randomBytes(8).toString('hex')}::`
+  const results: Array<ContainerStepResult<S['name']>> = plans.map((p) => ({ name: p.name, exitCode: null, durationMs: 0 }))
+  const startedAt = new Map<string, number>()
+
+  // The steps' output (stdout and stderr joined) by line, the marker lines taken out.
   let pending = ''
   const onLine = (line: string) => {
     const at = line.indexOf(marker)
@@ -188,19 +200,14 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     if (result.exitCode === 0) success(`${step}: ${command} ${took}`)
     else failure(`${step} failed with exit code ${result.exitCode}: ${command} ${took}`)
   }
-  run.stdout.on('data', (d: Buffer) => {
-    pending += String(d)
-    const lines = pending.split('\n')
-    pending = lines.pop()!
-    lines.forEach(onLine)
-  })
-
-  let out: ProcessOutput
-  try {
-    out = await run
-  } finally {
-    await stop()
-  }
+  const out = await runContainer(name, runArgs(name, spec, plans, marker), (run) =>
+    run.stdout.on('data', (d: Buffer) => {
+      pending += String(d)
+      const lines = pending.split('\n')
+      pending = lines.pop()!
+      lines.forEach(onLine)
+    }),
+  )
   if (pending) onLine(pending)
   // Interrupted: the cleanup removed the container and is about to exit 130/143.
   if (interrupted()) return results
@@ -227,27 +234,7 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
  */
 export async function outputInContainer(spec: ContainerSpec, command: string[], env: string[], what: string): Promise<string> {
   const name = `ci-list-${randomBytes(6).toString('hex')}`
-  let settled = false
-  let run: ProcessPromise | undefined
-  // `--rm` removes a container that ran to its end; an interrupt removes it until
-  // `docker run` returns (as runSteps does: the daemon may create it after a first removal).
-  const stop = onInterrupt(async () => {
-    if (settled && !interrupted()) return
-    for (let i = 0; i < 50 && !settled; i++) {
-      await removeContainer(name).catch(() => undefined)
-      await Promise.race([run, sleep(200)])
-    }
-  })
-  const args = [...containerArgs(name, spec, env), '--entrypoint', command[0], spec.image, ...command.slice(1)]
-  run = $({ quiet: true, nothrow: true })`docker ${args}`
-  void run.finally(() => (settled = true))
-  run.stderr.on('data', (d: Buffer) => process.stderr.write(redact(String(d))))
-  let out: ProcessOutput
-  try {
-    out = await run
-  } finally {
-    await stop()
-  }
+  const out = await runContainer(name, [...containerArgs(name, spec, env), '--entrypoint', command[0], spec.image, ...command.slice(1)])
   if (out.exitCode !== 0) throw new WorkError(`${what} failed in ${spec.image} (exit code ${out.exitCode}): ${command.join(' ')}`)
   return out.stdout
 }

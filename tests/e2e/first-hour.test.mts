@@ -4,10 +4,9 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { requireDocker, uniqueName } from '../helpers/docker.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { makeBuildRepo } from '../helpers/build-image.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
 import { PROJECT_ROOT, runScript, type RunOptions } from '../helpers/run.mts'
 
@@ -18,26 +17,12 @@ const BUILDERS = [
   ['the legacy builder', { DOCKER_BUILDKIT: '0' }],
 ] as const
 
-const names: string[] = []
-function name(prefix: string): string {
-  const n = uniqueName(prefix)
-  names.push(n)
-  return n
-}
 const run = (script: string, args: string[], options: RunOptions = {}) => runScript(script, args, { ...options, env: { ...ENV, ...options.env } })
 /** No Node stack trace: every failure is a one-line error. */
 const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
 
 describe('a new user’s first hour', () => {
-  let registry: TestRegistry
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const { registry, name } = useRegistryScene()
 
   it('2. a positional argument is a usage error naming the flag it may have meant, not a run on the wrong repository', async () => {
     const repo = makeBuildRepo({ name: name('fh-pos'), config: { steps: { test: ['true'] } } })

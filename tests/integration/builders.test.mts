@@ -6,12 +6,12 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildArgv, currentBuilder } from '../../lib/image/docker.mts'
-import { imagesNamed, makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
+import { imagesNamed, makeBuildRepo } from '../helpers/build-image.mts'
 import { cacheRecords, forgetBuildCache } from '../helpers/build-cache.mts'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { docker, dockerMaybe } from '../helpers/docker.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, tempDir } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 
@@ -19,21 +19,7 @@ const LEGACY_RUN = process.env.DOCKER_BUILDKIT === '0'
 const NO_CREDENTIALS = { REGISTRY_USERNAME: '', REGISTRY_PASSWORD: '', REGISTRY_RETRIES: '1', REGISTRY_RETRY_DELAY_MS: '10' }
 
 describe('builders', () => {
-  const names: string[] = []
-  const name = (prefix: string) => {
-    const n = uniqueName(prefix)
-    names.push(n)
-    return n
-  }
-  let registry: TestRegistry
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const { registry, name } = useRegistryScene()
 
   it('DOCKER_BUILDKIT=0 selects the legacy builder; otherwise buildx\'s current builder and its driver', async () => {
     expect(await currentBuilder({ ...process.env, DOCKER_BUILDKIT: '0' })).toEqual({ kind: 'legacy' })

@@ -5,7 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
-import { git, tempDir, writeFiles } from '../helpers/repo.mts'
+import { commitFiles, pushBranch, remoteScene, standInEnv } from '../helpers/remote-scene.mts'
+import { git } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 
 const TOKEN = `ghs_approval${Math.random().toString(36).slice(2)}`
@@ -16,26 +17,14 @@ let dir: string
 let dev: string
 beforeAll(async () => {
   gh = await startGitHubServer({ tokens: { [TOKEN]: 'github-actions[bot]' } })
-  dir = tempDir('cbs-approval-')
-  const bare = path.join(dir, 'remote.git')
-  dev = path.join(dir, 'dev')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dir, 'init', '-q', '-b', 'main', dev)
-  writeFiles(dev, { 'app.txt': 'one\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'initial')
-  git(dev, 'remote', 'add', 'origin', bare)
-  git(dev, 'push', '-q', 'origin', 'main')
   // maya: a collaborator (write); lee: a member with maintain; reed: a member with the
   // default read access; tia: a triage collaborator; pat: a collaborator who loses access.
-  gh.addRepo({
-    owner: 'acme',
-    name: 'approval',
-    dir: bare,
-    collaborators: ['maya', 'tia', 'pat'],
-    members: ['lee', 'reed'],
-    roles: { lee: 'maintain', tia: 'triage' },
-  })
+  ;({ dir, dev } = remoteScene(gh, {
+    name: NAME,
+    files: { 'app.txt': 'one\n' },
+    access: { collaborators: ['maya', 'tia', 'pat'], members: ['lee', 'reed'], roles: { lee: 'maintain', tia: 'triage' } },
+    clone: false,
+  }))
 })
 afterAll(async () => {
   await gh?.close()
@@ -44,20 +33,14 @@ afterAll(async () => {
 /** A contributor's branch with one more commit, pushed; its head sha. */
 function push(branch: string, content: string): string {
   git(dev, 'switch', '-q', '-C', branch, branch === 'main' ? 'main' : `origin/${branch}`)
-  writeFiles(dev, { 'app.txt': content })
-  git(dev, 'commit', '-q', '-am', content.trim())
+  commitFiles(dev, { 'app.txt': content }, content.trim())
   git(dev, 'push', '-q', 'origin', branch)
   git(dev, 'switch', '-q', 'main')
   return git(dev, 'rev-parse', branch)
 }
 
 function branchFromMain(branch: string, content: string): string {
-  git(dev, 'switch', '-q', '-c', branch, 'main')
-  writeFiles(dev, { 'app.txt': content })
-  git(dev, 'commit', '-q', '-am', content.trim())
-  git(dev, 'push', '-q', 'origin', branch)
-  git(dev, 'switch', '-q', 'main')
-  return git(dev, 'rev-parse', branch)
+  return pushBranch({ dev }, branch, [{ files: { 'app.txt': content }, message: content.trim() }])
 }
 
 /** check-approval as a process; `args` adds flags (a --config naming trust.team). */
@@ -65,7 +48,7 @@ async function run(sha: string, actor: string, args: string[] = []) {
   const output = path.join(dir, `output-${Math.random().toString(36).slice(2)}`)
   fs.writeFileSync(output, '')
   const result = await runScript('check-approval', ['--sha', sha, '--actor', actor, '--json', ...args], {
-    env: { GITHUB_TOKEN: TOKEN, GH_TOKEN: '', GITHUB_API_URL: gh.apiUrl, GITHUB_REPOSITORY: NAME, GITHUB_OUTPUT: output, GITHUB_ACTIONS: '', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
+    env: standInEnv(gh, NAME, TOKEN, { GITHUB_OUTPUT: output }),
   })
   return { result, output }
 }

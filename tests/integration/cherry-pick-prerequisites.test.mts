@@ -4,9 +4,10 @@
 // the GitHub stand-in) and real Octokit against the stand-in's REST and GraphQL APIs.
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { checkoutState } from '../helpers/cherry-fixture.mts'
-import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { cloneCheckout, remoteScene, standInEnv, useGitHubServer } from '../helpers/remote-scene.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 import { findPrerequisites } from '../../lib/bots/cherry-pick.mts'
@@ -15,12 +16,7 @@ const TOKEN = `ghs_prereq${Math.random().toString(36).slice(2)}Secret`
 const BOT = 'cherry-bot'
 
 let gh: GitHubServer
-beforeAll(async () => {
-  gh = await startGitHubServer({ tokens: { [TOKEN]: BOT } })
-})
-afterAll(async () => {
-  await gh?.close()
-})
+useGitHubServer({ [TOKEN]: BOT }, (s) => (gh = s))
 
 /** app.txt: 30 lines far enough apart that changes to lines 5, 15 and 25 never share context. */
 const LINES = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`)
@@ -53,21 +49,14 @@ let counter = 0
  * `releaseLine5` also changes line 5 on release-1.0 (so #1 itself conflicts there).
  */
 async function scene(options: { releaseLine5?: boolean; titles?: Partial<Record<'prereq' | 'fix', string>>; allowAutoMerge?: boolean } = {}): Promise<Scene> {
-  const name = `acme/prereq-${process.pid}-${++counter}`
-  const dir = tempDir('cbs-prereq-')
-  const bare = path.join(dir, 'remote.git')
-  const dev = path.join(dir, 'dev')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dir, 'init', '-q', '-b', 'main', dev)
-  writeFiles(dev, { 'app.txt': app({}), 'notes.txt': 'notes\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'initial')
-  git(dev, 'remote', 'add', 'origin', bare)
-  git(dev, 'push', '-q', 'origin', 'main')
-  git(dev, 'branch', 'release-1.0')
-  git(dev, 'push', '-q', 'origin', 'release-1.0')
-  const [owner, repo] = name.split('/')
-  gh.addRepo({ owner, name: repo, dir: bare, collaborators: ['alice', 'pat', 'quinn'], allowAutoMerge: options.allowAutoMerge })
+  const base = remoteScene(gh, {
+    name: `acme/prereq-${process.pid}-${++counter}`,
+    files: { 'app.txt': app({}), 'notes.txt': 'notes\n' },
+    branches: { 'release-1.0': [] },
+    access: { collaborators: ['alice', 'pat', 'quinn'], allowAutoMerge: options.allowAutoMerge },
+    clone: false,
+  })
+  const { name, dev } = base
 
   let line5 = ''
   let line15 = ''
@@ -104,33 +93,12 @@ async function scene(options: { releaseLine5?: boolean; titles?: Partial<Record<
   git(dev, 'cherry-pick', samePatch.sha)
   git(dev, 'push', '-q', 'origin', 'release-1.0')
 
-  const checkout = path.join(dir, 'checkout')
-  git(dir, 'clone', '-q', bare, checkout)
-  git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
-  return { name, dir, bare, dev, checkout, prereq, unrelated, pickedWithTrailer, samePatch, fix }
+  cloneCheckout(gh, base)
+  return { ...base, prereq, unrelated, pickedWithTrailer, samePatch, fix }
 }
 
 function env(s: Scene, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    LC_ALL: 'C',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GITHUB_TOKEN: TOKEN,
-    GH_TOKEN: '',
-    GITHUB_API_URL: gh.apiUrl,
-    GITHUB_REPOSITORY: s.name,
-    GITHUB_ACTIONS: '',
-    GITHUB_EVENT_PATH: '',
-    GITHUB_EVENT_NAME: '',
-    GITHUB_OUTPUT: '',
-    GITHUB_STEP_SUMMARY: '',
-    GITHUB_SERVER_URL: '',
-    GITHUB_RUN_ID: '',
-    CIRCLE_BUILD_URL: '',
-    NO_PROXY: '127.0.0.1',
-    no_proxy: '127.0.0.1',
-    ...extra,
-  }
+  return standInEnv(gh, s.name, TOKEN, extra)
 }
 
 const cherryPick = (s: Scene, args: string[]) => runScript('cherry-pick', [...args, '--json'], { cwd: s.checkout, env: env(s) })

@@ -3,9 +3,10 @@
 // pushes need the token), and real Octokit against the stand-in's REST API.
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { gitShim } from '../helpers/git-shim.mts'
-import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { type GitHubServer, type PullJson } from '../helpers/github-server.mts'
+import { pushBranch, remoteScene, standInEnv, useGitHubServer, type RemoteScene } from '../helpers/remote-scene.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript, type RunOptions } from '../helpers/run.mts'
 
@@ -13,102 +14,31 @@ const TOKEN = `ghs_cherry${Math.random().toString(36).slice(2)}Secret`
 const BOT = 'cherry-bot'
 
 let gh: GitHubServer
-beforeAll(async () => {
-  gh = await startGitHubServer({ tokens: { [TOKEN]: BOT } })
-})
-afterAll(async () => {
-  await gh?.close()
-})
+useGitHubServer({ [TOKEN]: BOT }, (s) => (gh = s))
 
-interface Fixture {
-  /** `acme/<unique>` */
-  name: string
-  dir: string
-  bare: string
-  /** A developer's clone: makes feature branches and pushes them (by path, not HTTP). */
-  dev: string
-  /** The checkout the script runs in (CI's or a laptop's), remote `origin` over HTTP. */
-  checkout: string
-}
-
-let counter = 0
+type Fixture = RemoteScene
 
 /** A remote with `main` and release branches, served by the stand-in; alice is a collaborator. */
 function setup(options: { files?: Record<string, string>; releases?: Record<string, Record<string, string>>; config?: unknown } = {}): Fixture {
-  const name = `acme/app${++counter}`
-  const dir = tempDir('cbs-cherry-')
-  const bare = path.join(dir, 'remote.git')
-  const dev = path.join(dir, 'dev')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dir, 'init', '-q', '-b', 'main', dev)
-  writeFiles(dev, options.files ?? { 'app.txt': 'one\ntwo\nthree\n', 'README': 'app\n' })
-  if (options.config) writeFiles(dev, { 'build.config.json': JSON.stringify(options.config) })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'initial')
-  git(dev, 'remote', 'add', 'origin', bare)
-  git(dev, 'push', '-q', 'origin', 'main')
-  for (const [branch, files] of Object.entries(options.releases ?? { 'release-1.0': {} })) {
-    git(dev, 'switch', '-q', '-c', branch, 'main')
-    if (Object.keys(files).length) {
-      writeFiles(dev, files)
-      git(dev, 'commit', '-q', '-am', `prepare ${branch}`)
-    }
-    git(dev, 'push', '-q', 'origin', branch)
-    git(dev, 'switch', '-q', 'main')
-  }
-  const [owner, repoName] = name.split('/')
-  // Write access: alice (a collaborator), mallory-member (a member with maintain). Not:
-  // reed (a member with the default read), tia (a triage collaborator), anyone else.
-  gh.addRepo({
-    owner,
-    name: repoName,
-    dir: bare,
-    collaborators: ['alice', 'tia', 'pat'],
-    members: ['mallory-member', 'reed'],
-    roles: { 'mallory-member': 'maintain', tia: 'triage' },
+  const files = { ...(options.files ?? { 'app.txt': 'one\ntwo\nthree\n', 'README': 'app\n' }), ...(options.config ? { 'build.config.json': JSON.stringify(options.config) } : {}) }
+  const releases = Object.entries(options.releases ?? { 'release-1.0': {} })
+  return remoteScene(gh, {
+    files,
+    branches: Object.fromEntries(releases.map(([branch, changed]) => [branch, Object.keys(changed).length ? [{ files: changed, message: `prepare ${branch}` }] : []])),
+    // Write access: alice (a collaborator), mallory-member (a member with maintain). Not:
+    // reed (a member with the default read), tia (a triage collaborator), anyone else.
+    access: { collaborators: ['alice', 'tia', 'pat'], members: ['mallory-member', 'reed'], roles: { 'mallory-member': 'maintain', tia: 'triage' } },
   })
-  const checkout = path.join(dir, 'checkout')
-  git(dir, 'clone', '-q', bare, checkout)
-  git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
-  return { name, dir, bare, dev, checkout }
 }
 
 /** Commit `commits` (file sets) on a new branch from main, push it and open a PR as alice. */
 async function openPr(f: Fixture, branch: string, commits: Array<Record<string, string>>, options: { title?: string; labels?: string[] } = {}) {
-  git(f.dev, 'switch', '-q', '-c', branch, 'main')
-  commits.forEach((files, i) => {
-    writeFiles(f.dev, files)
-    git(f.dev, 'add', '-A')
-    git(f.dev, 'commit', '-q', '-m', `${branch}: change ${i + 1}\n\nDetails of change ${i + 1}.`)
-  })
-  git(f.dev, 'push', '-q', 'origin', branch)
-  git(f.dev, 'switch', '-q', 'main')
+  pushBranch(f, branch, commits.map((files, i) => ({ files, message: `${branch}: change ${i + 1}\n\nDetails of change ${i + 1}.` })))
   return gh.openPullRequest(f.name, { head: branch, base: 'main', title: options.title ?? `Fix ${branch}`, user: 'alice', labels: options.labels })
 }
 
 function scriptEnv(f: Fixture, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    // Like a bare CI runner: no git config, no identity (the script falls back to a bot committer).
-    LC_ALL: 'C',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GITHUB_TOKEN: TOKEN,
-    GH_TOKEN: '',
-    GITHUB_API_URL: gh.apiUrl,
-    GITHUB_REPOSITORY: f.name,
-    // Never the outer CI's: these tests may themselves run on GitHub Actions.
-    GITHUB_ACTIONS: '',
-    GITHUB_EVENT_PATH: '',
-    GITHUB_EVENT_NAME: '',
-    GITHUB_OUTPUT: '',
-    GITHUB_STEP_SUMMARY: '',
-    GITHUB_SERVER_URL: '',
-    GITHUB_RUN_ID: '',
-    CIRCLE_BUILD_URL: '',
-    NO_PROXY: '127.0.0.1',
-    no_proxy: '127.0.0.1',
-    ...extra,
-  }
+  return standInEnv(gh, f.name, TOKEN, extra)
 }
 
 function cherryPick(f: Fixture, args: string[], extra: NodeJS.ProcessEnv = {}, options: RunOptions = {}) {

@@ -1,16 +1,15 @@
 // The GitHub stand-in itself (tests/helpers/github-server.mts), driven by real Octokit
 // and real git: if it drifts from GitHub's behaviour, the scripts' tests mean less.
-import path from 'node:path'
 import { Octokit } from '@octokit/rest'
 import { $ } from 'zx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
-import { git, GIT_ENV, tempDir, writeFiles } from '../helpers/repo.mts'
+import { remoteScene } from '../helpers/remote-scene.mts'
+import { git, GIT_ENV, writeFiles } from '../helpers/repo.mts'
 
 const TOKEN = 'ghs_standinTestToken'
 let gh: GitHubServer
 let octokit: Octokit
-let counter = 0
 
 beforeAll(async () => {
   gh = await startGitHubServer({ tokens: { [TOKEN]: 'bot', ghs_aliceToken: 'alice' } })
@@ -20,33 +19,28 @@ afterAll(async () => {
   await gh?.close()
 })
 
-/** A bare repo served as acme/<unique>, with main and a pushed branch `topic` (two commits). */
+/** A bare repo served as acme/<unique>, with main and a pushed branch `topic` (two commits); `dev` on topic. */
 function repo() {
-  const name = `stand${++counter}`
-  const dir = tempDir('cbs-standin-')
-  const bare = path.join(dir, 'remote.git')
-  const dev = path.join(dir, 'dev')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dir, 'init', '-q', '-b', 'main', dev)
-  writeFiles(dev, { 'a.txt': 'a\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'initial')
-  git(dev, 'switch', '-q', '-c', 'topic')
-  writeFiles(dev, { 'b.txt': 'b\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'add b')
-  writeFiles(dev, { 'c.txt': 'c\n' })
-  git(dev, 'add', '-A')
-  git(dev, 'commit', '-q', '-m', 'add c')
-  git(dev, 'push', '-q', bare, 'main', 'topic')
-  gh.addRepo({ owner: 'acme', name, dir: bare, collaborators: ['alice'] })
-  return { owner: 'acme', repo: name, full: `acme/${name}`, bare, dev }
+  const f = remoteScene(gh, {
+    prefix: 'stand',
+    files: { 'a.txt': 'a\n' },
+    branches: {
+      topic: [
+        { files: { 'b.txt': 'b\n' }, message: 'add b' },
+        { files: { 'c.txt': 'c\n' }, message: 'add c' },
+      ],
+    },
+    access: { collaborators: ['alice'] },
+    clone: false,
+  })
+  git(f.dev, 'switch', '-q', 'topic')
+  return { owner: f.owner, repo: f.repo, full: f.name, bare: f.bare, dev: f.dev }
 }
 
 describe('GitHub stand-in: REST through Octokit', () => {
   it('answers GET /collaborators/{user}/permission as GitHub does: legacy permission, role, the user; none without access; 404 for an unknown user', async () => {
     const r = repo()
-    const name = `perm${counter}`
+    const name = `perm-${r.repo}`
     gh.addRepo({
       owner: 'acme',
       name,

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
-import { imagesNamed, inspectImage, makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { imagesNamed, inspectImage, makeBuildRepo } from '../helpers/build-image.mts'
+import { docker, dockerMaybe } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { startTokenRegistry, type AnonymousRefusal } from '../helpers/token-registry.mts'
 import { git, tempDir } from '../helpers/repo.mts'
@@ -41,21 +42,7 @@ async function pullOrBuild(repo: string, registry: string, args: string[] = [], 
 const ok = (r: RunResult) => expect(r.exitCode, r.stderr).toBe(0)
 
 describe('pull-or-build', () => {
-  const names: string[] = []
-  const name = (prefix: string) => {
-    const n = uniqueName(prefix)
-    names.push(n)
-    return n
-  }
-  let registry: TestRegistry
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const { registry, name } = useRegistryScene()
 
   it('local-only mode: builds from exactly the inputs (modes, symlinks), labelled; then present', async () => {
     const n = name('pob-local')

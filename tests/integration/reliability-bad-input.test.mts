@@ -4,11 +4,11 @@
 // metacharacters runs nothing, which a sentinel file proves, and keeps its exact value.
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { describe, expect, it } from 'vitest'
+import { makeBuildRepo } from '../helpers/build-image.mts'
+import { docker, uniqueName } from '../helpers/docker.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
 import { PROJECT_ROOT, runScript, type RunResult } from '../helpers/run.mts'
 
@@ -22,21 +22,7 @@ const ENV = {
   ...Object.fromEntries(['CI', 'GITHUB_ACTIONS', 'GITHUB_REF', 'GITHUB_HEAD_REF', 'GITHUB_EVENT_NAME', 'GITHUB_EVENT_PATH', 'CIRCLECI', 'CIRCLE_TAG', 'CIRCLE_BRANCH', 'CIRCLE_PULL_REQUEST'].map((n) => [n, ''])),
 }
 
-let registry: TestRegistry
-const names: string[] = []
-const name = (prefix: string) => {
-  const n = uniqueName(prefix)
-  names.push(n)
-  return n
-}
-beforeAll(async () => {
-  requireDocker(['busybox:latest'])
-  registry = await startRegistry()
-})
-afterAll(async () => {
-  for (const n of names) removeImagesNamed(n)
-  await registry?.stop()
-})
+const { registry, name } = useRegistryScene()
 
 function run(script: string, repo: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return runScript(script, args, { cwd: repo, env: { ...ENV, REGISTRY: registry.host, ...env } })

@@ -3,15 +3,13 @@
 // with the one content tag, complete; a run that finds the tag appeared while it was
 // building does not push over it.
 import { execFileSync } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { requireDocker, uniqueName } from '../helpers/docker.mts'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'
+import { makeBuildRepo } from '../helpers/build-image.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { runScript, type RunResult } from '../helpers/run.mts'
 
 const ENV = { REGISTRY_USERNAME: '', REGISTRY_RETRIES: '2', REGISTRY_RETRY_DELAY_MS: '100', CI: '', GITHUB_ACTIONS: '' }
@@ -25,24 +23,13 @@ interface Outcome {
 }
 
 describe('concurrent pull-or-build --push', () => {
-  let registry: TestRegistry
-  let proxy: FaultProxy | undefined
-  const names: string[] = []
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    await proxy?.stop()
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const scene = useRegistryScene()
+  const { registry, name } = scene
 
   const parse = (r: RunResult): Outcome => JSON.parse(r.stdout) as Outcome
 
   it('four runs for the same new tag at once: all exit 0, one complete tag in the registry', async () => {
-    const n = uniqueName('rel-conc')
-    names.push(n)
+    const n = name('rel-conc')
     const repo = makeBuildRepo({ name: n })
     const tmps = [0, 1, 2, 3].map(() => scriptTmpDir())
     const results = await Promise.all(tmps.map((tmp) => runScript('pull-or-build', ['--push', '--json'], { cwd: repo, env: { ...ENV, REGISTRY: registry.host, TMPDIR: tmp } })))
@@ -64,14 +51,13 @@ describe('concurrent pull-or-build --push', () => {
   })
 
   it('the tag appears in the registry while a run builds: it re-checks before pushing and pushes nothing', async () => {
-    const n = uniqueName('rel-conc-race')
-    names.push(n)
+    const n = name('rel-conc-race')
     // A step unique to this test: the build really runs (no build cache, under either builder).
     const repo = makeBuildRepo({ name: n, dockerfile: `FROM busybox:latest\nCOPY tools /opt/tools\nRUN echo ${n} > /race && sleep 1\n` })
     const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: registry.host } }))
     // The run reaches the registry through a proxy in this process: while the test pushes
     // (synchronously, below), no request of the run is answered, so its re-check comes after.
-    proxy = await startFaultProxy(registry.host)
+    const proxy = await scene.proxy()
     let raced = false
     let other: string | null = null
     const result = await runScript('pull-or-build', ['--push', '--json'], {

@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { makeBuildRepo } from '../helpers/build-image.mts'
+import { docker, dockerMaybe, uniqueName } from '../helpers/docker.mts'
 import { checkoutState, pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
 import { startFaultProxy, type FaultPlan, type FaultProxy } from '../helpers/fault-proxy.mts'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
 import { containersRunning, leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { runScript, type RunOptions, type RunResult } from '../helpers/run.mts'
 
@@ -33,30 +33,10 @@ const manifests = (method: string) => (r: { method: string; url: string }) => r.
 // The tests are independent (each has its own proxy, repository and names) and mostly wait
 // (on Docker, on Retry-After, on timeouts): they run concurrently.
 describe.concurrent('registry faults', () => {
-  let registry: TestRegistry
-  const names: string[] = []
-  const proxies: FaultProxy[] = []
-  const name = (prefix: string) => {
-    const n = uniqueName(prefix)
-    names.push(n)
-    return n
-  }
+  const scene = useRegistryScene()
+  const { registry, name } = scene
   /** A fault proxy in front of the registry, stopped after the file. */
-  const proxy = async (plan: FaultPlan = {}) => {
-    const p = await startFaultProxy(registry.host, plan, 5 * 60_000)
-    proxies.push(p)
-    return p
-  }
-
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    for (const p of proxies) await p.stop()
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const proxy = (plan: FaultPlan = {}) => scene.proxy(plan, 5 * 60_000)
 
   /** Run a script in `repo` with fast retries and an empty TMPDIR, which must be empty again afterwards. */
   async function run(script: string, repo: string, args: string[], env: NodeJS.ProcessEnv, options: Pick<RunOptions, 'onStderr'> = {}): Promise<RunResult> {

@@ -6,10 +6,11 @@
 // stopped: cherry-pick.test.mts › 'Ctrl-C mid-pick stops git, ...'.)
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { checkoutState, pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
 import { gitShim, pausedGit } from '../helpers/git-shim.mts'
-import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
+import { type GitHubServer } from '../helpers/github-server.mts'
+import { useGitHubServer } from '../helpers/remote-scene.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
 import { git } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
@@ -18,12 +19,7 @@ import { runScript } from '../helpers/run.mts'
 const TOKEN = process.env.GITHUB_TOKEN!
 
 let gh: GitHubServer
-beforeAll(async () => {
-  gh = await startGitHubServer({ tokens: { [TOKEN]: 'cherry-bot' } })
-})
-afterAll(async () => {
-  await gh?.close()
-})
+useGitHubServer({ [TOKEN]: 'cherry-bot' }, (s) => (gh = s))
 
 /** Whether a cherry-pick is stopped half-way in this checkout or worktree. */
 function pickInProgress(dir: string): boolean {

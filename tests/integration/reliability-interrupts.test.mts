@@ -4,15 +4,14 @@
 // and no half-pushed tag. (cherry-pick: reliability-interrupts-cherry-pick.test.mts.)
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'
+import { makeBuildRepo } from '../helpers/build-image.mts'
+import { docker } from '../helpers/docker.mts'
 import { containers, containersRunning, leftInTmp, processesMentioning, scriptTmpDir } from '../helpers/leftovers.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { tempDir } from '../helpers/repo.mts'
 import { runScript, type RunResult } from '../helpers/run.mts'
 
@@ -63,24 +62,8 @@ function expectCleanExit(result: Interrupted, signal: Signal, code: number): voi
 
 // Independent runs (own repository, names, proxy), mostly waiting on Docker: concurrently.
 describe.concurrent('interrupts', () => {
-  let registry: TestRegistry
-  const names: string[] = []
-  const proxies: FaultProxy[] = []
-  const name = (prefix: string) => {
-    const n = uniqueName(prefix)
-    names.push(n)
-    return n
-  }
-
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
-    registry = await startRegistry()
-  })
-  afterAll(async () => {
-    for (const p of proxies) await p.stop()
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
-  })
+  const scene = useRegistryScene()
+  const { registry, name } = scene
 
   /** A fixture whose build image takes a while to build: its RUN step prints `marker`, then sleeps. */
   function slowBuild(prefix: string, config: Record<string, unknown> = {}) {
@@ -102,8 +85,7 @@ describe.concurrent('interrupts', () => {
 
     it.each(SIGNALS)('%s in the middle of the push: exit %i, the push stopped, the tag absent or complete', async (signal, code) => {
       // A slow registry, so that the push is still going when the signal lands.
-      const proxy = await startFaultProxy(registry.host, { latencyMs: 300 })
-      proxies.push(proxy)
+      const proxy = await scene.proxy({ latencyMs: 300 })
       const n = name('rel-int-pob-push')
       const repo = makeBuildRepo({ name: n })
       const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: proxy.host } }))
@@ -115,8 +97,7 @@ describe.concurrent('interrupts', () => {
     })
 
     it.each(SIGNALS)('%s in the middle of a pull: exit %i, the pull stopped', async (signal, code) => {
-      const proxy = await startFaultProxy(registry.host, { latencyMs: 300 })
-      proxies.push(proxy)
+      const proxy = await scene.proxy({ latencyMs: 300 })
       const n = name('rel-int-pob-pull')
       const repo = makeBuildRepo({ name: n })
       const { tag } = await computeBuildImageTag(await repoInfo(repo), await loadConfig({ root: repo, env: { REGISTRY: proxy.host } }))

@@ -3,11 +3,11 @@
 // (tests/helpers/run.mts) fails the run if the value shows in stdout, stderr or any
 // descendant's argv. Every other test runs with the same values in its env, unused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
+import { makeBuildRepo } from '../helpers/build-image.mts'
 import { pickEnv, pickFixture } from '../helpers/cherry-fixture.mts'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker } from '../helpers/docker.mts'
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { tempDir } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
 
@@ -16,18 +16,16 @@ const TOKEN = process.env.GITHUB_TOKEN!
 const NOT_CI = Object.fromEntries(['CI', 'GITHUB_ACTIONS', 'GITHUB_REF', 'GITHUB_HEAD_REF', 'GITHUB_EVENT_NAME', 'GITHUB_EVENT_PATH', 'CIRCLECI', 'CIRCLE_TAG', 'CIRCLE_BRANCH', 'CIRCLE_PULL_REQUEST'].map((n) => [n, '']))
 
 describe('the suite secrets, used', () => {
-  let registry: TestRegistry
-  let gh: GitHubServer
-  const names: string[] = []
-  beforeAll(async () => {
-    requireDocker(['busybox:latest'])
+  beforeAll(() => {
     expect(PASSWORD).toBe('suite-registry-secret-6c1f')
     expect(TOKEN).toBe('ghs_suiteToken6c1f')
-    ;[registry, gh] = await Promise.all([startRegistry({ auth: { username: 'ci', password: PASSWORD } }), startGitHubServer({ tokens: { [TOKEN]: 'cherry-bot' } })])
+  })
+  const { registry, name, removeAfter } = useRegistryScene({ registry: { auth: { username: 'ci', password: PASSWORD } } })
+  let gh: GitHubServer
+  beforeAll(async () => {
+    gh = await startGitHubServer({ tokens: { [TOKEN]: 'cherry-bot' } })
   })
   afterAll(async () => {
-    for (const n of names) removeImagesNamed(n)
-    await registry?.stop()
     await gh?.close()
   })
 
@@ -35,8 +33,7 @@ describe('the suite secrets, used', () => {
   const withCredentials = () => ({ ...NOT_CI, REGISTRY: registry.host, REGISTRY_USERNAME: 'ci', HOME: tempDir('cbs-home-'), DOCKER_CONFIG: '' })
 
   it('pull-or-build and test-and-build push and pull with REGISTRY_PASSWORD; test-and-build keeps it out of the container', async () => {
-    const n = uniqueName('rel-secret-pob')
-    names.push(n)
+    const n = name('rel-secret-pob')
     // The step prints the container's whole env on stderr: the check would see a secret passed in.
     const repo = makeBuildRepo({ name: n, config: { steps: { test: ['env'] } } })
     const pushed = await runScript('pull-or-build', ['--push', '--json'], { cwd: repo, env: withCredentials() })
@@ -55,8 +52,8 @@ describe('the suite secrets, used', () => {
   })
 
   it('push-images publishes with REGISTRY_PASSWORD', async () => {
-    const n = uniqueName('rel-secret-pi')
-    names.push(n, `${n}-app`)
+    const n = name('rel-secret-pi')
+    removeAfter(`${n}-app`)
     const repo = makeBuildRepo({ name: n, files: { Dockerfile: 'ARG BUILD_IMAGE\nFROM ${BUILD_IMAGE}\n' }, config: { image: { name: `${n}-app` } } })
     const result = await runScript('push-images', [], { cwd: repo, env: withCredentials() })
     expect(result.exitCode, result.stderr).toBe(0)

@@ -12,6 +12,7 @@ import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
 import { requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startGitHubServer, type GitHubServer, type PullJson } from '../helpers/github-server.mts'
 import { watchDescendants } from '../helpers/proc.mts'
+import { commitFiles, remoteScene, standInEnv, type RemoteScene } from '../helpers/remote-scene.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript, type RunResult } from '../helpers/run.mts'
 
@@ -36,59 +37,20 @@ afterAll(async () => {
   removeImagesNamed(IMAGE)
 })
 
-interface Fixture {
-  name: string
-  dir: string
-  bare: string
-  /** A developer's clone: pushes to main by path. */
-  dev: string
-  /** Where the script runs (CI's checkout), remote `origin` over HTTP. */
-  checkout: string
-}
+type Fixture = RemoteScene
 
-let counter = 0
-
+/** A build repository on the remote, served by the stand-in; its checkout. */
 function setup(generated: unknown[] = GENERATED): Fixture {
-  const name = `acme/gen${++counter}`
   const dev = makeBuildRepo({
     name: IMAGE,
     files: { 'input.txt': 'v2\n', 'gen/out.txt': 'v1\n', '.gitignore': '*.tmp\n' },
     config: { generated },
   })
-  const dir = tempDir('cbs-gen-')
-  const bare = path.join(dir, 'remote.git')
-  git(dir, 'init', '-q', '--bare', '-b', 'main', bare)
-  git(dev, 'remote', 'add', 'origin', bare)
-  git(dev, 'push', '-q', 'origin', 'main')
-  const [owner, repo] = name.split('/')
-  gh.addRepo({ owner, name: repo, dir: bare })
-  const checkout = path.join(dir, 'checkout')
-  git(dir, 'clone', '-q', bare, checkout)
-  git(checkout, 'remote', 'set-url', 'origin', gh.gitUrl(name))
-  return { name, dir, bare, dev, checkout }
+  return remoteScene(gh, { prefix: 'gen', dev })
 }
 
 function env(f: Fixture, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    // Like a bare CI runner: no git config, no identity (the script falls back to a bot).
-    LC_ALL: 'C',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    REGISTRY: '',
-    GITHUB_TOKEN: TOKEN,
-    GH_TOKEN: '',
-    GITHUB_API_URL: gh.apiUrl,
-    GITHUB_REPOSITORY: f.name,
-    GITHUB_ACTIONS: '',
-    GITHUB_EVENT_PATH: '',
-    GITHUB_SERVER_URL: '',
-    GITHUB_RUN_ID: '',
-    GITHUB_STEP_SUMMARY: '',
-    CIRCLE_BUILD_URL: '',
-    NO_PROXY: '127.0.0.1',
-    no_proxy: '127.0.0.1',
-    ...extra,
-  }
+  return standInEnv(gh, f.name, TOKEN, extra)
 }
 
 function run(f: Fixture, args: string[], extra: NodeJS.ProcessEnv = {}, onSpawn?: (child: import('node:child_process').ChildProcess) => void): Promise<RunResult> {
@@ -103,9 +65,7 @@ const json = (r: RunResult): Json => JSON.parse(r.stdout)
 
 /** Commit files on main in the developer's clone and push them. */
 function pushToMain(f: Fixture, files: Record<string, string>, message: string): void {
-  writeFiles(f.dev, files)
-  git(f.dev, 'add', '-A')
-  git(f.dev, 'commit', '-q', '-m', message)
+  commitFiles(f.dev, files, message)
   git(f.dev, 'push', '-q', 'origin', 'main')
 }
 
