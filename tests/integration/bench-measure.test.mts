@@ -1,22 +1,18 @@
 // What the benchmarks rely on to prove a row pulled (bench/measure.mts), against the real
 // registry and the fault proxy: the layers of an image read through an index, and child
 // processes that leave the in-process byte-counting proxy free to serve.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { exec, imageLayers } from '../../bench/measure.mts'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'
+import type { FaultProxy } from '../helpers/fault-proxy.mts'
 import { pushImage, pushIndex } from '../helpers/registry-images.mts'
-import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
+import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { uniqueName } from '../helpers/docker.mts'
 
-let registry: TestRegistry
+const scene = useRegistryScene({ images: [] })
+const registry = scene.registry
 let proxy: FaultProxy
 beforeAll(async () => {
-  registry = await startRegistry()
-  proxy = await startFaultProxy(registry.host)
-})
-afterAll(async () => {
-  await proxy?.stop()
-  await registry?.stop()
+  proxy = await scene.proxy()
 })
 
 describe('imageLayers', () => {
