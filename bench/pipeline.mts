@@ -29,7 +29,7 @@
 // never the global cache: the daemon is shared), and after it the bytes a proxy in front
 // of the registry served are checked against the layers the run had to download.
 //
-//   npm run bench:pipeline [-- --runs N --only go-app|fresh-runner --compute-mb M]
+//   npm run bench:pipeline [-- --runs N --only go-app|fresh-runner --compute-mb M --tools-mb T]
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -42,10 +42,16 @@ import { startFaultProxy } from '../tests/helpers/fault-proxy.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
 import { builderName, exec, imageLayers, layerCount, loadLine, machineLine, median, pairRatios } from './measure.mts'
 
-const args = minimist(process.argv.slice(3), { string: ['only'], default: { runs: 5, 'compute-mb': 3072 } })
+const args = minimist(process.argv.slice(3), { string: ['only'], default: { runs: 5, 'compute-mb': 3072, 'tools-mb': 400 } })
 const runs = Number(args.runs)
 const computeMb = Number(args['compute-mb'])
+// The size of what the expensive step leaves behind (a real toolchain image's compilers and
+// modules: hundreds of MB); random, so it neither compresses nor dedupes.
+const toolsMb = Number(args['tools-mb'])
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, not ${args.runs}`)
+for (const [flag, v] of [['--compute-mb', computeMb], ['--tools-mb', toolsMb]] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive whole number of MiB, not ${args[flag.slice(2)]}`)
+}
 if (args.only && !['go-app', 'fresh-runner'].includes(args.only)) throw new Error(`--only takes go-app or fresh-runner, not ${args.only}`)
 const project = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const uid = `${process.getuid!()}:${process.getgid!()}`
@@ -222,7 +228,7 @@ async function freshRunner(): Promise<void> {
   fs.mkdirSync(path.join(repo, 'tools'), { recursive: true })
   // Early layers expensive to build, cheap to pull, as a toolchain image's are: a run
   // marker, then ~30 s of deterministic computing (SHA-256 of --compute-mb MiB of zeros) whose
-  // results are small (the digest and 16 MB standing in for compiled tools). `built-by`
+  // results are smaller (the digest and --tools-mb MiB standing in for compiled tools). `built-by`
   // is random, so an image carrying the parent's value reused the parent's layer.
   fs.writeFileSync(
     path.join(repo, 'Dockerfile.build'),
@@ -230,7 +236,7 @@ async function freshRunner(): Promise<void> {
       `FROM ${BASE}`,
       `RUN echo ${marker} > /etc/bench-run`,
       `RUN mkdir -p /opt/toolchain && head -c ${computeMb}M /dev/zero | sha256sum > /opt/toolchain/computed \\`,
-      ' && head -c 16M /dev/urandom > /opt/toolchain/tools.bin && sha256sum /opt/toolchain/tools.bin > /opt/toolchain/built-by',
+      ` && head -c ${toolsMb}M /dev/urandom > /opt/toolchain/tools.bin && sha256sum /opt/toolchain/tools.bin > /opt/toolchain/built-by`,
       // The late layer: an input that changes more often (a dependency bump).
       'COPY tools /opt/tools',
       '',
@@ -368,7 +374,7 @@ async function freshRunner(): Promise<void> {
     `npx zx start-up (npx zx -e 0) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${withoutStartup.ratios.map(x).join(' ')}; median ${withoutStartup.median.toFixed(3)}x`,
     `cold reused the parent's expensive layer in ${reused} of ${runs} runs${reused < runs ? ' (the others rebuilt it: no cache image found or used)' : ''}; it downloaded ${coldBytes.map(mb).join(', ')}; the floor ${floorBytes.map(mb).join(', ')} (the parent's layers but the base and the changed one: ${mb(mustDownload)} compressed)`,
     ...(coldLog ? [`the cold run's log: ${coldLog.trim()}`] : []),
-    `fixture: ${computeMb} MiB of SHA-256 in the expensive step, 16 MB of results; image ${pushed.ref}`,
+    `fixture: ${computeMb} MiB of SHA-256 in the expensive step, ${toolsMb} MiB of results; image ${pushed.ref}`,
   ]
   tables.push(`a fresh runner: cold with the parent's image only in the registry (${builderName()})\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
 }
