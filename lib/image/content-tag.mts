@@ -117,16 +117,22 @@ export type TagAtCommit = { commit: string; tag: string } | { commit: string; ta
 export async function buildImageTagAt(repo: RepoInfo, commit: string, configFile = CONFIG_FILE): Promise<TagAtCommit> {
   // `--end-of-options`: a ref name that starts with '-' (from a remote) stays a ref.
   const listing = await git(repo.root)`git ls-tree -r -z --full-tree --end-of-options ${commit}`
-  const blobs: TreeBlobs = new Map()
-  for (const record of listing.stdout.split('\0')) {
-    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
-    if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
-  }
+  const blobs = treeBlobs(listing.stdout)
   return tagOfTree(repo, commit, blobs, configFile, new Map())
 }
 
 /** A commit's files: path -> mode and blob id (regular files and symlinks). */
 type TreeBlobs = Map<string, { mode: InputFile['mode']; id: string }>
+
+/** The blobs of `git ls-tree -r -z` output (submodules, which are not blobs, left out). */
+function treeBlobs(listing: string): TreeBlobs {
+  const blobs: TreeBlobs = new Map()
+  for (const record of listing.split('\0')) {
+    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
+    if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
+  }
+  return blobs
+}
 
 /** The tag of one commit's tree; `configs` caches the parsed config by blob id (commits mostly share one). */
 async function tagOfTree(repo: RepoInfo, commit: string, blobs: TreeBlobs, configFile: string, configs: Map<string, Promise<Config | ConfigError>>): Promise<TagAtCommit> {
@@ -176,11 +182,7 @@ export async function buildImageTagsAlongFirstParent(repo: RepoInfo, count: numb
     $git({ nothrow: true })`git log --first-parent --diff-merges=first-parent --no-renames --no-abbrev --raw -z --format=${'%x01%H'} --max-count=${String(count)} HEAD --`,
   ])
   if (listing.exitCode !== 0 || log.exitCode !== 0) return [] // no commit yet
-  const blobs: TreeBlobs = new Map()
-  for (const record of listing.stdout.split('\0')) {
-    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
-    if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
-  }
+  const blobs = treeBlobs(listing.stdout)
   // Each commit with its changes against its first parent: `:<old mode> <new mode> <old id> <new id> <status>` then the path.
   const commits: Array<{ commit: string; changes: Array<{ path: string; mode: string; id: string }> }> = []
   const tokens = log.stdout.split('\0')
