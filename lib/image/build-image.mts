@@ -319,7 +319,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       throw error
     })
     // BuildKit goes on when it cannot read a cache image (` > importing cache manifest from <ref>:` and the error).
-    if (cache.image && !legacyBuild(builder) && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
+    if (cache.image && builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
       warn(`cache: BuildKit could not read ${cache.image.ref} (see its error above): built without it`)
       return { ...cache, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
     }
@@ -367,8 +367,6 @@ function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const n = Number(env.CBS_CACHE_DEPTH)
   return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
 }
-
-const legacyBuild = (builder: docker.Builder) => builder.kind === 'legacy'
 
 /** A temporary Docker config still knows the user's buildx builders (`docker buildx use`, BUILDX_BUILDER). */
 function keepBuildxBuilders(configDir: string, env: NodeJS.ProcessEnv): void {
