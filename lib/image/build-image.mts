@@ -101,6 +101,12 @@ export interface EnsureOptions {
 
 const since = (start: number) => performance.now() - start
 
+/** A promise started ahead of its use: a rejection is seen where it is awaited, not as an unhandled one meanwhile. */
+function background<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined)
+  return promise
+}
+
 export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureResult> {
   const { repo, config, env = process.env } = options
   const fromEnv = retrySettings(env)
@@ -128,11 +134,14 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations.check = since(checkStarted)
     return finish({ outcome: 'present' })
   }
+  // Not local: which builder a build would use (`docker buildx inspect`, a quarter of a
+  // second) is asked now, while the registry is; a pull leaves the answer unused.
+  const builder = present ? undefined : background(docker.currentBuilder())
 
   // Local-only mode: the local daemon is the cache, so the only way on is to build.
   if (!config.registry) {
     durations.check = since(checkStarted)
-    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false })
+    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false, builder })
     if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
     return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined, cache })
   }
@@ -222,6 +231,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations,
     why,
     cacheFrom: options.cacheFrom !== false,
+    builder,
     registryCache: searchRegistry
       ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env) }
       : undefined,
@@ -264,6 +274,8 @@ interface BuildArgs {
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
+  /** The builder `docker build` will run, when asked ahead (while the registry was); else asked here. */
+  builder?: Promise<docker.Builder>
 }
 
 /** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
@@ -272,25 +284,30 @@ function describeInputList(inputs: InputFile[], n = 6): string {
   return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped }: BuildArgs): Promise<CacheLookup> {
+async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, builder: asked }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
   try {
     const dockerfile = config.buildImage.dockerfile
     const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
-    checkContextSources(dockerfile, text, inputs, config, await listWorktreeFiles(repo.root))
+    await checkContextSources(dockerfile, text, inputs, config, () => listWorktreeFiles(repo.root))
     info(`${why}: building from ${describeInputList(inputs)}`)
     const whole = copiesWholeContext(text, config)
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
     }
-    const builder = await docker.currentBuilder()
-    const cache = await chooseCache({ repo, config, ref, tag, cacheFrom, registryCache, registrySkipped, legacy: builder.kind === 'legacy' })
+    // The cache lookup (the daemon, git, the registry), the builder and the revision, at once.
+    const [found, builder, revision] = await Promise.all([
+      findCache({ repo, config, ref, tag, cacheFrom, registryCache, registrySkipped }),
+      asked ?? docker.currentBuilder(),
+      sourceRevision(repo.root),
+    ])
+    const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(found, registryCache) : found
     logCache(cache)
     const labels = {
       [LABELS.version]: tag,
-      [LABELS.revision]: await sourceRevision(repo.root),
+      [LABELS.revision]: revision,
       [LABELS.buildImage]: config.buildImage.name,
       [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
     }
@@ -332,13 +349,11 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
 
 /**
  * The --cache-from of this build: a local earlier build wins (no network); else the
- * registry's image of the nearest earlier commit. The legacy builder reads --cache-from
- * from local images only, so it pulls that image first; BuildKit fetches only the layers
- * it reuses, guided by the inline cache metadata the scripts embed. A cache image that
- * cannot be found or pulled is a warning: the build goes on without it.
+ * registry's image of the nearest earlier commit. A cache image that cannot be found is
+ * a warning: the build goes on without it.
  */
-async function chooseCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag' | 'cacheFrom' | 'registryCache' | 'registrySkipped'> & { legacy: boolean }): Promise<CacheLookup> {
-  const { repo, config, ref, tag, cacheFrom, registryCache, registrySkipped, legacy } = args
+async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag' | 'cacheFrom' | 'registryCache' | 'registrySkipped'>): Promise<CacheLookup> {
+  const { repo, config, ref, tag, cacheFrom, registryCache, registrySkipped } = args
   const none = (note: string): CacheLookup => ({ image: null, note, commits: 0, asked: 0, shallow: false, durationMs: 0 })
   if (!cacheFrom) return none('--no-cache-from')
   const local = await localCacheImage(config.buildImage.name, ref)
@@ -346,19 +361,27 @@ async function chooseCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'ta
   if (!registryCache) return none(registrySkipped ? `no earlier build in the local daemon, and ${registrySkipped}` : 'no earlier build in the local daemon, and no registry configured')
   const configFile = configInRepo(repo.root, registryCache.configFile)
   if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
-  const found = await registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env })
-  if (!found.image || !legacy) return found
-  // The legacy builder: pull it first.
+  return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env })
+}
+
+/**
+ * The legacy builder reads --cache-from from local images only: a registry cache image
+ * is pulled first (BuildKit fetches only the layers it reuses, guided by the inline cache
+ * metadata the scripts embed). One that cannot be pulled is a warning: built without it.
+ */
+async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs['registryCache']): Promise<CacheLookup> {
+  if (found.image?.source !== 'registry' || !registryCache) return found
+  const image = found.image
   const pullStarted = performance.now()
   try {
-    await step(`pull ${found.image.ref} (cache for the legacy builder)`, () =>
-      docker.withLogin(registryCache.registry, envCredentials(registryCache.env), (opts) => docker.pull(found.image!.ref, { ...opts, ...registryCache.retry })),
+    await step(`pull ${image.ref} (cache for the legacy builder)`, () =>
+      docker.withLogin(registryCache.registry, envCredentials(registryCache.env), (opts) => docker.pull(image.ref, { ...opts, ...registryCache.retry })),
     )
     return { ...found, durationMs: found.durationMs + Math.round(since(pullStarted)) }
   } catch (error) {
     if (!(error instanceof WorkError)) throw error
-    warn(`cache: ${found.image.ref} could not be pulled (${error.message}): building without it`)
-    return { ...found, image: null, note: `${found.image.ref} could not be pulled: ${error.message}` }
+    warn(`cache: ${image.ref} could not be pulled (${error.message}): building without it`)
+    return { ...found, image: null, note: `${image.ref} could not be pulled: ${error.message}` }
   }
 }
 
@@ -414,11 +437,13 @@ const quoted = (sources: ContextSource[]) => sources.map((s) => `${JSON.stringif
  * Refuse, before building, a Dockerfile that reads a context path the inputs do not
  * hold: every such source in one message, those in the repository (add them to the
  * inputs) told apart from those that are nowhere (fix the Dockerfile). Exit 2.
- * `repoFiles` are the files git sees (tracked and untracked, not ignored).
+ * `listRepoFiles` gives the files git sees (tracked and untracked, not ignored); it is
+ * asked only when a source is missing.
  */
-export function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, repoFiles: string[]): void {
+export async function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, listRepoFiles: () => Promise<string[]>): Promise<void> {
   const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
   if (!missing.length) return
+  const repoFiles = await listRepoFiles()
   const unlisted = missing.filter((s) => sourceExists(s.source, repoFiles))
   const absent = missing.filter((s) => !unlisted.includes(s))
   const parts: string[] = []

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { contextSources, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
-import { missingFromOutput } from '../../lib/image/build-image.mts'
+import { checkContextSources, missingFromOutput } from '../../lib/image/build-image.mts'
+import type { InputFile } from '../../lib/image/content-tag.mts'
+import { validateConfig } from '../../lib/core/config.mts'
 
 const sources = (text: string, args: Record<string, string> = {}) => contextSources(text, args).map((s) => s.source)
 
@@ -88,5 +90,29 @@ describe('missingFromOutput', () => {
   })
   it('is undefined for other failures', () => {
     expect(missingFromOutput('The command \'/bin/sh -c false\' returned a non-zero code: 1')).toBeUndefined()
+  })
+})
+
+describe('checkContextSources', () => {
+  const config = validateConfig({ buildImage: { name: 'acme-build', inputs: ['Dockerfile.build', 'go.mod'] }, steps: { test: ['true'] } })
+  const inputs: InputFile[] = [
+    { path: 'Dockerfile.build', mode: '100644', id: 'a' },
+    { path: 'go.mod', mode: '100644', id: 'b' },
+  ]
+  const lister = (files: string[]) => {
+    const asked = { count: 0 }
+    return { asked, list: async () => (asked.count++, files) }
+  }
+
+  it('asks git for the repository files only when a source is missing from the inputs', async () => {
+    const ok = lister(['Dockerfile.build', 'go.mod'])
+    await checkContextSources('Dockerfile.build', 'FROM busybox\nCOPY go.mod /src/\n', inputs, config, ok.list)
+    expect(ok.asked.count).toBe(0)
+
+    const missing = lister(['Dockerfile.build', 'go.mod', 'go.sum'])
+    await expect(checkContextSources('Dockerfile.build', 'FROM busybox\nCOPY go.mod go.sum nowhere.txt /src/\n', inputs, config, missing.list)).rejects.toThrow(
+      /"go\.sum" \(line 2\), which is in the repository but not in buildImage\.inputs.*"nowhere\.txt" \(line 2\), which is not in the repository at all/,
+    )
+    expect(missing.asked.count).toBe(1)
   })
 })
