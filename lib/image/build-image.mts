@@ -101,12 +101,6 @@ export interface EnsureOptions {
 
 const since = (start: number) => performance.now() - start
 
-/** A promise started ahead of its use: a rejection is seen where it is awaited, not as an unhandled one meanwhile. */
-function background<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined)
-  return promise
-}
-
 export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureResult> {
   const { repo, config, env = process.env } = options
   const fromEnv = retrySettings(env)
@@ -134,14 +128,11 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations.check = since(checkStarted)
     return finish({ outcome: 'present' })
   }
-  // Not local: which builder a build would use (`docker buildx inspect`, a quarter of a
-  // second) is asked now, while the registry is; a pull leaves the answer unused.
-  const builder = present ? undefined : background(docker.currentBuilder())
 
   // Local-only mode: the local daemon is the cache, so the only way on is to build.
   if (!config.registry) {
     durations.check = since(checkStarted)
-    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false, builder })
+    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false })
     if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
     return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined, cache })
   }
@@ -231,7 +222,6 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     durations,
     why,
     cacheFrom: options.cacheFrom !== false,
-    builder,
     registryCache: searchRegistry
       ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env) }
       : undefined,
@@ -274,8 +264,6 @@ interface BuildArgs {
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
-  /** The builder `docker build` will run, when asked ahead (while the registry was); else asked here. */
-  builder?: Promise<docker.Builder>
 }
 
 /** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
@@ -284,7 +272,7 @@ function describeInputList(inputs: InputFile[], n = 6): string {
   return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, builder: asked }: BuildArgs): Promise<CacheLookup> {
+async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
@@ -297,10 +285,11 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
     }
-    // The cache lookup (the daemon, git, the registry), the builder and the revision, at once.
+    // The cache lookup (the daemon, git, the registry), the builder (`docker buildx
+    // inspect`, up to a quarter of a second) and the revision, at once.
     const [found, builder, revision] = await Promise.all([
       findCache({ repo, config, ref, tag, cacheFrom, registryCache, registrySkipped }),
-      asked ?? docker.currentBuilder(),
+      docker.currentBuilder(),
       sourceRevision(repo.root),
     ])
     const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(found, registryCache) : found
