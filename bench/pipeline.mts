@@ -86,6 +86,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const log = (message: string) => process.stderr.write(`${message} (${loadLine()})\n`)
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const x = (r: number) => `${r.toFixed(2)}x`
+/** `1.08x 1.14x ...; median 1.083x`: pairRatios' result as the tables print it. */
+const pairText = (r: { ratios: number[]; median: number }) => `${r.ratios.map(x).join(' ')}; median ${r.median.toFixed(3)}x`
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' }
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-bench-pipeline-'))
@@ -224,7 +226,7 @@ async function goApp(): Promise<void> {
     line(`floor for warm: raw pull + run, median of ${runs}`, med(floor)),
   ]
   const summary = [
-    `warm / floor, pair by pair: ${pairs.ratios.map(x).join(' ')}; median ${pairs.median.toFixed(3)}x (target <= 1.10x)`,
+    `warm / floor, pair by pair: ${pairText(pairs)} (target <= 1.10x)`,
     `old way / warm: ${x(old.total / med(warm).total)} (target >= 2.5x); old way / floor: ${x(old.total / med(floor).total)}`,
     `image ${ref}: ${(Number(await run('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])) / 1e6).toFixed(0)} MB; each warm and floor pull downloaded ${(Math.min(...downloaded) / 1e6).toFixed(1)} to ${(Math.max(...downloaded) / 1e6).toFixed(1)} MB through the proxy (its layers but the base: ${(mustDownload / 1e6).toFixed(1)} MB compressed)`,
   ]
@@ -315,16 +317,33 @@ async function freshRunner(): Promise<void> {
   const startup: number[] = []
   let reused = 0
   let coldLog = ''
-  const floorRef = `${name}-floor:latest`
   // BuildKit can read a registry cache itself; the legacy builder cannot (it needs the image local).
   const lazy: Row[] = []
   const lazyBytes: number[] = []
-  const lazyRef = `${name}-lazy:latest`
   const buildkit = builderName(env) === 'BuildKit'
+  // The same build by hand, on an emptied daemon, after a raw pull of the parent's image
+  // (the floor) or with none (BuildKit fetching the layers it reuses): timed, then checked
+  // for the download and for the parent's expensive layer.
+  const byHand = async (what: string, ref: string, pullFirst: boolean): Promise<{ row: Row; bytes: number }> => {
+    await forget()
+    const before = blobBytes()
+    const t0 = performance.now()
+    if (pullFirst) await run('docker', ['pull', '-q', parent.ref])
+    const pulled = performance.now()
+    await run('docker', ['build', '-q', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', parent.ref, '-t', ref, '-f', 'Dockerfile.build', '.'], { cwd: context })
+    const image = performance.now() - t0
+    const bytes = blobBytes() - before
+    requireDownload(what, bytes, mustDownload)
+    const t1 = performance.now()
+    const steps = await rawSteps(ref, repo, test, build)
+    const row = { image, ...steps, total: image + (performance.now() - t1) }
+    if ((await builtBy(ref)) !== parentBuiltBy) throw new Error(`${what} re-ran the expensive step: docker build --cache-from ${parent.ref} did not reuse it${pullFirst ? ` (pull ${s(pulled - t0)})` : ''}, so it is no floor`)
+    return { row, bytes }
+  }
   for (let i = 1; i <= runs; i++) {
     log(`fresh runner, pair ${i}/${runs}: cold through test-and-build, then the floor by hand ...`)
     await forget()
-    let before = blobBytes()
+    const before = blobBytes()
     const c = await testAndBuild(repo)
     const bytes = blobBytes() - before
     if (c.outcome !== 'built') throw new Error(`cold run ${i} was ${c.outcome}, not built`)
@@ -336,32 +355,13 @@ async function freshRunner(): Promise<void> {
     cold.push(c)
     coldBytes.push(bytes)
 
-    await forget()
-    before = blobBytes()
-    const t0 = performance.now()
-    await run('docker', ['pull', '-q', parent.ref])
-    const pulled = performance.now()
-    await run('docker', ['build', '-q', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', parent.ref, '-t', floorRef, '-f', 'Dockerfile.build', '.'], { cwd: context })
-    const image = performance.now() - t0
-    requireDownload(`floor run ${i}`, blobBytes() - before, mustDownload)
-    floorBytes.push(blobBytes() - before)
-    const t1 = performance.now()
-    const steps = await rawSteps(floorRef, repo, test, build)
-    floor.push({ image, ...steps, total: image + (performance.now() - t1) })
-    if ((await builtBy(floorRef)) !== parentBuiltBy) throw new Error(`floor run ${i} re-ran the expensive step: docker build --cache-from ${parent.ref} did not reuse it (pull ${s(pulled - t0)}), so it is no floor`)
-    // The same build by hand with no pull first: BuildKit fetches the layers it reuses.
+    const f = await byHand(`floor run ${i}`, `${name}-floor:latest`, true)
+    floor.push(f.row)
+    floorBytes.push(f.bytes)
     if (buildkit) {
-      await forget()
-      before = blobBytes()
-      const t2 = performance.now()
-      await run('docker', ['build', '-q', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', parent.ref, '-t', lazyRef, '-f', 'Dockerfile.build', '.'], { cwd: context })
-      const lazyImage = performance.now() - t2
-      requireDownload(`by-hand registry build ${i}`, blobBytes() - before, mustDownload)
-      lazyBytes.push(blobBytes() - before)
-      const t3 = performance.now()
-      const lazySteps = await rawSteps(lazyRef, repo, test, build)
-      lazy.push({ image: lazyImage, ...lazySteps, total: lazyImage + (performance.now() - t3) })
-      if ((await builtBy(lazyRef)) !== parentBuiltBy) throw new Error(`by-hand registry build ${i} re-ran the expensive step: BuildKit did not reuse ${parent.ref}`)
+      const l = await byHand(`by-hand registry build ${i}`, `${name}-lazy:latest`, false)
+      lazy.push(l.row)
+      lazyBytes.push(l.bytes)
     }
     // What any `npx zx` script pays before its first step, in the same pair: the part of
     // cold's distance to the floor that is start-up, not the image.
@@ -399,21 +399,17 @@ async function freshRunner(): Promise<void> {
     line(`warm (pulled), median of ${runs}`, med(warm)),
   ]
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`
-  const ratios = (a: Row[], b: Row[]) => {
-    const r = pairRatios(a.map((row) => row.total), b.map((row) => row.total))
-    return `${r.ratios.map(x).join(' ')}; median ${r.median.toFixed(3)}x`
-  }
   const summary = [
-    `cold on a fresh runner / floor, pair by pair: ${pairs.ratios.map(x).join(' ')}; median ${pairs.median.toFixed(3)}x (target <= 1.15x)`,
+    `cold on a fresh runner / floor, pair by pair: ${pairText(pairs)} (target <= 1.15x)`,
     `old way / cold on a fresh runner: ${x(old.total / med(cold).total)} (target >= 2x); old way / floor: ${x(old.total / med(floor).total)}`,
-    `the image phase alone (the lookup and the build against the floor's pull and build), pair by pair: ${imagePairs.ratios.map(x).join(' ')}; median ${imagePairs.median.toFixed(3)}x`,
+    `the image phase alone (the lookup and the build against the floor's pull and build), pair by pair: ${pairText(imagePairs)}`,
     ...(buildkit
       ? [
-          `by hand, no pull / floor (BuildKit fetching the cache itself against pull then build), run by run: ${ratios(lazy, floor)}; it downloaded ${lazyBytes.map(mb).join(', ')}`,
-          `cold / by hand, no pull (what the scripts add to the same build), run by run: ${ratios(cold, lazy)}`,
+          `by hand, no pull / floor (BuildKit fetching the cache itself against pull then build), run by run: ${pairText(pairRatios(lazy.map((r) => r.total), floor.map((r) => r.total)))}; it downloaded ${lazyBytes.map(mb).join(', ')}`,
+          `cold / by hand, no pull (what the scripts add to the same build), run by run: ${pairText(pairRatios(cold.map((r) => r.total), lazy.map((r) => r.total)))}`,
         ]
       : []),
-    `npx zx start-up (npx zx -e 0) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${withoutStartup.ratios.map(x).join(' ')}; median ${withoutStartup.median.toFixed(3)}x`,
+    `npx zx start-up (npx zx -e 0) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${pairText(withoutStartup)}`,
     `cold reused the parent's expensive layer in ${reused} of ${runs} runs${reused < runs ? ' (the others rebuilt it: no cache image found or used)' : ''}; it downloaded ${coldBytes.map(mb).join(', ')}; the floor ${floorBytes.map(mb).join(', ')} (the parent's layers but the base and the changed one: ${mb(mustDownload)} compressed)`,
     ...(coldLog ? [`the cold run's log: ${coldLog.trim()}`] : []),
     `fixture: ${computeMb} MiB of SHA-256 in the expensive step, ${toolsMb} MiB of results; image ${pushed.ref}`,
