@@ -88,10 +88,23 @@ describe('the registry as cache: the nearest earlier build image', () => {
     expect(cacheRecords().filter((r) => r.description.includes(marker))).toEqual([])
   }
 
-  it('a fresh runner reuses the early layer of the parent commit\'s image from the registry, and says which image, which commit, how far back', async () => {
-    const f = await pushedFixture('cbs-regcache')
-    commitInputChange(f.repo)
+  /** pushedFixture, then commit 2 changing the late layer's input, on a daemon like a fresh runner's. */
+  async function changedOnFreshRunner(prefix: string, host = registry.host, config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
+    const f = await pushedFixture(prefix, host, config, env)
+    const commit2 = commitInputChange(f.repo)
     freshRunner(f.n, f.marker)
+    return { ...f, commit2 }
+  }
+
+  /** A fault proxy in front of the registry (no faults until its plan is set), stopped after the file. */
+  async function registryProxy(): Promise<FaultProxy> {
+    const proxy = await startFaultProxy(registry.host, {}, 5 * 60_000)
+    proxies.push(proxy)
+    return proxy
+  }
+
+  it('a fresh runner reuses the early layer of the parent commit\'s image from the registry, and says which image, which commit, how far back', async () => {
+    const f = await changedOnFreshRunner('cbs-regcache')
 
     const { json, stderr } = await pullOrBuild(f.repo, registry.host)
     expect(json.outcome).toBe('built')
@@ -141,11 +154,8 @@ describe('the registry as cache: the nearest earlier build image', () => {
   })
 
   it('a registry that fails while the earlier images are looked up: a warning, and the build goes on without the cache', async () => {
-    const proxy = await startFaultProxy(registry.host, {}, 5 * 60_000)
-    proxies.push(proxy)
-    const f = await pushedFixture('cbs-regcache-fault', proxy.host)
-    commitInputChange(f.repo)
-    freshRunner(f.n, f.marker)
+    const proxy = await registryProxy()
+    const f = await changedOnFreshRunner('cbs-regcache-fault', proxy.host)
     // The current tag's HEAD passes (404: build); every request about commit 1's image fails.
     const tag1 = f.ref1.slice(f.ref1.lastIndexOf(':') + 1)
     proxy.setPlan({ status: { code: 503, match: (req) => req.url.includes(tag1) } })
@@ -159,11 +169,8 @@ describe('the registry as cache: the nearest earlier build image', () => {
   })
 
   it('a cache image found but not readable (its manifest GET fails): a warning, and the build goes on without it', async () => {
-    const proxy = await startFaultProxy(registry.host, {}, 5 * 60_000)
-    proxies.push(proxy)
-    const f = await pushedFixture('cbs-regcache-noread', proxy.host)
-    commitInputChange(f.repo)
-    freshRunner(f.n, f.marker)
+    const proxy = await registryProxy()
+    const f = await changedOnFreshRunner('cbs-regcache-noread', proxy.host)
     // The lookup's HEAD finds commit 1's image; reading it (the legacy pull, BuildKit's cache
     // import: manifests by tag or digest, blobs) fails. Nothing else GETs from the registry here.
     proxy.setPlan({ status: { code: 503, match: (req) => req.method === 'GET' && req.url.startsWith(`/v2/${f.n}/`) } })
@@ -182,9 +189,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     const locked = await startRegistry({ auth })
     try {
       const creds = { REGISTRY_USERNAME: auth.username, REGISTRY_PASSWORD: auth.password }
-      const f = await pushedFixture('cbs-regcache-auth', locked.host, {}, creds)
-      commitInputChange(f.repo)
-      freshRunner(f.n, f.marker)
+      const f = await changedOnFreshRunner('cbs-regcache-auth', locked.host, {}, creds)
       const home = tempDir('cbs-home-')
       const { json, stderr } = await pullOrBuild(f.repo, locked.host, [], { ...creds, HOME: home, DOCKER_CONFIG: '' })
       expect(json.cache?.image).toMatchObject({ ref: f.ref1, source: 'registry', commit: f.commit1 })
@@ -197,9 +202,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
   })
 
   it('a shallow clone: depth 1 searches only HEAD and says so; depth 2 finds the parent\'s image', async () => {
-    const f = await pushedFixture('cbs-regcache-shallow')
-    const commit2 = commitInputChange(f.repo)
-    freshRunner(f.n, f.marker)
+    const f = await changedOnFreshRunner('cbs-regcache-shallow')
 
     const one = path.join(tempDir('cbs-shallow-'), 'repo')
     git(path.dirname(one), 'clone', '-q', '--depth', '1', `file://${f.repo}`, one)
@@ -212,7 +215,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     freshRunner(f.n, f.marker)
     const two = path.join(tempDir('cbs-shallow-'), 'repo')
     git(path.dirname(two), 'clone', '-q', '--depth', '2', `file://${f.repo}`, two)
-    expect(git(two, 'rev-parse', 'HEAD')).toBe(commit2)
+    expect(git(two, 'rev-parse', 'HEAD')).toBe(f.commit2)
     const d2 = await pullOrBuild(two, registry.host)
     expect(d2.json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent' })
     expect(d2.json.cache?.shallow).toBe(true)
@@ -252,9 +255,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
   })
 
   it('test-and-build carries the cache in its timing table and --report', async () => {
-    const f = await pushedFixture('cbs-regcache-tab', registry.host, { steps: { test: ['cat', '/stamp'] } })
-    commitInputChange(f.repo)
-    freshRunner(f.n, f.marker)
+    const f = await changedOnFreshRunner('cbs-regcache-tab', registry.host, { steps: { test: ['cat', '/stamp'] } })
     const result = await runScript('test-and-build', ['--report', 'reports/timing.json'], { cwd: f.repo, env: { ...FAST, REGISTRY: registry.host } })
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stderr).toContain(f.stamp1) // the test step printed commit 1's stamp
