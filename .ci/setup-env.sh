@@ -24,6 +24,16 @@ mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sourc
 # what they need) come from it. A machine that already runs 26+ with buildx keeps its own.
 # The engine that answers (a daemon already running, a Docker Desktop, a CI runner's) is
 # what the tests use when it is 26 or newer and has buildx: nothing is installed over it.
+# trixie at a low pin priority: nothing comes from it unless a package names it.
+engine_packages=(docker.io/trixie docker-buildx/trixie)
+add_trixie() {
+  if [ ! -e /etc/apt/sources.list.d/trixie.sources ]; then
+    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
+      | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie-low >/dev/null
+  fi
+  $SUDO apt-get update -qq
+}
 engine_major() { docker version --format '{{.Server.Version}}' 2>/dev/null | sed -nE 's/^([0-9]+)\..*/\1/p'; }
 installed_major() { dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p'; }
 running=$(engine_major || true)
@@ -37,14 +47,14 @@ elif [ -n "$running" ] && [ "$running" -lt 26 ]; then
 elif [ -z "$running" ] && [ "$(installed_major || echo 0)" -ge 26 ] 2>/dev/null && docker buildx version >/dev/null 2>&1; then
   :  # installed and current; started below
 else
-  log "installing Docker Engine and buildx from Debian trixie (pinned to those packages)"
-  if [ ! -e /etc/apt/sources.list.d/trixie.sources ]; then
-    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
-      | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
-    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie-low >/dev/null
-  fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t trixie docker.io docker-buildx >/dev/null
+  add_trixie
+  # The release is named per package (docker.io/trixie), never with -t trixie: -t makes
+  # trixie the target release of every dependency too, and upgrades the machine's libc6,
+  # systemd, perl, dpkg and python3. Named per package, apt takes from trixie only
+  # docker.io, docker-cli, docker-buildx and containerd (tests/unit/setup-env.test.mts
+  # simulates this install in a bookworm container).
+  log "installing from Debian trixie: ${engine_packages[*]} (with docker-cli and containerd); nothing else from trixie"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${engine_packages[@]}" >/dev/null
 fi
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
