@@ -353,12 +353,16 @@ describe('pull-or-build', () => {
 
   it('fails fast, naming the fix, when the Docker daemon is not reachable', async () => {
     const repo = makeBuildRepo({ name: name('pob-nodaemon') })
-    const started = Date.now()
     const result = await pullOrBuild(repo, '', [], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' })
     expect(result.exitCode).toBe(1)
     expect(result.stderr).toContain('Docker daemon is not reachable')
     expect(result.stderr).toContain('start it or set DOCKER_HOST')
-    expect(Date.now() - started).toBeLessThan(15_000)
+    // Fast, without a clock (a loaded machine stretches any bound): the dead socket is
+    // read from the CLI's own answer, not waited out to the check's timeout, and nothing
+    // is retried.
+    expect(result.stderr).toContain('/nonexistent/docker.sock')
+    expect(result.stderr).not.toContain('no answer within')
+    expect(result.stderr).not.toMatch(/; retry \d+ in /)
     expect(dockerMaybe('info', '--format', '{{.ServerVersion}}')).toBeTruthy()
   })
 })
