@@ -8,10 +8,12 @@
 //      default branch's last prune.keepRecent first-parent commits (from git objects
 //      alone, no checkout); for the final image, every commit the remote reaches.
 //   4. What the registry holds: every tag, its manifest digest, what an index lists,
-//      when the image was built.
+//      when the image was built; on GHCR also the untagged versions (GitHub's Packages
+//      API), so signatures and attestations are known by their subject.
 //   5. The plan, per tag: keep (and why) or delete; then the digests that can go
 //      without breaking a kept tag or a kept index. Printed on stdout.
-//   6. With --delete: delete those digests, one request each, in order.
+//   6. With --delete: delete those digests, one request each, in order: through the
+//      registry API, or on ghcr.io as package versions (GitHub's Packages API).
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { interrupted, onInterrupt } from '../lib/core/interrupts.mts'
@@ -19,7 +21,8 @@ import { openProject } from '../lib/core/project.mts'
 import { logRetry, retrySettings } from '../lib/core/retries.mts'
 import { info, step, success } from '../lib/core/log.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
-import { listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { deleteManifest, listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { packagesBackend, packagesClient, pruneBackend, RATE_LIMIT_WAIT_MS } from '../lib/publish/github-packages.mts'
 import {
   buildImageNeeds,
   CONTENT_TAG,
@@ -51,7 +54,14 @@ of commits no branch or tag on origin contains, older than the grace period. Rel
 tags, latest and branch tags are never deleted.
 
 Deletion is by manifest digest: a digest a kept tag points at (or a kept index lists)
-is never deleted; an index goes whole, with the manifests it lists.
+is never deleted; an index goes whole, with the manifests it lists. Signatures,
+attestations and SBOMs (cosign's sha256-<digest>.sig/.att/.sbom tags, OCI referrers)
+stay with a kept image and go with a deleted one.
+
+On ghcr.io (or with prune.backend "github-packages") deletion goes through GitHub's
+Packages API, one package version per manifest, with GITHUB_TOKEN (a token with
+read:packages and delete:packages); GitHub's rate limit stops a long run cleanly
+(exit 1, with how far it got and when to carry on).
 
 Results on stdout: the plan (keep/delete with the reasons), then one line per deleted
 manifest; JSON with --json. Logs on stderr.
@@ -65,11 +75,13 @@ Options:
   -h, --help         show this help
 
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
-REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS.
+REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; for the Packages API: GITHUB_TOKEN (or
+GH_TOKEN; else REGISTRY_PASSWORD), GITHUB_API_URL (default https://api.github.com),
+PRUNE_RATE_LIMIT_WAIT_SECONDS (longest rate-limit wait sat out, default 60).
 
 Exit codes: 0 done (or nothing to delete), 1 a registry or git request failed, or the
-registry does not allow deleting ("deletion is disabled on <registry>"), 2 bad usage or
-config, or a shallow clone.
+registry does not allow deleting ("deletion is disabled on <registry>"), or GitHub's rate
+limit stopped the deletions, 2 bad usage or config, or a shallow clone.
 `
 
 await main(async () => {
@@ -92,6 +104,23 @@ await main(async () => {
   }
   const { keepRecent, graceDays, finalImage } = config.prune
   const graceCutoff = new Date(Date.now() - graceDays * 86_400_000)
+  const backend = pruneBackend(registry, config.prune.backend)
+  let packages: ReturnType<typeof packagesBackend> | undefined
+  if (backend === 'github-packages') {
+    const token = env.GITHUB_TOKEN?.trim() || env.GH_TOKEN?.trim() || env.REGISTRY_PASSWORD
+    if (!token) throw new UsageError(`deleting on ${registry} goes through GitHub's Packages API: set GITHUB_TOKEN to a token with read:packages and delete:packages`)
+    const waitSeconds = Number(env.PRUNE_RATE_LIMIT_WAIT_SECONDS)
+    packages = packagesBackend(
+      packagesClient(token, {
+        apiUrl: env.GITHUB_API_URL,
+        maxRateLimitWaitMs: env.PRUNE_RATE_LIMIT_WAIT_SECONDS && waitSeconds >= 0 ? waitSeconds * 1000 : RATE_LIMIT_WAIT_MS,
+        ...api,
+      }),
+    )
+    info(`${registry}: deleting through GitHub's Packages API (${env.GITHUB_API_URL || 'https://api.github.com'})`)
+  }
+  // On GHCR, the untagged versions too: the plan then knows what refers to what.
+  const untaggedOf = async (repositoryRef: string) => (packages ? (await packages.versionsOf(repositoryRef)).filter((v) => !v.tags.length).map((v) => v.digest) : [])
 
   // 2. The remote's branches and tags (their commits fetched when missing, no ref moved).
   const refs = await step('branches and tags of origin', () => readRemote(repo, 'origin', env))
@@ -112,7 +141,7 @@ await main(async () => {
   const buildRepository = buildImageRepository(config)
   plans.push(
     await step(`tags of ${buildRepository}`, async () => {
-      const view = await readRegistry(buildRepository, await listTags(buildRepository, api), api)
+      const view = await readRegistry(buildRepository, await listTags(buildRepository, api), api, await untaggedOf(buildRepository))
       return planPrune({ repository: buildRepository, view, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag (40 or 64 hex)', keep: needs.keep, graceCutoff, graceDays })
     }),
   )
@@ -122,7 +151,7 @@ await main(async () => {
       await step(`tags of ${finalRepository}`, async () => {
         const names = await listTags(finalRepository, api)
         const keep = new Map(names.filter((t) => SHA_TAG.test(t) && reachable.has(t.slice(4))).map((t) => [t, ['commit on a branch or tag of origin']]))
-        const view = await readRegistry(finalRepository, names, api)
+        const view = await readRegistry(finalRepository, names, api, await untaggedOf(finalRepository))
         return planPrune({ repository: finalRepository, view, isCandidate: (t) => SHA_TAG.test(t), candidateForm: 'a sha-<12 hex> tag', keep, graceCutoff, graceDays })
       }),
     )
@@ -148,13 +177,11 @@ await main(async () => {
     if (interrupted()) info(`interrupted after deleting ${done.length} of ${total} manifest(s)`)
   })
   try {
-    await executePrune(plans, {
-      ...api,
-      onDone: (result) => {
-        done.push(result)
-        success(`${result.repository}@${result.digest}: ${result.outcome}${result.tags.length ? ` (${result.tags.join(', ')})` : ` (${result.kind})`}`)
-        if (!flags.json) process.stdout.write(`deleted ${result.repository}@${result.digest}\n`)
-      },
+    const remove = packages?.deleteManifest ?? ((repositoryRef: string, digest: string) => deleteManifest(repositoryRef, digest, api))
+    await executePrune(plans, remove, (result) => {
+      done.push(result)
+      success(`${result.repository}@${result.digest}: ${result.outcome}${result.tags.length ? ` (${result.tags.join(', ')})` : ` (${result.kind})`}`)
+      if (!flags.json) process.stdout.write(`deleted ${result.repository}@${result.digest}\n`)
     })
   } catch (error) {
     info(`deleted ${done.length} of ${total} manifest(s) before the error; every tag is either whole or gone, and a re-run carries on`)

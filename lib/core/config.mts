@@ -55,7 +55,7 @@ export interface Config {
   cherryPick: CherryPickConfig
   generated: GeneratedFile[]
   /** prune-images: what the registry clean-up keeps. */
-  prune: { keepRecent: number; graceDays: number; finalImage: boolean }
+  prune: { keepRecent: number; graceDays: number; finalImage: boolean; backend: PruneBackendSetting }
   /**
    * Who the bots trust (approving integration runs, `/cherry-pick`) besides people with
    * write, maintain or admin access: the active members of `team` (`org/team-slug`).
@@ -67,7 +67,14 @@ export const CONFIG_FILE = 'build.config.json'
 
 /** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
 /** The `prune` section when the file leaves it out. */
-export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false })
+export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false, backend: 'auto' })
+
+/**
+ * How prune-images deletes: `registry` (the registry API's DELETE by digest),
+ * `github-packages` (GitHub's Packages API, by package version id: what ghcr.io needs),
+ * or `auto` (github-packages for ghcr.io, the registry API elsewhere).
+ */
+export type PruneBackendSetting = 'auto' | 'registry' | 'github-packages'
 
 /** How the pick's pull request merges itself once its checks pass (`cherryPick.autoMerge`). */
 export type AutoMergeMethod = 'merge' | 'squash' | 'rebase'
@@ -118,6 +125,11 @@ const str: Check = (v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fa
 const count: Check = (v, at) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(at, 'a whole number, 0 or more', v))
 
 const bool: Check = (v, at) => (typeof v === 'boolean' ? v : fail(at, 'true or false', v))
+
+const oneOf =
+  (...values: string[]): Check =>
+  (v, at) =>
+    typeof v === 'string' && values.includes(v) ? v : fail(at, values.map((x) => JSON.stringify(x)).join(', ').replace(/, ([^,]*)$/, ' or $1'), v)
 
 const strList =
   (min = 0): Check =>
@@ -252,6 +264,7 @@ const schema = object({
       keepRecent: optional(count, () => defaultPrune().keepRecent),
       graceDays: optional(count, () => defaultPrune().graceDays),
       finalImage: optional(bool, () => defaultPrune().finalImage),
+      backend: optional(oneOf('auto', 'registry', 'github-packages'), () => defaultPrune().backend),
     }),
     () => defaultPrune(),
   ),

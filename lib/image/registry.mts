@@ -475,6 +475,9 @@ async function bodyOf(res: Response, what: string): Promise<Buffer> {
   }
 }
 
+/** What a registry may call a manifest digest; anything else it sends is never put in a URL. */
+export const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/
+
 export interface ManifestNode {
   /** The manifest's digest: what a tag points at, and what a deletion names. */
   digest: string
@@ -483,6 +486,8 @@ export interface ManifestNode {
   configDigest?: string
   /** The manifests an index (multi-platform image) lists; [] for one image. */
   children: string[]
+  /** The manifest this one refers to (OCI `subject`: a signature, an attestation, an SBOM). */
+  subject?: string
 }
 
 /** The manifest under `ref` (`repo:tag` or `repo@digest`), with what it references; null when absent. */
@@ -492,7 +497,7 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = await bodyOf(res, `GET ${registry}${pathname}`)
-    let manifest: { mediaType?: string; config?: { digest?: string }; manifests?: Array<{ digest?: string }> }
+    let manifest: { mediaType?: string; config?: { digest?: string }; manifests?: Array<{ digest?: string }>; subject?: { digest?: unknown } }
     try {
       manifest = JSON.parse(body.toString('utf8'))
     } catch {
@@ -504,6 +509,7 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
       configDigest: manifest.config?.digest,
       children: (manifest.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string'),
+      ...(typeof manifest.subject?.digest === 'string' && DIGEST.test(manifest.subject.digest) ? { subject: manifest.subject.digest } : {}),
     }
   })
 }
@@ -546,7 +552,7 @@ export class DeletionDisabledError extends WorkError {
  */
 export async function deleteManifest(repositoryRef: string, digest: string, options: ManifestOptions = {}): Promise<'deleted' | 'absent'> {
   const { registry, repository } = parseImageRef(repositoryRef)
-  if (!/^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
+  if (!DIGEST.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
   const pathname = `/v2/${repository}/manifests/${digest}`
   return retried(registry, options, async () => {
     const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })

@@ -8,19 +8,27 @@
 //   registry side  every tag with its manifest digest, what an index lists, and the
 //                  image's `created` time;
 //   the plan       pure: keep or delete per tag with the reasons, then the digests to
-//                  delete, graph-aware (a digest a kept tag or a kept index needs stays).
+//                  delete, graph-aware (a digest a kept tag or a kept index needs stays;
+//                  an image's signatures, attestations and other referrers follow it).
 import { UsageError, WorkError } from '../core/cli.mts'
 import { interrupted } from '../core/interrupts.mts'
 import { CONFIG_FILE } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
 import { buildImageTagAt } from '../image/content-tag.mts'
-import { deleteManifest, imageCreated, readManifest, type ManifestNode, type ManifestOptions } from '../image/registry.mts'
+import { DIGEST, imageCreated, readManifest, type ManifestNode, type ManifestOptions } from '../image/registry.mts'
 import { parseVersionTag } from './release-tags.mts'
 
 /** The build image's tags: a git object id (sha1 or sha256 repositories). */
 export const CONTENT_TAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 /** The final image's per-commit tags (release-tags.mts shaTag). */
 export const SHA_TAG = /^sha-[0-9a-f]{12}$/
+/**
+ * Tags that belong to another manifest rather than name an image: cosign's signature,
+ * attestation and SBOM tags (`sha256-<hex>.sig`, `.att`, `.sbom`) and the OCI referrers
+ * fallback tag (`sha256-<hex>`, an index of the manifests whose subject is that digest).
+ * They are kept or deleted with the manifest they name.
+ */
+export const ACCESSORY_TAG = /^sha256-([0-9a-f]{64})(?:\.(sig|att|sbom))?$/
 /** What a registry may call a tag. Anything else in a tag list is never put in a URL. */
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
@@ -158,8 +166,12 @@ export interface RegistryView {
   manifests: Map<string, ManifestNode>
 }
 
-/** Read every tag's manifest (and an index's children) and the image's `created` time. */
-export async function readRegistry(repositoryRef: string, tagNames: string[], api: ManifestOptions = {}): Promise<RegistryView> {
+/**
+ * Read every tag's manifest (and an index's children) and the image's `created` time.
+ * `untagged`: digests the registry is known to hold without a tag (GitHub's Packages API
+ * lists them), read too, so the plan knows which of them refer to an image (`subject`).
+ */
+export async function readRegistry(repositoryRef: string, tagNames: string[], api: ManifestOptions = {}, untagged: string[] = []): Promise<RegistryView> {
   const manifests = new Map<string, ManifestNode>()
   const created = new Map<string, Date | null>()
   const strange = tagNames.filter((t) => !TAG_NAME.test(t))
@@ -186,6 +198,10 @@ export async function readRegistry(repositoryRef: string, tagNames: string[], ap
     manifests.set(node.digest, node)
     tags.push({ tag, digest: node.digest, children: node.children, created: await timeOf(node) })
   }
+  for (const digest of untagged.filter((d) => DIGEST.test(d) && !manifests.has(d))) {
+    const node = await readManifest(`${repositoryRef}@${digest}`, api)
+    if (node) manifests.set(digest, node)
+  }
   return { tags, strange, manifests }
 }
 
@@ -202,13 +218,17 @@ export interface Deletion {
   digest: string
   /** The tags that go with it ([] for an index's child). */
   tags: string[]
-  kind: 'image' | 'index' | 'child'
+  /** `referrer`: a signature, attestation or SBOM of a manifest that goes (before it). */
+  kind: 'image' | 'index' | 'child' | 'referrer'
 }
 
 export interface RepositoryPlan {
   repository: string
   tags: TagVerdict[]
-  /** In order: an index before its children, so no index ever lists a missing manifest. */
+  /**
+   * In order: an image's referrers before it, an index before its children, so no index
+   * ever lists a missing manifest and no signature outlives the plan's run unnoticed.
+   */
   deletions: Deletion[]
 }
 
@@ -233,7 +253,12 @@ export function planPrune(input: PlanInput): RepositoryPlan {
   const { view } = input
   const verdicts: TagVerdict[] = view.strange.map((tag) => ({ tag, digest: null, action: 'keep', reasons: ['not a valid tag name: never touched'] }))
   const tentative: TagInfo[] = []
+  const accessories: TagInfo[] = []
   for (const t of view.tags) {
+    if (ACCESSORY_TAG.test(t.tag)) {
+      accessories.push(t)
+      continue
+    }
     const reasons: string[] = []
     if (!input.isCandidate(t.tag)) reasons.push(`not ${input.candidateForm}: never deleted`)
     for (const why of input.keep.get(t.tag) ?? []) reasons.push(why)
@@ -245,12 +270,22 @@ export function planPrune(input: PlanInput): RepositoryPlan {
     else tentative.push(t)
   }
 
-  // Every manifest a kept tag needs: its own, and (an index) the ones it lists.
+  // What refers to each manifest: accessory tags by name, OCI referrers by their subject.
+  const referrers = new Map<string, string[]>()
+  const refers = (subject: string, digest: string) => {
+    if (subject !== digest) referrers.set(subject, [...new Set([...(referrers.get(subject) ?? []), digest])])
+  }
+  accessories.sort((a, b) => (a.tag < b.tag ? -1 : 1)) // whatever order the registry lists tags in
+  for (const t of accessories) refers(`sha256:${ACCESSORY_TAG.exec(t.tag)![1]}`, t.digest)
+  for (const node of view.manifests.values()) if (node.subject) refers(node.subject, node.digest)
+
+  // Every manifest a kept tag needs: its own, what an index lists, and what refers to them.
   const needed = new Map<string, { by: string; listed: boolean }>()
   const need = (digest: string, by: string, listed: boolean) => {
     if (needed.has(digest)) return
     needed.set(digest, { by, listed })
     for (const child of view.manifests.get(digest)?.children ?? []) need(child, by, true)
+    for (const referrer of referrers.get(digest) ?? []) need(referrer, by, true)
   }
   for (const v of verdicts) if (v.digest) need(v.digest, v.tag, false)
 
@@ -267,19 +302,39 @@ export function planPrune(input: PlanInput): RepositoryPlan {
     entry.tags.push(t.tag)
     deletions.set(t.digest, entry)
   }
-  // An index goes whole: after it, the manifests it lists that nothing kept needs.
+  // A manifest goes whole: first what refers to it (each with its own referrers first),
+  // then itself, then the manifests it lists; none that anything kept needs.
+  const tagsOf = (digest: string) => accessories.filter((a) => a.digest === digest).map((a) => a.tag)
   const ordered: Deletion[] = []
-  for (const d of [...deletions.values()].sort((a, b) => (a.kind === 'index' ? 0 : 1) - (b.kind === 'index' ? 0 : 1))) {
-    if (ordered.some((o) => o.digest === d.digest)) continue
+  const claimed = new Set<string>()
+  const remove = (d: Deletion) => {
+    if (needed.has(d.digest) || claimed.has(d.digest)) return
+    claimed.add(d.digest)
+    for (const referrer of referrers.get(d.digest) ?? []) remove({ digest: referrer, tags: tagsOf(referrer), kind: 'referrer' })
     ordered.push(d)
-    for (const child of view.manifests.get(d.digest)?.children ?? []) {
-      if (needed.has(child) || ordered.some((o) => o.digest === child)) continue
-      const tagged = deletions.get(child)
-      ordered.push(tagged ?? { digest: child, tags: [], kind: 'child' })
+    for (const child of view.manifests.get(d.digest)?.children ?? []) remove(deletions.get(child) ?? { digest: child, tags: tagsOf(child), kind: 'child' })
+  }
+  for (const d of [...deletions.values()].sort((a, b) => (a.kind === 'index' ? 0 : 1) - (b.kind === 'index' ? 0 : 1))) remove(d)
+
+  // An accessory tag follows the manifest it names.
+  const going = new Set(ordered.map((o) => o.digest))
+  for (const t of accessories) {
+    const subject = `sha256:${ACCESSORY_TAG.exec(t.tag)![1]}`
+    const what = accessoryKind(t.tag)
+    if (going.has(t.digest)) verdicts.push({ tag: t.tag, digest: t.digest, action: 'delete', reasons: [`${what} of ${subject.slice(0, 19)}…, which goes`] })
+    else {
+      const kept = needed.get(t.digest)
+      const reason = kept ? `${what} of an image kept tag ${kept.by} needs` : `${what} of ${subject.slice(0, 19)}…, which is not in this repository's plan: left alone`
+      verdicts.push({ tag: t.tag, digest: t.digest, action: 'keep', reasons: [reason] })
     }
   }
   verdicts.sort((a, b) => (a.action === b.action ? (a.tag < b.tag ? -1 : 1) : a.action === 'delete' ? 1 : -1))
   return { repository: input.repository, tags: verdicts, deletions: ordered }
+}
+
+function accessoryKind(tag: string): string {
+  const suffix = ACCESSORY_TAG.exec(tag)?.[2]
+  return suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : suffix === 'sbom' ? 'SBOM' : 'referrers'
 }
 
 /** The plan as aligned text: one line per tag (action, tag, reasons). */
@@ -295,23 +350,24 @@ export interface DeletionResult extends Deletion {
   outcome: 'deleted' | 'absent'
 }
 
+/** Deletes one manifest of a repository by digest: through the registry API, or GitHub's Packages API. */
+export type DeleteManifest = (repositoryRef: string, digest: string) => Promise<'deleted' | 'absent'>
+
 /**
- * Carry out the deletions, in plan order, one DELETE by digest each (so a tag is either
+ * Carry out the deletions, in plan order, one request per digest (so a tag is either
  * there or gone, whatever stops the run). Stops before the next request once interrupted.
- * DeletionDisabledError (405) at the first request means nothing was deleted.
+ * An error (DeletionDisabledError at the first request: nothing was deleted; GitHub's
+ * rate limit) stops the run where it is; `onDone` has seen every deletion before it.
  */
-export async function executePrune(
-  plans: RepositoryPlan[],
-  api: ManifestOptions & { onDone?: (result: DeletionResult) => void },
-): Promise<DeletionResult[]> {
+export async function executePrune(plans: RepositoryPlan[], deleteManifest: DeleteManifest, onDone?: (result: DeletionResult) => void): Promise<DeletionResult[]> {
   const done: DeletionResult[] = []
   for (const plan of plans) {
     for (const d of plan.deletions) {
       if (interrupted()) return done
-      const outcome = await deleteManifest(plan.repository, d.digest, api)
+      const outcome = await deleteManifest(plan.repository, d.digest)
       const result = { ...d, repository: plan.repository, outcome }
       done.push(result)
-      api.onDone?.(result)
+      onDone?.(result)
     }
   }
   return done

@@ -194,12 +194,27 @@ export interface AddRepoOptions {
   allowAutoMerge?: boolean
 }
 
+/** What a route answers. */
+export interface RouteResult {
+  status: number
+  json?: unknown
+  headers?: Record<string, string>
+}
+
+/**
+ * Endpoints another module serves on this stand-in (the Packages API:
+ * tests/helpers/github-packages.mts): asked before the repository routes, in the order
+ * mounted; undefined passes the request on. Throw HttpError for GitHub's error answers.
+ */
+export type MountedRoutes = (request: { method: string; pathname: string; query: URLSearchParams; login: string }, server: GitHubServer) => Promise<RouteResult | undefined>
+
 export interface StartOptions {
   /** token -> login of the user it authenticates. Unknown tokens get 401. */
   tokens?: Record<string, string>
 }
 
-class HttpError extends Error {
+/** An error answer in GitHub's shape (`message`, `errors`, `documentation_url`). */
+export class HttpError extends Error {
   readonly status: number
   readonly errors?: Array<Record<string, string>>
   constructor(status: number, message: string, errors?: Array<Record<string, string>>) {
@@ -272,6 +287,7 @@ export class GitHubServer {
   private readonly teams = new Map<string, Map<string, 'active' | 'pending'>>()
   private teamFailure?: number
   private nextId = 1000
+  private readonly mounted: MountedRoutes[] = []
 
   constructor(server: http.Server, tokens: Record<string, string>) {
     this.server = server
@@ -287,6 +303,11 @@ export class GitHubServer {
   }
 
   // --- set-up and inspection, for tests ------------------------------------------------
+
+  /** Serve more endpoints (see MountedRoutes). */
+  mount(routes: MountedRoutes): void {
+    this.mounted.push(routes)
+  }
 
   /** Serve a bare repository as `owner/name`. */
   addRepo(options: AddRepoOptions): void {
@@ -1276,6 +1297,10 @@ export class GitHubServer {
       const json: TeamMembershipJson = { url: `${this.apiUrl}/teams/1/memberships/${user}`, role: 'member', state }
       return ok(json)
     }
+    for (const routes of this.mounted) {
+      const answer = await routes({ method, pathname, query, login }, this)
+      if (answer) return answer
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(pathname)
     const repo = m && this.repos.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`)
     if (!m || !repo) throw notFound()
@@ -1427,7 +1452,7 @@ export class GitHubServer {
   }
 
   /** GitHub's pagination: `per_page` (default 30, at most 100), `page`, and a Link header. */
-  private async page<T>(pathname: string, query: URLSearchParams, items: T[], json: (item: T) => Promise<unknown>) {
+  async page<T>(pathname: string, query: URLSearchParams, items: T[], json: (item: T) => Promise<unknown>) {
     const perPage = Math.min(100, Math.max(1, Number(query.get('per_page')) || 30))
     const page = Math.max(1, Number(query.get('page')) || 1)
     const last = Math.max(1, Math.ceil(items.length / perPage))

@@ -25,6 +25,20 @@ async function putManifest(registry: TestRegistry, repository: string, reference
   return sha256(body)
 }
 
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+
+/** An OCI image manifest of one config and one layer, both blobs pushed first. */
+async function ociManifest(registry: TestRegistry, repository: string, config: Buffer, layer: Buffer, layerType: string) {
+  const layerDigest = await putBlob(registry, repository, layer)
+  const configDigest = await putBlob(registry, repository, config)
+  return {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: [{ mediaType: layerType, digest: layerDigest, size: layer.length }],
+  }
+}
+
 export interface PushedImage {
   digest: string
   /** The layer's size: what garbage collection frees once nothing references it. */
@@ -43,15 +57,8 @@ export async function pushImage(
 ): Promise<PushedImage> {
   const layer = randomBytes(layerBytes)
   const config = Buffer.from(JSON.stringify({ architecture: platform, os: 'linux', created: created.toISOString(), rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }))
-  const layerDigest = await putBlob(registry, repository, layer)
-  const configDigest = await putBlob(registry, repository, config)
-  const mediaType = 'application/vnd.oci.image.manifest.v1+json'
-  const manifest = {
-    schemaVersion: 2,
-    mediaType,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
-  }
+  const mediaType = OCI_MANIFEST
+  const manifest = await ociManifest(registry, repository, config, layer, 'application/vnd.oci.image.layer.v1.tar')
   let digest = ''
   for (const reference of tags.length ? tags : ['_']) {
     digest = await putManifest(registry, repository, tags.length ? reference : sha256(Buffer.from(JSON.stringify(manifest))), manifest, mediaType)
@@ -69,4 +76,59 @@ export async function pushIndex(registry: TestRegistry, repository: string, tag:
     manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size, platform: { architecture: i === 0 ? 'amd64' : 'arm64', os: 'linux' } })
   }
   return putManifest(registry, repository, tag, { schemaVersion: 2, mediaType, manifests }, mediaType)
+}
+
+const sizeOf = async (registry: TestRegistry, repository: string, digest: string) => (await (await registry.api(`/v2/${repository}/manifests/${digest}`)).arrayBuffer()).byteLength
+
+/** A small OCI manifest of one blob of `artifact` bytes (`mediaType` its layer's type), maybe with a `subject`; pushed under `reference`. */
+async function pushArtifact(registry: TestRegistry, repository: string, reference: string | undefined, layerType: string, artifact: Buffer, subject?: string): Promise<string> {
+  const manifest = {
+    ...(await ociManifest(registry, repository, Buffer.from('{}'), artifact, layerType)),
+    ...(subject ? { subject: { mediaType: OCI_MANIFEST, digest: subject, size: await sizeOf(registry, repository, subject) } } : {}),
+  }
+  return putManifest(registry, repository, reference ?? sha256(Buffer.from(JSON.stringify(manifest))), manifest, OCI_MANIFEST)
+}
+
+/**
+ * A multi-platform image as BuildKit pushes one with provenance: an OCI index of two
+ * platform images and, for each, an attestation manifest (platform unknown/unknown,
+ * annotated `vnd.docker.reference.type: attestation-manifest`), all untagged but the index.
+ */
+export async function pushAttestedIndex(registry: TestRegistry, repository: string, tag: string, options: { created?: Date } = {}): Promise<{ index: string; children: string[] }> {
+  const images = [await pushImage(registry, repository, [], { ...options, platform: 'amd64' }), await pushImage(registry, repository, [], { ...options, platform: 'arm64' })]
+  const manifests: object[] = []
+  const children: string[] = []
+  for (const [i, image] of images.entries()) {
+    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.digest, size: await sizeOf(registry, repository, image.digest), platform: { architecture: i ? 'arm64' : 'amd64', os: 'linux' } })
+    children.push(image.digest)
+  }
+  for (const image of images) {
+    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2', subject: [{ digest: { sha256: image.digest.slice(7) } }], nonce: randomBytes(8).toString('hex') }))
+    const attestation = await pushArtifact(registry, repository, undefined, 'application/vnd.in-toto+json', statement)
+    manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: attestation,
+      size: await sizeOf(registry, repository, attestation),
+      platform: { architecture: 'unknown', os: 'unknown' },
+      annotations: { 'vnd.docker.reference.digest': image.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
+    })
+    children.push(attestation)
+  }
+  const mediaType = 'application/vnd.oci.image.index.v1+json'
+  return { index: await putManifest(registry, repository, tag, { schemaVersion: 2, mediaType, manifests }, mediaType), children }
+}
+
+/**
+ * A signature where cosign stores one: a manifest of a simple-signing payload under the
+ * tag `sha256-<hex of subject>.sig` (`.att` for an attestation) in the same repository.
+ */
+export async function pushCosignTag(registry: TestRegistry, repository: string, subject: string, suffix: 'sig' | 'att' = 'sig'): Promise<string> {
+  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': repository }, image: { 'docker-manifest-digest': subject }, type: 'cosign container image signature' }, optional: null }))
+  const layerType = suffix === 'sig' ? 'application/vnd.dev.cosign.simplesigning.v1+json' : 'application/vnd.dsse.envelope.v1+json'
+  return pushArtifact(registry, repository, `sha256-${subject.slice(7)}.${suffix}`, layerType, payload)
+}
+
+/** An OCI referrer of `subject` (an SBOM, say), pushed by digest only: found through its `subject` field. */
+export async function pushReferrer(registry: TestRegistry, repository: string, subject: string): Promise<string> {
+  return pushArtifact(registry, repository, undefined, 'application/spdx+json', Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: randomBytes(4).toString('hex') })), subject)
 }

@@ -25,6 +25,8 @@ export interface TestRegistry {
   tagState(repository: string, tag: string): Promise<string>
   /** The registry's storage on disk: bytes under its data directory (blobs, manifests, links). */
   storedBytes(): number
+  /** Its storage's root directory (the filesystem driver's `rootdirectory`). */
+  dataDir: string
   /** `docker-registry garbage-collect` on its config: frees blobs no manifest references. */
   garbageCollect(): void
   stop(): Promise<void>
@@ -134,6 +136,7 @@ export async function startRegistry(options: { auth?: { username: string; passwo
       }
       return missing.length ? `incomplete: ${missing.join(', ')}` : 'complete'
     },
+    dataDir: path.join(dir, 'data'),
     storedBytes() {
       let total = 0
       const walk = (d: string) => {

@@ -196,13 +196,15 @@ describe('nightly.yml', () => {
 
   it('prune-images: the registry credentials and nothing else; a full clone; no cache or install scripts next to the delete token', () => {
     const job = doc.jobs['prune-images'] as Job & { 'timeout-minutes'?: number }
-    expect(job.permissions).toEqual({ contents: 'read', packages: 'write' })
-    expect(job.environment).toBe('publish') // packages: write only behind the protected environment
+    // Deleting on ghcr.io takes a token with delete:packages (the Packages API); the workflow's own only reads.
+    expect(job.permissions).toEqual({ contents: 'read', packages: 'read' })
+    expect(job.environment).toBe('publish') // the delete token only behind the protected environment
     expect(job['timeout-minutes']).toBeGreaterThan(0)
-    expect(secretsIn(job)).toEqual(['GITHUB_TOKEN'])
+    expect(secretsIn(job)).toEqual(['GITHUB_TOKEN', 'PACKAGES_DELETE_TOKEN'])
     const runs = job.steps.find((s) => s.run?.includes('scripts/prune-images.mts'))!
     expect(runs.run).toBe('npx zx scripts/prune-images.mts --delete')
-    expect(Object.keys(runs.env ?? {}).sort()).toEqual(['REGISTRY_PASSWORD', 'REGISTRY_USERNAME'])
+    expect(Object.keys(runs.env ?? {}).sort()).toEqual(['GITHUB_TOKEN', 'REGISTRY_PASSWORD', 'REGISTRY_USERNAME'])
+    expect(runs.env?.GITHUB_TOKEN).toBe('${{ secrets.PACKAGES_DELETE_TOKEN }}')
     for (const step of job.steps) if (step !== runs) expect(secretsIn(step), step.name ?? step.run).toEqual([])
     expect(checkoutOf(job)?.with).toEqual({ 'persist-credentials': false, 'fetch-depth': 0 })
     for (const step of job.steps) {
