@@ -61,7 +61,29 @@ export interface Config {
    * write, maintain or admin access: the active members of `team` (`org/team-slug`).
    */
   trust: { team?: string }
+  /**
+   * Image signatures (cosign): the publishing job signs the build image and the final
+   * image by digest, and an image under a content tag whose signature does not verify
+   * is treated as absent. Absent: nothing is signed or verified.
+   */
+  signing?: SigningConfig
 }
+
+/**
+ * Who must have signed an image: a key pair (`publicKey`, a repo-relative path to
+ * cosign's public key; the publishing job signs with COSIGN_PRIVATE_KEY and
+ * COSIGN_PASSWORD), or keyless signing (`identity`, the certificate identity, e.g. the
+ * publishing workflow's `https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main`,
+ * and `issuer`, the OIDC issuer: GitHub Actions' by default). Exactly one of the two.
+ */
+export interface SigningConfig {
+  publicKey?: string
+  identity?: string
+  issuer?: string
+}
+
+/** The OIDC issuer of GitHub Actions' tokens: keyless signatures made in a workflow carry it. */
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
 
 export const CONFIG_FILE = 'build.config.json'
 
@@ -204,6 +226,20 @@ const teamSlug: Check = (v, at) =>
     ? v
     : fail(at, 'a team as "org/team-slug" (the slug as in the team\'s URL: lowercase letters, digits, "-" and "_")', v)
 
+// signing: a public key or a keyless identity, never both, never neither.
+const signingSection: Check = (v, at) => {
+  const signing = object({ publicKey: optional(repoPath), identity: optional(str), issuer: optional(str) })(v, at) as SigningConfig
+  if ((signing.publicKey === undefined) === (signing.identity === undefined)) {
+    throw new ConfigError(`${at}: set exactly one of publicKey (the path of cosign's public key) or identity (the keyless signer's certificate identity)`)
+  }
+  if (signing.publicKey !== undefined && signing.issuer !== undefined) {
+    throw new ConfigError(`${at}.issuer: only with identity (a key pair has no issuer)`)
+  }
+  if (signing.identity !== undefined) signing.issuer ??= GITHUB_ACTIONS_ISSUER
+  else delete signing.issuer
+  return signing
+}
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -256,6 +292,7 @@ const schema = object({
     () => defaultPrune(),
   ),
   trust: optional(object({ team: optional(teamSlug) }), () => ({})),
+  signing: optional(signingSection),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
     const entries = v.map((item, i) =>

@@ -36,16 +36,18 @@ import {
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
 import { LABELS } from './labels.mts'
+import { signatureVerifier, signImage, warnUnsigned, type Verifier } from './signature.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
 
 /** Why this run built the build image instead of finding or pulling it. */
-export type BuildReason = 'local-only' | 'not-in-registry' | 'registry-unavailable' | 'not-readable-without-credentials' | 'pull-failed'
+export type BuildReason = 'local-only' | 'not-in-registry' | 'not-signed' | 'registry-unavailable' | 'not-readable-without-credentials' | 'pull-failed'
 
 /** Each reason in words, for logs and the timing table. */
 export const BUILD_REASONS: Record<BuildReason, string> = {
   'local-only': 'no registry configured: local-only mode',
   'not-in-registry': 'not in the registry yet',
+  'not-signed': "the registry's image has no valid signature (signing in build.config.json)",
   'registry-unavailable': 'the registry could not be asked',
   'not-readable-without-credentials': 'the registry refused to let us read it without credentials',
   'pull-failed': 'the pull failed',
@@ -145,6 +147,9 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   //    credentials must not silently cost a rebuild on every run.
   const { registry, repository } = parseImageRef(ref)
   const credentials = registryCredentials(registry, env)
+  // With `signing` configured, an image under the tag without a valid signature is absent.
+  const verify = signatureVerifier(config.signing, { root: repo.root, env })
+  let unsigned: string | undefined
   let digest: string | null = null
   let registryDown: RegistryUnavailableError | undefined
   let unreadable: RegistryAuthError | undefined
@@ -167,13 +172,19 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
       cannotRead(`HTTP ${error.status}`)
     } else throw error
   }
+  if (digest && verify && !(await verify(`${registry}/${repository}`, digest))) {
+    warnUnsigned(ref, digest, config.signing!, present ? 'the local image is kept' : `BUILDING ${ref} LOCALLY`)
+    unsigned = digest
+    digest = null
+  }
   durations.check = since(checkStarted)
-  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : 'not-in-registry'
+  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : unsigned ? 'not-signed' : 'not-in-registry'
+  const push = { ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, root: repo.root }
 
   if (present) {
     // --push with the image already local: push only what the registry lacks.
     if (digest) return finish({ outcome: 'present' })
-    const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
+    const pushed = await pushBuildImage(push)
     return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
   }
 
@@ -183,7 +194,10 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     const pullStarted = performance.now()
     info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
     try {
-      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
+      // A verified image is pulled by the digest that was verified, then tagged: the tag could move in between.
+      const pinned = verify ? `${registry}/${repository}@${digest}` : ref
+      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(pinned, { ...opts, ...retry })))
+      if (verify) await docker.tagImage(pinned, ref)
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
     } catch (error) {
@@ -208,11 +222,12 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     'registry-unavailable': `not local; ${registry} could not be asked`,
     'not-readable-without-credentials': `not local; ${registry} does not let us read ${short} without credentials`,
     'not-in-registry': `not local; ${registry} has no ${short} (404)`,
+    'not-signed': `not local; ${registry}'s ${short} has no valid signature`,
     'local-only': `not local; no registry configured`,
   }[reason]
   //    The registry is searched for an earlier commit's image only when it answered us:
   //    down or refusing anonymous reads, it would only fail again, slowly.
-  const searchRegistry = reason === 'not-in-registry' || reason === 'pull-failed'
+  const searchRegistry = reason === 'not-in-registry' || reason === 'not-signed' || reason === 'pull-failed'
   const cache = await buildImage({
     repo,
     config,
@@ -223,15 +238,29 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     why,
     cacheFrom: options.cacheFrom !== false,
     registryCache: searchRegistry
-      ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env) }
+      ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env), verify }
       : undefined,
     registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
   })
   if (!options.push) return finish({ outcome: 'built', reason, cache })
 
   // 5. Push what was built.
-  const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
+  const pushed = await pushBuildImage(push)
   return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
+}
+
+/**
+ * Sign what `--push` pushed (signing configured). Without the signer's material (no
+ * COSIGN_PRIVATE_KEY, no OIDC token) it is a warning: readers treat the image as absent
+ * until the publishing job (push-images) signs it. With --require-push, an error.
+ */
+async function signPushed(signing: NonNullable<Config['signing']>, repositoryRef: string, digest: string, options: Parameters<typeof signImage>[3], requirePush?: boolean): Promise<void> {
+  try {
+    await step(`sign ${repositoryRef}@${digest}`, () => signImage(signing, repositoryRef, digest, options))
+  } catch (error) {
+    if (requirePush || !(error instanceof WorkError)) throw error
+    warn(`${error.message}: pushed unsigned, so readers that verify signatures treat it as absent until push-images signs it`)
+  }
 }
 
 /** `pull 3.1s, total 3.4s`: the phases that happened. */
@@ -261,6 +290,8 @@ interface BuildArgs {
     retry: { retries: number; baseDelayMs: number }
     configFile?: string
     depth?: number
+    /** With `signing` configured: an earlier image without a valid signature is no cache. */
+    verify?: Verifier
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
@@ -350,7 +381,7 @@ async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag'
   if (!registryCache) return none(registrySkipped ? `no earlier build in the local daemon, and ${registrySkipped}` : 'no earlier build in the local daemon, and no registry configured')
   const configFile = configInRepo(repo.root, registryCache.configFile)
   if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
-  return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env })
+  return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env, verify: registryCache.verify })
 }
 
 /**
@@ -486,6 +517,10 @@ interface PushArgs {
   registryDown?: RegistryUnavailableError
   /** The registry refused us an anonymous read: asking whether it has the image would be refused again. */
   unreadable?: RegistryAuthError
+  /** With `signing` configured: an image the registry has under the tag counts only when its signature verifies. */
+  verify?: Verifier
+  signing?: Config['signing']
+  root: string
 }
 
 /**
@@ -494,7 +529,8 @@ interface PushArgs {
  * warn, unless `requirePush`.
  */
 async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
-  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable } = args
+  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable, verify, signing, root } = args
+  const repositoryRef = ref.slice(0, ref.lastIndexOf(':'))
   const started = performance.now()
   try {
     if (registryDown && !requirePush) {
@@ -503,14 +539,18 @@ async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSk
     }
     if (!registryDown && !unreadable) {
       const existing = await manifestDigest(ref, { credentials, ...retry })
-      if (existing) {
+      if (existing && (!verify || (await verify(repositoryRef, existing)))) {
         success(`not pushing ${ref}: the registry already has it (${existing}), pushed by a concurrent run`)
         return { pushSkipped: 'already in the registry' }
       }
+      if (existing) info(`pushing ${ref} over ${existing}, which has no valid signature`)
     }
     await checkPushAccess(ref, { credentials, ...retry })
-    const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.push(ref, { ...opts, ...retry })))
-    return { digest }
+    return await docker.withLogin(registry, envCredentials(env), async (opts) => {
+      const digest = await step(`push ${ref}`, () => docker.push(ref, { ...opts, ...retry }))
+      if (signing) await signPushed(signing, repositoryRef, digest, { root, env, configDir: opts.configDir }, requirePush)
+      return { digest }
+    })
   } catch (error) {
     if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
       warn(`not pushing ${ref}: ${error.message}`)

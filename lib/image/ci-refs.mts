@@ -10,8 +10,11 @@
 // (`--write-refs`) once it does. A pin whose tag the registry now gives another digest
 // means the content tag was overwritten: reported, and never re-pinned automatically.
 import { fs, path } from 'zx'
+import type { SigningConfig } from '../core/config.mts'
 import { retrySettings } from '../core/retries.mts'
+import { warn } from '../core/log.mts'
 import { isAnonymousReadRefusal, manifestDigest, parseImageRef, registryCredentials, RegistryUnavailableError } from './registry.mts'
+import { describeSigner, type Verifier } from './signature.mts'
 
 /**
  * What a reference is, after the check:
@@ -58,14 +61,21 @@ export class RegistryLookupError extends Error {}
  * pulls from), with the credentials used everywhere else (REGISTRY_USERNAME and
  * REGISTRY_PASSWORD, else the Docker config), anonymously without them. A registry that
  * refuses an anonymous read, or stays unavailable after the retries, makes the reference
- * `unverified`; a refusal of credentials is an error.
+ * `unverified`; a refusal of credentials is an error. With `signing` configured
+ * (`verify`), a digest without a valid signature is no digest: the tag counts as not
+ * pushed yet, so it is never pinned.
  */
-export function registryDigestLookup(env: NodeJS.ProcessEnv = process.env): DigestLookup {
+export function registryDigestLookup(env: NodeJS.ProcessEnv = process.env, verify?: { verifier: Verifier; signing: SigningConfig }): DigestLookup {
   return async (ref) => {
     const { registry } = parseImageRef(ref)
     const credentials = registryCredentials(registry, env)
     try {
-      return await manifestDigest(ref, { credentials, ...retrySettings(env), what: ref })
+      const digest = await manifestDigest(ref, { credentials, ...retrySettings(env), what: ref })
+      if (digest && verify && !(await verify.verifier(ref.slice(0, ref.lastIndexOf(':')), digest))) {
+        warn(`${ref} (${digest}) has no valid signature from ${describeSigner(verify.signing)}: NOT TRUSTED, treated as not pushed yet (never pinned); the publishing job replaces it`)
+        return null
+      }
+      return digest
     } catch (error) {
       if (error instanceof RegistryUnavailableError) throw new RegistryLookupError(error.message)
       if (!credentials && isAnonymousReadRefusal(error)) {
