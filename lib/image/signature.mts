@@ -10,7 +10,7 @@
 //   key pair:  cosign sign --key env://COSIGN_PRIVATE_KEY --tlog-upload=false (COSIGN_PASSWORD in env)
 //              cosign verify --key <publicKey> --insecure-ignore-tlog (the key is the trust anchor)
 //   keyless:   cosign sign (the CI's OIDC token: GitHub Actions with `id-token: write`)
-//              cosign verify --certificate-identity <identity> --certificate-oidc-issuer <issuer>
+//              cosign verify --certificate-identity[-regexp] <identity> --certificate-oidc-issuer <issuer>
 //
 // Secrets never reach argv: the private key and its password travel in cosign's env.
 // Registry credentials: the Docker config cosign reads (DOCKER_CONFIG), as for docker.
@@ -38,7 +38,7 @@ export interface SignatureOptions {
 export function verifyArgv(signing: SigningConfig, pinned: string, root: string): string[] {
   const who = signing.publicKey
     ? ['--key', path.resolve(root, signing.publicKey), '--insecure-ignore-tlog']
-    : ['--certificate-identity', signing.identity!, '--certificate-oidc-issuer', signing.issuer!]
+    : [...(signing.identity ? ['--certificate-identity', signing.identity] : ['--certificate-identity-regexp', signing.identityRegexp!]), '--certificate-oidc-issuer', signing.issuer!]
   return ['verify', ...who, ...insecure(pinned), pinned]
 }
 
@@ -108,7 +108,8 @@ export function signatureVerifier(signing: SigningConfig | undefined, options: S
 
 /** Who signs, in words: `the key cosign.pub`, `https://github.com/... (issuer ...)`. */
 export function describeSigner(signing: SigningConfig): string {
-  return signing.publicKey ? `the key ${signing.publicKey}` : `${signing.identity} (issuer ${signing.issuer})`
+  if (signing.publicKey) return `the key ${signing.publicKey}`
+  return `${signing.identity ?? `an identity matching ${signing.identityRegexp}`} (issuer ${signing.issuer})`
 }
 
 /**
