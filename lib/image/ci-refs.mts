@@ -114,9 +114,9 @@ function refPattern(repository: string): RegExp {
 }
 
 /** A reference names a registry when its first component is a host (has `.` or `:`, or is localhost). */
-function namesRegistry(prefix: string): boolean {
-  const first = prefix.split('/')[0]
-  return prefix.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+function namesRegistry(name: string): boolean {
+  const first = name.split('/')[0]
+  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
 }
 
 /**
@@ -156,7 +156,9 @@ export async function syncRefs(root: string, repository: string, tag: string, wr
         const current = `${prefix}${repository}:${tag}`
         const finding: RefFinding = { file, line: i + 1, found, status: 'local' }
         let registryDigest: string | null | undefined
-        if (lookup && namesRegistry(prefix)) {
+        // The registry is named by the reference's prefix, or by the repository itself when
+        // the config (or REGISTRY) names one: then the prefix is empty.
+        if (lookup && namesRegistry(`${prefix}${repository}`)) {
           const answer = await ask(current)
           if ('reason' in answer) finding.reason = answer.reason
           else registryDigest = answer.digest
