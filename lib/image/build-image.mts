@@ -7,7 +7,8 @@
 //      the registry, the registry unreachable, or (without credentials) not readable to us;
 //      --cache-from the nearest earlier build image: a local one, else the registry's
 //      image of the nearest earlier commit (lib/image/cache-image.mts);
-//   5. --push: push what was built (a refusal for credentials only warns, unless --require-push).
+//   5. --push: push what was built (a refusal for credentials only warns, unless
+//      --require-push), and sign it with `signing` configured (lib/image/push-build-image.mts).
 // The result says why the image was built (`reason`).
 import fs from 'node:fs'
 import os from 'node:os'
@@ -22,7 +23,6 @@ import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
 import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
-  checkPushAccess,
   dockerConfigDir,
   envCredentials,
   isAnonymousReadRefusal,
@@ -36,7 +36,8 @@ import {
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
 import { LABELS } from './labels.mts'
-import { signatureVerifier, signImage, warnUnsigned, type Verifier } from './signature.mts'
+import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
+import { pushBuildImage } from './push-build-image.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
 
@@ -247,20 +248,6 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   // 5. Push what was built.
   const pushed = await pushBuildImage(push)
   return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
-}
-
-/**
- * Sign what `--push` pushed (signing configured). Without the signer's material (no
- * COSIGN_PRIVATE_KEY, no OIDC token) it is a warning: readers treat the image as absent
- * until the publishing job (push-images) signs it. With --require-push, an error.
- */
-async function signPushed(signing: NonNullable<Config['signing']>, repositoryRef: string, digest: string, options: Parameters<typeof signImage>[3], requirePush?: boolean): Promise<void> {
-  try {
-    await step(`sign ${repositoryRef}@${digest}`, () => signImage(signing, repositoryRef, digest, options))
-  } catch (error) {
-    if (requirePush || !(error instanceof WorkError)) throw error
-    warn(`${error.message}: pushed unsigned, so readers that verify signatures treat it as absent until push-images signs it`)
-  }
 }
 
 /** `pull 3.1s, total 3.4s`: the phases that happened. */
@@ -502,63 +489,4 @@ export function missingFromOutput(output: string): string | undefined {
 async function sourceRevision(root: string): Promise<string> {
   const out = await git(root)`git rev-parse --verify --quiet HEAD`.nothrow()
   return out.exitCode === 0 ? out.stdout.trim() : 'none'
-}
-
-// --- pushing ---
-
-interface PushArgs {
-  ref: string
-  registry: string
-  credentials?: Credentials
-  env: NodeJS.ProcessEnv
-  retry: { retries: number; baseDelayMs: number }
-  durations: Durations
-  requirePush?: boolean
-  registryDown?: RegistryUnavailableError
-  /** The registry refused us an anonymous read: asking whether it has the image would be refused again. */
-  unreadable?: RegistryAuthError
-  /** With `signing` configured: an image the registry has under the tag counts only when its signature verifies. */
-  verify?: Verifier
-  signing?: Config['signing']
-  root: string
-}
-
-/**
- * Push the image unless the registry got it meanwhile (a concurrent run). A refusal for
- * credentials (a pull request from a fork has none) and a registry that is down only
- * warn, unless `requirePush`.
- */
-async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
-  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable, verify, signing, root } = args
-  const repositoryRef = ref.slice(0, ref.lastIndexOf(':'))
-  const started = performance.now()
-  try {
-    if (registryDown && !requirePush) {
-      warn(`not pushing ${ref}: ${registryDown.message}`)
-      return { pushSkipped: registryDown.message }
-    }
-    if (!registryDown && !unreadable) {
-      const existing = await manifestDigest(ref, { credentials, ...retry })
-      if (existing && (!verify || (await verify(repositoryRef, existing)))) {
-        success(`not pushing ${ref}: the registry already has it (${existing}), pushed by a concurrent run`)
-        return { pushSkipped: 'already in the registry' }
-      }
-      if (existing) info(`pushing ${ref} over ${existing}, which has no valid signature`)
-    }
-    await checkPushAccess(ref, { credentials, ...retry })
-    return await docker.withLogin(registry, envCredentials(env), async (opts) => {
-      const digest = await step(`push ${ref}`, () => docker.push(ref, { ...opts, ...retry }))
-      if (signing) await signPushed(signing, repositoryRef, digest, { root, env, configDir: opts.configDir }, requirePush)
-      return { digest }
-    })
-  } catch (error) {
-    if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
-      warn(`not pushing ${ref}: ${error.message}`)
-      warn(`not pushed: without push credentials (a pull request from a fork, say) the job stays green; pass --require-push to make this fail`)
-      return { pushSkipped: 'refused for credentials' }
-    }
-    throw error
-  } finally {
-    durations.push = since(started)
-  }
 }
