@@ -180,12 +180,13 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   }
   durations.check = since(checkStarted)
   let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : unsigned ? 'not-signed' : 'not-in-registry'
-  const push = { ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, root: repo.root }
+  // Read when pushing: a pull refused for credentials (step 3) sets `unreadable`.
+  const pushArgs = () => ({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, root: repo.root })
 
   if (present) {
     // --push with the image already local: push only what the registry lacks.
     if (digest) return finish({ outcome: 'present' })
-    const pushed = await pushBuildImage(push)
+    const pushed = await pushBuildImage(pushArgs())
     return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
   }
 
@@ -246,7 +247,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   if (!options.push) return finish({ outcome: 'built', reason, cache })
 
   // 5. Push what was built.
-  const pushed = await pushBuildImage(push)
+  const pushed = await pushBuildImage(pushArgs())
   return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
 }
 
