@@ -142,7 +142,7 @@ describe.each(BUILDERS)('signed content tags, under %s', (_builder, builder) => 
     expect(third.json.reason).toBeUndefined()
     expect(stamp(forged.ref)).toBe(forged.forgedStamp)
     expect(third.stderr).not.toContain('NOT TRUSTED')
-  })
+  }, 300_000) // four runs of the script, three fresh runners
 
   it('the registry cache lookup never offers a forged image of the parent commit; signed by the publisher, it is the cache, by its digest', async () => {
     const f = signedRepo('cbs-sign-cache')
@@ -163,7 +163,7 @@ describe.each(BUILDERS)('signed content tags, under %s', (_builder, builder) => 
     expect(signed.json.outcome).toBe('built')
     expect(signed.json.cache?.image).toMatchObject({ ref: `${forged.ref}@${forged.digest}`, source: 'registry' })
     expect(stamp(signed.json.ref)).toBe(forged.forgedStamp)
-  })
+  }, 300_000)
 
   it('push-images replaces a forged build image under the content tag, builds the final image FROM its own build, and signs both by digest; a re-run signs nothing again', async () => {
     const f = signedRepo('cbs-sign-push')
@@ -195,7 +195,7 @@ describe.each(BUILDERS)('signed content tags, under %s', (_builder, builder) => 
     expect(again.exitCode, again.stderr).toBe(0)
     expect((JSON.parse(again.stdout) as { images: Array<{ action: string }> }).images.map((i) => i.action).every((a) => a === 'unchanged')).toBe(true)
     expect(again.stderr).not.toMatch(/sign \S+@sha256/)
-  })
+  }, 300_000)
 })
 
 describe('signed content tags: the pins in CI configs, and the publishing job\'s key', () => {
