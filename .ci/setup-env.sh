@@ -67,6 +67,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# cosign signs and verifies images (build.config.json `signing`; the signature tests run
+# the real one). Bookworm has none; trixie's cosign 2.5.0 comes alone, its release named
+# per package as for the engine above.
+if ! command -v cosign >/dev/null; then
+  add_trixie
+  log "installing from Debian trixie: cosign/trixie (nothing else from trixie)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq cosign/trixie >/dev/null
+fi
 
 # 2. The Docker daemon.
 if ! docker info >/dev/null 2>&1; then

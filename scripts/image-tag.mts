@@ -12,6 +12,7 @@ import { openProject } from '../lib/core/project.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { registryDigestLookup, syncRefs, type RefFinding } from '../lib/image/ci-refs.mts'
 import { buildImageRepository, computeBuildImageTag } from '../lib/image/content-tag.mts'
+import { signatureVerifier } from '../lib/image/signature.mts'
 
 const usage = `
 Usage: npx zx scripts/image-tag.mts [options]
@@ -66,7 +67,10 @@ await main(async () => {
   if (flags['check-refs'] || flags['write-refs']) {
     const write = Boolean(flags['write-refs'])
     const name = buildImageRepository(config)
-    const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, registryDigestLookup())
+    // With `signing` configured, a digest counts only when its signature verifies.
+    const verifier = signatureVerifier(config.signing, { root: repo.root })
+    const lookup = registryDigestLookup(process.env, verifier && { verifier, signing: config.signing! })
+    const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, lookup)
     for (const ref of refs) reportRef(ref, write)
     const left = write ? stale.filter((r) => r.status === 'overwritten') : stale
     if (left.length) {

@@ -12,8 +12,12 @@
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
-//   6. Compare each ref with the registry: create, update, unchanged or refuse.
+//   6. Compare each ref with the registry: create, update, unchanged or refuse. With
+//      `signing` configured, a build image under the content tag whose signature does not
+//      verify was pushed by someone else: replaced (and step 4 did not use it).
 //   7. Push (unless --dry-run); print each ref with its digest.
+//   8. With `signing` configured, sign the build image and the final image by digest
+//      (cosign: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD, or keyless with the CI's OIDC token).
 import path from 'node:path'
 import { main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
@@ -31,11 +35,13 @@ import {
   planPublish,
   publishJson,
   refusalMessage,
+  repositoryOf,
   type PublishResult,
 } from '../lib/publish/publish-plan.mts'
 import { retrySettings } from '../lib/core/retries.mts'
 import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
+import { signatureVerifier, signImage } from '../lib/image/signature.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
 const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
@@ -80,7 +86,9 @@ Options:
 
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
-CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built.
+CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built. With "signing" in
+build.config.json: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD (signing.publicKey), or the
+CI's OIDC token (signing.identity: GitHub Actions with id-token: write).
 
 Exit codes: 0 pushed (or nothing to push), 1 a push failed or a release tag was
 refused (also with --dry-run), 2 bad usage or config.
@@ -102,6 +110,9 @@ await main(async () => {
   const finalRepository = image.repository
   if (Boolean(env.REGISTRY_USERNAME) !== Boolean(env.REGISTRY_PASSWORD)) {
     throw new UsageError('set both REGISTRY_USERNAME and REGISTRY_PASSWORD, or neither (to use an existing docker login)')
+  }
+  if (config.signing?.publicKey && !dryRun && (!env.COSIGN_PRIVATE_KEY || !env.COSIGN_PASSWORD)) {
+    throw new UsageError('build.config.json signs with a key pair (signing.publicKey): set COSIGN_PRIVATE_KEY (the private key\'s content) and COSIGN_PASSWORD in the publishing job')
   }
   const retry = retrySettings(env)
 
@@ -206,12 +217,13 @@ await main(async () => {
     // 6. The plan: each ref against what the registry has.
     const buildImageId = await imageId(buildImage.ref)
     if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
+    const verify = signatureVerifier(config.signing, { root: repo.root, env, configDir: dockerOptions.configDir })
     const plan = await planPublish(
       [
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
         ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
       ],
-      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable },
+      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable, verify },
     )
     const refused = plan.filter((p) => p.action === 'refuse')
 
@@ -242,6 +254,17 @@ await main(async () => {
     }
     info(`${publishedSummary(done)} in ${seconds(performance.now() - started)}`)
     if (refused.length) throw new WorkError(refusalMessage(refused))
+
+    // 8. Sign what the publishing job vouches for, by digest: the build image and the
+    //    final image (one digest under all its tags), unless already signed.
+    if (config.signing && verify) {
+      const images = new Map(done.filter((r) => r.digest).map((r) => [`${repositoryOf(r.ref)}@${r.digest}`, r]))
+      for (const result of images.values()) {
+        const repository = repositoryOf(result.ref)
+        if (await verify(repository, result.digest!)) continue
+        await step(`sign ${repository}@${result.digest}`, () => signImage(config.signing!, repository, result.digest!, { root: repo.root, env, configDir: dockerOptions.configDir }))
+      }
+    }
     return 0
   })
 })

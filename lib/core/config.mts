@@ -61,7 +61,31 @@ export interface Config {
    * write, maintain or admin access: the active members of `team` (`org/team-slug`).
    */
   trust: { team?: string }
+  /**
+   * Image signatures (cosign): the publishing job signs the build image and the final
+   * image by digest, and an image under a content tag whose signature does not verify
+   * is treated as absent. Absent: nothing is signed or verified.
+   */
+  signing?: SigningConfig
 }
+
+/**
+ * Who must have signed an image: a key pair (`publicKey`, a repo-relative path to
+ * cosign's public key; the publishing job signs with COSIGN_PRIVATE_KEY and
+ * COSIGN_PASSWORD), or keyless signing: `identity`, the certificate identity (the
+ * publishing workflow, `https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main`),
+ * or `identityRegexp` (main and release tags: `...ci\.yml@refs/(heads/main|tags/v.*)$`),
+ * and `issuer`, the OIDC issuer (GitHub Actions' by default). Exactly one of the three.
+ */
+export interface SigningConfig {
+  publicKey?: string
+  identity?: string
+  identityRegexp?: string
+  issuer?: string
+}
+
+/** The OIDC issuer of GitHub Actions' tokens: keyless signatures made in a workflow carry it. */
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
 
 export const CONFIG_FILE = 'build.config.json'
 
@@ -216,6 +240,33 @@ const teamSlug: Check = (v, at) =>
     ? v
     : fail(at, 'a team as "org/team-slug" (the slug as in the team\'s URL: lowercase letters, digits, "-" and "_")', v)
 
+const regexp: Check = (v, at) => {
+  const source = str(v, at) as string
+  try {
+    new RegExp(source)
+  } catch (error) {
+    throw new ConfigError(`${at}: not a regular expression: ${(error as Error).message}`)
+  }
+  return source
+}
+
+// signing: a public key or a keyless identity (exact, or a pattern): exactly one.
+const signingSection: Check = (v, at) => {
+  const signing = object({ publicKey: optional(repoPath), identity: optional(str), identityRegexp: optional(regexp), issuer: optional(str) })(v, at) as SigningConfig
+  const set = (['publicKey', 'identity', 'identityRegexp'] as const).filter((key) => signing[key] !== undefined)
+  if (set.length !== 1) {
+    throw new ConfigError(
+      `${at}: set exactly one of publicKey (the path of cosign's public key), identity or identityRegexp (the keyless signer's certificate identity)${set.length ? `, not ${set.join(' and ')}` : ''}`,
+    )
+  }
+  if (signing.publicKey !== undefined && signing.issuer !== undefined) {
+    throw new ConfigError(`${at}.issuer: only with identity or identityRegexp (a key pair has no issuer)`)
+  }
+  for (const key of Object.keys(signing) as Array<keyof SigningConfig>) if (signing[key] === undefined) delete signing[key]
+  if (!signing.publicKey) signing.issuer ??= GITHUB_ACTIONS_ISSUER
+  return signing
+}
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -269,6 +320,7 @@ const schema = object({
     () => defaultPrune(),
   ),
   trust: optional(object({ team: optional(teamSlug) }), () => ({})),
+  signing: optional(signingSection),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
     const entries = v.map((item, i) =>

@@ -7,7 +7,8 @@
 //      the registry, the registry unreachable, or (without credentials) not readable to us;
 //      --cache-from the nearest earlier build image: a local one, else the registry's
 //      image of the nearest earlier commit (lib/image/cache-image.mts);
-//   5. --push: push what was built (a refusal for credentials only warns, unless --require-push).
+//   5. --push: push what was built (a refusal for credentials only warns, unless
+//      --require-push), and sign it with `signing` configured (lib/image/push-build-image.mts).
 // The result says why the image was built (`reason`).
 import fs from 'node:fs'
 import os from 'node:os'
@@ -22,7 +23,6 @@ import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
 import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
-  checkPushAccess,
   dockerConfigDir,
   envCredentials,
   isAnonymousReadRefusal,
@@ -36,16 +36,19 @@ import {
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
 import { LABELS } from './labels.mts'
+import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
+import { pushBuildImage } from './push-build-image.mts'
 
 export type Outcome = 'present' | 'pulled' | 'built' | 'pushed'
 
 /** Why this run built the build image instead of finding or pulling it. */
-export type BuildReason = 'local-only' | 'not-in-registry' | 'registry-unavailable' | 'not-readable-without-credentials' | 'pull-failed'
+export type BuildReason = 'local-only' | 'not-in-registry' | 'not-signed' | 'registry-unavailable' | 'not-readable-without-credentials' | 'pull-failed'
 
 /** Each reason in words, for logs and the timing table. */
 export const BUILD_REASONS: Record<BuildReason, string> = {
   'local-only': 'no registry configured: local-only mode',
   'not-in-registry': 'not in the registry yet',
+  'not-signed': "the registry's image has no valid signature (signing in build.config.json)",
   'registry-unavailable': 'the registry could not be asked',
   'not-readable-without-credentials': 'the registry refused to let us read it without credentials',
   'pull-failed': 'the pull failed',
@@ -145,6 +148,9 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   //    credentials must not silently cost a rebuild on every run.
   const { registry, repository } = parseImageRef(ref)
   const credentials = registryCredentials(registry, env)
+  // With `signing` configured, an image under the tag without a valid signature is absent.
+  const verify = signatureVerifier(config.signing, { root: repo.root, env })
+  let unsigned: string | undefined
   let digest: string | null = null
   let registryDown: RegistryUnavailableError | undefined
   let unreadable: RegistryAuthError | undefined
@@ -167,13 +173,20 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
       cannotRead(`HTTP ${error.status}`)
     } else throw error
   }
+  if (digest && verify && !(await verify(`${registry}/${repository}`, digest))) {
+    warnUnsigned(ref, digest, config.signing!, present ? 'the local image is kept' : `BUILDING ${ref} LOCALLY`)
+    unsigned = digest
+    digest = null
+  }
   durations.check = since(checkStarted)
-  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : 'not-in-registry'
+  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : unsigned ? 'not-signed' : 'not-in-registry'
+  // Read when pushing: a pull refused for credentials (step 3) sets `unreadable`.
+  const pushArgs = () => ({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, root: repo.root })
 
   if (present) {
     // --push with the image already local: push only what the registry lacks.
     if (digest) return finish({ outcome: 'present' })
-    const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
+    const pushed = await pushBuildImage(pushArgs())
     return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
   }
 
@@ -183,7 +196,10 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     const pullStarted = performance.now()
     info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
     try {
-      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
+      // A verified image is pulled by the digest that was verified, then tagged: the tag could move in between.
+      const pinned = verify ? `${registry}/${repository}@${digest}` : ref
+      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(pinned, { ...opts, ...retry })))
+      if (verify) await docker.tagImage(pinned, ref)
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
     } catch (error) {
@@ -208,11 +224,12 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     'registry-unavailable': `not local; ${registry} could not be asked`,
     'not-readable-without-credentials': `not local; ${registry} does not let us read ${short} without credentials`,
     'not-in-registry': `not local; ${registry} has no ${short} (404)`,
+    'not-signed': `not local; ${registry}'s ${short} has no valid signature`,
     'local-only': `not local; no registry configured`,
   }[reason]
   //    The registry is searched for an earlier commit's image only when it answered us:
   //    down or refusing anonymous reads, it would only fail again, slowly.
-  const searchRegistry = reason === 'not-in-registry' || reason === 'pull-failed'
+  const searchRegistry = reason === 'not-in-registry' || reason === 'not-signed' || reason === 'pull-failed'
   const cache = await buildImage({
     repo,
     config,
@@ -223,14 +240,14 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     why,
     cacheFrom: options.cacheFrom !== false,
     registryCache: searchRegistry
-      ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env) }
+      ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env), verify }
       : undefined,
     registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
   })
   if (!options.push) return finish({ outcome: 'built', reason, cache })
 
   // 5. Push what was built.
-  const pushed = await pushBuildImage({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable })
+  const pushed = await pushBuildImage(pushArgs())
   return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
 }
 
@@ -261,6 +278,8 @@ interface BuildArgs {
     retry: { retries: number; baseDelayMs: number }
     configFile?: string
     depth?: number
+    /** With `signing` configured: an earlier image without a valid signature is no cache. */
+    verify?: Verifier
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
@@ -350,7 +369,7 @@ async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag'
   if (!registryCache) return none(registrySkipped ? `no earlier build in the local daemon, and ${registrySkipped}` : 'no earlier build in the local daemon, and no registry configured')
   const configFile = configInRepo(repo.root, registryCache.configFile)
   if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
-  return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env })
+  return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env, verify: registryCache.verify })
 }
 
 /**
@@ -471,54 +490,4 @@ export function missingFromOutput(output: string): string | undefined {
 async function sourceRevision(root: string): Promise<string> {
   const out = await git(root)`git rev-parse --verify --quiet HEAD`.nothrow()
   return out.exitCode === 0 ? out.stdout.trim() : 'none'
-}
-
-// --- pushing ---
-
-interface PushArgs {
-  ref: string
-  registry: string
-  credentials?: Credentials
-  env: NodeJS.ProcessEnv
-  retry: { retries: number; baseDelayMs: number }
-  durations: Durations
-  requirePush?: boolean
-  registryDown?: RegistryUnavailableError
-  /** The registry refused us an anonymous read: asking whether it has the image would be refused again. */
-  unreadable?: RegistryAuthError
-}
-
-/**
- * Push the image unless the registry got it meanwhile (a concurrent run). A refusal for
- * credentials (a pull request from a fork has none) and a registry that is down only
- * warn, unless `requirePush`.
- */
-async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
-  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable } = args
-  const started = performance.now()
-  try {
-    if (registryDown && !requirePush) {
-      warn(`not pushing ${ref}: ${registryDown.message}`)
-      return { pushSkipped: registryDown.message }
-    }
-    if (!registryDown && !unreadable) {
-      const existing = await manifestDigest(ref, { credentials, ...retry })
-      if (existing) {
-        success(`not pushing ${ref}: the registry already has it (${existing}), pushed by a concurrent run`)
-        return { pushSkipped: 'already in the registry' }
-      }
-    }
-    await checkPushAccess(ref, { credentials, ...retry })
-    const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.push(ref, { ...opts, ...retry })))
-    return { digest }
-  } catch (error) {
-    if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
-      warn(`not pushing ${ref}: ${error.message}`)
-      warn(`not pushed: without push credentials (a pull request from a fork, say) the job stays green; pass --require-push to make this fail`)
-      return { pushSkipped: 'refused for credentials' }
-    }
-    throw error
-  } finally {
-    durations.push = since(started)
-  }
 }

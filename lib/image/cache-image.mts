@@ -18,6 +18,7 @@ import { buildImageRepository, buildImageTagAt, buildImageTagsAlongFirstParent }
 import { LABELS } from './labels.mts'
 import * as docker from './docker.mts'
 import { isAnonymousReadRefusal, manifestDigest, RegistryAuthError, RegistryUnavailableError, type Credentials } from './registry.mts'
+import { describeSigner, type Verifier } from './signature.mts'
 
 /** How many first-parent ancestors of HEAD are looked at, by default. */
 export const CACHE_DEPTH = 20
@@ -134,6 +135,11 @@ export interface RegistryLookupOptions {
   baseDelayMs: number
   depth?: number
   env?: NodeJS.ProcessEnv
+  /**
+   * With `signing` configured: an earlier image counts only when its signature verifies
+   * (one that does not is skipped, with a warning), and is offered by its verified digest.
+   */
+  verify?: Verifier
 }
 
 /**
@@ -175,10 +181,18 @@ export async function registryCacheImage(options: RegistryLookupOptions): Promis
       warn(`cache lookup: could not ask ${repository} for earlier commits' images (${why}): building without a registry cache`)
       return done(null, `the registry could not be asked: ${why}`)
     }
-    const hit = batch.findIndex((_, k) => found[k] !== null)
-    if (hit >= 0) {
-      const c = batch[hit]
-      return done({ ref: `${repository}:${c.tag}`, source: 'registry', commit: c.commit, distance: c.distance, via: c.via }, cutShort ? shallowNote(history) : undefined)
+    for (const [k, c] of batch.entries()) {
+      const digest = found[k]
+      if (digest === null) continue
+      let ref = `${repository}:${c.tag}`
+      if (options.verify) {
+        if (!(await options.verify(repository, digest))) {
+          warn(`cache: ${ref} (${digest}) has no valid signature from ${describeSigner(config.signing!)}: NOT TRUSTED, not used as cache`)
+          continue
+        }
+        ref = `${ref}@${digest}`
+      }
+      return done({ ref, source: 'registry', commit: c.commit, distance: c.distance, via: c.via }, cutShort ? shallowNote(history) : undefined)
     }
   }
   const searched = `${commits} earlier commit${commits === 1 ? '' : 's'} (${asked} distinct tag${asked === 1 ? '' : 's'})`

@@ -10,8 +10,11 @@
 // (`--write-refs`) once it does. A pin whose tag the registry now gives another digest
 // means the content tag was overwritten: reported, and never re-pinned automatically.
 import { fs, path } from 'zx'
+import type { SigningConfig } from '../core/config.mts'
 import { retrySettings } from '../core/retries.mts'
+import { warn } from '../core/log.mts'
 import { isAnonymousReadRefusal, manifestDigest, parseImageRef, registryCredentials, RegistryUnavailableError } from './registry.mts'
+import { describeSigner, type Verifier } from './signature.mts'
 
 /**
  * What a reference is, after the check:
@@ -58,14 +61,21 @@ export class RegistryLookupError extends Error {}
  * pulls from), with the credentials used everywhere else (REGISTRY_USERNAME and
  * REGISTRY_PASSWORD, else the Docker config), anonymously without them. A registry that
  * refuses an anonymous read, or stays unavailable after the retries, makes the reference
- * `unverified`; a refusal of credentials is an error.
+ * `unverified`; a refusal of credentials is an error. With `signing` configured
+ * (`verify`), a digest without a valid signature is no digest: the tag counts as not
+ * pushed yet, so it is never pinned.
  */
-export function registryDigestLookup(env: NodeJS.ProcessEnv = process.env): DigestLookup {
+export function registryDigestLookup(env: NodeJS.ProcessEnv = process.env, verify?: { verifier: Verifier; signing: SigningConfig }): DigestLookup {
   return async (ref) => {
     const { registry } = parseImageRef(ref)
     const credentials = registryCredentials(registry, env)
     try {
-      return await manifestDigest(ref, { credentials, ...retrySettings(env), what: ref })
+      const digest = await manifestDigest(ref, { credentials, ...retrySettings(env), what: ref })
+      if (digest && verify && !(await verify.verifier(ref.slice(0, ref.lastIndexOf(':')), digest))) {
+        warn(`${ref} (${digest}) has no valid signature from ${describeSigner(verify.signing)}: NOT TRUSTED, treated as not pushed yet (never pinned); the publishing job replaces it`)
+        return null
+      }
+      return digest
     } catch (error) {
       if (error instanceof RegistryUnavailableError) throw new RegistryLookupError(error.message)
       if (!credentials && isAnonymousReadRefusal(error)) {
@@ -104,9 +114,9 @@ function refPattern(repository: string): RegExp {
 }
 
 /** A reference names a registry when its first component is a host (has `.` or `:`, or is localhost). */
-function namesRegistry(prefix: string): boolean {
-  const first = prefix.split('/')[0]
-  return prefix.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+function namesRegistry(name: string): boolean {
+  const first = name.split('/')[0]
+  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
 }
 
 /**
@@ -146,7 +156,9 @@ export async function syncRefs(root: string, repository: string, tag: string, wr
         const current = `${prefix}${repository}:${tag}`
         const finding: RefFinding = { file, line: i + 1, found, status: 'local' }
         let registryDigest: string | null | undefined
-        if (lookup && namesRegistry(prefix)) {
+        // The registry is named by the reference's prefix, or by the repository itself when
+        // the config (or REGISTRY) names one: then the prefix is empty.
+        if (lookup && namesRegistry(`${prefix}${repository}`)) {
           const answer = await ask(current)
           if ('reason' in answer) finding.reason = answer.reason
           else registryDigest = answer.digest

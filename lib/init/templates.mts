@@ -285,20 +285,22 @@ function installCommand(project: Project, noScripts = false): string {
 }
 
 /**
- * GHCR takes the workflow's own token (`packages: read` to pull, `write` only in the push
- * job); any other registry, secrets named REGISTRY_USERNAME and REGISTRY_PASSWORD: the
+ * GHCR: the workflow's own token pulls (`packages: read`); the push job pushes with the
+ * environment `publish`'s secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN, never
+ * with the workflow token (any branch's workflow can ask for `packages: write`). Any
+ * other registry, secrets named REGISTRY_USERNAME and REGISTRY_PASSWORD: the
  * repository's (read-only: every branch's workflow can read them) and the environment
  * `publish`'s (may push: an environment's secret wins over the repository's).
  */
-function actionsCredentials(registry: string): { username: string; password: string; packages: boolean } {
+function actionsCredentials(registry: string): { username: string; password: string; packages: boolean; push: { username: string; password: string } } {
   return /^ghcr\.io(\/|$)/.test(registry)
-    ? { username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}', packages: true }
-    : { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}', packages: false }
+    ? { username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}', packages: true, push: { username: '${{ secrets.REGISTRY_PUSH_USERNAME }}', password: '${{ secrets.REGISTRY_PUSH_TOKEN }}' } }
+    : { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}', packages: false, push: { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}' } }
 }
 
 function actionsWorkflow(project: Project, options: InitOptions): string {
   const creds = options.registry ? actionsCredentials(options.registry) : undefined
-  const permissions = (packages: 'read' | 'write') => ['      contents: read', ...(creds?.packages ? [`      packages: ${packages}`] : [])]
+  const permissions = (packages: boolean) => ['      contents: read', ...(creds?.packages && packages ? ['      packages: read'] : [])]
   const setup = (noScripts: boolean) => [
     `      - uses: ${ACTIONS.checkout}`,
     '        with:',
@@ -310,7 +312,7 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
     ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
     `      - run: ${installCommand(project, noScripts)}`,
   ]
-  const env = creds ? ['        env:', `          REGISTRY_USERNAME: ${creds.username}`, `          REGISTRY_PASSWORD: ${creds.password}`] : []
+  const env = (c?: { username: string; password: string }) => (c ? ['        env:', `          REGISTRY_USERNAME: ${c.username}`, `          REGISTRY_PASSWORD: ${c.password}`] : [])
   const lines = [
     '# The on-commit CI: every step is one ci-build-scripts call',
     `# (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
@@ -326,7 +328,12 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
           `#                   final image, to ${options.registry}. Protect the environment (Settings >`,
           '#                   Environments): deployment branches and tags = the default branch and v*.',
           ...(creds?.packages
-            ? []
+            ? [
+                '# Secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN of the environment `publish`: a',
+                '# token that may write the packages. The workflow token only reads them: any branch\'s',
+                '# workflow can ask for `packages: write`, so give this repository\'s workflows Read on',
+                '# each package (Package settings > Manage Actions access; "Inherit access" off).',
+              ]
             : [
                 '# Secrets REGISTRY_USERNAME and REGISTRY_PASSWORD: in the repository, a token that may',
                 '# only pull (every branch\'s workflow can read repository secrets); in the environment',
@@ -357,12 +364,12 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
     '    runs-on: ubuntu-latest',
     '    timeout-minutes: 60',
     '    permissions:',
-    ...permissions('read'),
+    ...permissions(true),
     '    steps:',
     ...setup(false),
     '      - name: test-and-build',
     `        run: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    ...env,
+    ...env(creds),
     '      - name: Timing report',
     '        if: ${{ !cancelled() }}',
     `        uses: ${ACTIONS.uploadArtifact}`,
@@ -384,12 +391,12 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
       '    timeout-minutes: 30',
       '    environment: publish',
       '    permissions:',
-      ...permissions('write'),
+      ...permissions(false),
       '    steps:',
       ...setup(true),
       '      - name: push-images',
       `        run: npx ${TOOL_PACKAGE} push-images`,
-      ...env,
+      ...env(creds?.push),
     )
   }
   return lines.join('\n') + '\n'

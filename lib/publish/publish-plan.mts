@@ -8,6 +8,8 @@
 //                                                        (or overwrite, when allowed)
 //   the build image's content tag with another image                      -> unchanged
 //     (the same inputs built elsewhere: that copy stays, content tags never move)
+//   ... unless `signing` is configured and that image's signature does not  -> update
+//     verify (pushed by someone other than the publishing job: replaced)
 //
 // Comparing image ids instead of manifest digests means the plan is known before
 // pushing (so --dry-run can show it), and a tag that already holds this exact image is
@@ -21,6 +23,7 @@ import { table } from '../core/log.mts'
 import { LABELS } from '../image/labels.mts'
 import type { ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
 import { manifestInfo } from '../image/registry.mts'
+import type { Verifier } from '../image/signature.mts'
 import type { BuildRef, TagDecision, TagKind } from './release-tags.mts'
 
 export type RefKind = TagKind | 'build-image'
@@ -38,6 +41,8 @@ export interface PlanEntry extends Target {
   action: Action
   /** What the registry has under the ref now; null when the tag does not exist. */
   existing: ManifestInfo | null
+  /** The build image's existing copy has no valid signature (signing configured): it is replaced. */
+  untrusted?: boolean
 }
 
 export interface PublishResult extends PlanEntry {
@@ -46,27 +51,34 @@ export interface PublishResult extends PlanEntry {
 }
 
 /** What to do with one ref, given what the registry has. Pure. */
-export function decideAction(target: Target, existing: ManifestInfo | null, allowOverwrite = false): Action {
+export function decideAction(target: Target, existing: ManifestInfo | null, allowOverwrite = false, untrusted = false): Action {
   if (!existing) return 'create'
   // The classic image store's id is the config digest; the containerd store's is the
   // manifest (or index) digest itself. Either match is the same image.
   if (existing.configDigest === target.imageId || existing.digest === target.imageId) return 'unchanged'
-  if (target.kind === 'build-image') return 'unchanged'
+  if (target.kind === 'build-image') return untrusted ? 'update' : 'unchanged'
   if (target.kind === 'version') return allowOverwrite ? 'overwrite' : 'refuse'
   return 'update'
 }
 
-/** Look up every ref in the registry (one GET each, none with `assumeAbsent`) and decide its action. */
-export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean; assumeAbsent?: boolean }): Promise<PlanEntry[]> {
-  const { allowOverwrite, assumeAbsent, ...registry } = options
+/**
+ * Look up every ref in the registry (one GET each, none with `assumeAbsent`) and decide its
+ * action. `verify` (signing configured): the build image's existing copy must verify.
+ */
+export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean; assumeAbsent?: boolean; verify?: Verifier }): Promise<PlanEntry[]> {
+  const { allowOverwrite, assumeAbsent, verify, ...registry } = options
   const plan: PlanEntry[] = []
   for (const target of targets) {
     // assumeAbsent: the registry cannot be read (a --dry-run without credentials).
     const existing = assumeAbsent ? null : await manifestInfo(target.ref, registry)
-    plan.push({ ...target, existing, action: decideAction(target, existing, allowOverwrite) })
+    const untrusted = Boolean(existing && verify && target.kind === 'build-image' && !(await verify(repositoryOf(target.ref), existing.digest)))
+    plan.push({ ...target, existing, action: decideAction(target, existing, allowOverwrite, untrusted), ...(untrusted ? { untrusted } : {}) })
   }
   return plan
 }
+
+/** `host/acme-build:tag` -> `host/acme-build`. */
+export const repositoryOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'))
 
 /**
  * Carry out a plan: push what is to be created, updated or overwritten, in order; leave
@@ -169,7 +181,7 @@ export function describePlan(plan: PlanEntry[]): string {
   for (const p of plan) {
     let has = p.existing ? p.existing.digest : '-'
     if (p.existing && p.existing.configDigest !== p.imageId) {
-      has += p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
+      has += p.untrusted ? ' (no valid signature: replaced)' : p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
     }
     rows.push([p.ref, p.action, has])
   }

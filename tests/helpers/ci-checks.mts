@@ -40,6 +40,9 @@ export const installRunsScripts = (command: string) => /\b(npm (ci|install|i)|pn
 /** A container image named by digest (`…@sha256:<64 hex>`): what a tag names can change, a digest cannot. */
 export const pinnedByDigest = (image: string) => /@sha256:[0-9a-f]{64}$/.test(image.trim())
 
+/** A step that writes to the registry: push-images, prune-images --delete, pull-or-build --push. */
+export const PUBLISHES = /\bpush-images\b|\bprune-images\b.*--delete|--push\b/
+
 /** What breaks the rules in a parsed workflow; [] when nothing. */
 export function hardeningProblems(doc: Workflow): string[] {
   const problems: string[] = []
@@ -57,17 +60,30 @@ export function hardeningProblems(doc: Workflow): string[] {
       const cache = uses?.startsWith('actions/cache') || (uses?.startsWith('actions/setup-') && step.with && ('cache' in step.with || 'cache-dependency-path' in step.with))
       if (cache) problems.push(`${name} restores a dependency cache while holding a write token or secrets`)
     }
-    if (write) {
+    const publishing = job.steps.filter((s) => PUBLISHES.test(s.run ?? ''))
+    // A job that pushes holds a write token too (its environment's), whatever its permissions say.
+    if (write || publishing.length) {
       const checkout = checkoutOf(job)
       if (checkout && checkout.with?.['persist-credentials'] !== false) problems.push(`${name} persists checkout credentials next to a write token`)
       for (const step of job.steps) {
         if (installRunsScripts(step.run ?? '')) problems.push(`${name} runs npm install scripts with a write token: ${step.run}`)
       }
     }
-    if (permissionsOf(doc, job)?.packages === 'write') {
+    // Any workflow on any branch can ask for `packages: write` on its own token, so the
+    // package gives workflows read access only, and the jobs that push or delete images
+    // use a token only the protected environment holds.
+    const writesPackages = permissionsOf(doc, job)?.packages === 'write'
+    if (writesPackages) problems.push(`${name} asks for packages: write: the workflow token stays read-only for the package; push with the environment's token`)
+    if (writesPackages || publishing.length) {
       const condition = (job.if ?? '').replace(/\s+/g, ' ')
       if (!job.environment) problems.push(`${name} can push packages outside a protected environment`)
       if (!condition.includes(DEFAULT_BRANCH)) problems.push(`${name} can push packages from any branch (no condition on the default branch)`)
+    }
+    for (const step of publishing) {
+      const password = step.env?.REGISTRY_PASSWORD ?? ''
+      if (!/^\$\{\{ secrets\.\w+ \}\}$/.test(password) || /GITHUB_TOKEN/.test(password)) {
+        problems.push(`${name} pushes with ${password ? 'the workflow token' : 'no registry token'} (REGISTRY_PASSWORD: ${password || 'unset'}): push with a secret of the protected environment`)
+      }
     }
   }
   return problems

@@ -107,6 +107,20 @@ describe('the build image pinned by digest in the CI configs', () => {
     expect(p.read().circle).toBe(p.circle.replace(p.ref, `${registry.host}/${name}:${tag}@${digest}`))
   })
 
+  it('with the registry in the config (or REGISTRY), the references are checked against it too: --check-refs asks for the pin, --write-refs writes it', async () => {
+    const name = `pin-${Math.random().toString(36).slice(2, 8)}-build`
+    const p = project(registry.host, name)
+    const withRegistry = { REGISTRY: registry.host }
+    const tag = (await imageTag(p.root, [], withRegistry)).stdout.trim()
+    const { digest } = await pushImage(registry, name, [tag])
+    fs.writeFileSync(path.join(p.root, '.circleci/config.yml'), p.circle.replace(p.ref, `${registry.host}/${name}:${tag}`))
+    const r = await imageTag(p.root, ['--check-refs'], withRegistry)
+    expect(r.exitCode, r.stderr).toBe(1)
+    expect(r.stderr).toContain(`named by tag alone, though the registry has it as ${digest}`)
+    expect((await imageTag(p.root, ['--write-refs'], withRegistry)).exitCode).toBe(0)
+    expect(p.read().circle).toBe(p.circle.replace(p.ref, `${registry.host}/${name}:${tag}@${digest}`))
+  })
+
   it('a registry that refuses an anonymous read leaves the digest unchecked, with a warning; with credentials it is checked', async () => {
     const name = `pin-${Math.random().toString(36).slice(2, 8)}-build`
     const p = project(locked.host, name)

@@ -125,7 +125,9 @@ describe('GitHub Actions workflows', () => {
     const onDefaultBranch = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
     expect(doc.jobs['push-images'].if.replace(/\s+/g, ' ')).toContain(onDefaultBranch)
     expect(doc.jobs['push-images'].if).toContain("startsWith(github.ref, 'refs/tags/v')")
-    expect(doc.jobs['push-images'].permissions).toEqual({ contents: 'read', packages: 'write' })
+    // It pushes with the environment's token: the workflow token never writes packages.
+    expect(doc.jobs['push-images'].permissions).toEqual({ contents: 'read' })
+    expect(doc.jobs['push-images'].steps.find((s: { run?: string }) => s.run?.includes('push-images')).env.REGISTRY_PASSWORD).toBe('${{ secrets.REGISTRY_PUSH_TOKEN }}')
   })
 
   it('cherry-pick.yml runs the default branch\'s scripts, never the pull request\'s code', () => {

@@ -196,15 +196,16 @@ describe('nightly.yml', () => {
 
   it('prune-images: the registry credentials and nothing else; a full clone; no cache or install scripts next to the delete token', () => {
     const job = doc.jobs['prune-images'] as Job & { 'timeout-minutes'?: number }
-    // Deleting on ghcr.io takes a token with delete:packages (the Packages API); the workflow's own only reads.
-    expect(job.permissions).toEqual({ contents: 'read', packages: 'read' })
-    expect(job.environment).toBe('publish') // the delete token only behind the protected environment
+    // The delete token is the protected environment's; the workflow token only reads packages.
+    expect(job.permissions).toEqual({ contents: 'read' })
+    expect(job.environment).toBe('publish')
     expect(job['timeout-minutes']).toBeGreaterThan(0)
-    expect(secretsIn(job)).toEqual(['GITHUB_TOKEN', 'PACKAGES_DELETE_TOKEN'])
+    expect(secretsIn(job)).toEqual(['REGISTRY_PUSH_USERNAME', 'REGISTRY_PUSH_TOKEN'])
     const runs = job.steps.find((s) => s.run?.includes('scripts/prune-images.mts'))!
     expect(runs.run).toBe('npx zx scripts/prune-images.mts --delete')
-    expect(Object.keys(runs.env ?? {}).sort()).toEqual(['GITHUB_TOKEN', 'REGISTRY_PASSWORD', 'REGISTRY_USERNAME'])
-    expect(runs.env?.GITHUB_TOKEN).toBe('${{ secrets.PACKAGES_DELETE_TOKEN }}')
+    // On ghcr.io the Packages API deletes with REGISTRY_PASSWORD, the environment's token.
+    expect(Object.keys(runs.env ?? {}).sort()).toEqual(['REGISTRY_PASSWORD', 'REGISTRY_USERNAME'])
+    expect(runs.env?.REGISTRY_PASSWORD).toBe('${{ secrets.REGISTRY_PUSH_TOKEN }}')
     for (const step of job.steps) if (step !== runs) expect(secretsIn(step), step.name ?? step.run).toEqual([])
     expect(checkoutOf(job)?.with).toEqual({ 'persist-credentials': false, 'fetch-depth': 0 })
     for (const step of job.steps) {
@@ -312,6 +313,8 @@ describe('every workflow: no untrusted code next to a write token or a secret', 
     expect(JSON.stringify(ci.jobs['test-and-build'])).not.toContain('--push')
     expect(ci.jobs['push-images'].environment).toBe('publish')
     expect(ci.jobs['push-images'].if).toContain("startsWith(github.ref, 'refs/tags/v')")
+    // No workflow token writes packages anywhere: a branch's workflow can ask for one.
+    for (const file of WORKFLOW_FILES) for (const job of Object.values(docs[file].jobs)) expect(job.permissions?.packages ?? 'none').not.toBe('write')
   })
 
   it('cherry-pick.yml: each comment runs in a concurrency group of its own', () => {
@@ -334,6 +337,11 @@ describe('every workflow: no untrusted code next to a write token or a secret', 
     ['push-images on every branch', 'ci.yml', (d) => delete d.jobs['push-images'].if, /push-images can push packages from any branch/],
     ['push-images outside its environment', 'ci.yml', (d) => delete d.jobs['push-images'].environment, /push-images can push packages outside a protected environment/],
     ['a workflow-wide write token', 'ci.yml', (d) => (d.permissions = { packages: 'write' }), /grants permissions to every job/],
+    ['packages: write back on push-images', 'ci.yml', (d) => (d.jobs['push-images'].permissions!.packages = 'write'), /push-images asks for packages: write: the workflow token stays read-only/],
+    ['push-images pushing with the workflow token', 'ci.yml', (d) => (stepOf(d.jobs['push-images'], 'npx zx scripts/push-images').env!.REGISTRY_PASSWORD = '${{ secrets.GITHUB_TOKEN }}'), /push-images pushes with the workflow token/],
+    ['prune-images deleting with the workflow token', 'nightly.yml', (d) => (stepOf(d.jobs['prune-images'], 'npx zx scripts/prune-images').env!.REGISTRY_PASSWORD = '${{ secrets.GITHUB_TOKEN }}'), /prune-images pushes with the workflow token/],
+    ['prune-images outside its environment', 'nightly.yml', (d) => delete d.jobs['prune-images'].environment, /prune-images can push packages outside a protected environment/],
+    ['install scripts next to the environment\'s push token', 'ci.yml', (d) => (stepOf(d.jobs['push-images'], 'npm ci').run = 'npm ci'), /push-images runs npm install scripts/],
     ['persisted credentials in cherry-pick', 'cherry-pick.yml', (d) => delete checkoutOf(d.jobs['cherry-pick'])!.with!['persist-credentials'], /cherry-pick persists checkout credentials/],
     ['persisted credentials in update-generated', 'nightly.yml', (d) => (checkoutOf(d.jobs['update-generated'])!.with!['persist-credentials'] = true), /update-generated persists checkout credentials/],
     ['install scripts in update-generated', 'nightly.yml', (d) => (stepOf(d.jobs['update-generated'], 'npm ci').run = 'npm ci'), /update-generated runs npm install scripts/],

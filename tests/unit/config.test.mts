@@ -69,6 +69,29 @@ describe('validateConfig', () => {
     expect(() => validateConfig({ ...minimal, trust: { teams: ['acme/x'] } })).toThrow('trust.teams: unknown key (known keys here: team)')
   })
 
+  it('signing: a public key, or a keyless identity (exact or a pattern) with GitHub Actions\' issuer by default; exactly one, errors naming the key', () => {
+    expect(validateConfig(minimal).signing).toBeUndefined()
+    expect(validateConfig({ ...minimal, signing: { publicKey: 'cosign.pub' } }).signing).toStrictEqual({ publicKey: 'cosign.pub' })
+    const identity = 'https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main'
+    expect(validateConfig({ ...minimal, signing: { identity } }).signing).toStrictEqual({ identity, issuer: 'https://token.actions.githubusercontent.com' })
+    expect(validateConfig({ ...minimal, signing: { identityRegexp: '^https://x/ci\\.yml@refs/(heads/main|tags/v.*)$', issuer: 'https://issuer' } }).signing).toStrictEqual({
+      identityRegexp: '^https://x/ci\\.yml@refs/(heads/main|tags/v.*)$',
+      issuer: 'https://issuer',
+    })
+    const bad: Array<[unknown, string | RegExp]> = [
+      [{}, 'signing: set exactly one of publicKey'],
+      [{ publicKey: 'cosign.pub', identity }, /signing: set exactly one of .*, not publicKey and identity$/],
+      [{ identity, identityRegexp: '.*' }, /not identity and identityRegexp$/],
+      [{ publicKey: 'cosign.pub', issuer: 'https://x' }, 'signing.issuer: only with identity or identityRegexp'],
+      [{ publicKey: '../cosign.pub' }, /signing\.publicKey: .*reaches outside the repository/],
+      [{ publicKey: '' }, 'signing.publicKey: expected a non-empty string'],
+      [{ identityRegexp: '(' }, 'signing.identityRegexp: not a regular expression'],
+      [{ key: 'cosign.pub' }, 'signing.key: unknown key (known keys here: publicKey, identity, identityRegexp, issuer)'],
+      ['cosign.pub', 'signing: expected an object, got the string "cosign.pub"'],
+    ]
+    for (const [signing, message] of bad) expect(() => validateConfig({ ...minimal, signing }), JSON.stringify(signing)).toThrow(message)
+  })
+
   it('names the file in every message', () => {
     expect(() => validateConfig({}, 'ci/build.json')).toThrow(/^ci\/build\.json: buildImage/)
   })

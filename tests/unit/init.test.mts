@@ -276,7 +276,10 @@ describe('the generated CI configs', () => {
       expect(runCommands(text).some((c) => c.includes('--push'))).toBe(false)
       if (registry) {
         const push = doc.jobs['push-images']
-        expect(push.permissions).toEqual(ghcr ? { contents: 'read', packages: 'write' } : { contents: 'read' })
+        // The push token is the environment's: the workflow token never writes packages.
+        expect(push.permissions).toEqual({ contents: 'read' })
+        const pushStep = push.steps.find((s: { run?: string }) => s.run?.includes('push-images'))
+        expect(pushStep.env.REGISTRY_PASSWORD).toBe(ghcr ? '${{ secrets.REGISTRY_PUSH_TOKEN }}' : '${{ secrets.REGISTRY_PASSWORD }}')
         expect(push.environment).toBe('publish')
         expect(push.if.replace(/\s+/g, ' ')).toContain("github.ref == format('refs/heads/{0}', github.event.repository.default_branch)")
         expect(push.if).toContain("startsWith(github.ref, 'refs/tags/v')")
@@ -308,6 +311,12 @@ describe('the generated CI configs', () => {
     const pushing = text.replace('      packages: read', '      packages: write')
     expect(actionsProblems(pushing)).toEqual(expect.arrayContaining(['test-and-build can push packages outside a protected environment', 'test-and-build can push packages from any branch (no condition on the default branch)']))
     expect(actionsProblems(text.replace('    environment: publish\n', ''))).toContain('push-images can push packages outside a protected environment')
+    // The old push: the workflow token, with packages: write.
+    const workflowToken = text.replace('${{ secrets.REGISTRY_PUSH_TOKEN }}', '${{ secrets.GITHUB_TOKEN }}').replace(/( {4}environment: publish\n {4}permissions:\n {6}contents: read\n)/, '$1      packages: write\n')
+    expect(actionsProblems(workflowToken)).toEqual([
+      "push-images asks for packages: write: the workflow token stays read-only for the package; push with the environment's token",
+      'push-images pushes with the workflow token (REGISTRY_PASSWORD: ${{ secrets.GITHUB_TOKEN }}): push with a secret of the protected environment',
+    ])
     expect(actionsProblems(text.replace('npm ci --ignore-scripts', 'npm ci'))).toContain('push-images runs npm install scripts with a write token: npm ci')
     const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
     const problems = (t: string) => circlePublishProblems(YAML.parse(t) as CircleDoc, 'main')
