@@ -66,7 +66,7 @@ await main(async () => {
   if (flags['check-refs'] || flags['write-refs']) {
     const write = Boolean(flags['write-refs'])
     const name = buildImageRepository(config)
-    const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, registryDigestLookup())
+    const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, registryDigestLookup(process.env, config.registry))
     for (const ref of refs) reportRef(ref, write)
     const left = write ? stale.filter((r) => r.status === 'overwritten') : stale
     if (left.length) {

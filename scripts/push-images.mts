@@ -112,7 +112,7 @@ await main(async () => {
   //    the registry: a CI clone without tags must not move `latest` backwards.
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
   const registry = config.registry ? parseImageRef(finalRepository).registry : undefined
-  const credentials = registry ? registryCredentials(registry, env) : undefined
+  const credentials = registry ? registryCredentials(registry, env, registry) : undefined
   const api = { credentials, ...retry }
   // Without credentials, a read refused with 401/403 means "not readable to me" (as in
   // pull-or-build): read as an empty registry, with a warning. Pushing needs credentials
@@ -201,7 +201,7 @@ await main(async () => {
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
   // Docker config (--password-stdin); without them, the user's docker login is used.
-  return withLogin(registry, envCredentials(env), async (dockerOptions) => {
+  return withLogin(registry, envCredentials(env, registry), async (dockerOptions) => {
     // 4. The build image.
     const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
 

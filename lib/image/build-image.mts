@@ -144,7 +144,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   //    for an unreachable registry. With credentials it is an error: misconfigured
   //    credentials must not silently cost a rebuild on every run.
   const { registry, repository } = parseImageRef(ref)
-  const credentials = registryCredentials(registry, env)
+  const credentials = registryCredentials(registry, env, config.registry)
   let digest: string | null = null
   let registryDown: RegistryUnavailableError | undefined
   let unreadable: RegistryAuthError | undefined
@@ -183,7 +183,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     const pullStarted = performance.now()
     info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
     try {
-      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(ref, { ...opts, ...retry })))
+      await step('pull', () => docker.withLogin(registry, envCredentials(env, registry), (opts) => docker.pull(ref, { ...opts, ...retry })))
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
     } catch (error) {
@@ -307,7 +307,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
         try {
           const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [cache.image.ref] : [], builder }
           // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
-          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache?.env) : undefined
+          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache!.env, registryCache!.registry) : undefined
           if (!login) return await docker.build(options)
           return await docker.withLogin(registryCache!.registry, login, (opts) => {
             keepBuildxBuilders(opts.configDir!, registryCache!.env)
@@ -364,7 +364,7 @@ async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs
   const pullStarted = performance.now()
   try {
     await step(`pull ${image.ref} (cache for the legacy builder)`, () =>
-      docker.withLogin(registryCache.registry, envCredentials(registryCache.env), (opts) => docker.pull(image.ref, { ...opts, ...registryCache.retry })),
+      docker.withLogin(registryCache.registry, envCredentials(registryCache.env, registryCache.registry), (opts) => docker.pull(image.ref, { ...opts, ...registryCache.retry })),
     )
     return { ...found, durationMs: found.durationMs + Math.round(since(pullStarted)) }
   } catch (error) {
@@ -509,7 +509,7 @@ async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSk
       }
     }
     await checkPushAccess(ref, { credentials, ...retry })
-    const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env), (opts) => docker.push(ref, { ...opts, ...retry })))
+    const digest = await step(`push ${ref}`, () => docker.withLogin(registry, envCredentials(env, registry), (opts) => docker.push(ref, { ...opts, ...retry })))
     return { digest }
   } catch (error) {
     if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
