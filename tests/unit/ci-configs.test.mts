@@ -236,15 +236,17 @@ describe('the test step split across CI nodes', () => {
     expect(doc.workflows.ci.jobs).toContainEqual({ 'merge-reports': { requires: ['test-and-build'], filters: { tags: { only: '/^v.*/' } } } })
   })
 
-  it('GitHub Actions: a shard [1, 2] matrix, each runs test-and-build --shard ${{ matrix.shard }}/2; a job merges the reports', () => {
+  it('GitHub Actions: a shard [1, 2] matrix, each runs test-and-build --shard "$SHARD/2" (SHARD from the matrix, through env); a job merges the reports', () => {
     const doc = YAML.parse(read('.github/workflows/ci.yml'))
     const job = doc.jobs['test-and-build']
     expect(job.strategy.matrix.shard).toEqual([1, 2])
     expect(job.strategy['fail-fast']).toBe(false)
     const call = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'test-and-build')!
     const n = job.strategy.matrix.shard.length
-    expect(call.command).toContain(`--shard \${{ matrix.shard }}/${n} --timings reports/timings/junit.xml`)
-    expect(call.command).toContain('--report reports/timing/shard-${{ matrix.shard }}.json')
+    expect(call.command).toContain(`--shard "$SHARD/${n}" --timings reports/timings/junit.xml`)
+    expect(call.command).toContain('--report "reports/timing/shard-$SHARD.json"')
+    const step = job.steps.find((s: { run?: string }) => s.run?.includes('scripts/test-and-build.mts'))
+    expect(step.env.SHARD).toBe('${{ matrix.shard }}')
     const upload = job.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/upload-artifact@'))
     expect(upload.with.name).toBe('test-results-${{ matrix.shard }}')
     const merge = doc.jobs['merge-reports']
