@@ -227,8 +227,16 @@ describe('the test step split across CI nodes', () => {
     const saved = merge.steps.find(has('save_cache')).save_cache
     expect(saved.paths).toEqual(['reports/timings'])
     // What merge-reports saves is what the next run's nodes restore (this branch's newest, else main's).
-    expect(saved.key).toBe('test-timings-v1-{{ .Branch }}-{{ .Revision }}')
-    expect(keys).toEqual(['test-timings-v1-{{ .Branch }}-', 'test-timings-v1-main-'])
+    expect(saved.key).toBe('test-timings-v2-{{ .Branch }}..{{ .Revision }}')
+    expect(keys).toEqual(['test-timings-v2-{{ .Branch }}..', 'test-timings-v2-main..'])
+    // CircleCI restores the newest cache whose key starts with a restore key: no branch's
+    // restore key may be the start of another branch's saved key (`main-x` feeding main).
+    const render = (template: string, branch: string) => template.replace('{{ .Branch }}', branch).replace('{{ .Revision }}', 'f'.repeat(40))
+    const branches = ['main', 'main-x', 'main.x', 'main_x', 'main/x', 'mainx', 'release-1', 'release-1.2']
+    for (const a of branches) {
+      for (const b of branches.filter((other) => other !== a)) expect(render(saved.key, b).startsWith(render(keys[0], a)), `${b}'s timings restored on ${a}`).toBe(false)
+      expect(render(saved.key, a).startsWith(render(keys[0], a))).toBe(true)
+    }
     expect(job.steps.findIndex(has('restore_cache'))).toBeLessThan(job.steps.findIndex((s: unknown) => has('run')(s) && JSON.stringify(s).includes('test-and-build.mts')))
     expect(job.steps).toContainEqual({ persist_to_workspace: { root: 'reports', paths: ['junit', 'timing'] } })
     const mergeCall = scriptCalls(CIRCLECI).find((c) => c.script === 'merge-reports')!
