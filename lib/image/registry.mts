@@ -261,6 +261,24 @@ export function parseWwwAuthenticate(header: string | null): Challenge | undefin
   return { scheme: m[1].toLowerCase(), params }
 }
 
+const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/
+
+/**
+ * A digest as a registry answered it (a header, a manifest's config or children), checked
+ * where it is read: it goes on into request paths, image references and CI files, so
+ * `sha256:x/../../final/manifests/1.0.0` must never get that far.
+ */
+function checkedDigest(registry: string, what: string, value: unknown): string {
+  if (typeof value === 'string' && DIGEST.test(value)) return value
+  throw new WorkError(`registry ${registry} answered ${what} that is not a digest: ${JSON.stringify(value)?.slice(0, 120)}`)
+}
+
+/** The manifest's digest: the registry's Docker-Content-Digest header (checked), else the hash of the body. */
+function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
+  const header = res.headers.get('docker-content-digest')
+  return header !== null ? checkedDigest(registry, 'a Docker-Content-Digest', header) : 'sha256:' + createHash('sha256').update(body).digest('hex')
+}
+
 export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -381,7 +399,7 @@ export async function manifestDigest(ref: string, options: ManifestOptions = {})
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`HEAD ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const found = res.headers.get('docker-content-digest')
-    if (found) return found
+    if (found) return checkedDigest(registry, 'a Docker-Content-Digest', found)
     // Some registries omit the header on HEAD: the digest is the hash of the manifest body.
     const full = await request('GET')
     if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
@@ -451,11 +469,11 @@ export async function manifestInfo(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = Buffer.from(await res.arrayBuffer())
-    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
+    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown } }
     return {
-      digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+      digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest,
+      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
     }
   })
 }
@@ -536,7 +554,7 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = await bodyOf(res, `GET ${registry}${pathname}`)
-    let manifest: { mediaType?: string; config?: { digest?: string }; manifests?: Array<{ digest?: string }> }
+    let manifest: { mediaType?: string; config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }> }
     try {
       manifest = JSON.parse(body.toString('utf8'))
     } catch {
@@ -544,10 +562,10 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
       throw new TransientError(`GET ${registry}${pathname}: the manifest is not valid JSON`)
     }
     return {
-      digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+      digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest,
-      children: (manifest.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string'),
+      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
+      children: (manifest.manifests ?? []).map((m) => checkedDigest(registry, `a child manifest in ${pathname}`, m.digest)),
     }
   })
 }
@@ -590,7 +608,7 @@ export class DeletionDisabledError extends WorkError {
  */
 export async function deleteManifest(repositoryRef: string, digest: string, options: ManifestOptions = {}): Promise<'deleted' | 'absent'> {
   const { registry, repository } = parseImageRef(repositoryRef)
-  if (!/^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
+  if (!DIGEST.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
   const pathname = `/v2/${repository}/manifests/${digest}`
   return retried(registry, options, async () => {
     const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })
