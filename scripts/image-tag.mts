@@ -68,8 +68,8 @@ await main(async () => {
     const write = Boolean(flags['write-refs'])
     const name = buildImageRepository(config)
     // With `signing` configured, a digest counts only when its signature verifies.
-    const verifier = signatureVerifier(config.signing, { root: repo.root })
-    const lookup = registryDigestLookup(process.env, verifier && { verifier, signing: config.signing! })
+    const verifier = signatureVerifier(config.signing, { root: repo.root, registry: config.registry })
+    const lookup = registryDigestLookup(process.env, config.registry, verifier && { verifier, signing: config.signing! })
     const { refs, stale } = await syncRefs(repo.root, name, result.tag, write, lookup)
     for (const ref of refs) reportRef(ref, write)
     const left = write ? stale.filter((r) => r.status === 'overwritten') : stale

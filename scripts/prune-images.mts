@@ -98,7 +98,7 @@ await main(async () => {
   const remove = Boolean(flags.delete)
   const registry = parseImageRef(`${config.registry}/x`).registry
   const api = {
-    credentials: registryCredentials(registry, env),
+    credentials: registryCredentials(registry, env, registry),
     ...retrySettings(env),
     onRetry: (error: unknown, attempt: number, delay: number) => logRetry(error, attempt, delay),
   }

@@ -5,7 +5,8 @@
 //   1. Read the flags and build.config.json (`image` is required, and a registry unless
 //      --dry-run: then, without one, both images are built locally and the tags shown).
 //   2. Decide the tags from git and the CI's env (lib/publish/release-tags.mts); a release also
-//      counts the versions the registry already has.
+//      counts the versions the registry already has, and is refused unless its commit is
+//      on the default branch or a release branch (lib/publish/release-branches.mts).
 //   3. Check access to the registry (read, and push) before any slow build, and what it
 //      holds for this commit. Without credentials, a registry that refuses anonymous reads
 //      is read as empty (a warning): the push check then fails, naming the push.
@@ -42,6 +43,7 @@ import { retrySettings } from '../lib/core/retries.mts'
 import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 import { signatureVerifier, signImage } from '../lib/image/signature.mts'
+import { checkReleaseSource, releaseBranchGlobs } from '../lib/publish/release-branches.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
 const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
@@ -63,7 +65,8 @@ Usage: npx zx scripts/push-images.mts [options]
 Build the final image (image.dockerfile, FROM the build image) and push it, with the
 build image, under the tags the commit earns:
   release tag vX.Y.Z   X.Y.Z, and latest unless a pre-release or older than the
-                       highest release tagged
+                       highest release tagged; only when its commit is on the default
+                       branch or a release branch (releaseBranches), else exit 1
   default branch       sha-<12 hex> and the branch name
   other branches, PRs  nothing, unless --force-branch
 A tag that already holds the same image is left unchanged; a release tag holding
@@ -120,7 +123,7 @@ await main(async () => {
   //    the registry: a CI clone without tags must not move `latest` backwards.
   const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
   const registry = config.registry ? parseImageRef(finalRepository).registry : undefined
-  const credentials = registry ? registryCredentials(registry, env) : undefined
+  const credentials = registry ? registryCredentials(registry, env, registry) : undefined
   const api = { credentials, ...retry }
   // Without credentials, a read refused with 401/403 means "not readable to me" (as in
   // pull-or-build): read as an empty registry, with a warning. Pushing needs credentials
@@ -150,6 +153,19 @@ await main(async () => {
   if (decision.tags.length === 0) {
     if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
     return 0
+  }
+  // A release only from a commit on the default branch or a release branch: a tag alone
+  // (anyone who may push one) must not be enough to publish a version and `latest`.
+  if (decision.tags.some((t) => t.kind === 'version') && state.ref.kind === 'tag') {
+    const branch = await checkReleaseSource({
+      repo: repo.root,
+      tag: state.ref.name,
+      sha: state.sha,
+      defaultBranch: state.defaultBranch,
+      releaseBranches: releaseBranchGlobs(config),
+      shallow: state.shallow,
+    })
+    info(`${state.ref.name} is on ${branch}`)
   }
   if (state.dirty) warn(`the working tree has uncommitted changes (${listFew(state.changes)}): the image is built from them, not from the commit alone; commit them, or ignore build outputs in .gitignore`)
   if (state.shallow && mayBeLatest(state.ref)) {
@@ -196,7 +212,7 @@ await main(async () => {
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
   // Docker config (--password-stdin); without them, the user's docker login is used.
-  return withLogin(registry, envCredentials(env), async (dockerOptions) => {
+  return withLogin(registry, envCredentials(env, registry), async (dockerOptions) => {
     // 4. The build image.
     const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
 

@@ -23,7 +23,7 @@ import { listWorktreeFiles } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/image/shard.mts'
 import { readTimings, renameShardJUnit } from '../lib/image/shard-reports.mts'
-import { passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
+import { integrationDockerWarning, passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
 
 const usage = `
 Usage: npx zx scripts/test-and-build.mts [options]
@@ -109,6 +109,8 @@ await main(async () => {
   // The shard concerns the test step; `--only build` / `--only integration` ignore it.
   if (only !== undefined && only !== 'test') shard = undefined
   planSteps(config, only) // a bad --only fails here, before any work
+  const dockerWarning = integrationDockerWarning(config, only)
+  if (dockerWarning) warn(dockerWarning)
 
   // This shard's share: every node lists the same units and computes the same split.
   const timingsPath = flag(flags, 'timings')

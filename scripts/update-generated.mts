@@ -2,7 +2,8 @@
 // scripts/update-generated.mts: the bot that keeps generated files current. Called by the
 // GitHub Actions workflow `nightly.yml` (job `update-generated`) and the CircleCI
 // workflow `nightly` (a scheduled pipeline); by hand with --dry-run to try a generator.
-//   1. Read the flags, build.config.json (`generated`) and the token.
+//   1. Read the flags, build.config.json (`generated`) and the token; the env the commands
+//      get (steps.env by exact name, no variable holding a secret of this run).
 //   2. A scratch repository (your checkout is read, never written), and the remote's
 //      default branch fetched into it: every command runs on it, every pull request is
 //      based on it.
@@ -63,7 +64,9 @@ Environment:
   GITHUB_API_URL              the API server (default https://api.github.com)
   GITHUB_REPOSITORY           owner/name
   REGISTRY, REGISTRY_USERNAME/_PASSWORD: as for pull-or-build.
-  The commands get CI's own env vars and those named in steps.env, as test and build do.
+  The commands get CI's own env vars and those named in steps.env, as test and build do,
+  by exact name (a PREFIX* there is exit 2), and never a variable whose value holds a
+  secret of this run (GITHUB_TOKEN, GH_TOKEN, REGISTRY_PASSWORD), whatever its name.
 
 Exit codes: 0 done (or nothing configured), 1 an entry failed, 2 bad usage or config.
 `
@@ -85,6 +88,8 @@ await main(async () => {
     return report(Boolean(flags.json), [])
   }
   const token = readGitHubToken(env)
+  // What the commands' container gets: steps.env by exact name, never a secret of this run.
+  const containerEnv = generatorEnv(env, config)
   if (!token && !dryRun) throw new UsageError('GITHUB_TOKEN is not set: it needs to push update-generated/* branches and open and close pull requests (GH_TOKEN works too; --dry-run needs none)')
   const remote = flag(flags, 'remote') ?? 'origin'
 
@@ -111,7 +116,7 @@ await main(async () => {
       base,
       baseCommit,
       image: image.ref,
-      containerEnv: generatorEnv(env, config),
+      containerEnv,
       dryRun,
     }
     const results: GeneratedResult[] = []

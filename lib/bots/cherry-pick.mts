@@ -835,17 +835,33 @@ async function prerequisitesOf(ctx: PickContext, source: Source, target: string,
   return out
 }
 
+/** The `git patch-id --stable` of each commit in `base..head`, oldest first ('' for one without a diff: a merge, an empty commit). */
+async function rangePatchIds(run: Shell, root: string, base: string, head: string): Promise<string[]> {
+  const range = `${base}..${head}`
+  const shas = (await run`git rev-list --reverse ${range}`).stdout.split('\n').filter(Boolean)
+  const ids = await patchIds(root, (await run`git log -p --reverse --format=${'commit %H'} ${range}`).stdout)
+  return shas.map((sha) => ids.get(sha) ?? '')
+}
+
+/**
+ * Whether the commits of an existing `headBranch` (`base..earlier`) are exactly the picks
+ * just made (`base..HEAD`), by patch id, in order: a branch anyone with push access
+ * could have written is never taken on its trailers' word.
+ */
+async function samePicks(run: Shell, root: string, picksBase: string, earlierBase: string, earlier: string): Promise<boolean> {
+  const [picks, found] = await Promise.all([rangePatchIds(run, root, picksBase, 'HEAD'), rangePatchIds(run, root, earlierBase, earlier)])
+  return picks.length === found.length && picks.every((id, i) => id !== '' && id === found[i])
+}
+
 /**
  * Pick `source` onto `target` and push `headBranch`, in a temporary worktree (the user's
- * checkout is never touched). A branch left by an earlier run is reused as it is.
+ * checkout is never touched). A branch left by an earlier run is kept when its commits
+ * are these picks (the same patch ids); otherwise it is replaced, with a lease on the
+ * commit it was seen at.
  */
 async function pickAndPush(ctx: PickContext, source: Source, target: string, headBranch: string): Promise<PickOutcome> {
   const earlier = (await remoteBranches(ctx, [headBranch])).get(headBranch)
-  if (earlier) {
-    await fetchBranches(ctx, [headBranch])
-    const picked = await pickedCommits(git(ctx.root), `refs/remotes/${ctx.remote}/${target}`, earlier)
-    return { picked, conflicts: [] as string[], reused: true }
-  }
+  if (earlier) await fetchBranches(ctx, [headBranch])
   const worktree = await addTempWorktree(ctx.root, `refs/remotes/${ctx.remote}/${target}`, ctx.env)
   try {
     const base = (await worktree.git`git rev-parse HEAD`).stdout.trim()
@@ -873,7 +889,19 @@ async function pickAndPush(ctx: PickContext, source: Source, target: string, hea
       if (attempt.conflicts.length && !ctx.draftOnConflict) return { picked: [], conflicts: first.conflicts, reused: false, ...found }
     }
     const picked = await pickedCommits(worktree.git, base, 'HEAD')
-    if (picked.length) await worktree.git`git push --quiet ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
+    if (!picked.length) return { picked, conflicts: attempt.conflicts, reused: false, ...found }
+    if (earlier) {
+      const targetRef = `refs/remotes/${ctx.remote}/${target}`
+      if (await samePicks(worktree.git, ctx.root, base, targetRef, earlier)) {
+        // Its commits, with what they were picked from as this run knows it (not their trailers).
+        const kept = await pickedCommits(worktree.git, targetRef, earlier)
+        return { picked: kept.map((c, i) => ({ sha: c.sha, from: picked[i].from })), conflicts: attempt.conflicts, reused: true, ...found }
+      }
+      warn(`${headBranch} on ${ctx.remote} (${earlier.slice(0, 12)}) does not hold these picks (other patch ids): replacing it with this run's picks`)
+      await worktree.git`git push --quiet ${`--force-with-lease=refs/heads/${headBranch}:${earlier}`} ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
+      return { picked, conflicts: attempt.conflicts, reused: false, replaced: earlier, ...found }
+    }
+    await worktree.git`git push --quiet ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
     return { picked, conflicts: attempt.conflicts, reused: false, ...found }
   } finally {
     await worktree.remove()
@@ -883,7 +911,10 @@ async function pickAndPush(ctx: PickContext, source: Source, target: string, hea
 interface PickOutcome {
   picked: PickedCommit[]
   conflicts: string[]
+  /** An earlier run's branch held exactly these picks: kept as it was. */
   reused: boolean
+  /** The commit an existing branch held that was not these picks, replaced. */
+  replaced?: string
   /** What the target lacked when picking alone conflicted. */
   prerequisites?: Prerequisite[]
   attempts?: Attempt[]
@@ -1017,10 +1048,12 @@ export async function pickOnto(ctx: PickContext, source: Source, target: string)
       attempts: outcome.brought ? outcome.attempts : undefined,
       warnings: warnings.length ? warnings : undefined,
       message: reused
-        ? `reused the branch ${headBranch} from an earlier run`
-        : outcome.brought
-          ? `brought ${outcome.brought.prerequisites.length} prerequisite(s) first: ${outcome.brought.prerequisites.map((p) => (p.pull ? `#${p.pull.number}` : p.sha.slice(0, 12))).join(', ')}`
-          : undefined,
+        ? `reused the branch ${headBranch} from an earlier run (its commits are these picks: the same patch ids)`
+        : outcome.replaced
+          ? `replaced the branch ${headBranch}: it held ${outcome.replaced.slice(0, 12)}, whose commits are not these picks`
+          : outcome.brought
+            ? `brought ${outcome.brought.prerequisites.length} prerequisite(s) first: ${outcome.brought.prerequisites.map((p) => (p.pull ? `#${p.pull.number}` : p.sha.slice(0, 12))).join(', ')}`
+            : undefined,
     }
     if (created) await commentOnAll(ctx, source, createdComment(result))
     return result

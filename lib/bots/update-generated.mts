@@ -28,7 +28,7 @@ import type { Config, GeneratedFile } from '../core/config.mts'
 import { runSteps } from '../image/container.mts'
 import { git, gitEnv, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { globMatcher } from '../core/globs.mts'
-import { info, warn } from '../core/log.mts'
+import { holdsSecret, info, registerSecret, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
 
 export const BRANCH_PREFIX = 'update-generated/'
@@ -105,12 +105,26 @@ export function parseStatusZ(text: string): string[] {
     .map((entry) => entry.slice(3))
 }
 
+/** The env vars whose values are this run's secrets, whatever names they travel under too. */
+const SECRET_VARS = ['GITHUB_TOKEN', 'GH_TOKEN', 'REGISTRY_PASSWORD']
+
 /**
  * The env var names the commands' container gets: CI's own and `steps.env`, as for the
- * test and build steps, but never the token this job pushes with.
+ * test and build steps, but never a secret this run holds, under any name: a variable
+ * whose value holds the push token, the registry password (CI often sets both to the same
+ * token) or any secret registered so far is dropped, saying so. `steps.env` must name
+ * each variable here (a `PREFIX*` would pass whatever the job's env has): exit 2.
  */
 export function generatorEnv(env: NodeJS.ProcessEnv, config: Pick<Config, 'steps'>): string[] {
-  return passThroughEnv(env, config.steps.env).filter((name) => name !== 'GITHUB_TOKEN' && name !== 'GH_TOKEN')
+  const pattern = config.steps.env.find((name) => name.includes('*'))
+  if (pattern) {
+    throw new UsageError(`steps.env: ${JSON.stringify(pattern)} would hand the generated commands every variable it matches, secrets included; update-generated takes exact names: list them`)
+  }
+  for (const name of SECRET_VARS) registerSecret(env[name])
+  const names = passThroughEnv(env, config.steps.env)
+  const secret = names.filter((name) => SECRET_VARS.includes(name) || holdsSecret(env[name] ?? ''))
+  for (const name of secret) if (!SECRET_VARS.includes(name)) warn(`not passing ${name} to the generated commands: its value is a secret this run holds`)
+  return names.filter((name) => !secret.includes(name))
 }
 
 export function pullTitle(name: string): string {

@@ -29,6 +29,11 @@ export interface Config {
   registry?: string
   /** The default branch, for the tag policy. Absent: asked of git / CI. */
   defaultBranch?: string
+  /**
+   * Globs of the branches besides the default one whose commits may be released (a
+   * release tag on any other commit is refused). Absent: `cherryPick.targetBranches`.
+   */
+  releaseBranches?: string[]
   buildImage: {
     name: string
     dockerfile: string
@@ -273,6 +278,7 @@ const optional = (check: Check, fallback: () => unknown = () => undefined) => ({
 const schema = object({
   registry: optional(str),
   defaultBranch: optional(str),
+  releaseBranches: optional(strOrList),
   buildImage: required(
     object({
       name: required(str),

@@ -12,6 +12,12 @@ export function registerSecret(value: string | undefined): void {
   if (process.env.GITHUB_ACTIONS === 'true') process.stderr.write(`::add-mask::${value}\n`)
 }
 
+/** Whether `text` holds a value registered with registerSecret (a token, a password). */
+export function holdsSecret(text: string): boolean {
+  for (const s of secrets) if (text.includes(s)) return true
+  return false
+}
+
 /** Replace every registered secret, and credentials embedded in URLs, with a placeholder. */
 export function redact(text: string): string {
   let out = text.replace(/(\/\/)[^/@\s:]+(:[^/@\s]+)?@/g, '$1<credentials>@')

@@ -147,9 +147,9 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   //    for an unreachable registry. With credentials it is an error: misconfigured
   //    credentials must not silently cost a rebuild on every run.
   const { registry, repository } = parseImageRef(ref)
-  const credentials = registryCredentials(registry, env)
+  const credentials = registryCredentials(registry, env, config.registry)
   // With `signing` configured, an image under the tag without a valid signature is absent.
-  const verify = signatureVerifier(config.signing, { root: repo.root, env })
+  const verify = signatureVerifier(config.signing, { root: repo.root, env, registry: config.registry })
   let unsigned: string | undefined
   let digest: string | null = null
   let registryDown: RegistryUnavailableError | undefined
@@ -198,7 +198,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     try {
       // A verified image is pulled by the digest that was verified, then tagged: the tag could move in between.
       const pinned = verify ? `${registry}/${repository}@${digest}` : ref
-      await step('pull', () => docker.withLogin(registry, envCredentials(env), (opts) => docker.pull(pinned, { ...opts, ...retry })))
+      await step('pull', () => docker.withLogin(registry, envCredentials(env, registry), (opts) => docker.pull(pinned, { ...opts, ...retry })))
       if (verify) await docker.tagImage(pinned, ref)
       durations.pull = since(pullStarted)
       return finish({ outcome: 'pulled' })
@@ -326,7 +326,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
         try {
           const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [cache.image.ref] : [], builder }
           // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
-          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache?.env) : undefined
+          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache!.env, registryCache!.registry) : undefined
           if (!login) return await docker.build(options)
           return await docker.withLogin(registryCache!.registry, login, (opts) => {
             keepBuildxBuilders(opts.configDir!, registryCache!.env)
@@ -383,7 +383,7 @@ async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs
   const pullStarted = performance.now()
   try {
     await step(`pull ${image.ref} (cache for the legacy builder)`, () =>
-      docker.withLogin(registryCache.registry, envCredentials(registryCache.env), (opts) => docker.pull(image.ref, { ...opts, ...registryCache.retry })),
+      docker.withLogin(registryCache.registry, envCredentials(registryCache.env, registryCache.registry), (opts) => docker.pull(image.ref, { ...opts, ...registryCache.retry })),
     )
     return { ...found, durationMs: found.durationMs + Math.round(since(pullStarted)) }
   } catch (error) {

@@ -58,17 +58,19 @@ export class RegistryLookupError extends Error {}
 
 /**
  * Ask each reference's own registry (the one the CI config names, which is what the job
- * pulls from), with the credentials used everywhere else (REGISTRY_USERNAME and
- * REGISTRY_PASSWORD, else the Docker config), anonymously without them. A registry that
+ * pulls from), with the credentials used everywhere else: REGISTRY_USERNAME and
+ * REGISTRY_PASSWORD only when that registry is the configured one (`configured`: a CI file
+ * can name any host in front of the image, and that host must not get them), else what the
+ * Docker config holds for that host, anonymously without them. A registry that
  * refuses an anonymous read, or stays unavailable after the retries, makes the reference
  * `unverified`; a refusal of credentials is an error. With `signing` configured
  * (`verify`), a digest without a valid signature is no digest: the tag counts as not
  * pushed yet, so it is never pinned.
  */
-export function registryDigestLookup(env: NodeJS.ProcessEnv = process.env, verify?: { verifier: Verifier; signing: SigningConfig }): DigestLookup {
+export function registryDigestLookup(env: NodeJS.ProcessEnv, configured: string | undefined, verify?: { verifier: Verifier; signing: SigningConfig }): DigestLookup {
   return async (ref) => {
     const { registry } = parseImageRef(ref)
-    const credentials = registryCredentials(registry, env)
+    const credentials = registryCredentials(registry, env, configured)
     try {
       const digest = await manifestDigest(ref, { credentials, ...retrySettings(env), what: ref })
       if (digest && verify && !(await verify.verifier(ref.slice(0, ref.lastIndexOf(':')), digest))) {
@@ -113,10 +115,14 @@ function refPattern(repository: string): RegExp {
   )
 }
 
-/** A reference names a registry when its first component is a host (has `.` or `:`, or is localhost). */
-function namesRegistry(name: string): boolean {
-  const first = name.split('/')[0]
-  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+/**
+ * A reference names a registry when its first component is a host (has `.` or `:`, or
+ * is localhost): whether that comes before the repository (local-only mode) or is part
+ * of it (a registry configured).
+ */
+function namesRegistry(ref: string): boolean {
+  const first = ref.split('/')[0]
+  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
 }
 
 /**
@@ -156,9 +162,7 @@ export async function syncRefs(root: string, repository: string, tag: string, wr
         const current = `${prefix}${repository}:${tag}`
         const finding: RefFinding = { file, line: i + 1, found, status: 'local' }
         let registryDigest: string | null | undefined
-        // The registry is named by the reference's prefix, or by the repository itself when
-        // the config (or REGISTRY) names one: then the prefix is empty.
-        if (lookup && namesRegistry(`${prefix}${repository}`)) {
+        if (lookup && namesRegistry(current)) {
           const answer = await ask(current)
           if ('reason' in answer) finding.reason = answer.reason
           else registryDigest = answer.digest

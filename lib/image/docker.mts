@@ -400,7 +400,8 @@ export async function login(registry: string, credentials: Credentials, options:
  * never land in ~/.docker. `fn` gets the options to pass on to pull/push.
  */
 export async function withLogin<T>(registry: string, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
-  if (!credentials) return fn({})
+  // Credentials are for one registry (lib/image/registry.mts): never a login anywhere else.
+  if (!credentials || credentials.registry !== registry) return fn({})
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-docker-config-'))
   // It holds the credentials: removed on Ctrl-C / SIGTERM too, not only when fn returns.
   const remove = onInterrupt(() => fs.rmSync(configDir, { recursive: true, force: true }))

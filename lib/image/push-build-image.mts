@@ -49,7 +49,7 @@ export async function pushBuildImage(args: PushArgs): Promise<{ digest?: string;
       if (existing) info(`pushing ${ref} over ${existing}, which has no valid signature`)
     }
     await checkPushAccess(ref, { credentials, ...retry })
-    return await docker.withLogin(registry, envCredentials(env), async (opts) => {
+    return await docker.withLogin(registry, envCredentials(env, registry), async (opts) => {
       const digest = await step(`push ${ref}`, () => docker.push(ref, { ...opts, ...retry }))
       if (signing) await signPushed(signing, repositoryRef, digest, { root, env, configDir: opts.configDir }, requirePush)
       return { digest }

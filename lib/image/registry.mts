@@ -85,6 +85,21 @@ export function registryBaseUrl(registry: string, env: NodeJS.ProcessEnv = proce
 export interface Credentials {
   username: string
   password: string
+  /**
+   * The registry these are for (`ghcr.io`, `127.0.0.1:5000`): they are sent to its API
+   * and to the token service its own challenge names, never to another host.
+   */
+  registry: string
+}
+
+/**
+ * The registry host of a `registry` setting (`ghcr.io/acme` -> `ghcr.io`): the first
+ * component when it is a host (has `.` or `:`, or is localhost), else Docker Hub.
+ */
+export function registryHost(setting: string): string {
+  const first = setting.trim().split('/')[0]
+  const host = first.includes('.') || first.includes(':') || first === 'localhost' ? first : DOCKER_HUB
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host
 }
 
 /** The keys `docker login` may have used for a registry in config.json. */
@@ -94,13 +109,13 @@ function configKeys(registry: string): string[] {
 }
 
 /** Ask a credential helper (`docker-credential-<name> get`, host on stdin). Undefined if it has nothing. */
-function fromHelper(helper: string, key: string, env: NodeJS.ProcessEnv): Credentials | undefined {
+function fromHelper(helper: string, key: string, registry: string, env: NodeJS.ProcessEnv): Credentials | undefined {
   try {
     const out = execFileSync(`docker-credential-${helper}`, ['get'], { input: key, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 15_000 })
     const parsed = JSON.parse(out) as { Username?: string; Secret?: string }
     if (!parsed.Secret) return undefined
     registerSecret(parsed.Secret)
-    return { username: parsed.Username ?? '', password: parsed.Secret }
+    return { username: parsed.Username ?? '', password: parsed.Secret, registry }
   } catch {
     return undefined // helper missing, or "credentials not found in native keychain"
   }
@@ -113,23 +128,27 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are set (the password registered
- * as a secret at once). The docker CLI does not know these: pass them to `withLogin`.
+ * as a secret at once), for the configured registry (`configured`: the config's
+ * `registry`, `REGISTRY`, `--registry`) and no other: undefined when none is configured.
+ * The docker CLI does not know these: pass them to `withLogin`.
  */
-export function envCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  if (!env.REGISTRY_USERNAME || !env.REGISTRY_PASSWORD) return undefined
+export function envCredentials(env: NodeJS.ProcessEnv, configured: string | undefined): Credentials | undefined {
+  if (!env.REGISTRY_USERNAME || !env.REGISTRY_PASSWORD || !configured) return undefined
   registerSecret(env.REGISTRY_PASSWORD)
-  return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD }
+  return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD, registry: registryHost(configured) }
 }
 
 /**
- * Credentials for a registry: `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are
- * set, else the Docker config (`credHelpers[host]`, then `auths[host].auth`, then
- * `credsStore`). Undefined when there are none: callers then try anonymously.
- * Every password found is registered as a secret at once.
+ * Credentials for `registry` (a host): `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when
+ * both are set and `registry` is the configured registry's host (a CI file naming another
+ * host in front of the image never gets them), else the Docker config
+ * (`credHelpers[host]`, then `auths[host].auth`, then `credsStore`: what `docker login`
+ * stored for that very host). Undefined when there are none: callers then try
+ * anonymously. Every password found is registered as a secret at once.
  */
-export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  const fromEnv = envCredentials(env)
-  if (fromEnv) return fromEnv
+export function registryCredentials(registry: string, env: NodeJS.ProcessEnv, configured: string | undefined): Credentials | undefined {
+  const fromEnv = envCredentials(env, configured)
+  if (fromEnv && fromEnv.registry === registry) return fromEnv
   let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> }
   try {
     config = JSON.parse(fs.readFileSync(path.join(dockerConfigDir(env), 'config.json'), 'utf8'))
@@ -138,7 +157,7 @@ export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = p
   }
   for (const key of configKeys(registry)) {
     const helper = config.credHelpers?.[key]
-    if (helper) return fromHelper(helper, key, env)
+    if (helper) return fromHelper(helper, key, registry, env)
   }
   for (const key of configKeys(registry)) {
     const auth = config.auths?.[key]?.auth
@@ -149,12 +168,12 @@ export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = p
       const password = decoded.slice(sep + 1)
       registerSecret(password)
       registerSecret(auth)
-      return { username: decoded.slice(0, sep), password }
+      return { username: decoded.slice(0, sep), password, registry }
     }
   }
   if (config.credsStore) {
     for (const key of configKeys(registry)) {
-      const found = fromHelper(config.credsStore, key, env)
+      const found = fromHelper(config.credsStore, key, registry, env)
       if (found) return found
     }
   }
@@ -242,6 +261,25 @@ export function parseWwwAuthenticate(header: string | null): Challenge | undefin
   return { scheme: m[1].toLowerCase(), params }
 }
 
+/** What a registry may call a manifest digest; anything else it sends is never put in a URL. */
+export const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/
+
+/**
+ * A digest as a registry answered it (a header, a manifest's config or children), checked
+ * where it is read: it goes on into request paths, image references and CI files, so
+ * `sha256:x/../../final/manifests/1.0.0` must never get that far.
+ */
+function checkedDigest(registry: string, what: string, value: unknown): string {
+  if (typeof value === 'string' && DIGEST.test(value)) return value
+  throw new WorkError(`registry ${registry} answered ${what} that is not a digest: ${JSON.stringify(value)?.slice(0, 120)}`)
+}
+
+/** The manifest's digest: the registry's Docker-Content-Digest header (checked), else the hash of the body. */
+function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
+  const header = res.headers.get('docker-content-digest')
+  return header !== null ? checkedDigest(registry, 'a Docker-Content-Digest', header) : 'sha256:' + createHash('sha256').update(body).digest('hex')
+}
+
 export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -272,11 +310,24 @@ async function send(url: string, init: RequestInit, what: string): Promise<Respo
   }
 }
 
-/** Get a Bearer token from the challenge's realm, with basic credentials or anonymously. */
+/**
+ * Get a Bearer token from the challenge's realm, with basic credentials or anonymously.
+ * The caller passes credentials only for a challenge the registry itself sent (as docker
+ * does, the token service it names gets them); never over plain HTTP to a host that is
+ * not loopback or listed in REGISTRY_INSECURE.
+ */
 async function bearerToken(registry: string, challenge: Challenge, scope: string, access: 'read' | 'push', credentials?: Credentials): Promise<string> {
   const realm = challenge.params.realm
   if (!realm) throw new TransientError(`${registry}: Bearer challenge without a realm`)
-  const url = new URL(realm)
+  let url: URL
+  try {
+    url = new URL(realm)
+  } catch {
+    throw new WorkError(`registry ${registry} named a token service that is not a URL: ${JSON.stringify(realm)}`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && registryBaseUrl(url.host).startsWith('http:'))) {
+    throw new WorkError(`registry ${registry} named the token service ${url.origin}, which is not https: no credentials or token requests go there in the clear (list ${url.host} in REGISTRY_INSECURE if it is meant)`)
+  }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
   url.searchParams.set('scope', challenge.params.scope ?? scope)
   const headers: Record<string, string> = credentials ? { authorization: basic(credentials) } : {}
@@ -305,11 +356,21 @@ export interface RegistryRequestOptions {
  * RegistryAuthError; 429/5xx/network errors throw a retryable error (use withRetries).
  */
 export async function registryRequest(registry: string, repository: string, pathname: string, options: RegistryRequestOptions = {}): Promise<Response> {
-  const { credentials, method = 'GET', headers = {}, actions = 'pull' } = options
-  const url = /^https?:\/\//.test(pathname) ? pathname : registryBaseUrl(registry) + pathname
+  const { method = 'GET', headers = {}, actions = 'pull' } = options
+  const base = registryBaseUrl(registry)
+  const url = /^https?:\/\//.test(pathname) ? pathname : base + pathname
+  // Credentials go to the registry they are for, and only to its own host: a URL the
+  // registry answered with (an upload Location, a redirect) that leads elsewhere gets
+  // none, and neither does a challenge another host sent.
+  const onRegistry = (href: string) => new URL(href).host === new URL(base).host
+  if (!onRegistry(url)) throw new WorkError(`${method} ${url}: not on registry ${registry}; not sending a request there`)
+  const credentials = options.credentials?.registry === registry ? options.credentials : undefined
   const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
   const access = actions.includes('push') ? 'push' : 'read'
   let res = transientCheck(await send(url, { method, headers }, what), what)
+  if (res.status === 401 && !onRegistry(res.url || url)) {
+    throw new WorkError(`${what}: redirected to ${new URL(res.url).host}, which asked for credentials: they are only for ${registry}`)
+  }
   if (res.status === 401) {
     const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate'))
     let authorization: string | undefined
@@ -339,7 +400,7 @@ export async function manifestDigest(ref: string, options: ManifestOptions = {})
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`HEAD ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const found = res.headers.get('docker-content-digest')
-    if (found) return found
+    if (found) return checkedDigest(registry, 'a Docker-Content-Digest', found)
     // Some registries omit the header on HEAD: the digest is the hash of the manifest body.
     const full = await request('GET')
     if (!full.ok) throw new TransientError(`GET ${registry}${pathname}: HTTP ${full.status}`)
@@ -381,7 +442,9 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
     if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
     const location = res.headers.get('location')
     // Cancel the upload we just started; a registry that cannot is no reason to fail.
-    if (location) await request(new URL(location, registryBaseUrl(registry)).href, 'DELETE').catch(() => undefined)
+    // A Location on another host is left alone (it would get our credentials' token).
+    const cancel = location ? new URL(location, registryBaseUrl(registry)) : undefined
+    if (cancel && cancel.host === new URL(registryBaseUrl(registry)).host) await request(cancel.href, 'DELETE').catch(() => undefined)
   })
 }
 
@@ -407,11 +470,11 @@ export async function manifestInfo(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = Buffer.from(await res.arrayBuffer())
-    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: string } }
+    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown } }
     return {
-      digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+      digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest,
+      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
     }
   })
 }
@@ -475,9 +538,6 @@ async function bodyOf(res: Response, what: string): Promise<Buffer> {
   }
 }
 
-/** What a registry may call a manifest digest; anything else it sends is never put in a URL. */
-export const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/
-
 export interface ManifestNode {
   /** The manifest's digest: what a tag points at, and what a deletion names. */
   digest: string
@@ -497,7 +557,7 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = await bodyOf(res, `GET ${registry}${pathname}`)
-    let manifest: { mediaType?: string; config?: { digest?: string }; manifests?: Array<{ digest?: string }>; subject?: { digest?: unknown } }
+    let manifest: { mediaType?: string; config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }>; subject?: { digest?: unknown } }
     try {
       manifest = JSON.parse(body.toString('utf8'))
     } catch {
@@ -505,10 +565,10 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
       throw new TransientError(`GET ${registry}${pathname}: the manifest is not valid JSON`)
     }
     return {
-      digest: res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex'),
+      digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest,
-      children: (manifest.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string'),
+      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
+      children: (manifest.manifests ?? []).map((m) => checkedDigest(registry, `a child manifest in ${pathname}`, m.digest)),
       ...(typeof manifest.subject?.digest === 'string' && DIGEST.test(manifest.subject.digest) ? { subject: manifest.subject.digest } : {}),
     }
   })

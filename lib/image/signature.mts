@@ -32,6 +32,8 @@ export interface SignatureOptions {
   env?: NodeJS.ProcessEnv
   /** A Docker config directory holding the registry login (docker.withLogin's), else the user's. */
   configDir?: string
+  /** The configured registry: the only one REGISTRY_USERNAME / REGISTRY_PASSWORD go to. */
+  registry?: string
 }
 
 /** `cosign verify` once an image's digest is known (the ref is always pinned by digest). */
@@ -95,7 +97,7 @@ export function signatureVerifier(signing: SigningConfig | undefined, options: S
           }
           // REGISTRY_USERNAME / REGISTRY_PASSWORD reach cosign as a temporary Docker config, as for docker pull.
           const { registry } = parseImageRef(pinned)
-          const out = await withLogin(registry, options.configDir ? undefined : envCredentials(options.env), ({ configDir }) =>
+          const out = await withLogin(registry, options.configDir ? undefined : envCredentials(options.env ?? process.env, options.registry), ({ configDir }) =>
             $({ quiet: true, nothrow: true, env: cosignEnv({ ...options, configDir: configDir ?? options.configDir }) })`cosign ${verifyArgv(signing, pinned, options.root)}`,
           )
           return out.exitCode === 0

@@ -104,6 +104,17 @@ export function passThroughEnv(env: NodeJS.ProcessEnv, listed: string[]): string
 }
 
 /**
+ * The one exception to "only steps.integrationEnv reaches the integration container":
+ * with `steps.docker` it drives the host's Docker Engine, and through it can read
+ * whatever the job holds (another container's env, the runner's processes). Said once,
+ * loudly, whenever the integration step runs so; undefined otherwise.
+ */
+export function integrationDockerWarning(config: Pick<Config, 'steps'>, only: string | undefined): string | undefined {
+  if (only !== 'integration' || !config.steps.docker) return undefined
+  return 'steps.docker: the integration container drives the host\'s Docker Engine, through which its code can read every secret of this job, not only steps.integrationEnv: give the integration job no secret its tests may not see'
+}
+
+/**
  * The steps to run, in order: `test` then `build` (those configured), or the one named
  * by `--only`. The integration step gets only `steps.integrationEnv` plus CI's own vars;
  * test and build get `steps.env` plus CI's own.

@@ -326,7 +326,11 @@ function actionsWorkflow(project: Project, options: InitOptions): string {
           `#   push-images     the default branch and release tags v*, in the environment \`publish\`:`,
           `#                   the build image (under its content tag, never overwritten) and the`,
           `#                   final image, to ${options.registry}. Protect the environment (Settings >`,
-          '#                   Environments): deployment branches and tags = the default branch and v*.',
+          '#                   Environments): deployment branches and tags = the default branch and v*,',
+          '#                   and required reviewers. Add a tag ruleset on v* (Settings > Rules) so',
+          '#                   that only maintainers create, move or delete them, and protect the',
+          '#                   release branches: push-images refuses a release tag whose commit is on',
+          '#                   neither the default branch nor a release branch (releaseBranches).',
           ...(creds?.packages
             ? [
                 '# Secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN of the environment `publish`: a',
@@ -424,7 +428,10 @@ function circleConfig(project: Project, options: InitOptions): string {
           '# Context `publish` (Organization Settings > Contexts): REGISTRY_USERNAME and',
           '# REGISTRY_PASSWORD of a token that may push (a context\'s variables win over the',
           `# project's). Restrict it to \`pipeline.git.branch == "${options.defaultBranch}" or pipeline.git.tag`,
-          '# starts-with "v"` (and to a security group of maintainers).',
+          '# starts-with "v"` (and to a security group of maintainers). On GitHub, add a tag ruleset on',
+          '# v* (only maintainers create, move or delete them) and protect the release branches:',
+          '# push-images refuses a release tag whose commit is on neither the default branch nor a',
+          '# release branch (releaseBranches).',
         ]
       : ['# No registry is configured: the build image is built on each machine.']),
     `# ${HEADER}`,

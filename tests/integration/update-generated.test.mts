@@ -380,3 +380,36 @@ describe('update-generated: a generator never reaches the token, the checkout or
     expect(snapshot(f.checkout)).toEqual(before)
   })
 })
+
+// --- the push token under another name ---------------------------------------------------
+// nightly.yml sets REGISTRY_PASSWORD to the same write token as GITHUB_TOKEN; a project's
+// steps.env passing `REGISTRY_*` (or naming a variable that holds the token) handed it to
+// the generator, whose output the bot commits.
+describe('update-generated: the generator never sees the token, under any name', () => {
+  const ENV_DUMP = [{ name: 'env', command: ['sh', '-c', 'env | sort > gen/env.txt'], paths: ['gen'] }]
+  const withStepsEnv = (stepsEnv: string[]) =>
+    remoteScene(gh, { prefix: 'gen', dev: makeBuildRepo({ name: IMAGE, files: { 'gen/env.txt': 'none\n' }, config: { generated: ENV_DUMP, steps: { env: stepsEnv } } }) })
+  const nightly = { REGISTRY_USERNAME: BOT, REGISTRY_PASSWORD: TOKEN, DEPLOY_KEY: TOKEN, AWS_REGION: 'eu-west-1' }
+
+  it('steps.env with REGISTRY_*: exit 2 before anything runs, nothing pushed', async () => {
+    const f = withStepsEnv(['AWS_REGION', 'REGISTRY_*'])
+    const from = gh.requests.length
+    const result = await run(f, ['--json'], nightly)
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain('steps.env: "REGISTRY_*" would hand the generated commands every variable it matches, secrets included; update-generated takes exact names: list them')
+    expect(writes(from)).toEqual([])
+    expect(remoteSha(f, 'refs/heads/update-generated/env')).toBe('')
+  })
+
+  it('steps.env naming variables that hold the token: dropped, saying so; the committed output has the others', async () => {
+    const f = withStepsEnv(['AWS_REGION', 'REGISTRY_USERNAME', 'REGISTRY_PASSWORD', 'DEPLOY_KEY'])
+    const result = await run(f, ['--json'], nightly)
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stderr).toContain('not passing DEPLOY_KEY to the generated commands: its value is a secret this run holds')
+    const committed = remoteFile(f, 'refs/heads/update-generated/env', 'gen/env.txt')
+    expect(committed).toContain('AWS_REGION=eu-west-1')
+    expect(committed).toContain(`REGISTRY_USERNAME=${BOT}`)
+    expect(committed).not.toContain(TOKEN)
+    expect(committed).not.toMatch(/^(REGISTRY_PASSWORD|DEPLOY_KEY|GITHUB_TOKEN)=/m)
+  })
+})

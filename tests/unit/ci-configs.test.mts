@@ -229,8 +229,16 @@ describe('the test step split across CI nodes', () => {
     const saved = merge.steps.find(has('save_cache')).save_cache
     expect(saved.paths).toEqual(['reports/timings'])
     // What merge-reports saves is what the next run's nodes restore (this branch's newest, else main's).
-    expect(saved.key).toBe('test-timings-v1-{{ .Branch }}-{{ .Revision }}')
-    expect(keys).toEqual(['test-timings-v1-{{ .Branch }}-', 'test-timings-v1-main-'])
+    expect(saved.key).toBe('test-timings-v2-{{ .Branch }}..{{ .Revision }}')
+    expect(keys).toEqual(['test-timings-v2-{{ .Branch }}..', 'test-timings-v2-main..'])
+    // CircleCI restores the newest cache whose key starts with a restore key: no branch's
+    // restore key may be the start of another branch's saved key (`main-x` feeding main).
+    const render = (template: string, branch: string) => template.replace('{{ .Branch }}', branch).replace('{{ .Revision }}', 'f'.repeat(40))
+    const branches = ['main', 'main-x', 'main.x', 'main_x', 'main/x', 'mainx', 'release-1', 'release-1.2']
+    for (const a of branches) {
+      for (const b of branches.filter((other) => other !== a)) expect(render(saved.key, b).startsWith(render(keys[0], a)), `${b}'s timings restored on ${a}`).toBe(false)
+      expect(render(saved.key, a).startsWith(render(keys[0], a))).toBe(true)
+    }
     expect(job.steps.findIndex(has('restore_cache'))).toBeLessThan(job.steps.findIndex((s: unknown) => has('run')(s) && JSON.stringify(s).includes('test-and-build.mts')))
     expect(job.steps).toContainEqual({ persist_to_workspace: { root: 'reports', paths: ['junit', 'timing'] } })
     const mergeCall = scriptCalls(CIRCLECI).find((c) => c.script === 'merge-reports')!
@@ -238,15 +246,17 @@ describe('the test step split across CI nodes', () => {
     expect(doc.workflows.ci.jobs).toContainEqual({ 'merge-reports': { requires: ['test-and-build'], filters: { tags: { only: '/^v.*/' } } } })
   })
 
-  it('GitHub Actions: a shard [1, 2] matrix, each runs test-and-build --shard ${{ matrix.shard }}/2; a job merges the reports', () => {
+  it('GitHub Actions: a shard [1, 2] matrix, each runs test-and-build --shard "$SHARD/2" (SHARD from the matrix, through env); a job merges the reports', () => {
     const doc = YAML.parse(read('.github/workflows/ci.yml'))
     const job = doc.jobs['test-and-build']
     expect(job.strategy.matrix.shard).toEqual([1, 2])
     expect(job.strategy['fail-fast']).toBe(false)
     const call = scriptCalls('.github/workflows/ci.yml').find((c) => c.script === 'test-and-build')!
     const n = job.strategy.matrix.shard.length
-    expect(call.command).toContain(`--shard \${{ matrix.shard }}/${n} --timings reports/timings/junit.xml`)
-    expect(call.command).toContain('--report reports/timing/shard-${{ matrix.shard }}.json')
+    expect(call.command).toContain(`--shard "$SHARD/${n}" --timings reports/timings/junit.xml`)
+    expect(call.command).toContain('--report "reports/timing/shard-$SHARD.json"')
+    const step = job.steps.find((s: { run?: string }) => s.run?.includes('scripts/test-and-build.mts'))
+    expect(step.env.SHARD).toBe('${{ matrix.shard }}')
     const upload = job.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/upload-artifact@'))
     expect(upload.with.name).toBe('test-results-${{ matrix.shard }}')
     const merge = doc.jobs['merge-reports']

@@ -350,6 +350,8 @@ describe('every workflow: no untrusted code next to a write token or a secret', 
     ['install scripts in push-images', 'ci.yml', (d) => (stepOf(d.jobs['push-images'], 'npm ci').run = 'npm install'), /push-images runs npm install scripts/],
     ['a job without a timeout', 'integration-approved.yml', (d) => delete d.jobs.status['timeout-minutes'], /status has no timeout-minutes/],
     ['an action by tag', 'ci.yml', (d) => (stepOf(d.jobs['test-and-build'], 'actions/checkout@').uses = 'actions/checkout@v4'), /actions\/checkout@v4 is not pinned/],
+    ['an expression in a run: of ci.yml', 'ci.yml', (d) => (stepOf(d.jobs['test-and-build'], 'npm ci').run = 'npm ci && echo ${{ github.head_ref }}'), /test-and-build: a run: has \$\{\{ \}\} in it \(npm ci && echo/],
+    ['an expression in a run: of a bot', 'cherry-pick.yml', (d) => (d.jobs['cherry-pick'].steps.find((s) => s.run)!.run += ' --to ${{ inputs.to }}'), /cherry-pick: a run: has \$\{\{ \}\} in it/],
     ['an action by short SHA', 'nightly.yml', (d) => (stepOf(d.jobs.integration, 'actions/upload-artifact@').uses = 'actions/upload-artifact@ea165f8'), /is not pinned by a full commit SHA/],
   ])('the check catches: %s', (_, file, change, problem) => {
     expect(hardeningProblems(mutate(file, change)).join('\n')).toMatch(problem)

@@ -25,6 +25,12 @@ describe('validateConfig', () => {
     expect(() => pick({ reviewer: true })).toThrow('cherryPick.reviewer: unknown key')
   })
 
+  it('releaseBranches: a glob or a list of them; absent, the release branches are cherry-pick\'s targets', () => {
+    expect(validateConfig({ ...minimal, releaseBranches: 'stable/*' }).releaseBranches).toEqual(['stable/*'])
+    expect(validateConfig({ ...minimal, releaseBranches: ['stable/*', 'lts-*'] }).releaseBranches).toEqual(['stable/*', 'lts-*'])
+    expect(validateConfig(minimal).releaseBranches).toBeUndefined()
+  })
+
   it('accepts the full shape the README documents', () => {
     const config = validateConfig({
       registry: 'ghcr.io/acme',
@@ -54,6 +60,9 @@ describe('validateConfig', () => {
     [{ ...minimal, generated: [{ name: 'a', command: ['x'], paths: ['p'] }, { name: 'a', command: ['y'], paths: ['q'] }] }, /generated: the name "a" is used twice/],
     [[], /expected an object, got an array/],
     [{ ...minimal, steps: { docker: 'yes' } }, /steps\.docker: expected true or false, got the string "yes"/],
+    [{ ...minimal, releaseBranches: [] }, /releaseBranches: expected at least 1 entry, got an array/],
+    [{ ...minimal, releaseBranches: ['stable/*', 7] }, /releaseBranches\[1\]: expected a non-empty string, got the number 7/],
+    [{ ...minimal, releaseBranches: { main: true } }, /releaseBranches: expected an array of strings, got an object/],
   ])('rejects %j', (raw, message) => {
     expect(() => validateConfig(raw)).toThrow(ConfigError)
     expect(() => validateConfig(raw)).toThrow(message)

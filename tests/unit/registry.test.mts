@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  envCredentials,
   isLoopback,
   parseImageRef,
   parseWwwAuthenticate,
@@ -118,18 +119,29 @@ describe('withRetries', () => {
 
 describe('registryCredentials', () => {
   it('prefers REGISTRY_USERNAME/REGISTRY_PASSWORD and registers the password as a secret', () => {
-    const creds = registryCredentials('ghcr.io', { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'unit-env-secret' })
-    expect(creds).toEqual({ username: 'bot', password: 'unit-env-secret' })
+    const creds = registryCredentials('ghcr.io', { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'unit-env-secret' }, 'ghcr.io/acme')
+    expect(creds).toEqual({ username: 'bot', password: 'unit-env-secret', registry: 'ghcr.io' })
     expect(redact('token unit-env-secret here')).toBe('token *** here')
+  })
+
+  it('gives REGISTRY_USERNAME/REGISTRY_PASSWORD only to the configured registry\'s host', () => {
+    const env = { REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: 'unit-env-secret', DOCKER_CONFIG: tempDir() }
+    expect(registryCredentials('127.0.0.1:5000', env, '127.0.0.1:5000')?.registry).toBe('127.0.0.1:5000')
+    expect(registryCredentials('127.0.0.1:6000', env, '127.0.0.1:5000')).toBeUndefined()
+    expect(registryCredentials('ghcr.io.evil.example', env, 'ghcr.io/acme')).toBeUndefined()
+    expect(registryCredentials('ghcr.io', env, undefined)).toBeUndefined()
+    expect(registryCredentials('docker.io', env, 'acme')?.registry).toBe('docker.io')
+    expect(envCredentials(env, 'ghcr.io/acme')?.registry).toBe('ghcr.io')
+    expect(envCredentials(env, undefined)).toBeUndefined()
   })
 
   it('reads auths from $DOCKER_CONFIG/config.json', () => {
     const dir = tempDir()
     const auth = Buffer.from('alice:unit-config-secret').toString('base64')
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'reg.example:5000': { auth }, 'https://index.docker.io/v1/': { auth } } }))
-    expect(registryCredentials('reg.example:5000', { DOCKER_CONFIG: dir })).toEqual({ username: 'alice', password: 'unit-config-secret' })
-    expect(registryCredentials('docker.io', { DOCKER_CONFIG: dir })?.username).toBe('alice')
-    expect(registryCredentials('other.example', { DOCKER_CONFIG: dir })).toBeUndefined()
+    expect(registryCredentials('reg.example:5000', { DOCKER_CONFIG: dir }, undefined)).toEqual({ username: 'alice', password: 'unit-config-secret', registry: 'reg.example:5000' })
+    expect(registryCredentials('docker.io', { DOCKER_CONFIG: dir }, undefined)?.username).toBe('alice')
+    expect(registryCredentials('other.example', { DOCKER_CONFIG: dir }, undefined)).toBeUndefined()
     expect(redact('unit-config-secret')).toBe('***')
   })
 
@@ -145,12 +157,12 @@ describe('registryCredentials', () => {
     )
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { 'helper.example': 'fake' }, credsStore: 'fake' }))
     const env = { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` }
-    expect(registryCredentials('helper.example', env)).toEqual({ username: 'bob', password: 'unit-helper-secret' })
+    expect(registryCredentials('helper.example', env, undefined)).toEqual({ username: 'bob', password: 'unit-helper-secret', registry: 'helper.example' })
     // credsStore is asked too, and "not found" means no credentials (anonymous), not an error.
-    expect(registryCredentials('nothing.example', env)).toBeUndefined()
+    expect(registryCredentials('nothing.example', env, undefined)).toBeUndefined()
   })
 
   it('is undefined without env or config', () => {
-    expect(registryCredentials('ghcr.io', { DOCKER_CONFIG: tempDir() })).toBeUndefined()
+    expect(registryCredentials('ghcr.io', { DOCKER_CONFIG: tempDir() }, 'ghcr.io')).toBeUndefined()
   })
 })

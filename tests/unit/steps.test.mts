@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { RUNNER, runArgs, shQuote } from '../../lib/image/container.mts'
-import { passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
+import { integrationDockerWarning, passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
 
 const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
 
@@ -97,6 +97,16 @@ describe('planSteps', () => {
     } catch (error) {
       expect((error as { exitCode: number }).exitCode).toBe(2)
     }
+  })
+})
+
+describe('integrationDockerWarning', () => {
+  const config = (docker: boolean) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps: { integration: ['t'], test: ['t'], docker } })
+  it('only for the integration step with steps.docker', () => {
+    expect(integrationDockerWarning(config(true), 'integration')).toMatch(/^steps\.docker: the integration container drives the host's Docker Engine/)
+    expect(integrationDockerWarning(config(false), 'integration')).toBeUndefined()
+    expect(integrationDockerWarning(config(true), undefined)).toBeUndefined()
+    expect(integrationDockerWarning(config(true), 'test')).toBeUndefined()
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
+import { UsageError } from '../../lib/core/cli.mts'
 import { globMatcher } from '../../lib/core/globs.mts'
 import { scratchGitEnv, branchName, generatorEnv, parseIdent, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
 
@@ -51,6 +52,19 @@ describe('generatorEnv', () => {
   it("passes CI's vars and steps.env, never the token the job pushes with", () => {
     const env = { CI: 'true', GITHUB_SHA: 'abc', GITHUB_TOKEN: 't', GH_TOKEN: 't', AWS_REGION: 'eu-west-1', HOME: '/root' }
     expect(generatorEnv(env, config([], { env: ['AWS_REGION', 'GITHUB_TOKEN', 'GH_TOKEN'] }))).toEqual(['AWS_REGION', 'CI', 'GITHUB_SHA'])
+  })
+
+  it('drops every variable whose value holds a secret of the run, whatever its name', () => {
+    const token = 'ghs_unitGeneratorToken123'
+    const env = { CI: 'true', GITHUB_TOKEN: token, REGISTRY_USERNAME: 'bot', REGISTRY_PASSWORD: token, DEPLOY_KEY: token, AUTH_HEADER: `Bearer ${token}`, AWS_REGION: 'eu-west-1' }
+    const names = generatorEnv(env, config([], { env: ['REGISTRY_USERNAME', 'REGISTRY_PASSWORD', 'DEPLOY_KEY', 'AUTH_HEADER', 'AWS_REGION'] }))
+    expect(names).toEqual(['AWS_REGION', 'CI', 'REGISTRY_USERNAME'])
+  })
+
+  it('refuses a PREFIX* in steps.env (exit 2): the commands get exact names only', () => {
+    const run = () => generatorEnv({ REGISTRY_PASSWORD: 'x' }, config([], { env: ['AWS_REGION', 'REGISTRY_*'] }))
+    expect(run).toThrow('steps.env: "REGISTRY_*" would hand the generated commands every variable it matches, secrets included; update-generated takes exact names: list them')
+    expect(run).toThrow(UsageError)
   })
 })
 
