@@ -1,10 +1,14 @@
 // The files `init` writes for a project: its build image (Dockerfile.build), its final
-// image (Dockerfile), build.config.json, and the two CI configs that call the installed
-// package, one script per step, as this repository's own do. Pure functions of the
-// project and the options: the tests read what they return.
+// image (Dockerfile), build.config.json, and the two CI configs (ci-configs.mts), with
+// what init does where one exists already. Pure functions of the project and the
+// options: the tests read what they return.
 import type { Config } from '../core/config.mts'
+import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
+import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
 import { TOOL_PACKAGE } from './project.mts'
+
+export { CIRCLE_PATH, WORKFLOW_PATH }
 
 export interface InitOptions {
   /** The final image's name; the build image is `<name>-build`. */
@@ -21,25 +25,19 @@ export interface InitFile {
   /** Repo-relative, with `/`. */
   path: string
   content: string
-  /** Written only when absent; an existing one is kept, never an error (a `.dockerignore`). */
+  /** Kept when it exists, --force or not (a `.dockerignore`). */
   keepExisting?: boolean
+  /** Why leaving an existing one is right, for the summary. */
+  whenPresent?: string
+  /** How init's part goes into an existing one (CircleCI's single config file). */
+  merge?: (existing: string) => CircleMerge
+  /** Written only when init writes this file too (a `.dockerignore` for init's own Dockerfile). */
+  onlyWith?: string
 }
 
 /** Default bases. Go comes from Debian's packages; Node's official slim image has node and npm. */
 export const DEFAULT_BASE = { go: 'debian:bookworm-slim', node: 'node:20-bookworm-slim', unknown: 'debian:bookworm-slim' } as const
 
-/**
- * Actions pinned by commit, as this repository's workflows are: a tag can be moved to
- * other code, a commit cannot. The comment names the release, for people and for bots
- * that update pins.
- */
-export const ACTIONS = {
-  checkout: 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2',
-  setupNode: 'actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020 # v4.4.0',
-  uploadArtifact: 'actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2',
-} as const
-
-const HEADER = `Written by \`npx ${TOOL_PACKAGE} init\`; yours to edit.`
 
 /** What each step of the skeleton prints until it is filled in. */
 export const PLACEHOLDER_MESSAGE = (step: 'test' | 'build') =>
@@ -271,218 +269,6 @@ function configFile(project: Project, options: InitOptions): string {
   return JSON.stringify(config, null, 2) + '\n'
 }
 
-// --- CI configs ------------------------------------------------------------------------
-
-/**
- * How CI installs the package (the repository's own lockfile has it as a devDependency).
- * `noScripts` for a job holding a token that can push: no dependency's install script runs there.
- */
-function installCommand(project: Project, noScripts = false): string {
-  const flag = noScripts ? ' --ignore-scripts' : ''
-  if (project.kind === 'node' && project.packageManager === 'pnpm') return `corepack enable && pnpm install --frozen-lockfile${flag}`
-  if (project.kind === 'node' && project.packageManager === 'yarn') return `corepack enable && yarn install --frozen-lockfile${flag}`
-  return `npm ci${flag}`
-}
-
-/**
- * GHCR takes the workflow's own token (`packages: read` to pull, `write` only in the push
- * job); any other registry, secrets named REGISTRY_USERNAME and REGISTRY_PASSWORD: the
- * repository's (read-only: every branch's workflow can read them) and the environment
- * `publish`'s (may push: an environment's secret wins over the repository's).
- */
-function actionsCredentials(registry: string): { username: string; password: string; packages: boolean } {
-  return /^ghcr\.io(\/|$)/.test(registry)
-    ? { username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}', packages: true }
-    : { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}', packages: false }
-}
-
-function actionsWorkflow(project: Project, options: InitOptions): string {
-  const creds = options.registry ? actionsCredentials(options.registry) : undefined
-  const permissions = (packages: 'read' | 'write') => ['      contents: read', ...(creds?.packages ? [`      packages: ${packages}`] : [])]
-  const setup = (noScripts: boolean) => [
-    `      - uses: ${ACTIONS.checkout}`,
-    '        with:',
-    '          fetch-depth: 0 # history: versions (git describe), and the earlier commits whose build image is the cache',
-    '          persist-credentials: false',
-    `      - uses: ${ACTIONS.setupNode}`,
-    '        with:',
-    '          node-version: 20',
-    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
-    `      - run: ${installCommand(project, noScripts)}`,
-  ]
-  const env = creds ? ['        env:', `          REGISTRY_USERNAME: ${creds.username}`, `          REGISTRY_PASSWORD: ${creds.password}`] : []
-  const lines = [
-    '# The on-commit CI: every step is one ci-build-scripts call',
-    `# (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
-    '#   test-and-build  every push and pull request: the build image (pulled, or built when',
-    '#                   its inputs changed), then the test and build steps in one container.',
-    ...(options.registry
-      ? [
-          '#                   Read-only: it pushes nothing, so no branch or pull request (a fork\'s',
-          '#                   included) can change a published image; a new build image is built',
-          '#                   locally until the default branch has pushed it.',
-          `#   push-images     the default branch and release tags v*, in the environment \`publish\`:`,
-          `#                   the build image (under its content tag, never overwritten) and the`,
-          `#                   final image, to ${options.registry}. Protect the environment (Settings >`,
-          '#                   Environments): deployment branches and tags = the default branch and v*.',
-          ...(creds?.packages
-            ? []
-            : [
-                '# Secrets REGISTRY_USERNAME and REGISTRY_PASSWORD: in the repository, a token that may',
-                '# only pull (every branch\'s workflow can read repository secrets); in the environment',
-                '# `publish`, a token that may push (an environment\'s secret wins over the repository\'s).',
-              ]),
-        ]
-      : ['#                   No registry is configured: the image is built on each runner.']),
-    '# No dependency cache: these jobs hold registry credentials, and a cache written by one',
-    '# run (a pull request\'s) would be restored into them.',
-    `# Same jobs as .circleci/config.yml. ${HEADER}`,
-    'name: ci',
-    '',
-    'on:',
-    '  push:',
-    "    branches: ['**']",
-    "    tags: ['v*']",
-    '  pull_request:',
-    '',
-    '# Nothing by default; each job asks for what it needs.',
-    'permissions: {}',
-    '',
-    'concurrency:',
-    '  group: ci-${{ github.event.pull_request.number || github.ref }}',
-    "  cancel-in-progress: ${{ github.event_name == 'pull_request' }}",
-    '',
-    'jobs:',
-    '  test-and-build:',
-    '    runs-on: ubuntu-latest',
-    '    timeout-minutes: 60',
-    '    permissions:',
-    ...permissions('read'),
-    '    steps:',
-    ...setup(false),
-    '      - name: test-and-build',
-    `        run: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    ...env,
-    '      - name: Timing report',
-    '        if: ${{ !cancelled() }}',
-    `        uses: ${ACTIONS.uploadArtifact}`,
-    '        with:',
-    '          name: reports',
-    '          path: reports/',
-    '          if-no-files-found: ignore',
-  ]
-  if (creds) {
-    lines.push(
-      '',
-      '  push-images:',
-      '    needs: test-and-build',
-      '    if: >-',
-      "      github.event_name == 'push' && (",
-      "        github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
-      "        || startsWith(github.ref, 'refs/tags/v'))",
-      '    runs-on: ubuntu-latest',
-      '    timeout-minutes: 30',
-      '    environment: publish',
-      '    permissions:',
-      ...permissions('write'),
-      '    steps:',
-      ...setup(true),
-      '      - name: push-images',
-      `        run: npx ${TOOL_PACKAGE} push-images`,
-      ...env,
-    )
-  }
-  return lines.join('\n') + '\n'
-}
-
-function circleConfig(project: Project, options: InitOptions): string {
-  const install = (noScripts: boolean) => [
-    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
-    '      - run:',
-    '          name: install',
-    `          command: ${installCommand(project, noScripts)}`,
-  ]
-  const lines = [
-    '# The on-commit CI on CircleCI: the same jobs as .github/workflows/ci.yml, every step one',
-    `# ci-build-scripts call (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
-    ...(options.registry
-      ? [
-          '#   test-and-build  every commit and release tag; it pushes nothing.',
-          `#   push-images     ${options.defaultBranch} and release tags v*, with the context \`publish\`: the build`,
-          `#                   image (under its content tag, never overwritten) and the final image,`,
-          `#                   to ${options.registry}.`,
-          '# Project environment variables reach every branch\'s pipeline: REGISTRY_USERNAME and',
-          '# REGISTRY_PASSWORD there are a token that may only pull. CircleCI does not give them to',
-          '# a fork\'s pull request, which then builds the build image locally and stays green.',
-          '# Context `publish` (Organization Settings > Contexts): REGISTRY_USERNAME and',
-          '# REGISTRY_PASSWORD of a token that may push (a context\'s variables win over the',
-          `# project's). Restrict it to \`pipeline.git.branch == "${options.defaultBranch}" or pipeline.git.tag`,
-          '# starts-with "v"` (and to a security group of maintainers).',
-        ]
-      : ['# No registry is configured: the build image is built on each machine.']),
-    `# ${HEADER}`,
-    'version: 2.1',
-    '',
-    'jobs:',
-    '  test-and-build:',
-    '    # `docker run` with the checkout mounted needs a machine (Docker, git and Node.js).',
-    '    machine:',
-    '      image: ubuntu-2204:current',
-    '    steps:',
-    '      - checkout # a full clone: the earlier commits whose build image is the cache',
-    ...install(false),
-    '      - run:',
-    '          name: test-and-build',
-    `          command: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    '      - store_artifacts:',
-    '          path: reports',
-  ]
-  if (options.registry) {
-    lines.push(
-      '',
-      '  push-images:',
-      '    # On a machine, never in an image a tag names: this job holds the push token.',
-      '    machine:',
-      '      image: ubuntu-2204:current',
-      '    steps:',
-      '      - checkout',
-      ...install(true),
-      '      - run:',
-      '          name: push-images',
-      `          command: npx ${TOOL_PACKAGE} push-images`,
-    )
-  }
-  lines.push(
-    '',
-    'workflows:',
-    '  ci:',
-    '    jobs:',
-    '      - test-and-build:',
-    '          filters:',
-    '            tags:',
-    '              only: /^v.*/',
-  )
-  if (options.registry) {
-    lines.push(
-      '      - push-images:',
-      '          context: publish',
-      '          requires:',
-      '            - test-and-build',
-      '          filters:',
-      '            branches:',
-      `              only: ${yamlString(options.defaultBranch)}`,
-      '            tags:',
-      '              only: /^v.*/',
-    )
-  }
-  return lines.join('\n') + '\n'
-}
-
-/** A string as a YAML scalar that parses back to exactly it. */
-function yamlString(s: string): string {
-  return /^[A-Za-z0-9._/-]+$/.test(s) && !/^[0-9.]+$/.test(s) ? s : JSON.stringify(s)
-}
-
 // --- all of them -----------------------------------------------------------------------
 
 /** The files init writes for `project`, in the order it reports them. */
@@ -494,12 +280,16 @@ export function initFiles(project: Project, options: InitOptions): InitFile[] {
         ? nodeBuildImage(project, options.name, options.base)
         : unknownBuildImage(project, options.name, options.base)
   const final = project.kind === 'go' ? goFinal(options.name) : project.kind === 'node' ? nodeFinal(project, options.name) : unknownFinal(options.name)
+  const pieces = circlePieces(project, options)
   return [
     { path: 'Dockerfile.build', content: buildImage },
-    { path: 'Dockerfile', content: final },
-    { path: '.dockerignore', content: DOCKERIGNORE, keepExisting: true },
+    // A project's own Dockerfile is its release image: image.dockerfile names it as it is
+    // (a final image need not start FROM the build image).
+    { path: 'Dockerfile', content: final, whenPresent: 'your final image: build.config.json\'s image.dockerfile names it' },
+    // Only for init's Dockerfile: a project's own has the build context it was written for.
+    { path: '.dockerignore', content: DOCKERIGNORE, keepExisting: true, onlyWith: 'Dockerfile' },
     { path: 'build.config.json', content: configFile(project, options) },
-    { path: '.github/workflows/ci.yml', content: actionsWorkflow(project, options) },
-    { path: '.circleci/config.yml', content: circleConfig(project, options) },
+    { path: WORKFLOW_PATH, content: actionsWorkflow(project, options) },
+    { path: CIRCLE_PATH, content: circleConfig(project, options), merge: (existing) => mergeCircleConfig(existing, pieces) },
   ]
 }

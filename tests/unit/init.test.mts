@@ -13,8 +13,8 @@ import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
 import { planSteps } from '../../lib/image/steps.mts'
 import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
-import { initFiles, PLACEHOLDER_MESSAGE, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
-import { planWrites } from '../../lib/init/write.mts'
+import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
+import { planWrites, summary } from '../../lib/init/write.mts'
 import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
@@ -172,6 +172,15 @@ describe('initFiles: what each kind gets', () => {
     expect(file(initFiles(YARN, options()), 'Dockerfile.build')).toContain('yarn install --frozen-lockfile')
   })
 
+  it('the workflow has a file, a name and a concurrency group of its own, beside the project\'s workflows', () => {
+    const common = ['ci', 'CI', 'main', 'build', 'test', 'tests', 'test-and-build', 'go', 'node', 'nodejs', 'release', 'lint', 'docker', 'pr', 'push', 'checks', 'workflow']
+    for (const name of common) for (const ext of ['yml', 'yaml']) expect(WORKFLOW_PATH).not.toBe(`.github/workflows/${name}.${ext}`)
+    const doc = YAML.parse(file(initFiles(GO, options()), WORKFLOW_PATH))
+    expect(doc.name).toBe('ci-build-scripts')
+    // A group shared with the project's ci.yml would cancel its runs (or they ours).
+    expect(doc.concurrency.group).toMatch(/^\$\{\{ github\.workflow \}\}-/)
+  })
+
   it('unknown: a skeleton whose steps fail with the message saying what to fill in', () => {
     const files = initFiles(UNKNOWN, options())
     const steps = JSON.parse(file(files, 'build.config.json')).steps
@@ -183,26 +192,64 @@ describe('initFiles: what each kind gets', () => {
     const files = initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: 'trunk' })
     expect(JSON.parse(file(files, 'build.config.json')).registry).toBe('ghcr.io/acme')
     expect(JSON.parse(file(files, 'build.config.json')).defaultBranch).toBe('trunk')
-    const circle = YAML.parse(file(files, '.circleci/config.yml'))
-    expect(circle.workflows.ci.jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
+    const circle = YAML.parse(file(files, CIRCLE_PATH))
+    expect(circle.workflows['ci-build-scripts'].jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
     expect(circlePublishProblems(circle, 'trunk')).toEqual([])
     // A branch name is data: a YAML string that parses back to exactly it.
     for (const branch of ["it's;x", '1.0', 'a: b']) {
-      const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), '.circleci/config.yml'))
-      expect(doc.workflows.ci.jobs[1]['push-images'].filters.branches.only).toBe(branch)
+      const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), CIRCLE_PATH))
+      expect(doc.workflows['ci-build-scripts'].jobs[1]['push-images'].filters.branches.only).toBe(branch)
     }
   })
 })
 
 describe('planWrites', () => {
-  it('names every existing file and writes nothing without force; keeps a .dockerignore', async () => {
+  const paths = (outcomes: Awaited<ReturnType<typeof planWrites>>, status: string) => outcomes.filter((o) => o.status === status).map((o) => o.file.path)
+
+  it('writes what is absent and leaves what exists as it was, without --force; the Dockerfile is the project\'s final image', async () => {
     const root = tempDir()
-    writeFiles(root, { 'Dockerfile.build': 'x', '.dockerignore': 'mine', '.github/workflows/ci.yml': 'y' })
-    const files = initFiles(GO, options())
-    await expect(planWrites(root, files, false)).rejects.toThrow('Dockerfile.build, .github/workflows/ci.yml already exist: nothing written')
-    const plan = await planWrites(root, files, true)
-    expect(plan.write.map((f) => f.path)).toEqual(['Dockerfile.build', 'Dockerfile', 'build.config.json', '.github/workflows/ci.yml', '.circleci/config.yml'])
-    expect(plan.kept.map((f) => f.path)).toEqual(['.dockerignore'])
+    writeFiles(root, { 'Dockerfile.build': 'x', Dockerfile: 'FROM golang:1.22 AS build\n', '.github/workflows/ci.yml': 'y' })
+    const outcomes = await planWrites(root, initFiles(GO, options()), false)
+    expect(paths(outcomes, 'written')).toEqual(['build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+    expect(paths(outcomes, 'left')).toEqual(['Dockerfile.build', 'Dockerfile'])
+    // No .dockerignore for the project's own Dockerfile: its build context stays as it was.
+    expect(outcomes.map((o) => o.file.path)).not.toContain('.dockerignore')
+    expect(outcomes.find((o) => o.file.path === 'Dockerfile')).toMatchObject({ note: expect.stringContaining('image.dockerfile') })
+    // The config names the project's Dockerfile as the final image.
+    const config = validateConfig(JSON.parse(file(initFiles(GO, options()), 'build.config.json')))
+    expect(config.image?.dockerfile).toBe('Dockerfile')
+  })
+
+  it('with --force overwrites all but a .dockerignore; with nothing there writes everything', async () => {
+    const root = tempDir()
+    writeFiles(root, { Dockerfile: 'mine', '.dockerignore': 'mine', [CIRCLE_PATH]: 'version: 2.1\n' })
+    const forced = await planWrites(root, initFiles(GO, options()), true)
+    expect(paths(forced, 'written')).toEqual(['Dockerfile.build', 'Dockerfile', 'build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+    expect(forced.filter((o) => o.status === 'written' && o.replaced).map((o) => o.file.path)).toEqual(['Dockerfile', CIRCLE_PATH])
+    expect(paths(forced, 'left')).toEqual(['.dockerignore'])
+    const fresh = await planWrites(tempDir(), initFiles(GO, options()), false)
+    expect(paths(fresh, 'written')).toEqual(['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+  })
+
+  it('merges into an existing CircleCI config, or leaves it and gives the lines to add', async () => {
+    const root = tempDir()
+    writeFiles(root, { [CIRCLE_PATH]: 'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:current}]\n    steps: [checkout]\nworkflows:\n  main:\n    jobs: [build]\n' })
+    const merged = (await planWrites(root, initFiles(GO, options()), false)).find((o) => o.file.path === CIRCLE_PATH)!
+    expect(merged).toMatchObject({ status: 'merged', note: 'added jobs.test-and-build, workflows.ci-build-scripts' })
+    writeFiles(root, { [CIRCLE_PATH]: 'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:current}]\n    steps: [checkout]\n' })
+    const left = (await planWrites(root, initFiles(GO, options()), false)).find((o) => o.file.path === CIRCLE_PATH)!
+    expect(left).toMatchObject({ status: 'left', note: expect.stringContaining('no workflows'), lines: expect.stringContaining('  test-and-build:\n') })
+  })
+
+  it('the summary names each file with what happened to it, and the lines to add by hand', async () => {
+    const root = tempDir()
+    writeFiles(root, { Dockerfile: 'mine', [CIRCLE_PATH]: 'version: 2.1\njobs: {}\n' })
+    const text = summary(await planWrites(root, initFiles(GO, options()), false), false)
+    expect(text).toMatch(/^written {9}Dockerfile\.build$/m)
+    expect(text).toMatch(/^left as it was {2}Dockerfile \(your final image: build\.config\.json's image\.dockerfile names it\)$/m)
+    expect(text).toMatch(/^left as it was {2}\.circleci\/config\.yml \(not merged: .*add these lines yourself\)$/m)
+    expect(text).toMatch(/^ {18}jobs:\n {18} {2}test-and-build:$/m)
+    expect(summary(await planWrites(tempDir(), initFiles(GO, options()), false), true)).toMatch(/^would be written {2}Dockerfile\.build$/m)
   })
 })
 
@@ -263,9 +310,9 @@ describe('the generated CI configs', () => {
   })
 
   describe.each(REGISTRIES)('%s', (_, registry) => {
-    it.each(PROJECTS)('%s: ci.yml passes actionlint and keeps the hardening rules', (_, project) => {
-      const text = file(initFiles(project, options(registry)), '.github/workflows/ci.yml')
-      expect(lint(text, '.github/workflows/ci.yml')).toEqual([])
+    it.each(PROJECTS)('%s: the workflow passes actionlint and keeps the hardening rules', (_, project) => {
+      const text = file(initFiles(project, options(registry)), WORKFLOW_PATH)
+      expect(lint(text, WORKFLOW_PATH)).toEqual([])
       expect(actionsProblems(text)).toEqual([])
       expect(callProblems(runCommands(text))).toEqual([])
       const doc = YAML.parse(text)
@@ -284,10 +331,10 @@ describe('the generated CI configs', () => {
     })
 
     it.each(PROJECTS)('%s: .circleci/config.yml passes CircleCI\'s parser', (_, project) => {
-      const text = file(initFiles(project, options(registry)), '.circleci/config.yml')
+      const text = file(initFiles(project, options(registry)), CIRCLE_PATH)
       const config = parseConfig(text)
       expect(config.jobs.map((j) => j.name).sort()).toEqual(registry ? ['push-images', 'test-and-build'] : ['test-and-build'])
-      expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
+      expect(config.workflows.map((w) => w.name)).toEqual(['ci-build-scripts'])
       expect(callProblems(runCommands(text))).toEqual([])
       // This repository's CircleCI rules: push credentials only in `publish`, on main and tags;
       // no install scripts beside them; no job with a context in an image named by tag.
@@ -298,7 +345,7 @@ describe('the generated CI configs', () => {
   })
 
   it('the checks catch a broken copy (so passing them means something)', () => {
-    const text = file(initFiles(NODE, options('ghcr.io/acme')), '.github/workflows/ci.yml')
+    const text = file(initFiles(NODE, options('ghcr.io/acme')), WORKFLOW_PATH)
     const unpinned = text.replace(/actions\/checkout@[0-9a-f]{40}/g, 'actions/checkout@v4')
     expect(actionsProblems(unpinned)).toContain('test-and-build: actions/checkout@v4 is not pinned by a full commit SHA')
     expect(actionsProblems(unpinned)).toContain('push-images: actions/checkout@v4 is not pinned by a full commit SHA')
@@ -309,12 +356,12 @@ describe('the generated CI configs', () => {
     expect(actionsProblems(pushing)).toEqual(expect.arrayContaining(['test-and-build can push packages outside a protected environment', 'test-and-build can push packages from any branch (no condition on the default branch)']))
     expect(actionsProblems(text.replace('    environment: publish\n', ''))).toContain('push-images can push packages outside a protected environment')
     expect(actionsProblems(text.replace('npm ci --ignore-scripts', 'npm ci'))).toContain('push-images runs npm install scripts with a write token: npm ci')
-    const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
+    const circle = file(initFiles(NODE, options('ghcr.io/acme')), CIRCLE_PATH)
     const problems = (t: string) => circlePublishProblems(YAML.parse(t) as CircleDoc, 'main')
     expect(problems(circle.replace('npm ci --ignore-scripts', 'npm ci'))).toEqual(['push-images runs npm install scripts with a write token'])
-    expect(problems(circle.replace(/( {6}- push-images:\n {10}context: publish\n)[\s\S]*$/, '$1'))).toEqual(['ci/push-images gets the publish context outside main and release tags'])
+    expect(problems(circle.replace(/( {6}- push-images:\n {10}context: publish\n)[\s\S]*$/, '$1'))).toEqual(['ci-build-scripts/push-images gets the publish context outside main and release tags'])
     expect(problems(circle.replace('npx ci-build-scripts test-and-build --report', 'npx ci-build-scripts test-and-build --push --report'))).toEqual(['test-and-build pushes (every branch runs it)'])
-    const pnpm = file(initFiles(PNPM, options('ghcr.io/acme')), '.circleci/config.yml')
+    const pnpm = file(initFiles(PNPM, options('ghcr.io/acme')), CIRCLE_PATH)
     expect(problems(pnpm)).toEqual([])
     expect(problems(pnpm.replace('--frozen-lockfile --ignore-scripts', '--frozen-lockfile'))).toEqual(['push-images runs npm install scripts with a write token'])
     expect(callProblems(['npx ci-build-scripts test-and-build --pushh'])).toEqual(['test-and-build has no flag --pushh'])
