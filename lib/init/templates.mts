@@ -103,6 +103,12 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
   ].join('\n')
 }
 
+/**
+ * The root package's own scripts that npm, pnpm and Yarn run on install (npm's ci.js runs
+ * these seven; `dependencies` after node_modules changes).
+ */
+export const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'] as const
+
 function nodeInstall(project: NodeProject): { setup: string[]; install: string } {
   const v = project.packageManagerVersion
   switch (project.packageManager) {
@@ -134,16 +140,21 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     `FROM ${base ?? DEFAULT_BASE.node}`,
     ...(setup.length ? ['', ...setup] : []),
     '',
-    '# The dependencies live in /opt/deps. A checkout without node_modules finds them',
-    '# through /node_modules (Node looks in every parent directory up to /), their',
-    '# binaries are on PATH; a checkout with its own node_modules uses those (the same',
-    '# lockfile, so the same versions).',
+    '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
+    '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
+    '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
+    '# /node_modules: npm run in a directory outside any project (a test that installs',
+    '# into a temp dir) would take / for its project and try to replace it.',
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
     // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path.
     ...project.localFiles.map((f) => `COPY ${f} ./${f}`),
-    `RUN ${install} \\`,
-    ' && ln -s /opt/deps/node_modules /node_modules',
+    '# Your package\'s own lifecycle scripts (prepare: husky, lefthook install, a build)',
+    '# need the checkout, which is not here: they are taken out of this copy of',
+    '# package.json. The dependencies\' install scripts (native addons, esbuild\'s binary)',
+    '# run as they do on your machine.',
+    `RUN npm pkg delete ${ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')} \\`,
+    ` && ${install}`,
     '# The steps run as your uid, a user with no home here: npm\'s cache goes to /tmp.',
     'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
     '    npm_config_cache=/tmp/.npm \\',
@@ -214,6 +225,8 @@ function nodeFinal(project: NodeProject, name: string): string {
     'FROM ${BUILD_IMAGE}',
     'WORKDIR /app',
     'COPY . .',
+    '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
+    'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
     'ARG VERSION=dev',
     ...(project.scripts.build ? [`RUN ${run.join(' ')} build`] : []),
     `CMD ${JSON.stringify(project.scripts.start ? start : ['node', '.'])}`,

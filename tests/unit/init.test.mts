@@ -13,7 +13,7 @@ import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
 import { planSteps } from '../../lib/image/steps.mts'
 import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
-import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
+import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, ROOT_LIFECYCLE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
 import { planWrites, summary } from '../../lib/init/write.mts'
 import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
@@ -179,6 +179,23 @@ describe('initFiles: what each kind gets', () => {
     expect(doc.name).toBe('ci-build-scripts')
     // A group shared with the project's ci.yml would cancel its runs (or they ours).
     expect(doc.concurrency.group).toMatch(/^\$\{\{ github\.workflow \}\}-/)
+  })
+
+  it.each([NODE, PNPM, YARN])('Node ($packageManager): the root package\'s lifecycle scripts out of the install, the dependencies\' in; no /node_modules', (project) => {
+    const text = file(initFiles(project, options()), 'Dockerfile.build')
+    // One RUN: the copy of package.json loses the root's install-time scripts, then the install.
+    const run = /^RUN npm pkg delete (.*) \\\n && (.*)$/m.exec(text)
+    expect(run, text).not.toBeNull()
+    expect(run![1].split(' ')).toEqual(ROOT_LIFECYCLE.map((s) => `scripts.${s}`))
+    expect(ROOT_LIFECYCLE).toEqual(expect.arrayContaining(['prepare', 'postinstall', 'preinstall', 'install']))
+    expect(run![2]).toMatch(/^(npm ci|pnpm install --frozen-lockfile|yarn install --frozen-lockfile) /)
+    // Nothing turns the dependencies' scripts off.
+    expect(text).not.toContain('--ignore-scripts')
+    // No /node_modules for npm to take for a project; the final image links its own.
+    const instructions = text.split('\n').filter((l) => !l.startsWith('#')).join('\n')
+    expect(instructions).toContain('/opt/deps/node_modules/.bin')
+    expect(instructions).not.toMatch(/(^|\s)\/node_modules\b/m)
+    expect(file(initFiles(project, options()), 'Dockerfile')).toMatch(/^WORKDIR \/app\nCOPY \. \.\n.*\nRUN \[ -e node_modules \] \|\| ln -s \/opt\/deps\/node_modules node_modules$/m)
   })
 
   it('unknown: a skeleton whose steps fail with the message saying what to fill in', () => {
