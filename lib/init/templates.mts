@@ -128,9 +128,16 @@ function nodeInstall(project: NodeProject): { setup: string[]; install: string }
   }
 }
 
+/** A word for sh: single-quoted unless it is plainly safe. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9._/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
 function nodeBuildImage(project: NodeProject, name: string, base?: string): string {
   const { setup, install } = nodeInstall(project)
   const files = ['package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : [])]
+  const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
+  const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
   return [
     `# ${name}'s build image: Node.js and the dependencies of ${project.lockfile}, installed`,
     '# once per change of the lockfile. The test and build steps of build.config.json run',
@@ -147,13 +154,22 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     '# into a temp dir) would take / for its project and try to replace it.',
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
-    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path.
+    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so
+    // does each workspace's package.json (the JSON form: a path is data, spaces and all).
     ...project.localFiles.map((f) => `COPY ${f} ./${f}`),
+    ...project.workspaceFiles.map((f) => `COPY ${JSON.stringify([f, `./${f}`]).replace(/","/g, '", "')}`),
     '# Your package\'s own lifecycle scripts (prepare: husky, lefthook install, a build)',
     '# need the checkout, which is not here: they are taken out of this copy of',
     '# package.json. The dependencies\' install scripts (native addons, esbuild\'s binary)',
     '# run as they do on your machine.',
-    `RUN npm pkg delete ${ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')} \\`,
+    ...(project.workspaceFiles.length
+      ? [
+          '# The same for each workspace\'s package.json: only the manifests are here.',
+          `RUN for manifest in package.json ${manifests.map(shellQuote).join(' ')}; do \\`,
+          `      (cd "$(dirname "$manifest")" && npm pkg delete ${deleted}) || exit 1; \\`,
+          '    done \\',
+        ]
+      : [`RUN npm pkg delete ${deleted} \\`]),
     ` && ${install}`,
     '# The steps run as your uid, a user with no home here: npm\'s cache goes to /tmp.',
     'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
@@ -267,7 +283,7 @@ function steps(project: Project): { test: string[]; build: string[] } {
 
 export function buildImageInputs(project: Project): string[] {
   if (project.kind === 'go') return ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
-  if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles]
+  if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles, ...project.workspaceFiles]
   return ['Dockerfile.build']
 }
 

@@ -31,6 +31,7 @@ const NODE: Project = {
   scripts: { test: true, build: true, start: false },
   localFiles: ['ci-build-scripts-0.1.0.tgz'],
   npmrc: true,
+  workspaceFiles: [],
 }
 const PNPM: Project = { ...NODE, packageManager: 'pnpm', packageManagerVersion: '9.1.0', lockfile: 'pnpm-lock.yaml', localFiles: [], npmrc: false, scripts: { test: true, build: false, start: true } }
 const YARN: Project = { ...NODE, packageManager: 'yarn', lockfile: 'yarn.lock', localFiles: [], npmrc: false }
@@ -73,6 +74,7 @@ describe('detectProject', () => {
       scripts: { test: true, build: false, start: true },
       localFiles: ['ci-build-scripts-0.1.0.tgz'],
       npmrc: true,
+      workspaceFiles: [],
     })
 
     const stub = tempDir()
@@ -90,6 +92,39 @@ describe('detectProject', () => {
     writeFiles(noLock, { 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
     expect(await detectProject(noLock)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('without a lockfile') })
     expect(await detectProject(tempDir())).toMatchObject({ kind: 'unknown' })
+  })
+
+  it('workspaces: every workspace\'s package.json (npm\'s array, Yarn 1\'s { packages }, pnpm-workspace.yaml), none under node_modules', async () => {
+    const layout = {
+      'packages/a/package.json': '{"name":"a","scripts":{"prepare":"tsc"}}',
+      'packages/b c/package.json': '{"name":"b"}',
+      'packages/private/package.json': '{"name":"p"}',
+      'packages/a/node_modules/x/package.json': '{}',
+      'tools/cli/package.json': '{"name":"cli"}',
+      'docs/README.md': '',
+    }
+    const npm = tempDir()
+    writeFiles(npm, { ...layout, 'package.json': JSON.stringify({ workspaces: ['packages/*', 'tools/cli/', '!packages/private'], scripts: { test: 't' } }), 'package-lock.json': '{}' })
+    expect(await detectProject(npm)).toMatchObject({ workspaceFiles: ['packages/a/package.json', 'packages/b c/package.json', 'tools/cli/package.json'] })
+
+    const yarn = tempDir()
+    writeFiles(yarn, { ...layout, 'package.json': JSON.stringify({ workspaces: { packages: ['tools/*'] }, scripts: { test: 't' } }), 'yarn.lock': '' })
+    expect(await detectProject(yarn)).toMatchObject({ workspaceFiles: ['tools/cli/package.json'] })
+
+    const pnpm = tempDir()
+    writeFiles(pnpm, { ...layout, 'package.json': JSON.stringify({ scripts: { test: 't' } }), 'pnpm-lock.yaml': '', 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n  - '!packages/private'\n" })
+    const project = await detectProject(pnpm)
+    expect(project).toMatchObject({ workspaceFiles: ['pnpm-workspace.yaml', 'packages/a/package.json', 'packages/b c/package.json'] })
+
+    // Each is an input, copied to its own path, and loses its install-time scripts too.
+    const files = initFiles(project, options())
+    const dockerfile = file(files, 'Dockerfile.build')
+    const config = validateConfig(JSON.parse(file(files, 'build.config.json')))
+    expect(config.buildImage.inputs).toEqual(expect.arrayContaining(['pnpm-workspace.yaml', 'packages/a/package.json', 'packages/b c/package.json']))
+    expect(missingSources(dockerfile, config.buildImage.inputs)).toEqual([])
+    expect(dockerfile).toContain('COPY ["packages/b c/package.json", "./packages/b c/package.json"]')
+    expect(dockerfile).toContain("RUN for manifest in package.json packages/a/package.json 'packages/b c/package.json'; do \\\n")
+    expect(await detectProject(npm)).toMatchObject({ kind: 'node' })
   })
 
   it('reads Makefile targets, go.mod modules and tarball dependencies', () => {
