@@ -19,10 +19,17 @@ import { adopterEnv, runScript, type RunResult } from '../helpers/run.mts'
 const run = promisify(execFile)
 
 const MANAGERS = [
-  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'] },
-  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.15.9', 'install'] },
-  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'] },
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: false },
+  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.15.9', 'install'], workspace: false },
+  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: false },
+  // npm workspaces: a workspace whose own prepare builds from sources the image does not have.
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true },
 ] as const
+
+const WORKSPACE = {
+  'packages/lib/package.json': JSON.stringify({ name: 'lib', version: '1.0.0', scripts: { prepare: 'node build.mjs' } }),
+  'packages/lib/build.mjs': "import fs from 'node:fs'\nfs.writeFileSync('built.txt', 'yes')\n",
+}
 const BUILDERS = [
   { builder: 'BuildKit', env: {} },
   { builder: 'the legacy builder', env: { DOCKER_BUILDKIT: '0' } },
@@ -76,7 +83,7 @@ afterAll(() => {
 })
 beforeAll(() => requireDocker(['node:20-bookworm-slim']))
 
-describe.each(MANAGERS)('a $pm project with a prepare script that needs a git checkout', ({ pm, lockfile, install }) => {
+describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare script that needs a git checkout', ({ pm, lockfile, install, workspace }) => {
   let project = ''
   beforeAll(async () => {
     project = makeRepo({
@@ -90,11 +97,13 @@ describe.each(MANAGERS)('a $pm project with a prepare script that needs a git ch
             // Fails where there is no checkout: /opt/deps in the build image.
             scripts: { prepare: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node -e "console.log(1 + 1)"' },
             dependencies: { 'native-ish': 'file:vendor/native-ish-1.0.0.tgz' },
+            ...(workspace ? { workspaces: ['packages/*'] } : {}),
           },
           null,
           2,
         ) + '\n',
       'test/deps.test.mjs': PROJECT_TEST,
+      ...(workspace ? WORKSPACE : {}),
     })
     fs.mkdirSync(path.join(project, 'vendor'))
     expect(await packDependency(path.join(project, 'vendor'))).toBe('native-ish-1.0.0.tgz')
@@ -123,6 +132,10 @@ describe.each(MANAGERS)('a $pm project with a prepare script that needs a git ch
     // The root's prepare did not run in the image (it would have failed the build), and its
     // own package.json, untouched in the checkout, still has it.
     expect(docker('run', '--rm', image.ref, 'cat', MARKER)).toBe('yes')
+    if (workspace) {
+      // The workspace is installed (linked), from its manifest alone, its prepare left out.
+      expect(JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/node_modules/lib/package.json'))).toMatchObject({ name: 'lib', scripts: {} })
+    }
     expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts.prepare).toBe('git config core.hooksPath .githooks')
     for (const file of ['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json']) fs.rmSync(path.join(project, file))
     fs.rmSync(path.join(project, '.github'), { recursive: true })
