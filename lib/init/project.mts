@@ -13,6 +13,8 @@ export interface GoProject {
   /** The module path of go.mod (its last segment names the images by default). */
   module: string
   hasGoSum: boolean
+  /** A vendor/ directory (vendor/modules.txt): the build reads the modules from the checkout. */
+  vendored: boolean
   /** Targets of the root Makefile that init uses as steps instead of `go test` / `go build`. */
   makeTargets: { test: boolean; build: boolean }
 }
@@ -131,6 +133,7 @@ export async function detectProject(root: string): Promise<Project> {
       kind: 'go',
       module,
       hasGoSum: await exists(at('go.sum')),
+      vendored: await exists(at('vendor/modules.txt')),
       makeTargets: { test: targets.has('test'), build: targets.has('build') },
     }
   }

@@ -83,7 +83,7 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
     ...toolchain,
     '',
     '# The steps run as your uid, a user with no home here: Go\'s caches go where anyone',
-    '# can write. The module cache is baked in (go mod download, below) and left writable,',
+    `# can write. The module cache is ${project.vendored ? 'empty (vendor/ has the modules)' : 'baked in (go mod download, below)'} and left writable,`,
     '# so a step that needs a module the image lacks can still fetch it.',
     'ENV GOPATH=/tmp/go \\',
     '    GOCACHE=/tmp/go-cache \\',
@@ -91,13 +91,22 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
     '    GOFLAGS=-modcacherw \\',
     '    CGO_ENABLED=0',
     '',
-    `# The modules of go.mod${project.hasGoSum ? ' and go.sum' : ''}, downloaded once per change of ${project.hasGoSum ? 'those files' : 'it'}.`,
-    ...(project.hasGoSum ? [] : ['# (No go.sum yet: once the module has dependencies, add go.sum here and to buildImage.inputs.)']),
-    'WORKDIR /opt/go/src',
-    `COPY ${modFiles} ./`,
-    'RUN mkdir -p "$GOMODCACHE" \\',
-    ' && go mod download \\',
-    ' && chmod -R a+rwX /opt/go',
+    ...(project.vendored
+      ? [
+          '# No module download: vendor/ holds the modules, and go reads them from your checkout',
+          '# (-mod=vendor is the default where vendor/modules.txt is). Tools pinned in a',
+          '# tools.go are vendored too: `go run` or `go install` them from vendor/.',
+          'RUN mkdir -p "$GOMODCACHE" && chmod -R a+rwX /opt/go',
+        ]
+      : [
+          `# The modules of go.mod${project.hasGoSum ? ' and go.sum' : ''} (a tools.go's tools among them), downloaded once per change of ${project.hasGoSum ? 'those files' : 'it'}.`,
+          ...(project.hasGoSum ? [] : ['# (No go.sum yet: once the module has dependencies, add go.sum here and to buildImage.inputs.)']),
+          'WORKDIR /opt/go/src',
+          `COPY ${modFiles} ./`,
+          'RUN mkdir -p "$GOMODCACHE" \\',
+          ' && go mod download \\',
+          ' && chmod -R a+rwX /opt/go',
+        ]),
     'WORKDIR /',
     '',
   ].join('\n')
@@ -282,7 +291,7 @@ function steps(project: Project): { test: string[]; build: string[] } {
 }
 
 export function buildImageInputs(project: Project): string[] {
-  if (project.kind === 'go') return ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
+  if (project.kind === 'go') return project.vendored ? ['Dockerfile.build'] : ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
   if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles, ...project.workspaceFiles]
   return ['Dockerfile.build']
 }

@@ -12,7 +12,7 @@ import { circlePublishProblems, type CircleDoc } from '../helpers/ci-checks.mts'
 
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
-const GO: Project = { kind: 'go', module: 'github.com/acme/tool', hasGoSum: true, makeTargets: { test: true, build: true } }
+const GO: Project = { kind: 'go', module: 'github.com/acme/tool', hasGoSum: true, vendored: false, makeTargets: { test: true, build: true } }
 const pieces = (registry?: string): CirclePieces => circlePieces(GO, { name: 'tool', registry, defaultBranch: 'main' })
 
 // Shaped like a Go project's own config: anchors and a merge key, 4-space indentation,

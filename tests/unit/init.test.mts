@@ -21,8 +21,9 @@ import { PROJECT_ROOT } from '../helpers/run.mts'
 
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
-const GO: Project = { kind: 'go', module: 'example.com/hello', hasGoSum: false, makeTargets: { test: false, build: false } }
-const GO_MAKE: Project = { kind: 'go', module: 'github.com/acme/tool/v2', hasGoSum: true, makeTargets: { test: true, build: true } }
+const GO: Project = { kind: 'go', module: 'example.com/hello', hasGoSum: false, vendored: false, makeTargets: { test: false, build: false } }
+const GO_MAKE: Project = { kind: 'go', module: 'github.com/acme/tool/v2', hasGoSum: true, vendored: false, makeTargets: { test: true, build: true } }
+const GO_VENDOR: Project = { ...GO_MAKE, vendored: true }
 const NODE: Project = {
   kind: 'node',
   name: 'tiny',
@@ -39,6 +40,7 @@ const UNKNOWN: Project = { kind: 'unknown', reason: 'no go.mod' }
 const PROJECTS: Array<[string, Project]> = [
   ['go', GO],
   ['go with a Makefile and go.sum', GO_MAKE],
+  ['go with a vendor directory', GO_VENDOR],
   ['npm', NODE],
   ['pnpm', PNPM],
   ['yarn', YARN],
@@ -57,7 +59,7 @@ describe('detectProject', () => {
   it('tells Go, Node (by lockfile) and the rest apart', async () => {
     const go = tempDir()
     writeFiles(go, { 'go.mod': 'module example.com/hello // the module\n\ngo 1.19\n', 'go.sum': '', Makefile: 'test: deps\n\tgo test ./...\nlint:\n', 'package.json': '{}', 'package-lock.json': '{}' })
-    expect(await detectProject(go)).toEqual({ kind: 'go', module: 'example.com/hello', hasGoSum: true, makeTargets: { test: true, build: false } })
+    expect(await detectProject(go)).toEqual({ kind: 'go', module: 'example.com/hello', hasGoSum: true, vendored: false, makeTargets: { test: true, build: false } })
 
     const node = tempDir()
     writeFiles(node, {
@@ -174,6 +176,21 @@ describe('initFiles: what each kind gets', () => {
     expect(file(make, 'Dockerfile.build')).toMatch(/^COPY go\.mod go\.sum \.\/$/m)
     expect(JSON.parse(file(make, 'build.config.json')).steps).toEqual({ test: ['make', 'test'], build: ['make', 'build'] })
     expect(JSON.parse(file(make, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build', 'go.mod', 'go.sum'])
+  })
+
+  it('Go with vendor/ (and a tools.go): no module download, the checkout\'s vendor/ is what the build reads', async () => {
+    const root = tempDir()
+    writeFiles(root, { 'go.mod': 'module example.com/v\n\ngo 1.19\n', 'go.sum': '', 'vendor/modules.txt': '# example.com/dep v1.0.0\n', 'tools.go': '//go:build tools\n\npackage tools\n' })
+    const project = await detectProject(root)
+    expect(project).toMatchObject({ kind: 'go', vendored: true })
+    const files = initFiles(project, options())
+    expect(file(files, 'Dockerfile.build')).not.toMatch(/^(RUN| &&) .*go mod download/m)
+    expect(file(initFiles(GO_MAKE, options()), 'Dockerfile.build')).toMatch(/^ && go mod download/m)
+    expect(file(files, 'Dockerfile.build')).not.toMatch(/^COPY /m)
+    expect(JSON.parse(file(files, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build'])
+    // A Makefile test target that lints and generates first is still the step.
+    writeFiles(root, { Makefile: 'test: lint generate\n\tgo test ./...\nlint:\n\tgo vet ./...\ngenerate:\n\tgo generate ./...\n' })
+    expect(JSON.parse(file(initFiles(await detectProject(root), options()), 'build.config.json')).steps.test).toEqual(['make', 'test'])
   })
 
   it('the default Go toolchain step is examples/go-app\'s, so the two share a cached layer', () => {
