@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config'
+
+// The test run Stryker repeats for every mutant (stryker.config.mjs): the unit tests of
+// the modules it mutates, in-process and fast. No global set-up (there is no Docker
+// here, and its clean-up removes images), no integration or e2e tier.
+export default defineConfig({
+  test: {
+    include: [
+      'tests/unit/tag-policy.test.mts',
+      'tests/unit/shard.test.mts',
+      'tests/unit/dockerfile.test.mts',
+      'tests/unit/publish.test.mts',
+      'tests/unit/prune.test.mts',
+      'tests/unit/config.test.mts',
+      'tests/unit/config-optional.test.mts',
+      'tests/unit/registry.test.mts',
+      'tests/unit/cherry-pick.test.mts',
+      'tests/unit/cherry-pick-prerequisites.test.mts',
+      'tests/unit/prune-plan.test.mts',
+      'tests/unit/registry-parsing.test.mts',
+      'tests/unit/content-tag-manifest.test.mts',
+    ],
+    // Stryker runs the tests in a copy of the repository that is not a git checkout: the
+    // one test that lists this checkout's own files (tests/unit/shard.test.mts) runs in
+    // the ordinary suite only.
+    testNamePattern: /^(?!.*this repository's vitest files)/,
+    // Stryker reruns a few tests per mutant thousands of times: keep the modules loaded
+    // between runs (its mutants switch on at run time, not by reloading code).
+    isolate: false,
+    // The suite's known secrets (vitest.config.mts): some unit tests read them.
+    env: {
+      REGISTRY_PASSWORD: 'suite-registry-secret-6c1f',
+      GITHUB_TOKEN: 'ghs_suiteToken6c1f',
+    },
+  },
+})
