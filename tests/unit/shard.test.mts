@@ -125,6 +125,17 @@ describe('--shard and CircleCI', () => {
     expect(() => parseShardSpec(text)).toThrow(/^--shard: expected K\/N with 1 <= K <= N/)
   })
 
+  it('--shard takes up to four digits each side, the last shard included, around spaces', () => {
+    expect(parseShardSpec('12/16')).toEqual({ index: 12, total: 16 })
+    expect(parseShardSpec('2/2')).toEqual({ index: 2, total: 2 })
+    expect(parseShardSpec('1/1')).toEqual({ index: 1, total: 1 })
+    expect(parseShardSpec(' 3/4\n')).toEqual({ index: 3, total: 4 })
+    expect(parseShardSpec('9999/9999')).toEqual({ index: 9999, total: 9999 })
+    expect(() => parseShardSpec('1/10000')).toThrow(UsageError)
+    expect(() => parseShardSpec('x1/2')).toThrow(UsageError)
+    expect(() => parseShardSpec('1/2x')).toThrow(UsageError)
+  })
+
   it('K/N, and CircleCI\'s 0-based node index when the total is above 1', () => {
     expect(parseShardSpec('2/3')).toEqual({ index: 2, total: 3 })
     expect(shardFromFlagOrEnv(undefined, { CIRCLE_NODE_INDEX: '1', CIRCLE_NODE_TOTAL: '2' })).toEqual({ index: 2, total: 2 })
