@@ -8,7 +8,6 @@ export default defineConfig({
     include: [
       'tests/unit/tag-policy.test.mts',
       'tests/unit/shard.test.mts',
-      'tests/unit/dockerfile.test.mts',
       'tests/unit/publish.test.mts',
       'tests/unit/prune.test.mts',
       'tests/unit/config.test.mts',
