@@ -15,10 +15,6 @@ const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts']
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {
   'lib/publish/publish-plan.mts': ['decideAction', 'isBuildOf', 'mayReuse', 'publishJson', 'finalImage', 'short', 'describePlan', 'refusalMessage'],
-  'lib/publish/prune.mts': ['parseLsRemote', 'day', 'planPrune', 'describePrunePlan'],
-  'lib/image/registry.mts': ['parseImageRef', 'isLoopback', 'registryBaseUrl', 'parseWwwAuthenticate'],
-  'lib/image/content-tag.mts': ['selectInputs', 'manifestText', 'buildImageRepository'],
-  'lib/bots/cherry-pick.mts': ['isRebaseOf', 'pickedFromTrailers', 'parsePatchIds'],
 }
 
 /**
