@@ -215,6 +215,15 @@ describe('nightly.yml', () => {
     expect(job.steps.find((s) => s.run?.startsWith('npm '))?.run).toBe('npm ci --ignore-scripts')
   })
 
+  it('mutation: npm run test:mutation with a read-only checkout and no secrets', () => {
+    const job = doc.jobs.mutation
+    expect(job.permissions).toEqual({ contents: 'read' })
+    expect(job.environment).toBeUndefined()
+    expect(secretsIn(job)).toEqual([])
+    expect(checkoutOf(job)?.with?.['persist-credentials']).toBe(false)
+    expect(job.steps.map((s) => s.run).filter(Boolean)).toEqual(['npm ci --ignore-scripts', 'npm run test:mutation'])
+  })
+
   it('the integration secrets are the same in nightly.yml and integration-approved.yml', () => {
     const approved = YAML.parse(read(APPROVED)) as Workflow
     const names = (job: Job) => secretsIn(job).filter((s) => s !== 'GITHUB_TOKEN').sort()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { retrySettings } from '../../lib/core/retries.mts'
-import { decideAction, describePlan, finalImage, isBuildOf, refusalMessage, type PlanEntry, type Target } from '../../lib/publish/publish-plan.mts'
+import { decideAction, describePlan, finalImage, isBuildOf, mayReuse, publishJson, refusalMessage, type PlanEntry, type PublishResult, type Target } from '../../lib/publish/publish-plan.mts'
 import type { ManifestInfo, PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)
@@ -54,6 +54,19 @@ describe('isBuildOf', () => {
   })
 })
 
+describe('mayReuse', () => {
+  const labels = { 'org.opencontainers.image.revision': 'abc', 'org.opencontainers.image.version': '1.2.3' }
+  const image: PublishedImage = { ...existing(OTHER), configDigest: OTHER, labels }
+  const ask = { revision: 'abc', version: '1.2.3', dirty: false, allowOverwrite: false }
+  it('reuses this commit\'s published image only from a clean tree without --allow-overwrite', () => {
+    expect(mayReuse(image, ask)).toBe(true)
+    expect(mayReuse(image, { ...ask, dirty: true })).toBe(false)
+    expect(mayReuse(image, { ...ask, allowOverwrite: true })).toBe(false)
+    expect(mayReuse(image, { ...ask, revision: 'def' })).toBe(false)
+    expect(mayReuse(null, ask)).toBe(false)
+  })
+})
+
 describe('plan output', () => {
   const plan: PlanEntry[] = [
     { ...target('build-image'), action: 'unchanged', existing: existing(OTHER) },
@@ -67,6 +80,41 @@ describe('plan output', () => {
     expect(lines[1]).toMatch(/^r\.example\/app:build-image\s+unchanged\s+sha256:d+ \(built elsewhere from the same inputs: kept\)$/)
     expect(lines[2]).toMatch(/^r\.example\/app:version\s+refuse\s+sha256:d+ \(another image: bbbbbbbbbbbb\)$/)
     expect(lines[3]).toMatch(/^r\.example\/app:latest\s+create\s+-$/)
+  })
+
+  it('shows no other image when the registry holds this one, and ? for an index without a config digest', () => {
+    const same: PlanEntry = { ...target('latest'), action: 'unchanged', existing: existing(ID) }
+    const index: PlanEntry = { ...target('sha'), action: 'update', existing: existing(undefined) }
+    const lines = describePlan([same, index]).split('\n')
+    expect(lines[1]).toMatch(/^r\.example\/app:latest\s+unchanged\s+sha256:d{64}$/)
+    expect(lines[2]).toMatch(/^r\.example\/app:sha\s+update\s+sha256:d{64} \(another image: \?\)$/)
+  })
+
+  it('the --json document: the decision, and each ref with its action and digests', () => {
+    const results: PublishResult[] = [
+      { ...plan[2], digest: 'sha256:' + 'e'.repeat(64) },
+      { ...plan[1], digest: existing(OTHER).digest },
+    ]
+    const ref = { kind: 'tag', name: 'v1.2.3', source: 'git' } as const
+    expect(publishJson({ decision: { version: '1.2.3', reason: 'why' }, revision: 'abc', ref, dryRun: true }, results)).toEqual({
+      version: '1.2.3',
+      revision: 'abc',
+      ref,
+      reason: 'why',
+      dryRun: true,
+      images: [
+        { ref: 'r.example/app:latest', kind: 'latest', action: 'create', digest: 'sha256:' + 'e'.repeat(64), existing: null },
+        { ref: 'r.example/app:version', kind: 'version', action: 'refuse', digest: existing(OTHER).digest, existing: existing(OTHER).digest },
+      ],
+    })
+  })
+
+  it('names every refused tag, in the plural when there are several', () => {
+    const one = refusalMessage([plan[1]])
+    expect(one).toMatch(/^refused to overwrite release tag r\.example/)
+    expect(one).toContain(': a release never changes once pushed. Release a new version, or pass --allow-overwrite to replace it')
+    const two = refusalMessage([plan[1], { ...plan[1], ref: 'r.example/app:1.2', existing: existing(undefined) }])
+    expect(two).toMatch(/^refused to overwrite release tags r\.example\/app:version \(the registry has image bbbbbbbbbbbb, this build is aaaaaaaaaaaa\), r\.example\/app:1\.2 \(the registry has image \?, this build is aaaaaaaaaaaa\): /)
   })
 
   it('explains a refusal and what to do', () => {
@@ -90,6 +138,12 @@ describe('settings', () => {
     expect(finalImage(config({ image: { name: 'app' } }), { localOnly: true }).repository).toBe('app')
     expect(() => finalImage(config({ registry: 'r.example' }))).toThrow(/^image: required/)
     expect(() => finalImage(config({ registry: 'r.example', image: { name: 'App' } }))).toThrow(/image\.name: expected a lowercase image name/)
+    for (const bad of ['-app', 'app-', 'a//b', 'acme/', 'a..b', 'app:tag']) {
+      expect(() => finalImage(config({ registry: 'r.example', image: { name: bad } })), bad).toThrow(`image.name: expected a lowercase image name like "acme", got ${JSON.stringify(bad)}`)
+    }
+    expect(finalImage(config({ registry: 'r.example', image: { name: 'a.b_c-d/e-f/g' } })).repository).toBe('r.example/a.b_c-d/e-f/g')
+    expect(() => finalImage(config({ image: { name: 'app' } }))).toThrow('push-images needs a registry: set "registry" in build.config.json, the REGISTRY env var, or --registry HOST (--dry-run works without one)')
+    expect(() => finalImage(config({ registry: 'r.example' }))).toThrow('image: required to build the final image (add {"name": "..."} to build.config.json)')
   })
 
   it('retrySettings reads REGISTRY_RETRIES and REGISTRY_RETRY_DELAY_MS, ignoring nonsense', () => {

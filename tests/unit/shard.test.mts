@@ -6,6 +6,7 @@ import { UsageError } from '../../lib/core/cli.mts'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
 import { listWorktreeFiles } from '../../lib/core/git.mts'
 import {
+  escapeXml,
   imbalance,
   parseJUnitTimings,
   parseShardSpec,
@@ -14,7 +15,9 @@ import {
   selectUnitFiles,
   shardCommand,
   shardFromFlagOrEnv,
+  shardLabel,
   splitUnits,
+  xmlAttributes,
 } from '../../lib/image/shard.mts'
 import { mergeJUnit, mergeTimingReports, nameJUnitShard, shardJUnitPath, type TimingReport } from '../../lib/image/shard-reports.mts'
 import { planSteps, shardReport, timingReport } from '../../lib/image/steps.mts'
@@ -123,6 +126,17 @@ describe('--shard and CircleCI', () => {
   it.each(['0/2', '3/2', 'a/b', '1/0', '1', '1/2/3', '-1/2', ''])('--shard %j is a usage error (exit 2)', (text) => {
     expect(() => parseShardSpec(text)).toThrow(UsageError)
     expect(() => parseShardSpec(text)).toThrow(/^--shard: expected K\/N with 1 <= K <= N/)
+  })
+
+  it('--shard takes up to four digits each side, the last shard included, around spaces', () => {
+    expect(parseShardSpec('12/16')).toEqual({ index: 12, total: 16 })
+    expect(parseShardSpec('2/2')).toEqual({ index: 2, total: 2 })
+    expect(parseShardSpec('1/1')).toEqual({ index: 1, total: 1 })
+    expect(parseShardSpec(' 3/4\n')).toEqual({ index: 3, total: 4 })
+    expect(parseShardSpec('9999/9999')).toEqual({ index: 9999, total: 9999 })
+    expect(() => parseShardSpec('1/10000')).toThrow(UsageError)
+    expect(() => parseShardSpec('x1/2')).toThrow(UsageError)
+    expect(() => parseShardSpec('1/2x')).toThrow(UsageError)
   })
 
   it('K/N, and CircleCI\'s 0-based node index when the total is above 1', () => {
@@ -244,5 +258,73 @@ describe('merging the shards\' timing reports', () => {
     const r = report(2, 3, 1)
     expect(r.shard).toEqual(shardReport(planShard({ index: 2, total: 3 }, config.steps.shard!, units)))
     expect(r.shard).toMatchObject({ index: 2, total: 3, allUnits: 5, by: 'count' })
+  })
+})
+
+describe('shard planning at its edges', () => {
+  it('CircleCI: a blank or 1 total is not sharded; an index of letters, a missing one, or one past the end is a usage error', () => {
+    expect(shardFromFlagOrEnv(undefined, { CIRCLE_NODE_TOTAL: '' })).toBeUndefined()
+    expect(shardFromFlagOrEnv(undefined, { CIRCLE_NODE_TOTAL: '1', CIRCLE_NODE_INDEX: 'x' })).toBeUndefined()
+    expect(shardFromFlagOrEnv(undefined, { CIRCLE_NODE_INDEX: '11', CIRCLE_NODE_TOTAL: '12' })).toEqual({ index: 12, total: 12 })
+    for (const env of [{ CIRCLE_NODE_TOTAL: '2' }, { CIRCLE_NODE_INDEX: 'a', CIRCLE_NODE_TOTAL: '2' }, { CIRCLE_NODE_INDEX: '0', CIRCLE_NODE_TOTAL: 'x2' }, { CIRCLE_NODE_INDEX: '0', CIRCLE_NODE_TOTAL: '2x' }, { CIRCLE_NODE_INDEX: 'x0', CIRCLE_NODE_TOTAL: '2' }, { CIRCLE_NODE_INDEX: '0x', CIRCLE_NODE_TOTAL: '2' }, { CIRCLE_NODE_INDEX: '3', CIRCLE_NODE_TOTAL: '2' }]) {
+      expect(() => shardFromFlagOrEnv(undefined, env), JSON.stringify(env)).toThrow(
+        `CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL: expected 0 <= index < total, got ${JSON.stringify(env.CIRCLE_NODE_INDEX ?? '')}/${JSON.stringify(env.CIRCLE_NODE_TOTAL)}`,
+      )
+    }
+    expect(() => parseShardSpec('3/2')).toThrow('--shard: expected K/N with 1 <= K <= N (like 1/2), got "3/2"')
+  })
+
+  it('units: bytewise order, each once even when two globs match it; a list of blank lines is empty', () => {
+    expect(selectUnitFiles(['b', 'a', 'B', 'ä'], ['*', 'a'])).toEqual(['B', 'a', 'b', 'ä'])
+    expect(parseUnitList(' \n\n  \n')).toEqual([])
+    expect(parseUnitList('b\nB\na\n')).toEqual(['B', 'a', 'b'])
+  })
+
+  it('JUnit attributes: either quote, spaces around =, names with : . -, every XML escape', () => {
+    expect(xmlAttributes(`<testsuite name='a "b"' time = "1.5" x:y.z-w="&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&#x6a;">`)).toEqual({ name: 'a "b"', time: '1.5', 'x:y.z-w': `<>&"'ABj` })
+    expect(escapeXml(`<a b="c">&`)).toBe('&lt;a b=&quot;c&quot;&gt;&amp;')
+  })
+
+  it('JUnit timings: only <testsuite> tags, self-closed too, outside comments; no name, no time, or a bad time skips it', () => {
+    const xml = [
+      '<testsuites name="all" time="99">',
+      '<testsuite name="a" time="1"/>',
+      '<testsuite name="a" time="0.5">',
+      '<testsuite\nname="b" time="2">',
+      '<testsuitex name="c" time="3">',
+      '<!-- <testsuite name="d" time="4"> -->',
+      '<!--x--><testsuite name="e" time="0"><!--y-->',
+      '<testsuite time="5">',
+      '<testsuite name="f">',
+      '<testsuite name="g" time="-1">',
+      '<testsuite name="h" time="soon">',
+      '<testsuite name="i" time="Infinity">',
+    ].join('\n')
+    expect(Object.fromEntries(parseJUnitTimings(xml))).toEqual({ a: 1.5, b: 2, e: 0 })
+  })
+
+  it('the split: ties go to the lowest bin; the median of an even count is the mean of the middle two; the id is 16 hex digits', () => {
+    const even = splitUnits(['a', 'b', 'c', 'd', 'new'], 2, new Map([['a', 1], ['b', 2], ['c', 4], ['d', 10]]))
+    expect(even.median).toBe(3)
+    expect(even.bins.map((b) => [b.units, b.load])).toEqual([[['d'], 10], [['a', 'b', 'c', 'new'], 10]])
+    expect(even.id).toMatch(/^[0-9a-f]{16}$/)
+    const byCount = splitUnits(['c', 'a', 'b', 'a'], 2)
+    expect(byCount).toMatchObject({ by: 'count', timed: 0, median: undefined })
+    expect(byCount.bins).toEqual([{ units: ['a', 'c'], load: 2 }, { units: ['b'], load: 1 }])
+    expect(() => splitUnits(['a'], 0)).toThrow('splitUnits: total must be a positive integer, got 0')
+    expect(() => splitUnits(['a'], 1.5)).toThrow(RangeError)
+    // Equal weights: by name, bytewise.
+    expect(splitUnits(['b', 'B', 'a'], 3, new Map([['a', 1], ['b', 1], ['B', 1]])).bins.map((b) => b.units)).toEqual([['B'], ['a'], ['b']])
+  })
+
+  it('imbalance: the slowest bin over the mean; 1 for nothing at all', () => {
+    expect(imbalance([{ units: [], load: 3 }, { units: [], load: 1 }])).toBe(1.5)
+    expect(imbalance([{ units: [], load: 0 }, { units: [], load: 0 }])).toBe(1)
+  })
+
+  it('a plan: this shard\'s units in the command, the count of all units, the split without its bins', () => {
+    const plan = planShard({ index: 2, total: 2 }, { units: ['x'], test: ['t', '{units}', '-v'] }, ['a', 'b', 'c'])
+    expect(plan).toEqual({ index: 2, total: 2, units: ['b'], allUnits: 3, command: ['t', 'b', '-v'], split: { by: 'count', timed: 0, median: undefined, id: expect.stringMatching(/^[0-9a-f]{16}$/) } })
+    expect(shardLabel({ index: 2, total: 3 })).toBe('2-of-3')
   })
 })

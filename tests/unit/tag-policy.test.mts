@@ -227,3 +227,87 @@ describe('labels', () => {
     expect(sourceUrlFromRemote('file:///srv/git/app.git')).toBeUndefined()
   })
 })
+
+describe('the tag policy at its edges', () => {
+  const v = (t: string) => parseVersionTag(t)!
+
+  it('pre-release identifiers: digits with letters are alphanumeric, sorted after numbers; numbers of any length', () => {
+    for (const [lower, higher] of [['v1.0.0-2', 'v1.0.0-a1'], ['v1.0.0-2', 'v1.0.0-1a'], ['v1.0.0-9', 'v1.0.0-10a'], ['v1.0.0-rc.9', 'v1.0.0-rc.10a']]) {
+      expect(compareVersions(v(lower), v(higher)), `${lower} < ${higher}`).toBeLessThan(0)
+      expect(compareVersions(v(higher), v(lower)), `${higher} > ${lower}`).toBeGreaterThan(0)
+    }
+    expect(parseVersionTag('v1.0.0-123.45')?.prerelease).toEqual(['123', '45'])
+    expect(parseVersionTag('v1.0.0-1a.2b')?.prerelease).toEqual(['1a', '2b'])
+    expect(parseVersionTag('v1.0.0-rc.1a')?.prerelease).toEqual(['rc', '1a'])
+    expect(parseVersionTag('xv1.2.3')).toBeNull()
+  })
+
+  it('the highest release wins whatever the order of the tags', () => {
+    expect(highestVersion(['v2.0.0', 'v1.0.0', 'v1.5.0'])?.text).toBe('2.0.0')
+  })
+
+  it('branch names: runs of odd characters become one -, leading and trailing dots and dashes go, nothing left is "unnamed"', () => {
+    expect(branchTag('a//b')).toBe('a-b')
+    expect(branchTag('..x')).toBe('x')
+    expect(branchTag('x..')).toBe('x')
+    expect(branchTag('///')).toBe('unnamed')
+    expect(branchTag('10.1')).toBe('branch-10.1')
+    for (const free of ['xsha-abc', 'sha-abcx', 'xpr-1', 'pr-1x', 'vv1.2']) expect(branchTag(free), free).toBe(free)
+    expect(branchTag('pr-12')).toBe('branch-pr-12')
+  })
+
+  it('reasons say where the ref came from, unless git; forced pushes say so; kinds are kept', () => {
+    const fromEnv: BuildRef = { kind: 'branch', name: 'main', source: 'CIRCLE_BRANCH' }
+    expect(decideTags({ ref: fromEnv, sha: SHA, defaultBranch: 'main', existingTags: [] }).reason).toBe('the default branch main (from CIRCLE_BRANCH)')
+    expect(decideTags({ ref: branch('main'), sha: SHA, defaultBranch: 'main', existingTags: [] }).reason).toBe('the default branch main')
+    const forced = decideTags({ ref: branch('feature/x'), sha: SHA, defaultBranch: 'main', existingTags: [], forceBranch: true })
+    expect(forced.tags).toEqual([
+      { tag: 'sha-0123456789ab', kind: 'sha' },
+      { tag: 'feature-x', kind: 'branch' },
+    ])
+    expect(forced.reason).toBe('branch feature/x is not the default branch (main), pushed because of --force-branch')
+    const pr: BuildRef = { kind: 'pull-request', name: 'fix', pullRequest: '4', source: 'git' }
+    expect(decideTags({ ref: pr, sha: SHA, defaultBranch: 'main', existingTags: [], forceBranch: true }).tags[1]).toEqual({ tag: 'pr-4', kind: 'branch' })
+    expect(decideTags({ ref: { kind: 'pull-request', name: 'fix', source: 'git' }, sha: SHA, defaultBranch: 'main', existingTags: [] }).reason).toBe(
+      'pull request fix: nothing to push (--force-branch pushes it anyway)',
+    )
+    const detached: BuildRef = { kind: 'detached', name: '', source: 'git' }
+    expect(decideTags({ ref: detached, sha: SHA, defaultBranch: 'main', existingTags: [] }).reason).toBe(
+      'a detached HEAD with no branch or release tag: nothing to push (--force-branch pushes it anyway)',
+    )
+  })
+
+  it('CI variables: blank ones unset, values trimmed, pull request numbers only from the end of the URL', () => {
+    expect(ciRefFromEnv({ CIRCLE_TAG: '  ', CIRCLE_BRANCH: ' main ' })).toEqual({ kind: 'branch', name: 'main', source: 'CIRCLE_BRANCH' })
+    expect(ciRefFromEnv({ CIRCLE_TAG: ' v1.2.3 ' })).toEqual({ kind: 'tag', name: 'v1.2.3', source: 'CIRCLE_TAG' })
+    const pr = (url: string, branchName?: string) => ciRefFromEnv({ CIRCLE_PULL_REQUEST: url, ...(branchName === undefined ? {} : { CIRCLE_BRANCH: branchName }) })
+    expect(pr(' https://github.com/acme/app/pull/12/ ', ' fix ')).toEqual({ kind: 'pull-request', name: 'fix', pullRequest: '12', source: 'CIRCLE_PULL_REQUEST' })
+    expect(pr('https://github.com/acme/app/pull/12/files')).toEqual({ kind: 'pull-request', name: '', pullRequest: undefined, source: 'CIRCLE_PULL_REQUEST' })
+    expect(pr('https://example.com/other')?.pullRequest).toBeUndefined()
+    expect(ciRefFromEnv({ CIRCLE_BRANCH: 'pull/12' })).toEqual({ kind: 'pull-request', name: 'pull/12', pullRequest: '12', source: 'CIRCLE_BRANCH' })
+    expect(ciRefFromEnv({ CIRCLE_BRANCH: 'xpull/9' })).toEqual({ kind: 'branch', name: 'xpull/9', source: 'CIRCLE_BRANCH' })
+    expect(ciRefFromEnv({ CIRCLE_BRANCH: 'pull/9x' })).toEqual({ kind: 'branch', name: 'pull/9x', source: 'CIRCLE_BRANCH' })
+  })
+
+  it('GitHub variables: GITHUB_REF trimmed, a pull ref only at its start, the event only by its prefix, no event without a ref', () => {
+    expect(ciRefFromEnv({ GITHUB_REF: ' refs/heads/main ' })).toEqual({ kind: 'branch', name: 'main', source: 'GITHUB_REF' })
+    expect(ciRefFromEnv({ GITHUB_REF: 'refs/heads/refs/pull/1/x' })).toEqual({ kind: 'branch', name: 'refs/pull/1/x', source: 'GITHUB_REF' })
+    expect(ciRefFromEnv({ GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'not_pull_request' })).toMatchObject({ kind: 'branch' })
+    expect(ciRefFromEnv({ GITHUB_REF: 'refs/pull/3/merge' })).toEqual({ kind: 'pull-request', name: '', pullRequest: '3', source: 'GITHUB_REF' })
+    expect(ciRefFromEnv({ GITHUB_EVENT_NAME: 'pull_request' })).toBeUndefined()
+  })
+
+  it('source URLs: trimmed, http kept with its port, git: and ssh: as https, odd ones refused', () => {
+    expect(sourceUrlFromRemote(' git@github.com:acme/app.git\n')).toBe('https://github.com/acme/app')
+    expect(sourceUrlFromRemote('github.com:acme/app')).toBe('https://github.com/acme/app')
+    expect(sourceUrlFromRemote('http://10.0.0.1:8080/acme/app.git')).toBe('http://10.0.0.1:8080/acme/app')
+    expect(sourceUrlFromRemote('git://example.com/acme/app.git')).toBe('https://example.com/acme/app')
+    expect(sourceUrlFromRemote('https://example.com/acme/app//')).toBe('https://example.com/acme/app')
+    expect(sourceUrlFromRemote('https://example.com/acme/app.github/x')).toBe('https://example.com/acme/app.github/x')
+    expect(sourceUrlFromRemote('host:path/a://b')).toBe('https://host/path/a://b')
+    expect(sourceUrlFromRemote('/srv/a:b')).toBeUndefined()
+    expect(sourceUrlFromRemote('host:a\nb')).toBeUndefined()
+    expect(sourceUrlFromRemote('ssh:///srv/app.git')).toBeUndefined()
+    expect(sourceUrlFromRemote('https://[bad/x')).toBeUndefined()
+  })
+})

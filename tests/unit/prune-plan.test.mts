@@ -1,0 +1,136 @@
+// prune-images' pure parts beyond tests/unit/prune.test.mts: the ls-remote parser's
+// edges, every reason a tag stays, the order of verdicts and deletions, the plan's text.
+import { describe, expect, it } from 'vitest'
+import type { ManifestNode } from '../../lib/image/registry.mts'
+import { CONTENT_TAG, describePrunePlan, parseLsRemote, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
+
+const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`
+const h = (c: string) => c.repeat(40)
+const OLD = new Date('2020-01-01T00:00:00Z')
+const CUTOFF = new Date('2021-01-01T00:00:00Z')
+
+function view(tags: Array<[string, number, Date?]>, indexes: Record<number, number[]> = {}, strange: string[] = []): RegistryView {
+  const manifests = new Map<string, ManifestNode>()
+  const all = new Set([...tags.map(([, n]) => n), ...Object.values(indexes).flat()])
+  for (const n of all) manifests.set(d(n), { digest: d(n), mediaType: '', children: (indexes[n] ?? []).map(d) })
+  const infos: TagInfo[] = tags.map(([tag, n, created]) => ({ tag, digest: d(n), children: (indexes[n] ?? []).map(d), created: created ?? OLD }))
+  return { tags: infos, strange, manifests }
+}
+const plan = (v: RegistryView, keep: Record<string, string[]> = {}) =>
+  planPrune({ repository: 'r/x', view: v, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag', keep: new Map(Object.entries(keep)), graceCutoff: CUTOFF, graceDays: 14 })
+
+describe('parseLsRemote: only whole lines of the documented shape', () => {
+  it('ignores lines with anything before the object id or after the ref', () => {
+    const refs = parseLsRemote(
+      [
+        `x${h('1')}\trefs/heads/a`,
+        `${h('1')}x\trefs/heads/b`,
+        `${h('1')}\trefs/heads/c `.replace(/ $/, ''),
+        `${h('2')}\tnotrefs/heads/d`,
+        `${h('2')}\trefs/remotes/e`,
+        `${h('1').slice(1)}\trefs/heads/short`,
+        `${'A'.repeat(40)}\trefs/heads/upper`,
+        ` ref: refs/heads/x\tHEAD`,
+        'ref: refs/heads/y\tHEADS',
+      ].join('\n'),
+    )
+    expect([...refs.heads]).toEqual([['c', h('1')]])
+    expect(refs.tags.size).toBe(0)
+    expect(refs.head).toBeUndefined()
+  })
+
+  it('reads sha256 object ids, and a peeled line wins whichever comes first', () => {
+    const long = 'f'.repeat(64)
+    const refs = parseLsRemote([`${long}\trefs/heads/main`, `${h('4')}\trefs/tags/v1^{}`, `${h('3')}\trefs/tags/v1`, `${h('5')}\trefs/tags/a^{}x`].join('\n'))
+    expect(refs.heads.get('main')).toBe(long)
+    expect([...refs.tags]).toEqual([['v1', h('4')], ['a^{}x', h('5')]])
+  })
+
+  it('the form of the tags it may delete', () => {
+    expect(CONTENT_TAG.test(h('a'))).toBe(true)
+    expect(CONTENT_TAG.test('a'.repeat(64))).toBe(true)
+    for (const bad of ['a'.repeat(39), 'a'.repeat(41), `x${h('a')}`, `${h('a')}x`, 'A'.repeat(40)]) expect(CONTENT_TAG.test(bad), bad).toBe(false)
+    expect(SHA_TAG.test('sha-0123456789ab')).toBe(true)
+    for (const bad of ['sha-0123456789a', 'sha-0123456789abc', 'xsha-0123456789ab', 'sha-0123456789AB']) expect(SHA_TAG.test(bad), bad).toBe(false)
+  })
+})
+
+describe('planPrune: reasons and order', () => {
+  it('a name no registry allows stays, untouched; a young image stays with its date; the cutoff itself is old enough', () => {
+    const p = plan(view([[h('a'), 1, new Date('2021-01-01T00:00:01Z')], [h('b'), 2, CUTOFF]], {}, ['bad tag']))
+    expect(p.tags).toEqual([
+      { tag: h('a'), digest: d(1), action: 'keep', reasons: ['younger than 14 days (built 2021-01-01)'] },
+      { tag: 'bad tag', digest: null, action: 'keep', reasons: ['not a valid tag name: never touched'] },
+      { tag: h('b'), digest: d(2), action: 'delete', reasons: ['needed by no branch, tag or recent commit; built 2021-01-01'] },
+    ])
+  })
+
+  it('every reason git gives is kept; a non-candidate that git names keeps both reasons', () => {
+    const p = plan(view([[h('a'), 1], ['dev', 2]]), { [h('a')]: ['branch main', 'tag v1'], dev: ['branch dev'] })
+    expect(p.tags.map((t) => t.reasons)).toEqual([['branch main', 'tag v1'], ['not a content tag: never deleted', 'branch dev']])
+    expect(p.deletions).toEqual([])
+  })
+
+  it('a tag on the same image as a kept tag stays, and says so', () => {
+    const p = plan(view([[h('a'), 1], [h('b'), 1], [h('c'), 2]]), { [h('a')]: ['branch main'] })
+    expect(p.tags.map((t) => [t.tag, t.action, t.reasons.join('; ')])).toEqual([
+      [h('a'), 'keep', 'branch main'],
+      [h('b'), 'keep', `same image as kept tag ${h('a')}`],
+      [h('c'), 'delete', 'needed by no branch, tag or recent commit; built 2020-01-01'],
+    ])
+  })
+
+  it('kept tags first, then deletions, each by name', () => {
+    const p = plan(view([[h('c'), 3], [h('a'), 1], [h('d'), 4], [h('b'), 2]]), { [h('d')]: ['x'], [h('b')]: ['y'] })
+    expect(p.tags.map((t) => [t.action, t.tag])).toEqual([
+      ['keep', h('b')],
+      ['keep', h('d')],
+      ['delete', h('a')],
+      ['delete', h('c')],
+    ])
+  })
+
+  it('indexes are deleted before the images, and a tagged image an index lists goes once, after it', () => {
+    // 10 lists 1 (tagged itself) and 2 (untagged); 3 is an image of its own.
+    const p = plan(view([[h('a'), 1], [h('c'), 3], [h('b'), 10]], { 10: [1, 2] }))
+    expect(p.deletions).toEqual([
+      { digest: d(10), tags: [h('b')], kind: 'index' },
+      { digest: d(1), tags: [h('a')], kind: 'image' },
+      { digest: d(2), tags: [], kind: 'child' },
+      { digest: d(3), tags: [h('c')], kind: 'image' },
+    ])
+  })
+
+  it('two indexes listing one image: it goes once', () => {
+    const p = plan(view([[h('a'), 10], [h('b'), 20]], { 10: [1], 20: [1, 2] }))
+    expect(p.deletions.map((x) => [x.digest, x.kind])).toEqual([
+      [d(10), 'index'],
+      [d(1), 'child'],
+      [d(20), 'index'],
+      [d(2), 'child'],
+    ])
+  })
+
+  it('an image a kept index lists through another index stays', () => {
+    const p = plan(view([[h('a'), 10], [h('b'), 20]], { 10: [20], 20: [1] }), { [h('a')]: ['branch main'] })
+    expect(p.deletions).toEqual([])
+    expect(p.tags[1].reasons).toEqual([`listed by the image index of kept tag ${h('a')}`])
+  })
+})
+
+describe('describePrunePlan', () => {
+  it('a count line, then one aligned line per tag: action, tag (escaped), reasons', () => {
+    const p = plan(view([[h('a'), 1], ['dev', 2], [h('b'), 3]], {}, ['odd"tag']), { [h('a')]: ['branch main', 'tag v1'] })
+    expect(describePrunePlan(p).split('\n')).toEqual([
+      'r/x: keep 3, delete 1 tag(s), 1 manifest(s)',
+      `  keep   ${h('a')}  branch main; tag v1`,
+      `  keep   ${'dev'.padEnd(40)}  not a content tag: never deleted`,
+      `  keep   ${'odd\\"tag'.padEnd(40)}  not a valid tag name: never touched`,
+      `  delete ${h('b')}  needed by no branch, tag or recent commit; built 2020-01-01`,
+    ])
+  })
+
+  it('an empty repository', () => {
+    expect(describePrunePlan({ repository: 'r/y', tags: [], deletions: [] })).toBe('r/y: keep 0, delete 0 tag(s), 0 manifest(s)')
+  })
+})
