@@ -24,13 +24,15 @@ mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sourc
 # what they need) come from it. A machine that already runs 26+ with buildx keeps its own.
 # The engine that answers (a daemon already running, a Docker Desktop, a CI runner's) is
 # what the tests use when it is 26 or newer and has buildx: nothing is installed over it.
-# trixie at a low pin priority: nothing comes from it unless a package names it.
-engine_packages=(docker.io/trixie docker-buildx/trixie)
+# trixie at a low pin priority: nothing comes from it unless a package names it. The
+# sources, the pin and the package list are files beside this script (.ci/apt/), so that
+# tests/integration/setup-env.test.mts simulates this very install in a bookworm container.
+apt_dir="$(cd "$(dirname "$0")" && pwd)/apt"
+mapfile -t engine_packages < <(grep -v '^#' "$apt_dir/engine-packages")
 add_trixie() {
   if [ ! -e /etc/apt/sources.list.d/trixie.sources ]; then
-    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
-      | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
-    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie-low >/dev/null
+    sed "s|@MIRROR@|$mirror|" "$apt_dir/trixie.sources" | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
+    $SUDO cp "$apt_dir/trixie.pref" /etc/apt/preferences.d/trixie-low
   fi
   $SUDO apt-get update -qq
 }
@@ -51,8 +53,8 @@ else
   # The release is named per package (docker.io/trixie), never with -t trixie: -t makes
   # trixie the target release of every dependency too, and upgrades the machine's libc6,
   # systemd, perl, dpkg and python3. Named per package, apt takes from trixie only
-  # docker.io, docker-cli, docker-buildx and containerd (tests/unit/setup-env.test.mts
-  # simulates this install in a bookworm container).
+  # docker.io, docker-cli, docker-buildx and containerd (tests/integration/setup-env.test.mts
+  # simulates this install in a bookworm container and fails on anything else).
   log "installing from Debian trixie: ${engine_packages[*]} (with docker-cli and containerd); nothing else from trixie"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${engine_packages[@]}" >/dev/null
 fi
