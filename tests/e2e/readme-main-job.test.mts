@@ -10,13 +10,14 @@
 // mounted) and skips only the suite itself, which has nothing to do with the registry.
 // The registry comes from REGISTRY, as on CI: this repository's build.config.json names
 // none (tests/unit/ci-configs.test.mts), so a newcomer's plain run is local-only.
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dockerMaybe, requireDocker } from '../helpers/docker.mts'
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, tempDir } from '../helpers/repo.mts'
-import { PROJECT_ROOT, runScript } from '../helpers/run.mts'
+import { adopterEnv, PROJECT_ROOT, runScript } from '../helpers/run.mts'
 import { startTokenRegistry } from '../helpers/token-registry.mts'
 
 // A cold build of this repository's build image (apt, npm ci) takes minutes under load.
@@ -34,8 +35,12 @@ describe("the README's main job in a fresh clone, without credentials", () => {
     clone = path.join(tempDir('cbs-fresh-'), 'ci-build-scripts')
     git(tempDir(), 'clone', '-q', PROJECT_ROOT, clone)
     expect(fs.existsSync(path.join(clone, 'node_modules'))).toBe(false)
+    // The README's set-up, before its two commands: the checkout's own dependencies, which
+    // the steps use in the build image (it links none at /node_modules).
+    // As a newcomer types it: without the NODE_OPTIONS and npm_* variables this suite runs under.
+    execFileSync('npm', ['ci', '--prefer-offline'], { cwd: clone, env: adopterEnv(), stdio: 'pipe', timeout: 600_000 })
     registry = await startRegistry()
-  })
+  }, 900_000)
   afterAll(async () => {
     for (const ref of refs) dockerMaybe('rmi', ref)
     await registry?.stop()
