@@ -2,183 +2,19 @@
 // answered with one HEAD request (no pull), the registry's token handshake, and
 // retries with backoff for the failures that go away (429, 5xx, network).
 //
-// Credentials: REGISTRY_USERNAME / REGISTRY_PASSWORD first, else the user's Docker
-// config (the same file `docker login` writes, including credential helpers).
-import { execFileSync } from 'node:child_process'
+// Credentials (registry-credentials.mts): REGISTRY_USERNAME / REGISTRY_PASSWORD for the
+// configured registry, else the user's Docker config (what `docker login` writes).
 import { createHash } from 'node:crypto'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { WorkError } from '../core/cli.mts'
 import { parseRetryAfter, withRetries, type RetryOptions } from '../core/retries.mts'
 import { redact, registerSecret } from '../core/log.mts'
+import { parseImageRef, registryBaseUrl } from './image-ref.mts'
+import type { Credentials } from './registry-credentials.mts'
 
-// --- image references ---
-
-export interface ImageRef {
-  /** `127.0.0.1:5000`, `ghcr.io`, `docker.io` for bare names. */
-  registry: string
-  /** `acme/acme-build`; `library/busybox` for official Docker Hub images. */
-  repository: string
-  /** `latest` when the ref names none. */
-  tag: string
-  /** `sha256:...` when the ref is pinned with `@digest`. */
-  digest?: string
-}
-
-export const DOCKER_HUB = 'docker.io'
-
-/**
- * Split an image reference the way Docker does: the first path component is a registry
- * host when it contains `.` or `:` or is `localhost`; otherwise the image is on Docker Hub
- * (and a one-component name gets the `library/` prefix).
- */
-export function parseImageRef(ref: string): ImageRef {
-  let rest = ref.trim()
-  if (!rest) throw new WorkError('empty image reference')
-  let digest: string | undefined
-  const at = rest.indexOf('@')
-  if (at >= 0) {
-    digest = rest.slice(at + 1)
-    rest = rest.slice(0, at)
-  }
-  let tag = 'latest'
-  const colon = rest.lastIndexOf(':')
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1)
-    rest = rest.slice(0, colon)
-  }
-  const parts = rest.split('/')
-  let registry = DOCKER_HUB
-  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) {
-    registry = parts.shift()!
-  }
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB
-  let repository = parts.join('/')
-  if (registry === DOCKER_HUB && parts.length === 1) repository = `library/${repository}`
-  if (!repository || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
-    throw new WorkError(`not a valid image reference: ${JSON.stringify(ref)}`)
-  }
-  if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new WorkError(`not a valid tag in image reference ${JSON.stringify(ref)}`)
-  return digest ? { registry, repository, tag, digest } : { registry, repository, tag }
-}
-
-/** True for 127.0.0.0/8, localhost and ::1 (with or without a port): plain HTTP is used there. */
-export function isLoopback(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
-  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
-}
-
-/**
- * The base URL of a registry's API: `http://` for loopback hosts and hosts listed in
- * `REGISTRY_INSECURE` (comma-separated), `https://` otherwise. Docker Hub's API lives
- * on registry-1.docker.io.
- */
-export function registryBaseUrl(registry: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (registry === DOCKER_HUB) return 'https://registry-1.docker.io'
-  const insecure = (env.REGISTRY_INSECURE ?? '').split(',').map((h) => h.trim()).filter(Boolean)
-  return `${isLoopback(registry) || insecure.includes(registry) ? 'http' : 'https'}://${registry}`
-}
-
-// --- credentials ---
-
-export interface Credentials {
-  username: string
-  password: string
-  /**
-   * The registry these are for (`ghcr.io`, `127.0.0.1:5000`): they are sent to its API
-   * and to the token service its own challenge names, never to another host.
-   */
-  registry: string
-}
-
-/**
- * The registry host of a `registry` setting (`ghcr.io/acme` -> `ghcr.io`): the first
- * component when it is a host (has `.` or `:`, or is localhost), else Docker Hub.
- */
-export function registryHost(setting: string): string {
-  const first = setting.trim().split('/')[0]
-  const host = first.includes('.') || first.includes(':') || first === 'localhost' ? first : DOCKER_HUB
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host
-}
-
-/** The keys `docker login` may have used for a registry in config.json. */
-function configKeys(registry: string): string[] {
-  if (registry === DOCKER_HUB) return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
-  return [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`]
-}
-
-/** Ask a credential helper (`docker-credential-<name> get`, host on stdin). Undefined if it has nothing. */
-function fromHelper(helper: string, key: string, registry: string, env: NodeJS.ProcessEnv): Credentials | undefined {
-  try {
-    const out = execFileSync(`docker-credential-${helper}`, ['get'], { input: key, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 15_000 })
-    const parsed = JSON.parse(out) as { Username?: string; Secret?: string }
-    if (!parsed.Secret) return undefined
-    registerSecret(parsed.Secret)
-    return { username: parsed.Username ?? '', password: parsed.Secret, registry }
-  } catch {
-    return undefined // helper missing, or "credentials not found in native keychain"
-  }
-}
-
-/** The Docker config directory: `$DOCKER_CONFIG`, else `~/.docker`. */
-export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
-}
-
-/**
- * `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when both are set (the password registered
- * as a secret at once), for the configured registry (`configured`: the config's
- * `registry`, `REGISTRY`, `--registry`) and no other: undefined when none is configured.
- * The docker CLI does not know these: pass them to `withLogin`.
- */
-export function envCredentials(env: NodeJS.ProcessEnv, configured: string | undefined): Credentials | undefined {
-  if (!env.REGISTRY_USERNAME || !env.REGISTRY_PASSWORD || !configured) return undefined
-  registerSecret(env.REGISTRY_PASSWORD)
-  return { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD, registry: registryHost(configured) }
-}
-
-/**
- * Credentials for `registry` (a host): `REGISTRY_USERNAME` / `REGISTRY_PASSWORD` when
- * both are set and `registry` is the configured registry's host (a CI file naming another
- * host in front of the image never gets them), else the Docker config
- * (`credHelpers[host]`, then `auths[host].auth`, then `credsStore`: what `docker login`
- * stored for that very host). Undefined when there are none: callers then try
- * anonymously. Every password found is registered as a secret at once.
- */
-export function registryCredentials(registry: string, env: NodeJS.ProcessEnv, configured: string | undefined): Credentials | undefined {
-  const fromEnv = envCredentials(env, configured)
-  if (fromEnv && fromEnv.registry === registry) return fromEnv
-  let config: { auths?: Record<string, { auth?: string }>; credsStore?: string; credHelpers?: Record<string, string> }
-  try {
-    config = JSON.parse(fs.readFileSync(path.join(dockerConfigDir(env), 'config.json'), 'utf8'))
-  } catch {
-    return undefined
-  }
-  for (const key of configKeys(registry)) {
-    const helper = config.credHelpers?.[key]
-    if (helper) return fromHelper(helper, key, registry, env)
-  }
-  for (const key of configKeys(registry)) {
-    const auth = config.auths?.[key]?.auth
-    if (auth) {
-      const decoded = Buffer.from(auth, 'base64').toString('utf8')
-      const sep = decoded.indexOf(':')
-      if (sep < 0) continue
-      const password = decoded.slice(sep + 1)
-      registerSecret(password)
-      registerSecret(auth)
-      return { username: decoded.slice(0, sep), password, registry }
-    }
-  }
-  if (config.credsStore) {
-    for (const key of configKeys(registry)) {
-      const found = fromHelper(config.credsStore, key, registry, env)
-      if (found) return found
-    }
-  }
-  return undefined
-}
+// References and credentials live in their own modules; they are part of this API, so
+// they are exported from here too.
+export { DOCKER_HUB, isLoopback, parseImageRef, registryBaseUrl, type ImageRef } from './image-ref.mts'
+export { dockerConfigDir, envCredentials, registryCredentials, registryHost, type Credentials } from './registry-credentials.mts'
 
 // --- errors ---
 
