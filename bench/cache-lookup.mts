@@ -7,7 +7,7 @@
 //   - worst: none of the 20 first-parent ancestors has one (every tag computed, every
 //     HEAD sent, a few at a time), plus the merge-base check.
 // Alternating pairs (baseline, case), the ratio and the added time taken pair by pair.
-// Target (issue 13): at most a few hundred milliseconds.
+// Target: at most a few hundred milliseconds.
 //
 //   npx zx bench/cache-lookup.mts [--pairs N]
 import { $, fs, minimist, os, path } from 'zx'

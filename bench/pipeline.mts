@@ -10,9 +10,9 @@
 //   hot      image already local: present
 //   floor    raw `docker pull` of the warm image + the same test and build in one
 //            `docker run`: what warm cannot beat
-// Targets (issue 8): warm within 1.10x of its floor, at least 2.5x faster than the old way.
+// Targets: warm within 1.10x of its floor, at least 2.5x faster than the old way.
 //
-// Table 2, a fresh runner (issue 13): a fixture whose early layer is expensive to build
+// Table 2, a fresh runner: a fixture whose early layer is expensive to build
 // (~30 s of deterministic computing) and cheap to pull, whose last layer copies an input.
 //   old way           docker build --no-cache, then the steps
 //   cold, fresh runner that input changed, the daemon holds none of the fixture's layers,

@@ -1,4 +1,4 @@
-// A new user's first hour (issue 20): the scripts run as processes, the way the README
+// A new user's first hour: the scripts run as processes, the way the README
 // says, then the mistakes newcomers make, against the real Docker Engine (BuildKit and
 // the legacy builder), the real registry and real git repositories.
 import { execFileSync } from 'node:child_process'

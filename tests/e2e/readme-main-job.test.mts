@@ -1,7 +1,7 @@
 // The README's main job, `npx zx scripts/test-and-build.mts`, in a fresh clone of this
 // repository by a newcomer without registry credentials: with the registry unreachable,
 // and with a registry that refuses anonymous reads (GHCR's answer for a private image),
-// it exits 0 both times, having built the build image locally (issue 19).
+// it exits 0 both times, having built the build image locally.
 //
 // Bounded: the real main job runs this whole suite inside the build image, many minutes.
 // `--only build` (steps.build, `npm run typecheck`, in the build image) goes through the

@@ -1,4 +1,4 @@
-// The security rules every CI config keeps (issue 18), as functions over parsed YAML that
+// The security rules every CI config keeps, as functions over parsed YAML that
 // return what breaks them ([] when nothing): this repository's own workflows and
 // .circleci/config.yml (tests/unit/ci-workflows.test.mts) and the ones `init` writes for
 // adopters (tests/unit/init.test.mts) are checked by the same code, and each check is

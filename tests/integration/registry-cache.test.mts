@@ -1,4 +1,4 @@
-// The nearest earlier build image as cache on a fresh runner (issue 13), against the real
+// The nearest earlier build image as cache on a fresh runner, against the real
 // engine and the real registry, under BuildKit and (test:legacy-builder) the legacy builder.
 // The fixture's early layer records a random value: an image that carries commit 1's
 // value at commit 2 reused that layer; one that carries a new value re-ran it.

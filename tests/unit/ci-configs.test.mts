@@ -295,7 +295,7 @@ describe('the build image named statically in the CI configs', () => {
 
 describe('which registry: CI names it through REGISTRY, build.config.json names none', () => {
   // A newcomer's clone (no credentials, online or offline) must run the README's main job:
-  // with no registry in build.config.json it is local-only (issue 19).
+  // with no registry in build.config.json it is local-only.
   it('build.config.json names no registry', () => {
     expect(JSON.parse(read('build.config.json'))).not.toHaveProperty('registry')
   })

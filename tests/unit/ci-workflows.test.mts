@@ -5,7 +5,7 @@
 //     request run only for an approving review by a trusted reviewer, only on the
 //     reviewed commit, with secrets only from the protected environment;
 //   - .circleci/config.yml: the same two, a scheduled pipeline and an approval job.
-//   - every workflow (issue 18): untrusted code never reaches a write token or a secret
+//   - every workflow: untrusted code never reaches a write token or a secret
 //     through a cache, install scripts or persisted credentials; packages are pushed
 //     only from the default branch and tags, behind a protected environment; every job
 //     has a timeout; every action is pinned by commit SHA.
@@ -298,7 +298,7 @@ describe('CircleCI: nightly and approved integration', () => {
   })
 })
 
-// --- every workflow: the hardening of issue 18 ------------------------------------------
+// --- every workflow: the hardening rules ----------------------------------------------
 
 const WORKFLOW_FILES = ['ci.yml', 'cherry-pick.yml', 'nightly.yml', 'integration-approval.yml', 'integration-approved.yml'].map((f) => `.github/workflows/${f}`)
 describe('every workflow: no untrusted code next to a write token or a secret', () => {
