@@ -29,12 +29,20 @@ mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sourc
 # tests/integration/setup-env.test.mts simulates this very install in a bookworm container.
 apt_dir="$(cd "$(dirname "$0")" && pwd)/apt"
 mapfile -t engine_packages < <(grep -v '^#' "$apt_dir/engine-packages")
+# apt's lists are read once a run: again only when a source was added since.
+apt_updated=0
+apt_update() {
+  [ "$apt_updated" = 1 ] && return
+  $SUDO apt-get update -qq
+  apt_updated=1
+}
 add_trixie() {
   if [ ! -e /etc/apt/sources.list.d/trixie.sources ]; then
     sed "s|@MIRROR@|$mirror|" "$apt_dir/trixie.sources" | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
     $SUDO cp "$apt_dir/trixie.pref" /etc/apt/preferences.d/trixie-low
+    apt_updated=0
   fi
-  $SUDO apt-get update -qq
+  apt_update
 }
 engine_major() { docker version --format '{{.Server.Version}}' 2>/dev/null | sed -nE 's/^([0-9]+)\..*/\1/p'; }
 installed_major() { dockerd --version 2>/dev/null | sed -nE 's/^Docker version ([0-9]+)\..*/\1/p'; }
@@ -66,7 +74,7 @@ command -v htpasswd >/dev/null        || need+=(apache2-utils)
 command -v ps >/dev/null              || need+=(procps)   # zx stops process trees with ps
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
-  $SUDO apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 # cosign signs and verifies images (build.config.json `signing`; the signature tests run
