@@ -24,6 +24,7 @@ import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
   dockerConfigDir,
+  checkPushAccess,
   envCredentials,
   isAnonymousReadRefusal,
   manifestDigest,
@@ -35,6 +36,7 @@ import {
 } from './registry.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
+import { exportFullCache } from './full-cache.mts'
 import { LABELS } from './labels.mts'
 import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
 import { pushBuildImage } from './push-build-image.mts'
@@ -243,6 +245,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
       ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env), verify }
       : undefined,
     registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
+    exportCache: options.push && !registryDown && !unreadable ? { registry, credentials, env, retry } : undefined,
   })
   if (!options.push) return finish({ outcome: 'built', reason, cache })
 
@@ -283,6 +286,8 @@ interface BuildArgs {
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
+  /** This build is pushed: export its full registry cache too (where the engine can). */
+  exportCache?: { registry: string; credentials?: Credentials; env: NodeJS.ProcessEnv; retry: { retries: number; baseDelayMs: number } }
 }
 
 /** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
@@ -291,7 +296,7 @@ function describeInputList(inputs: InputFile[], n = 6): string {
   return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped }: BuildArgs): Promise<CacheLookup> {
+async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, exportCache }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
@@ -320,16 +325,18 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
     }
     // The ✓ line says what the builder actually reused (its CACHED steps), not what it was offered.
+    // An earlier commit's full registry cache first (BuildKit only: every stage's layers), then its image's inline cache.
+    const fullCache = builder.kind !== 'legacy' && cache.image?.cacheRef ? [cache.image.cacheRef] : []
+    const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [...fullCache, cache.image.ref] : [], builder }
     const built = await step(
       `build ${ref}`,
       async () => {
         try {
-          const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [cache.image.ref] : [], builder }
           // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
           const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache!.env, registryCache!.registry) : undefined
           if (!login) return await docker.build(options)
           return await docker.withLogin(registryCache!.registry, login, (opts) => {
-            keepBuildxBuilders(opts.configDir!, registryCache!.env)
+            docker.keepBuildxBuilders(opts.configDir!, registryCache!.env)
             return docker.build({ ...options, configDir: opts.configDir })
           })
         } catch (error) {
@@ -343,12 +350,21 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       if (error instanceof docker.DockerBuildError && error.failure) surfaceBuildFailure(dockerfile, error.failure)
       throw error
     })
-    // BuildKit goes on when it cannot read a cache image (` > importing cache manifest from <ref>:` and the error).
-    if (cache.image && builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
+    // 5a. The job that pushes the image exports its full registry cache too (or says which stages a fresh runner rebuilds).
+    const exported = exportCache ? await exportFullCache({ build: options, dockerfile, text, ref, ...exportCache }) : undefined
+    const result: CacheLookup = exported ? { ...cache, export: exported } : cache
+    // BuildKit goes on when it cannot read a cache (` > importing cache manifest from <ref>:` and the error).
+    const unread = (r: string) => builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${r}:`)
+    if (cache.image && unread(cache.image.ref)) {
       warn(`cache: BuildKit could not read ${cache.image.ref} (see its error above): built without it`)
-      return { ...cache, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
+      return { ...result, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
     }
-    return cache
+    if (cache.image?.cacheRef && unread(cache.image.cacheRef)) {
+      warn(`cache: BuildKit could not read the full registry cache ${cache.image.cacheRef} (see its error above): built with the image's inline cache alone`)
+      const { cacheRef: _, ...image } = cache.image
+      return { ...result, image, note: `BuildKit could not read ${cache.image.cacheRef}: built with the image's inline cache alone` }
+    }
+    return result
   } finally {
     await removeContext()
     durations.build = since(started)
@@ -397,12 +413,6 @@ async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs
 function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const n = Number(env.CBS_CACHE_DEPTH)
   return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
-}
-
-/** A temporary Docker config still knows the user's buildx builders (`docker buildx use`, BUILDX_BUILDER). */
-function keepBuildxBuilders(configDir: string, env: NodeJS.ProcessEnv): void {
-  const buildx = path.join(dockerConfigDir(env), 'buildx')
-  if (fs.existsSync(buildx)) fs.symlinkSync(buildx, path.join(configDir, 'buildx'))
 }
 
 /** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */

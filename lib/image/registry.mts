@@ -179,8 +179,9 @@ async function bearerToken(registry: string, challenge: Challenge, scope: string
 
 export interface RegistryRequestOptions {
   credentials?: Credentials
-  method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'
   headers?: Record<string, string>
+  body?: string
   /** The token scope's action list; `pull` for reads, `pull,push` for writes. */
   actions?: string
 }
@@ -193,6 +194,7 @@ export interface RegistryRequestOptions {
  */
 export async function registryRequest(registry: string, repository: string, pathname: string, options: RegistryRequestOptions = {}): Promise<Response> {
   const { method = 'GET', headers = {}, actions = 'pull' } = options
+  const body = options.body
   const base = registryBaseUrl(registry)
   const url = /^https?:\/\//.test(pathname) ? pathname : base + pathname
   // Credentials go to the registry they are for, and only to its own host: a URL the
@@ -203,7 +205,7 @@ export async function registryRequest(registry: string, repository: string, path
   const credentials = options.credentials?.registry === registry ? options.credentials : undefined
   const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
   const access = actions.includes('push') ? 'push' : 'read'
-  let res = transientCheck(await send(url, { method, headers }, what), what)
+  let res = transientCheck(await send(url, { method, headers, body }, what), what)
   if (res.status === 401 && !onRegistry(res.url || url)) {
     throw new WorkError(`${what}: redirected to ${new URL(res.url).host}, which asked for credentials: they are only for ${registry}`)
   }
@@ -213,7 +215,7 @@ export async function registryRequest(registry: string, repository: string, path
     if (challenge?.scheme === 'bearer') {
       authorization = `Bearer ${await bearerToken(registry, challenge, `repository:${repository}:${actions}`, access, credentials)}`
     } else if (challenge?.scheme === 'basic' && credentials) authorization = basic(credentials)
-    if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization } }, what), what)
+    if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization }, body }, what), what)
   }
   if (res.status === 401 || res.status === 403) {
     throw new RegistryAuthError(registry, res.status, Boolean(credentials), access)
@@ -290,15 +292,44 @@ export interface ManifestInfo {
   mediaType: string
   /**
    * The image config's digest (an image manifest's `config.digest`), which is the local
-   * image id `docker image inspect` shows: equal ids mean the same image, whatever the
-   * compression of its layers. Undefined for an index (a multi-platform list).
+   * image id `docker image inspect` shows under the classic image store: equal ids mean
+   * the same image, whatever the compression of its layers. For an index (what BuildKit
+   * pushes from the containerd image store: the image and its attestation manifests),
+   * the config of the one image it holds for this machine's platform; undefined for an
+   * index of several platforms.
    */
   configDigest?: string
 }
 
+/** An image config's content: what makes two images the same, however their manifests were written. */
+export interface ImageContent {
+  /** The layers, uncompressed (`rootfs.diff_ids`; `RootFS.Layers` of `docker image inspect`). */
+  diffIds: string[]
+  /** The build time, to the nanosecond as written (`2026-12-03T08:39:41.752346167Z`). */
+  created: string
+  /** What the image runs and carries: labels, entrypoint, command, env, user, working directory. */
+  config: string
+}
+
+/** The image in an index for this machine's platform, not an attestation manifest (`unknown/unknown`). */
+function platformImage(manifests: IndexEntry[]): IndexEntry | undefined {
+  const images = manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && m.platform?.os !== 'unknown')
+  if (images.length <= 1) return images[0]
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch
+  const mine = images.filter((m) => m.platform?.os === 'linux' && m.platform.architecture === arch)
+  return mine.length === 1 ? mine[0] : undefined
+}
+
+interface IndexEntry {
+  digest?: string
+  platform?: { os?: string; architecture?: string }
+  annotations?: Record<string, string>
+}
+
 /**
  * The manifest of `ref` (GET, so its config digest is known), or null when the tag does
- * not exist. Same retries and errors as manifestDigest.
+ * not exist; an index is followed to its image for this platform (one more GET). Same
+ * retries and errors as manifestDigest.
  */
 export async function manifestInfo(ref: string, options: ManifestOptions = {}): Promise<ManifestInfo | null> {
   return withManifest(ref, options, async ({ registry, pathname, request }) => {
@@ -306,12 +337,23 @@ export async function manifestInfo(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = Buffer.from(await res.arrayBuffer())
-    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown } }
-    return {
+    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown }; manifests?: IndexEntry[] }
+    const info: ManifestInfo = {
       digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
       configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
     }
+    const image = manifest.manifests ? platformImage(manifest.manifests) : undefined
+    if (image?.digest && /^sha256:[0-9a-f]{64}$/.test(image.digest)) {
+      const { registry: host, repository } = parseImageRef(ref)
+      const child = await registryRequest(host, repository, `/v2/${repository}/manifests/${image.digest}`, { credentials: options.credentials, headers: { accept: MANIFEST_TYPES.join(', ') } })
+      if (child.status === 429 || child.status >= 500) throw new TransientError(`GET ${host}/v2/${repository}/manifests/${image.digest}: HTTP ${child.status}`)
+      if (child.ok) {
+        const digest = ((await child.json()) as { config?: { digest?: unknown } }).config?.digest
+        info.configDigest = digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${image.digest}`, digest)
+      }
+    }
+    return info
   })
 }
 
@@ -319,12 +361,28 @@ export interface PublishedImage extends ManifestInfo {
   configDigest: string
   /** The image's labels, from its config blob. */
   labels: Record<string, string>
+  content: ImageContent
+}
+
+/** The parts of an image config (the registry's blob, or `docker image inspect`) that make it this image. */
+export function imageContent(image: { diffIds?: string[] | null; created?: string | null; config?: Record<string, unknown> | null }): ImageContent {
+  const c = image.config ?? {}
+  const pick = (k: string) => c[k] ?? null
+  // `2026-12-03T08:39:41.7523Z` and `...41.752300000Z` are the same instant: nanoseconds, padded.
+  const created = (image.created ?? '').replace(/(?:\.(\d+))?Z$/, (_, f: string | undefined) => `.${(f ?? '').padEnd(9, '0')}Z`)
+  const config = JSON.stringify(['Labels', 'Entrypoint', 'Cmd', 'Env', 'User', 'WorkingDir'].map((k) => (k === 'Labels' ? (pick(k) ?? {}) : pick(k) || null)))
+  return { diffIds: image.diffIds ?? [], created, config }
+}
+
+/** Whether two image configs describe the same image (same layers, build time and runtime settings). */
+export function sameContent(a: ImageContent | undefined, b: ImageContent | undefined): boolean {
+  return Boolean(a && b && a.diffIds.length && a.created === b.created && a.config === b.config && a.diffIds.join() === b.diffIds.join())
 }
 
 /**
  * What `ref` holds in its registry with the image's labels (the manifest, then its
- * config blob), or null when the tag does not exist or names an index rather than
- * one image. Same retries and errors as manifestDigest.
+ * config blob), or null when the tag does not exist or names an index of several
+ * platforms. Same retries and errors as manifestDigest.
  */
 export async function publishedImage(ref: string, options: ManifestOptions = {}): Promise<PublishedImage | null> {
   const manifest = await manifestInfo(ref, options)
@@ -335,8 +393,31 @@ export async function publishedImage(ref: string, options: ManifestOptions = {})
     const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
     if (res.status === 404) return null // deleted meanwhile
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
-    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
+    const config = (await res.json()) as { created?: string; config?: Record<string, unknown> & { Labels?: Record<string, string> | null }; rootfs?: { diff_ids?: string[] } }
+    const content = imageContent({ diffIds: config.rootfs?.diff_ids, created: config.created, config: config.config })
+    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {}, content }
+  })
+}
+
+/**
+ * Tag `digest` of `toRef`'s repository as `toRef`'s tag, in the registry: its manifest
+ * is read and written back under the tag, byte for byte, so the tag gets that very
+ * digest. What `docker push` cannot do for an index pulled from the containerd image
+ * store, which holds only this platform's part of it. Returns the digest.
+ */
+export async function copyManifest(digest: string, toRef: string, options: ManifestOptions = {}): Promise<string> {
+  const { registry, repository, tag } = parseImageRef(toRef)
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
+  const from = `/v2/${repository}/manifests/${digest}`
+  const to = `/v2/${repository}/manifests/${tag}`
+  return retried(registry, options, async () => {
+    const got = await registryRequest(registry, repository, from, { credentials: options.credentials, headers: { accept: MANIFEST_TYPES.join(', ') } })
+    if (!got.ok) throw new WorkError(`GET ${registry}${from}: unexpected HTTP ${got.status}`)
+    const body = await bodyOf(got, `GET ${registry}${from}`)
+    const type = got.headers.get('content-type') ?? (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? ''
+    const put = await registryRequest(registry, repository, to, { credentials: options.credentials, method: 'PUT', headers: { 'content-type': type }, body: body.toString('utf8'), actions: 'pull,push' })
+    if (put.status !== 201 && put.status !== 200) throw new WorkError(`PUT ${registry}${to}: unexpected HTTP ${put.status}: ${(await put.text()).slice(0, 200)}`)
+    return put.headers.get('docker-content-digest') ?? digest
   })
 }
 

@@ -98,7 +98,20 @@ describe('buildArgv per builder', () => {
     for (const driver of ['docker-container', 'kubernetes', 'remote']) {
       const builder = { kind: 'buildkit' as const, name: 'b', driver }
       expect(needsLoad(builder)).toBe(true)
-      expect(argv(builder)).toEqual(['build', '--force-rm', '--iidfile', '/tmp/iid', '--load', '--tag', 't:1', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', 't:0', '/ctx'])
+      expect(argv(builder)).toEqual(['build', '--force-rm', '--iidfile', '/tmp/iid', '--provenance=false', '--load', '--tag', 't:1', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', 't:0', '/ctx'])
     }
+  })
+
+  it('BuildKit builds without a provenance attestation (a cached rebuild is the same image under the containerd store); the legacy builder has no such flag', () => {
+    expect(argv({ kind: 'buildkit', name: 'default', driver: 'docker' })).toContain('--provenance=false')
+    expect(argv({ kind: 'legacy' })).not.toContain('--provenance=false')
+  })
+
+  it('a full cache export: mode=max with an image manifest and OCI media types (what ECR needs), no image, no tag, no --load', () => {
+    const builder = { kind: 'buildkit' as const, name: 'b', driver: 'docker-container' }
+    const args = buildArgv({ ...options, cacheOnlyTo: 'r.example/b:1-cache' }, builder, '/tmp/iid')
+    expect(args).toEqual(expect.arrayContaining(['--output', 'type=cacheonly', '--cache-to', 'type=registry,ref=r.example/b:1-cache,mode=max,image-manifest=true,oci-mediatypes=true']))
+    expect(args).not.toContain('--load')
+    expect(args).not.toContain('--tag')
   })
 })
