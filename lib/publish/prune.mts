@@ -244,6 +244,12 @@ export interface PlanInput {
   /** Images built after this stay. */
   graceCutoff: Date
   graceDays: number
+  /**
+   * A tag `<candidate><suffix>` belongs to its candidate tag and is kept or deleted with
+   * it (the build image's full registry cache, `<tag>-cache`). One whose candidate is not
+   * in the registry is judged as a candidate itself.
+   */
+  companionSuffix?: string
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10)
@@ -252,16 +258,22 @@ const day = (d: Date) => d.toISOString().slice(0, 10)
 export function planPrune(input: PlanInput): RepositoryPlan {
   const { view } = input
   const verdicts: TagVerdict[] = view.strange.map((tag) => ({ tag, digest: null, action: 'keep', reasons: ['not a valid tag name: never touched'] }))
+  const suffix = input.companionSuffix
+  const baseOf = (tag: string) => (suffix && tag.endsWith(suffix) && input.isCandidate(tag.slice(0, -suffix.length)) ? tag.slice(0, -suffix.length) : undefined)
+  const listed = new Set(view.tags.map((t) => t.tag))
+  // Companions whose tag is there are decided with it, below.
+  const companions = view.tags.filter((t) => listed.has(baseOf(t.tag) ?? ''))
   const tentative: TagInfo[] = []
   const accessories: TagInfo[] = []
-  for (const t of view.tags) {
+  for (const t of view.tags.filter((t) => !companions.includes(t))) {
     if (ACCESSORY_TAG.test(t.tag)) {
       accessories.push(t)
       continue
     }
     const reasons: string[] = []
-    if (!input.isCandidate(t.tag)) reasons.push(`not ${input.candidateForm}: never deleted`)
-    for (const why of input.keep.get(t.tag) ?? []) reasons.push(why)
+    const base = baseOf(t.tag)
+    if (!input.isCandidate(base ?? t.tag)) reasons.push(`not ${input.candidateForm}: never deleted`)
+    for (const why of input.keep.get(base ?? t.tag) ?? []) reasons.push(why)
     if (reasons.length === 0) {
       if (!t.created) reasons.push('build time unknown')
       else if (t.created > input.graceCutoff) reasons.push(`younger than ${input.graceDays} days (built ${day(t.created)})`)
@@ -301,6 +313,12 @@ export function planPrune(input: PlanInput): RepositoryPlan {
     const entry = deletions.get(t.digest) ?? { digest: t.digest, tags: [], kind: t.children.length ? 'index' : 'image' }
     entry.tags.push(t.tag)
     deletions.set(t.digest, entry)
+  }
+  for (const t of companions) {
+    const base = baseOf(t.tag)!
+    const goes = verdicts.find((v) => v.tag === base)?.action === 'delete'
+    verdicts.push({ tag: t.tag, digest: t.digest, action: goes ? 'delete' : 'keep', reasons: [goes ? `the full registry cache of ${base}, which goes` : `the full registry cache of kept tag ${base}`] })
+    if (goes && !deletions.has(t.digest)) deletions.set(t.digest, { digest: t.digest, tags: [t.tag], kind: 'image' })
   }
   // A manifest goes whole: first what refers to it (each with its own referrers first),
   // then itself, then the manifests it lists; none that anything kept needs.
