@@ -316,7 +316,8 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       docker.currentBuilder(),
       sourceRevision(repo.root),
     ])
-    const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(found, registryCache) : found
+    // The legacy builder reads images only: an earlier commit's full registry cache is no use to it.
+    const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(withoutFullCache(found), registryCache) : found
     logCache(cache)
     const labels = {
       [LABELS.version]: tag,
@@ -361,8 +362,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     }
     if (cache.image?.cacheRef && unread(cache.image.cacheRef)) {
       warn(`cache: BuildKit could not read the full registry cache ${cache.image.cacheRef} (see its error above): built with the image's inline cache alone`)
-      const { cacheRef: _, ...image } = cache.image
-      return { ...result, image, note: `BuildKit could not read ${cache.image.cacheRef}: built with the image's inline cache alone` }
+      return { ...withoutFullCache(result), note: `BuildKit could not read ${cache.image.cacheRef}: built with the image's inline cache alone` }
     }
     return result
   } finally {
@@ -386,6 +386,12 @@ async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag'
   const configFile = configInRepo(repo.root, registryCache.configFile)
   if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
   return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env, verify: registryCache.verify })
+}
+
+function withoutFullCache(lookup: CacheLookup): CacheLookup {
+  if (!lookup.image?.cacheRef) return lookup
+  const { cacheRef: _, ...image } = lookup.image
+  return { ...lookup, image }
 }
 
 /**
