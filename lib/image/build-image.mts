@@ -36,7 +36,7 @@ import {
 } from './registry.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
-import { exportFullCache } from './full-cache.mts'
+import { buildWithFullCache, planFullCache } from './full-cache.mts'
 import { LABELS } from './labels.mts'
 import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
 import { pushBuildImage } from './push-build-image.mts'
@@ -329,16 +329,22 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     // An earlier commit's full registry cache first (BuildKit only: every stage's layers), then its image's inline cache.
     const fullCache = builder.kind !== 'legacy' && cache.image?.cacheRef ? [cache.image.cacheRef] : []
     const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [...fullCache, cache.image.ref] : [], builder }
-    const built = await step(
-      `build ${ref}`,
+    // The job that pushes the image exports its full registry cache in the same build (or says which stages a fresh runner rebuilds).
+    const full = exportCache ? await planFullCache({ builder, dockerfile, text, ref, credentials: exportCache.credentials, retry: exportCache.retry }) : {}
+    const { built, report } = await step(
+      `build ${ref}${full.to ? `, exporting the full registry cache ${full.to}` : ''}`,
       async () => {
         try {
-          // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
-          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache!.env, registryCache!.registry) : undefined
-          if (!login) return await docker.build(options)
-          return await docker.withLogin(registryCache!.registry, login, (opts) => {
-            docker.keepBuildxBuilders(opts.configDir!, registryCache!.env)
-            return docker.build({ ...options, configDir: opts.configDir })
+          // BuildKit reads and writes a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
+          const reads = cache.image?.source === 'registry' && builder.kind === 'buildkit'
+          const registry = (registryCache ?? exportCache)?.registry
+          const login = (reads || full.to) && registry ? envCredentials((registryCache ?? exportCache)!.env, registry) : undefined
+                    return await buildWithFullCache(full.to, (cacheTo) => {
+            if (!login) return docker.build({ ...options, cacheTo })
+            return docker.withLogin(registry!, login, (opts) => {
+              docker.keepBuildxBuilders(opts.configDir!, (registryCache ?? exportCache)!.env)
+              return docker.build({ ...options, cacheTo, configDir: opts.configDir })
+            })
           })
         } catch (error) {
           const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
@@ -346,13 +352,12 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
           throw error
         }
       },
-      (built) => describeReuse(built.output),
+      (done) => describeReuse(done.built.output),
     ).catch((error) => {
       if (error instanceof docker.DockerBuildError && error.failure) surfaceBuildFailure(dockerfile, error.failure)
       throw error
     })
-    // 5a. The job that pushes the image exports its full registry cache too (or says which stages a fresh runner rebuilds).
-    const exported = exportCache ? await exportFullCache({ build: options, dockerfile, text, ref, ...exportCache }) : undefined
+    const exported = report ?? full.report
     const result: CacheLookup = exported ? { ...cache, export: exported } : cache
     // BuildKit goes on when it cannot read a cache (` > importing cache manifest from <ref>:` and the error).
     const unread = (r: string) => builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${r}:`)

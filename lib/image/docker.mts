@@ -274,8 +274,8 @@ export interface BuildOptions {
   builder?: Builder
   /** A Docker config directory for this build (a temporary login for a registry --cache-from). */
   configDir?: string
-  /** Export a full (mode=max) registry cache to this ref, and nothing else (`--output type=cacheonly`). */
-  cacheOnlyTo?: string
+  /** Also export a full (mode=max) registry cache of every stage to this ref. */
+  cacheTo?: string
 }
 
 export interface BuildResult {
@@ -352,13 +352,13 @@ export function buildArgv(options: BuildOptions, builder: Builder, iidfile: stri
   // id, another digest once pushed) and a re-run could not tell its image was published.
   // The classic store drops attestations anyway.
   if (builder.kind === 'buildkit') args.push('--provenance=false')
-  // A cache export only: the registry cache of every stage's layers (mode=max), as an
-  // image manifest with OCI media types (what ECR accepts); the image itself is not exported.
-  if (options.cacheOnlyTo) args.push('--output', 'type=cacheonly', '--cache-to', `type=registry,ref=${options.cacheOnlyTo},mode=max,image-manifest=true,oci-mediatypes=true`)
+  // The registry cache of every stage's layers (mode=max), as an image manifest with OCI
+  // media types (what ECR accepts), exported by the same build as the image.
+  if (options.cacheTo) args.push('--cache-to', `type=registry,ref=${options.cacheTo},mode=max,image-manifest=true,oci-mediatypes=true`)
   // A builder outside the daemon (docker-container and others) keeps the image to itself otherwise.
-  else if (needsLoad(builder)) args.push('--load')
+  if (needsLoad(builder)) args.push('--load')
   if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
-  if (!options.cacheOnlyTo) for (const tag of options.tags) args.push('--tag', tag)
+  for (const tag of options.tags) args.push('--tag', tag)
   for (const [key, value] of Object.entries({ ...options.buildArgs, BUILDKIT_INLINE_CACHE: '1' })) args.push('--build-arg', `${key}=${value}`)
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push('--label', `${key}=${value}`)
   for (const ref of options.cacheFrom ?? []) args.push('--cache-from', ref)
@@ -405,8 +405,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       const message = failure ? describeBuildFailure({ ...failure, lines: failure.lines.slice(-5) }) : `docker build failed: ${tail(out, 3)}`
       throw new DockerBuildError(message, redact(output), failure)
     }
-    // A cache-only export names no image: no iidfile.
-    return { id: fs.existsSync(iidfile) ? fs.readFileSync(iidfile, 'utf8').trim() : '', output }
+    return { id: fs.readFileSync(iidfile, 'utf8').trim(), output }
   } finally {
     await removeDir()
   }

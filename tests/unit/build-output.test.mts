@@ -107,11 +107,10 @@ describe('buildArgv per builder', () => {
     expect(argv({ kind: 'legacy' })).not.toContain('--provenance=false')
   })
 
-  it('a full cache export: mode=max with an image manifest and OCI media types (what ECR needs), no image, no tag, no --load', () => {
+  it('a full cache export beside the image: mode=max with an image manifest and OCI media types (what ECR needs)', () => {
     const builder = { kind: 'buildkit' as const, name: 'b', driver: 'docker-container' }
-    const args = buildArgv({ ...options, cacheOnlyTo: 'r.example/b:1-cache' }, builder, '/tmp/iid')
-    expect(args).toEqual(expect.arrayContaining(['--output', 'type=cacheonly', '--cache-to', 'type=registry,ref=r.example/b:1-cache,mode=max,image-manifest=true,oci-mediatypes=true']))
-    expect(args).not.toContain('--load')
-    expect(args).not.toContain('--tag')
+    const args = buildArgv({ ...options, cacheTo: 'r.example/b:1-cache' }, builder, '/tmp/iid')
+    expect(args).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=r.example/b:1-cache,mode=max,image-manifest=true,oci-mediatypes=true', '--load', '--tag', 't:1']))
+    expect(argv(builder)).not.toContain('--cache-to')
   })
 })
