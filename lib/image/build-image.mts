@@ -337,12 +337,12 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
         try {
           // BuildKit reads and writes a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
           const reads = cache.image?.source === 'registry' && builder.kind === 'buildkit'
-          const registry = (registryCache ?? exportCache)?.registry
-          const login = (reads || full.to) && registry ? envCredentials((registryCache ?? exportCache)!.env, registry) : undefined
-                    return await buildWithFullCache(full.to, (cacheTo) => {
-            if (!login) return docker.build({ ...options, cacheTo })
-            return docker.withLogin(registry!, login, (opts) => {
-              docker.keepBuildxBuilders(opts.configDir!, (registryCache ?? exportCache)!.env)
+          const remote = registryCache ?? exportCache
+          const login = remote && (reads || full.to) ? envCredentials(remote.env, remote.registry) : undefined
+          return await buildWithFullCache(full.to, (cacheTo) => {
+            if (!login || !remote) return docker.build({ ...options, cacheTo })
+            return docker.withLogin(remote.registry, login, (opts) => {
+              docker.keepBuildxBuilders(opts.configDir!, remote.env)
               return docker.build({ ...options, cacheTo, configDir: opts.configDir })
             })
           })
