@@ -23,8 +23,6 @@ import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
 import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
-  dockerConfigDir,
-  checkPushAccess,
   envCredentials,
   isAnonymousReadRefusal,
   manifestDigest,

@@ -73,7 +73,7 @@ describe('isBuildOf', () => {
 
 describe('mayReuse', () => {
   const labels = { 'org.opencontainers.image.revision': 'abc', 'org.opencontainers.image.version': '1.2.3' }
-  const image: PublishedImage = { ...existing(OTHER), configDigest: OTHER, labels }
+  const image: PublishedImage = { ...existing(OTHER), configDigest: OTHER, labels, content: imageContent({}) }
   const ask = { revision: 'abc', version: '1.2.3', dirty: false, allowOverwrite: false }
   it('reuses this commit\'s published image only from a clean tree without --allow-overwrite', () => {
     expect(mayReuse(image, ask)).toBe(true)
