@@ -35,16 +35,10 @@ import { canExportCache, currentBuilder } from '../lib/image/docker.mts'
 import { cacheRecords, forgetBuildCache } from '../tests/helpers/build-cache.mts'
 import { startFaultProxy, type FaultProxy } from '../tests/helpers/fault-proxy.mts'
 import { startRegistry, type TestRegistry } from '../tests/helpers/registry.mts'
-import { exec, imageLayers, loadLine, machineLine, median, pairRatios } from './measure.mts'
+import { exec, fixtureFlags, imageLayers, loadLine, machineLine, median, pairRatios } from './measure.mts'
 
 const args = minimist(process.argv.slice(3), { default: { runs: 5, 'compute-mb': 2048, 'tools-mb': 100 } })
-const runs = Number(args.runs)
-const computeMb = Number(args['compute-mb'])
-const toolsMb = Number(args['tools-mb'])
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, not ${args.runs}`)
-for (const [flag, v] of [['--compute-mb', computeMb], ['--tools-mb', toolsMb]] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive whole number of MiB, not ${args[flag.slice(2)]}`)
-}
+const { runs, computeMb, toolsMb } = fixtureFlags(args)
 if (process.env.DOCKER_BUILDKIT === '0') throw new Error('the legacy builder exports no registry cache: run this bench under BuildKit')
 if (!(await canExportCache(await currentBuilder()))) {
   throw new Error('this engine cannot export a registry cache (the classic image store with the docker driver): run it against the containerd store, e.g. DOCKER_HOST=unix:///run/cbs-containerd/docker.sock')
