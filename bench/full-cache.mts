@@ -60,6 +60,8 @@ const x = (r: number) => `${r.toFixed(2)}x`
 const pairText = (r: { ratios: number[]; median: number }) => `${r.ratios.map(x).join(' ')}; median ${r.median.toFixed(3)}x`
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' }
 const load1 = () => os.loadavg()[0]
+/** Each run's figures as it ends, so a bench cut short still leaves what it measured. */
+const say = (what: string, r: Row) => process.stderr.write(`  ${what}: image ${s(r.image)}, steps ${s(r.steps)}, total ${s(r.total)} (load ${r.load.toFixed(1)} at its start)\n`)
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-bench-full-cache-'))
 const name = `bench-fullcache-${process.pid}`
@@ -90,10 +92,13 @@ try {
     [
       'FROM busybox:latest AS tools',
       `RUN echo ${marker} > /bench-run`,
-      `RUN mkdir -p /opt/toolchain && dd if=/dev/zero bs=1M count=${computeMb} 2>/dev/null | sha256sum > /opt/toolchain/computed \\`,
+      // The marker in every RUN: a record imported from the registry cache is not built on
+      // the marker step's record, so it is found by its own text (seen: a floor run reused the
+      // expensive layer after the prune, having downloaded 2 KB).
+      `RUN : ${marker} && mkdir -p /opt/toolchain && dd if=/dev/zero bs=1M count=${computeMb} 2>/dev/null | sha256sum > /opt/toolchain/computed \\`,
       ` && dd if=/dev/urandom bs=1M count=${toolsMb} of=/opt/toolchain/tools.bin 2>/dev/null && sha256sum /opt/toolchain/tools.bin > /opt/toolchain/built-by`,
       'COPY deps.lock /opt/deps.lock',
-      'RUN cp /opt/deps.lock /opt/toolchain/deps-installed',
+      `RUN : ${marker} && cp /opt/deps.lock /opt/toolchain/deps-installed`,
       'FROM busybox:latest',
       'COPY --from=tools /opt/toolchain /opt/toolchain',
       '',
@@ -183,6 +188,7 @@ try {
     const oldImage = performance.now() - t0
     const oldSteps = await steps(oldRef)
     rows.old.push({ image: oldImage, steps: oldSteps, total: performance.now() - t0, load })
+    say('old way', rows.old.at(-1)!)
 
     // cold, inline cache only.
     log(`full cache, pair ${i}/${runs}: cold with the inline cache ...`)
@@ -193,6 +199,7 @@ try {
     if ((await builtBy(c.ref)) === parentBuiltBy) reused.inline++
     inlineLog ||= c.log.split('\n').filter((l) => /^[^#].*cache/i.test(l)).join('\n')
     rows.inline.push({ ...c.row, load })
+    say('cold, inline', rows.inline.at(-1)!)
 
     // cold, mode=max cache.
     log(`full cache, pair ${i}/${runs}: cold with the mode=max cache ...`)
@@ -208,6 +215,7 @@ try {
     }
     maxLog ||= m.log.split('\n').filter((l) => /^[^#].*cache/i.test(l)).join('\n')
     rows.max.push({ ...m.row, load })
+    say('cold, mode=max', rows.max.at(-1)!)
 
     // floor: the same build by hand, BuildKit reading the cache ref.
     log(`full cache, pair ${i}/${runs}: floor (docker buildx build --cache-from the cache ref) ...`)
@@ -221,6 +229,7 @@ try {
     const floorImage = performance.now() - t1
     const floorSteps = await steps(floorRef)
     rows.floor.push({ image: floorImage, steps: floorSteps, total: performance.now() - t1, load })
+    say('floor', rows.floor.at(-1)!)
     downloaded.floor.push(full.bytes() - before)
     if ((await builtBy(floorRef)) === parentBuiltBy) {
       reused.floor++
