@@ -265,6 +265,9 @@ async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx
   return retried(registry, options, () => read({ registry, pathname, request }))
 }
 
+/** Push refusals seen in this run, by registry, repository and credentials (checkPushAccess). */
+const refusedPush = new Map<string, RegistryAuthError>()
+
 /**
  * Whether the registry lets these credentials (or an anonymous client) push to `ref`'s
  * repository: starts a blob upload and cancels it at once. Throws RegistryAuthError when
@@ -275,6 +278,12 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
   const { registry, repository } = parseImageRef(ref)
   const request = (pathname: string, method: 'POST' | 'DELETE') =>
     registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
+  // A refusal holds for the rest of the run: the build that would export a full registry
+  // cache and the push after it ask the registry once.
+  const c = options.credentials
+  const key = [registry, repository, c?.registry ?? '', c?.username ?? '', c ? createHash('sha256').update(c.password).digest('hex') : ''].join('\0')
+  const known = refusedPush.get(key)
+  if (known) throw known
   await retried(registry, options, async () => {
     const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
     if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
@@ -283,6 +292,9 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
     // A Location on another host is left alone (it would get our credentials' token).
     const cancel = location ? new URL(location, registryBaseUrl(registry)) : undefined
     if (cancel && cancel.host === new URL(registryBaseUrl(registry)).host) await request(cancel.href, 'DELETE').catch(() => undefined)
+  }).catch((error) => {
+    if (error instanceof RegistryAuthError) refusedPush.set(key, error)
+    throw error
   })
 }
 
