@@ -26,6 +26,7 @@ interface CacheJson {
   asked: number
   shallow: boolean
   durationMs: number
+  export?: { outcome: string; ref?: string }
 }
 interface Outcome {
   ref: string
@@ -70,7 +71,10 @@ describe('the registry as cache: the nearest earlier build image', () => {
     const repo = makeBuildRepo({ name: n, dockerfile, config })
     const first = await pullOrBuild(repo, host, ['--push'], env)
     expect(first.json.outcome).toBe('pushed')
-    return { n, marker, repo, ref1: first.json.ref, commit1: git(repo, 'rev-parse', 'HEAD'), stamp1: stamp(first.json.ref) }
+    // Where the engine exports a full registry cache (the containerd store), the pushing job
+    // wrote <tag>-cache beside the image (full-cache.test checks that it does), and the lookup names it too.
+    const fullCache = first.json.cache?.export?.outcome === 'exported' ? { cacheRef: `${first.json.ref}-cache` } : {}
+    return { n, marker, repo, ref1: first.json.ref, commit1: git(repo, 'rev-parse', 'HEAD'), stamp1: stamp(first.json.ref), fullCache }
   }
 
   /** Change the late layer's input and commit it. */
@@ -112,7 +116,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     // The early layer was reused (commit 1's stamp), not re-run; the late one has the new input.
     expect(stamp(json.ref)).toBe(f.stamp1)
     expect(docker('run', '--rm', json.ref, 'cat', '/opt/tools/version')).toBe('2')
-    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent' })
+    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent', ...f.fullCache })
     expect(json.cache?.shallow).toBe(false)
     expect(stderr).toContain(`cache: ${f.ref1} (the image of commit ${f.commit1.slice(0, 12)}, 1 commit back)`)
     // Under BuildKit the layer came from the registry through the inline cache, with no full pull of the image first.
@@ -217,7 +221,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     git(path.dirname(two), 'clone', '-q', '--depth', '2', `file://${f.repo}`, two)
     expect(git(two, 'rev-parse', 'HEAD')).toBe(f.commit2)
     const d2 = await pullOrBuild(two, registry.host)
-    expect(d2.json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent' })
+    expect(d2.json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent', ...f.fullCache })
     expect(d2.json.cache?.shallow).toBe(true)
     expect(stamp(d2.json.ref)).toBe(f.stamp1)
   })
@@ -235,7 +239,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
 
     const { json, stderr } = await pullOrBuild(f.repo, registry.host)
     expect(json.outcome).toBe('built')
-    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent' })
+    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent', ...f.fullCache })
     expect(stderr).toContain(`cache: ${f.ref1}`)
     expect(stamp(json.ref)).toBe(f.stamp1)
   })
@@ -249,7 +253,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     const result = await runScript('pull-or-build', ['--json'], { cwd: f.repo, env: { ...FAST, REGISTRY: registry.host, GITHUB_BASE_REF: 'main', CBS_CACHE_DEPTH: '1' } })
     expect(result.exitCode, result.stderr).toBe(0)
     const json = JSON.parse(result.stdout) as Outcome
-    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 3, via: 'merge-base' })
+    expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 3, via: 'merge-base', ...f.fullCache })
     expect(result.stderr).toContain('3 commits back, the merge-base with the default branch')
     expect(stamp(json.ref)).toBe(f.stamp1)
   })
