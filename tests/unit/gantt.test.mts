@@ -50,6 +50,8 @@ describe('the job summary chart (Mermaid gantt)', () => {
   it('nothing in a title, section or label can end the line or the label early', () => {
     const chart = mermaidGantt('a#b;c\nd: e', [{ name: 's: 1;2#3', bars: [{ label: 'x: y;\r\nz#w', startMs: -5, durationMs: 1000 }] }])
     expect(chart.split('\n')).toEqual(['```mermaid', 'gantt', '  title a b c d: e', '  dateFormat x', '  axisFormat %M:%S', '  section s 1 2 3', '  x y z w (1s) :done, p1, 0, 1000', '```'])
+    // What is replaced at either end leaves no space behind.
+    expect(mermaidGantt('#t;', [{ name: ';s:', bars: [{ label: '#x;', startMs: 0, durationMs: 1000 }] }]).split('\n').filter((l) => /title|section|p1/.test(l))).toEqual(['  title t', '  section s', '  x (1s) :done, p1, 0, 1000'])
   })
 
   it('durations without a colon: seconds under a minute, then minutes and two-digit seconds', () => {
