@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 
 /** Whole modules: every function pure. */
-const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts']
+const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts', 'lib/image/gantt.mts']
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {

@@ -4,14 +4,15 @@
 //   1. Read the flags; sort the files given into timing reports (.json) and JUnit (.xml).
 //   2. The timing reports: the proposal's table with a row per shard and the critical
 //      path (the slowest shard); check that the shards are one set (1..N, the same split).
-//   3. Print the table (stdout); append it to $GITHUB_STEP_SUMMARY; write --report FILE.
+//   3. Print the table (stdout); append a chart of the shards and the table to
+//      $GITHUB_STEP_SUMMARY; write --report FILE.
 //   4. The JUnit files: merged into --junit FILE (the next run's --timings).
 import fs from 'node:fs'
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
 import { compareBytes } from '../lib/core/git.mts'
-import { failure, info, markdownTable, success, table, warn } from '../lib/core/log.mts'
-import { mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/image/shard-reports.mts'
+import { failure, info, success, table, warn } from '../lib/core/log.mts'
+import { mergedMarkdown, mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/image/shard-reports.mts'
 
 const usage = `
 Usage: npx zx scripts/merge-reports.mts [options] PATH...
@@ -30,7 +31,8 @@ Options:
   -h, --help        show this help
 
 Environment:
-  GITHUB_STEP_SUMMARY  when set, the table is appended to it as markdown.
+  GITHUB_STEP_SUMMARY  when set, a chart (a bar per shard) and the table are appended
+                       to it as markdown.
 
 Exit codes: 0 merged (a shard whose tests failed is shown as failed: its own job is
 red); 1 the reports are not one set: a shard missing or twice, or shards that split
@@ -84,7 +86,7 @@ await main(async () => {
     process.stdout.write(table(merged.rows) + '\n')
     info(`critical path: shard ${merged.critical.index}; slowest test step / mean: ${merged.balance.toFixed(2)}`)
     if (process.env.GITHUB_STEP_SUMMARY) {
-      fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, `### test-and-build, ${jsons.length} shards\n\n${markdownTable(merged.rows)}\n`)
+      fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, mergedMarkdown(merged))
     }
     const report = flag(flags, 'report')
     if (report) fs.writeFileSync(report, JSON.stringify({ rows: merged.rows, critical: merged.critical, balance: merged.balance, failed: merged.failed, problems }, null, 2) + '\n')

@@ -10,8 +10,9 @@
 //      in it, then split as in 2.
 //   4. Start one container; run the test step, then the build step (or the one --only
 //      names; sharded, the build runs on shard 1 only).
-//   5. Print the timing table (also when the image could not be made); append it to
-//      $GITHUB_STEP_SUMMARY; write --report FILE (relative to the repository).
+//   5. Print the timing table (also when the image could not be made); append a chart of
+//      the phases and the table to $GITHUB_STEP_SUMMARY; write --report FILE (relative
+//      to the repository).
 import fs from 'node:fs'
 import path from 'node:path'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
@@ -59,7 +60,8 @@ Options:
 Environment:
   Passed into the container: CI, GITHUB_*, CIRCLE* (except names that look like
   secrets: *TOKEN*, *SECRET*, *PASSWORD*, *_KEY) and the names in steps.env.
-  GITHUB_STEP_SUMMARY  when set, the timing table is appended to it as markdown.
+  GITHUB_STEP_SUMMARY  when set, a chart of the phases and the timing table are
+                       appended to it as markdown.
   REGISTRY, REGISTRY_USERNAME/_PASSWORD, REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS,
   CBS_CACHE_DEPTH: as for pull-or-build.
 
