@@ -28,6 +28,14 @@ const MANAGERS = [
   // Workspaces: a workspace whose own prepare builds from sources the image does not have.
   { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true, lifecycle: 'prepare' },
   { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: true, lifecycle: 'prepare' },
+  {
+    pm: 'pnpm',
+    lockfile: 'pnpm-lock.yaml',
+    install: ['npx', '--yes', 'pnpm@9.12.3', 'install'],
+    workspace: true,
+    lifecycle: 'prepare',
+    files: { 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n" },
+  },
   // Yarn 4 installing a node_modules (Berry's Plug'n'Play is not supported), declared in packageManager.
   {
     pm: 'yarn',
@@ -155,10 +163,12 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: 
     // The package manager at the version package.json declares (not the latest of its line).
     if (declared) expect(docker('run', '--rm', image.ref, pm, '--version')).toBe(declared.split('@')[1])
     if (workspace) {
-      // The workspace is installed (linked), from its manifest alone, its prepare left out.
-      const manifest = JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/node_modules/lib/package.json'))
+      // The workspace is installed from its manifest alone, its prepare left out (npm and
+      // Yarn also link it into node_modules; pnpm links only what depends on it).
+      const manifest = JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/packages/lib/package.json'))
       expect(manifest.name).toBe('lib')
       expect(manifest.scripts?.prepare).toBeUndefined()
+      if (pm !== 'pnpm') expect(docker('run', '--rm', image.ref, 'readlink', '-f', '/opt/deps/node_modules/lib')).toBe('/opt/deps/packages/lib')
     }
     expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts[lifecycle]).toBe('git config core.hooksPath .githooks')
   }, 900_000)
