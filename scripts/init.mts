@@ -25,7 +25,9 @@ it finds at the repository root:
                          \`go mod download\`; steps \`go test ./...\` / \`go build ./...\`
                          (\`make test\` / \`make build\` when the Makefile has them)
   Node (package.json +   Dockerfile.build on node:20-bookworm-slim with the lockfile's
-  a lockfile)            dependencies; steps from the test and build scripts
+  a lockfile)            dependencies (npm, pnpm, Yarn 1, or Yarn 2+ with a node_modules;
+                         the version packageManager declares); steps from the test and
+                         build scripts
   anything else          a commented skeleton: test-and-build fails, saying what to
                          fill in, until it is done
 and for all: Dockerfile (the final image, FROM the build image), .dockerignore,
