@@ -26,7 +26,7 @@ describe('parseImageRef at its edges', () => {
   })
 
   it('repository names as the distribution spec allows them, nothing else', () => {
-    for (const ok of ['a', 'a.b', 'a_b', 'a__b', 'a-b', 'a---b', 'a0/b1/c2', 'x.y_z-w/v']) {
+    for (const ok of ['a', 'a.b', 'a_b', 'a__b', 'a-b', 'a---b', 'a0/b1/c2', 'x.y_z-w/v', 'a/b.c_d--e__f-g']) {
       expect(parseImageRef(`r.io/${ok}`).repository, ok).toBe(ok)
     }
     for (const bad of ['r.io/-a', 'r.io/a-', 'r.io/a..b', 'r.io/a___b', 'r.io/a//b', 'r.io/a/', 'r.io/.a', 'r.io/A', 'r.io/a b', 'r.io/', 'r.io/a/_b']) {
