@@ -100,6 +100,7 @@ export function contextSources(text: string, buildArgs: Record<string, string> =
     if (ins.keyword === 'ENV') {
       const ws = words(ins.args)
       // `ENV NAME the value` (the old form: one variable, the rest its value) or `ENV A=1 B=2`.
+      // Stryker disable next-line ConditionalExpression: `ENV NAME` alone sets NAME empty in either branch
       if (ws.length >= 2 && !ws[0].includes('=')) vars.set(ws[0], ws.slice(1).join(' '))
       else
         for (const w of ws) {

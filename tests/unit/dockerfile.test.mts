@@ -92,6 +92,7 @@ describe('instructions', () => {
     ['only `escape` sets the escape character', '# syntax=`'],
     ['the escape character is a backslash or a backtick', '# escape=x'],
     ['a directive after an instruction is a comment', 'FROM a\n# escape=`'],
+    ['a `#` inside an instruction starts no directive', 'FROM a #escape=`'],
   ])('%s', (_, head) => {
     const parsed = instructions(`${head}\n${windows.replace('x\n', '\n')}`)
     expect(parsed.at(-1)).toEqual({ keyword: 'COPY', args: 'one.txt C:\\dest COPY two.txt /d/', line: parsed.at(-1)!.line })
