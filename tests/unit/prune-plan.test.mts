@@ -152,6 +152,11 @@ describe('planPrune: the edges of what is needed and what goes', () => {
     ])
   })
 
+  it('images keep the order the registry listed them in, behind the indexes', () => {
+    const p = plan(view([[h('a'), 1], [h('c'), 3], [h('b'), 10]], { 10: [2] }))
+    expect(p.deletions.map((x) => x.digest)).toEqual([d(10), d(2), d(1), d(3)])
+  })
+
   it('manifests the registry did not describe: kept tags need nothing more, deleted ones go alone', () => {
     const v = view([[h('a'), 1], [h('b'), 2]])
     v.manifests.clear()

@@ -82,6 +82,7 @@ describe('checkedDigest', () => {
     expect(checkedDigest('r.io', 'a header', sha512)).toBe(sha512)
     expect(() => checkedDigest('r.io', 'a header', `${DIGEST}/../../final/manifests/1.0.0`)).toThrow(`registry r.io answered a header that is not a digest: "${DIGEST}/../../final/manifests/1.0.0"`)
     expect(() => checkedDigest('r.io', 'a child', 42)).toThrow('registry r.io answered a child that is not a digest: 42')
+    expect(() => checkedDigest('r.io', 'a child', [DIGEST])).toThrow(`registry r.io answered a child that is not a digest: ["${DIGEST}"]`)
     expect(() => checkedDigest('r.io', 'a child', undefined)).toThrow('registry r.io answered a child that is not a digest: undefined')
     expect(() => checkedDigest('r.io', 'x', 'y'.repeat(300))).toThrow(new RegExp(`not a digest: "${'y'.repeat(119)}$`))
   })
