@@ -4,7 +4,7 @@
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import type { Shell } from 'zx'
 import { interrupted } from '../../core/interrupts.mts'
-import { addTempWorktree } from '../../core/git.mts'
+import { addTempWorktree, gitEnv } from '../../core/git.mts'
 import { info, warn } from '../../core/log.mts'
 import { describeError } from '../github.mts'
 import { fetchBranches, remoteBranches } from '../remote.mts'
@@ -95,6 +95,8 @@ async function pickAndPush(ctx: PickContext, source: Source, target: string, hea
   const worktree = await addTempWorktree(ctx.root, `refs/remotes/${ctx.remote}/${target}`, ctx.env)
   try {
     const base = (await worktree.git`git rev-parse HEAD`).stdout.trim()
+    // Only the push reaches the remote: it alone gets the token.
+    const push = worktree.git({ env: gitEnv(ctx.remoteEnv) })
     const picks = picksOf(source)
     // With --with-prerequisites, the draft (if asked for) comes only after both attempts.
     const draftNow = ctx.draftOnConflict && !ctx.withPrerequisites
@@ -128,10 +130,10 @@ async function pickAndPush(ctx: PickContext, source: Source, target: string, hea
         return { picked: kept.map((c, i) => ({ sha: c.sha, from: picked[i].from })), conflicts: attempt.conflicts, reused: true, ...found }
       }
       warn(`${headBranch} on ${ctx.remote} (${earlier.slice(0, 12)}) does not hold these picks (other patch ids): replacing it with this run's picks`)
-      await worktree.git`git push --quiet ${`--force-with-lease=refs/heads/${headBranch}:${earlier}`} ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
+      await push`git push --quiet ${`--force-with-lease=refs/heads/${headBranch}:${earlier}`} ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
       return { picked, conflicts: attempt.conflicts, reused: false, replaced: earlier, ...found }
     }
-    await worktree.git`git push --quiet ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
+    await push`git push --quiet ${ctx.remote} ${`HEAD:refs/heads/${headBranch}`}`
     return { picked, conflicts: attempt.conflicts, reused: false, ...found }
   } finally {
     await worktree.remove()

@@ -101,7 +101,7 @@ export async function sourceFromPull(ctx: PickContext, pull: PullData, targets: 
   }
   const mergeSha = pull.merge_commit_sha
   await fetchBranches(ctx, [pull.base.ref, ...targets])
-  if (!(await hasCommit(ctx, mergeSha))) await git(ctx.root, ctx.env)`git fetch --quiet --no-tags ${ctx.remote} ${mergeSha}`.nothrow()
+  if (!(await hasCommit(ctx, mergeSha))) await git(ctx.root, ctx.remoteEnv)`git fetch --quiet --no-tags ${ctx.remote} ${mergeSha}`.nothrow()
   if (!(await hasCommit(ctx, mergeSha))) {
     throw new WorkError(`the merge commit ${mergeSha} of #${pull.number} is not on ${ctx.remote}/${pull.base.ref}; fetch it (git fetch ${ctx.remote} ${pull.base.ref}) and run again`)
   }
