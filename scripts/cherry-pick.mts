@@ -27,7 +27,8 @@ import { combineSources, getPull, sourceFromCommit, sourceFromPull, sourceLabel,
 import { FAILED_STATUSES, type Source, type TargetResult } from '../lib/bots/cherry-pick/types.mts'
 import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, trustedRoles } from '../lib/bots/github.mts'
+import { githubClient, permissionOf, readGitHubToken, trustedRoles } from '../lib/bots/github.mts'
+import { setActionsOutputs } from '../lib/core/ci-runner.mts'
 import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `

@@ -2,8 +2,9 @@
 //   - the bot's identity, and the hardened env every bot git command runs with
 //     (botGitEnv; the token only in remoteGitEnv, for the commands that reach the remote);
 //   - the remote context checked up front (remote, GitHub repository, CI log link);
-//   - which branches the remote has, fetching them, its default branch, the CI log link.
+//   - which branches the remote has, fetching them, its default branch.
 import type { ProcessOutput } from 'zx'
+import { ciLogUrl } from '../core/ci-runner.mts'
 import { UsageError, WorkError } from '../core/cli.mts'
 import { git, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
 import { headsFromLsRemote, parseLsRemote } from '../core/ls-remote.mts'
@@ -122,13 +123,6 @@ export const NO_GITHUB_REPO = 'cannot tell the GitHub repository from the remote
 /** The GitHub repository: `--github-repo` / GITHUB_REPOSITORY when given, else read from the remote's URL. */
 export function githubRepoOf(given: string | undefined, remoteUrl: string): RepoSlug | undefined {
   return given ? parseRepoSlug(given, 'the GitHub repository (--github-repo or GITHUB_REPOSITORY)') : repoSlugFromUrl(remoteUrl)
-}
-
-/** The CI run's log, linked from comments and pull request bodies. */
-export function ciLogUrl(env: NodeJS.ProcessEnv): string | undefined {
-  return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-    ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-    : env.CIRCLE_BUILD_URL || undefined
 }
 
 /**
