@@ -15,7 +15,8 @@ import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
 import { findApproval } from '../lib/bots/approval.mts'
-import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
+import { githubClient, parseRepoSlug, readGitHubToken } from '../lib/bots/github.mts'
+import { setActionsOutputs } from '../lib/core/ci-runner.mts'
 import { info, step, success } from '../lib/core/log.mts'
 
 const usage = `

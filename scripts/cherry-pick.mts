@@ -17,37 +17,18 @@
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
 import { fs } from 'zx'
 import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
-import {
-  actionsOutputs,
-  checkTargets,
-  closedReply,
-  combineSources,
-  commentOn,
-  FAILED_STATUSES,
-  getPull,
-  labelForMerge,
-  labelledComment,
-  manualRequest,
-  pickContext,
-  pickOnto,
-  refusedComment,
-  resultJson,
-  sourceFromCommit,
-  sourceLabel,
-  sourceFromPull,
-  summaryRows,
-  triggerFromEvent,
-  untrustedReply,
-  replyOnceToUntrusted,
-  USAGE_REPLY,
-  type EventPayload,
-  type PullData,
-  type Source,
-  type TargetResult,
-} from '../lib/bots/cherry-pick.mts'
+import { checkTargets, pickContext } from '../lib/bots/cherry-pick/context.mts'
+import { closedReply, labelledComment, refusedComment, untrustedReply, USAGE_REPLY } from '../lib/bots/cherry-pick/messages.mts'
+import { pickOnto } from '../lib/bots/cherry-pick/pick.mts'
+import { commentOn, labelForMerge, replyOnceToUntrusted } from '../lib/bots/cherry-pick/pull-request.mts'
+import { actionsOutputs, resultJson, summaryRows } from '../lib/bots/cherry-pick/report.mts'
+import { manualRequest, triggerFromEvent, type EventPayload } from '../lib/bots/cherry-pick/request.mts'
+import { combineSources, getPull, sourceFromCommit, sourceFromPull, sourceLabel, type PullData } from '../lib/bots/cherry-pick/source.mts'
+import { FAILED_STATUSES, type Source, type TargetResult } from '../lib/bots/cherry-pick/types.mts'
 import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, trustedRoles } from '../lib/bots/github.mts'
+import { githubClient, permissionOf, readGitHubToken, trustedRoles } from '../lib/bots/github.mts'
+import { setActionsOutputs } from '../lib/core/ci-runner.mts'
 import { info, step, table } from '../lib/core/log.mts'
 
 const usage = `

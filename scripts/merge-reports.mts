@@ -9,6 +9,7 @@
 //   4. The JUnit files: merged into --junit FILE (the next run's --timings).
 import fs from 'node:fs'
 import path from 'node:path'
+import { appendStepSummary } from '../lib/core/ci-runner.mts'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
 import { compareBytes } from '../lib/core/git.mts'
 import { failure, info, success, table, warn } from '../lib/core/log.mts'
@@ -85,9 +86,7 @@ await main(async () => {
     // 3. The table on stdout, the summary, the report.
     process.stdout.write(table(merged.rows) + '\n')
     info(`critical path: shard ${merged.critical.index}; slowest test step / mean: ${merged.balance.toFixed(2)}`)
-    if (process.env.GITHUB_STEP_SUMMARY) {
-      fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, mergedMarkdown(merged))
-    }
+    appendStepSummary(mergedMarkdown(merged))
     const report = flag(flags, 'report')
     if (report) fs.writeFileSync(report, JSON.stringify({ rows: merged.rows, critical: merged.critical, balance: merged.balance, failed: merged.failed, problems }, null, 2) + '\n')
     if (merged.failed.length) warn(`shard(s) ${merged.failed.join(', ')} failed (their own jobs say why)`)

@@ -15,6 +15,7 @@
 //      to the repository).
 import fs from 'node:fs'
 import path from 'node:path'
+import { appendStepSummary } from '../lib/core/ci-runner.mts'
 import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
@@ -97,7 +98,7 @@ await main(async () => {
   // The table, summary and report of step 5, for every exit but bad usage.
   const finish = (timing: TimingInput): number => {
     info('\n' + timingTable(timing))
-    if (process.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, timingMarkdown(timing) + '\n')
+    appendStepSummary(timingMarkdown(timing))
     if (report) writeReport(report, timingReport(timing), timing.exitCode === 0)
     return timing.exitCode
   }

@@ -18,7 +18,8 @@ import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
-import { ciLogUrl, githubRepoOf, NO_GITHUB_REPO } from '../lib/bots/remote.mts'
+import { githubRepoOf, NO_GITHUB_REPO } from '../lib/bots/remote.mts'
+import { ciLogUrl } from '../lib/core/ci-runner.mts'
 import { failure, info, step, table } from '../lib/core/log.mts'
 import {
   defaultBranch,

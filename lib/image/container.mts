@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, type ProcessOutput, type ProcessPromise } from 'zx'
+import { endGroupCommand, groupCommand, onGitHubActions } from '../core/ci-runner.mts'
 import { WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { sleep } from '../core/retries.mts'
@@ -187,13 +188,13 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     const [, event, step, rc] = line.slice(at).split(' ')
     const result = results.find((r) => r.name === step)!
     const command = plans.find((p) => p.name === step)!.command.join(' ')
-    const grouped = process.env.GITHUB_ACTIONS === 'true'
+    const grouped = onGitHubActions()
     if (event === 'start') {
       startedAt.set(step, performance.now())
-      info(grouped ? `::group::${step}` : `── ${step}: ${command}`)
+      info(grouped ? groupCommand(step) : `── ${step}: ${command}`)
       return
     }
-    if (grouped) info('::endgroup::')
+    if (grouped) info(endGroupCommand())
     result.exitCode = Number(rc)
     result.durationMs = performance.now() - startedAt.get(step)!
     const took = `(${seconds(result.durationMs)})`

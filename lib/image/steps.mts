@@ -30,7 +30,7 @@ export interface StepPlan {
  */
 export const CI_ENV_NAMES: readonly string[] = [
   'CI',
-  // https://docs.github.com/en/actions/reference/variables-reference#default-environment-variables
+  // GitHub Actions' default environment variables.
   'GITHUB_ACTION',
   'GITHUB_ACTION_PATH',
   'GITHUB_ACTION_REPOSITORY',
@@ -63,7 +63,7 @@ export const CI_ENV_NAMES: readonly string[] = [
   'GITHUB_WORKFLOW_REF',
   'GITHUB_WORKFLOW_SHA',
   'GITHUB_WORKSPACE',
-  // https://circleci.com/docs/reference/variables/#built-in-environment-variables
+  // CircleCI's built-in environment variables.
   'CIRCLECI',
   'CIRCLE_BRANCH',
   'CIRCLE_BUILD_NUM',

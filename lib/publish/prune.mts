@@ -14,6 +14,7 @@ import { UsageError, WorkError } from '../core/cli.mts'
 import { interrupted } from '../core/interrupts.mts'
 import { CONFIG_FILE } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
+import { parseLsRemote, type RemoteRefs } from '../core/ls-remote.mts'
 import { buildImageTagAt } from '../image/content-tag.mts'
 import { DIGEST, imageCreated, readManifest, type ManifestNode, type ManifestOptions } from '../image/registry.mts'
 import { parseVersionTag } from './release-tags.mts'
@@ -33,35 +34,6 @@ export const ACCESSORY_TAG = /^sha256-([0-9a-f]{64})(?:\.(sig|att|sbom))?$/
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 // --- git: what the remote needs ---
-
-export interface RemoteRefs {
-  /** Branch name -> commit. */
-  heads: Map<string, string>
-  /** Tag name -> the commit it points at (peeled). */
-  tags: Map<string, string>
-  /** The remote's HEAD branch, when it says. */
-  head?: string
-}
-
-/** Parse `git ls-remote --symref` output: branches, tags (peeled), the HEAD branch. */
-export function parseLsRemote(text: string): RemoteRefs {
-  const heads = new Map<string, string>()
-  const tags = new Map<string, string>()
-  let head: string | undefined
-  for (const line of text.split('\n')) {
-    const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/.exec(line)
-    if (sym) {
-      head = sym[1]
-      continue
-    }
-    const m = /^([0-9a-f]{40}|[0-9a-f]{64})\t(refs\/(heads|tags)\/(.+?))(\^\{\})?$/.exec(line)
-    if (!m) continue
-    if (m[3] === 'heads') heads.set(m[4], m[1])
-    // The peeled line (^{}) of an annotated tag comes after it and names the commit.
-    else if (m[5] || !tags.has(m[4])) tags.set(m[4], m[1])
-  }
-  return { heads, tags, head }
-}
 
 /**
  * The remote's branches and tags (`git ls-remote`), with their commits fetched into the

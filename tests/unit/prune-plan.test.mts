@@ -1,8 +1,7 @@
-// prune-images' pure parts beyond tests/unit/prune.test.mts: the ls-remote parser's
-// edges, every reason a tag stays, the order of verdicts and deletions, the plan's text.
+// prune-images' pure parts beyond tests/unit/prune.test.mts: every reason a tag stays, the order of verdicts and deletions, the plan's text.
 import { describe, expect, it } from 'vitest'
 import type { ManifestNode } from '../../lib/image/registry.mts'
-import { CONTENT_TAG, describePrunePlan, parseLsRemote, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
+import { CONTENT_TAG, describePrunePlan, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`
 const h = (c: string) => c.repeat(40)
@@ -19,33 +18,7 @@ function view(tags: Array<[string, number, Date?]>, indexes: Record<number, numb
 const plan = (v: RegistryView, keep: Record<string, string[]> = {}) =>
   planPrune({ repository: 'r/x', view: v, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag', keep: new Map(Object.entries(keep)), graceCutoff: CUTOFF, graceDays: 14 })
 
-describe('parseLsRemote: only whole lines of the documented shape', () => {
-  it('ignores lines with anything before the object id or after the ref', () => {
-    const refs = parseLsRemote(
-      [
-        `x${h('1')}\trefs/heads/a`,
-        `${h('1')}x\trefs/heads/b`,
-        `${h('1')}\trefs/heads/c `.replace(/ $/, ''),
-        `${h('2')}\tnotrefs/heads/d`,
-        `${h('2')}\trefs/remotes/e`,
-        `${h('1').slice(1)}\trefs/heads/short`,
-        `${'A'.repeat(40)}\trefs/heads/upper`,
-        ` ref: refs/heads/x\tHEAD`,
-        'ref: refs/heads/y\tHEADS',
-      ].join('\n'),
-    )
-    expect([...refs.heads]).toEqual([['c', h('1')]])
-    expect(refs.tags.size).toBe(0)
-    expect(refs.head).toBeUndefined()
-  })
-
-  it('reads sha256 object ids, and a peeled line wins whichever comes first', () => {
-    const long = 'f'.repeat(64)
-    const refs = parseLsRemote([`${long}\trefs/heads/main`, `${h('4')}\trefs/tags/v1^{}`, `${h('3')}\trefs/tags/v1`, `${h('5')}\trefs/tags/a^{}x`].join('\n'))
-    expect(refs.heads.get('main')).toBe(long)
-    expect([...refs.tags]).toEqual([['v1', h('4')], ['a^{}x', h('5')]])
-  })
-
+describe('the tags prune may delete', () => {
   it('the form of the tags it may delete', () => {
     expect(CONTENT_TAG.test(h('a'))).toBe(true)
     expect(CONTENT_TAG.test('a'.repeat(64))).toBe(true)
