@@ -182,7 +182,9 @@ export async function detectProject(root: string): Promise<Project> {
       const pnpmWorkspace = lock[1] === 'pnpm' && (await exists(at('pnpm-workspace.yaml'))) ? await fs.readFile(at('pnpm-workspace.yaml'), 'utf8') : undefined
       const scripts = (typeof pkg.scripts === 'object' && pkg.scripts !== null ? pkg.scripts : {}) as Record<string, unknown>
       const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name] as string).trim() !== ''
-      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@([0-9][^+\s]*)/.exec(pkg.packageManager) : null
+      // Only a version as corepack writes it (`pnpm@9.1.0+sha512.…`): it goes into a RUN line of the
+      // Dockerfile, so anything else (`pnpm@9;curl …`) is no version and the default applies.
+      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[\w.-]+)?$/.exec(pkg.packageManager) : null
       const version = manager && manager[1] === lock[1] ? manager[2] : undefined
       const yarnBerry = lock[1] === 'yarn' ? await berryFiles(root, version) : undefined
       if (yarnBerry === 'pnp') {

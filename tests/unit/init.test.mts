@@ -95,6 +95,18 @@ describe('detectProject', () => {
     // Yarn 2+ installing a node_modules: its .yarnrc.yml, release and plugins are inputs.
     writeFiles(berry, { '.yarnrc.yml': 'nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-4.1.0.cjs\nplugins:\n  - path: ./.yarn/plugins/a.cjs\n  - /etc/outside.cjs\n' })
     expect(await detectProject(berry)).toMatchObject({ kind: 'node', packageManager: 'yarn', packageManagerVersion: '4.1.0', yarnBerry: { files: ['.yarnrc.yml', '.yarn/releases/yarn-4.1.0.cjs', '.yarn/plugins/a.cjs'] } })
+    // A packageManager version is a version or nothing: it goes into a RUN line.
+    for (const [field, version] of [
+      ['pnpm@9.1.0+sha512.abc123', '9.1.0'],
+      ['pnpm@9.1.0-rc.1', '9.1.0-rc.1'],
+      ['pnpm@9.1.0;touch /tmp/owned', undefined],
+      ['pnpm@9.1.0 $(id)', undefined],
+      ['pnpm@9', undefined],
+    ]) {
+      const pm = tempDir()
+      writeFiles(pm, { 'package.json': JSON.stringify({ packageManager: field, dependencies: { a: '1' } }), 'pnpm-lock.yaml': '' })
+      expect((await detectProject(pm)) as { packageManagerVersion?: string }, field).toMatchObject({ kind: 'node', packageManager: 'pnpm', packageManagerVersion: version })
+    }
     // Plug'n'Play (Berry's default), told by a .yarnrc.yml or Berry's lockfile without a packageManager.
     writeFiles(berry, { '.yarnrc.yml': 'nodeLinker: pnp\n', 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
     expect(await detectProject(berry)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('nodeLinker: node-modules') })
