@@ -50,7 +50,7 @@ import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.
 import { signatureVerifier, signImage } from '../lib/image/signature.mts'
 import { checkReleaseSource, releaseBranchGlobs } from '../lib/publish/release-branches.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
-import { ecrSettings, isImmutableRefusal, prepareRepositories, refusedMoveMessage, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
+import { ecrSettings, explainImmutablePush, isImmutableRefusal, prepareRepositories, refusedMoveMessage, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
 import { holdImmutableTags } from '../lib/publish/immutable-tags.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
@@ -285,6 +285,8 @@ await main(async () => {
           if (!flags.json) process.stdout.write(`${result.ref}@${result.digest}\n`)
         },
       })
+    } catch (error) {
+      throw explainImmutablePush(error, repositories)
     } finally {
       if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
     }

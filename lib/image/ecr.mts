@@ -166,6 +166,24 @@ function apiError(operation: string, repositoryName: string, error: unknown, per
   return new WorkError(message)
 }
 
+/**
+ * A failed push explained, when it is an immutable tag's refusal that the Docker daemon
+ * reported only as `unexpected status from PUT request to .../v2/<name>/manifests/<tag>:
+ * 400 Bad Request`: the containerd image store pushes an image index by writing each of
+ * its manifests (platform images, attestations) to the tag in turn, so ECR takes the
+ * first and refuses the rest, even for a new tag. Any other error is returned as it is.
+ */
+export function explainImmutablePush(error: unknown, repositories: Map<string, RepositoryMutability>): unknown {
+  const m = error instanceof Error ? /PUT request to \S*?\/v2\/(\S+)\/manifests\/([^\s:@/]+): 400 Bad Request/.exec(error.message) : null
+  const state = m ? repositories.get(m[1]) : undefined
+  if (!m || !state || tagMayMove(state, m[2])) return error
+  return new WorkError(
+    `ECR refused to write the tag ${m[2]} of ${m[1]} (HTTP 400 to the manifest PUT): the repository holds it immutable (${state.mutability}), and this Docker daemon pushes an image index ` +
+      'by writing each of its manifests to the tag in turn (the containerd image store does), which ECR refuses after the first, even for a new tag. ' +
+      'Push from the classic image store, or make the repository MUTABLE (or allow the tag with an exclusion filter)',
+  )
+}
+
 /** A push the registry refused because the tag may not move there. */
 export const isImmutableRefusal = (error: unknown) => error instanceof Error && IMMUTABLE_REFUSAL.test(error.message)
 

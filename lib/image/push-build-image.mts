@@ -6,7 +6,7 @@ import type { Config } from '../core/config.mts'
 import { info, step, success, warn } from '../core/log.mts'
 import type { Durations } from './build-image.mts'
 import * as docker from './docker.mts'
-import { EcrAccessError, ecrSettings, prepareRepositories } from './ecr.mts'
+import { EcrAccessError, ecrSettings, explainImmutablePush, prepareRepositories } from './ecr.mts'
 import { parseImageRef } from './image-ref.mts'
 import { checkPushAccess, envCredentials, manifestDigest, RegistryAuthError, type Credentials, type RegistryUnavailableError } from './registry.mts'
 import { signImage, type Verifier } from './signature.mts'
@@ -54,10 +54,16 @@ export async function pushBuildImage(args: PushArgs): Promise<{ digest?: string;
     }
     // On ECR a push to a missing repository fails: create it first, when configured to.
     const ecrRepository = ecrSettings(parseImageRef(ref).registry, { ecr })
-    if (ecrRepository) await prepareRepositories({ registry: parseImageRef(ref).registry, repositories: [parseImageRef(ref).repository], settings: ecrRepository, create: true, env })
+    const repositories = ecrRepository
+      ? await prepareRepositories({ registry: parseImageRef(ref).registry, repositories: [parseImageRef(ref).repository], settings: ecrRepository, create: true, env })
+      : new Map()
     await checkPushAccess(ref, { credentials, ...retry })
     return await docker.withLogin(registry, envCredentials(env, registry), async (opts) => {
-      const digest = await step(`push ${ref}`, () => docker.push(ref, { ...opts, ...retry }))
+      const digest = await step(`push ${ref}`, () =>
+        docker.push(ref, { ...opts, ...retry }).catch((error: unknown) => {
+          throw explainImmutablePush(error, repositories)
+        }),
+      )
       if (signing) await signPushed(signing, repositoryRef, digest, { root, env, configDir: opts.configDir }, requirePush)
       return { digest }
     })
