@@ -10,11 +10,12 @@
 import fs from 'node:fs'
 
 /** Whole modules: every function pure. */
-const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts']
+const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts', 'lib/publish/immutable-tags.mts']
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {
   'lib/publish/publish-plan.mts': ['decideAction', 'isBuildOf', 'mayReuse', 'publishJson', 'finalImage', 'short', 'describePlan', 'refusalMessage'],
+  'lib/image/ecr.mts': ['ecrHost', 'ecrSettings', 'tagMatches', 'tagMayMove', 'explainImmutablePush', 'isImmutableRefusal', 'skippedMoveWarning', 'refusedMoveMessage'],
 }
 
 /**

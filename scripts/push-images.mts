@@ -100,10 +100,16 @@ Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker 
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
 CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built. With "signing" in
 build.config.json: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD (signing.publicKey), or the
-CI's OIDC token (signing.identity: GitHub Actions with id-token: write).
+CI's OIDC token (signing.identity: GitHub Actions with id-token: write). On Amazon
+ECR (an ECR host, or the "ecr" section): the AWS SDK's own chain for the ECR API
+(AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...;
+AWS_ENDPOINT_URL_ECR), which creates missing repositories (ecr.createRepositories)
+and reads which tags may move (a moving tag an IMMUTABLE repository keeps is skipped
+with a warning, unless ecr.moveTags names it).
 
-Exit codes: 0 pushed (or nothing to push), 1 a push failed or a release tag was
-refused (also with --dry-run), 2 bad usage or config.
+Exit codes: 0 pushed (or nothing to push), 1 a push failed, a release tag was
+refused (also with --dry-run), a missing ECR repository not to be created, or a move
+ECR refused, 2 bad usage or config.
 `
 
 await main(async () => {
@@ -211,6 +217,7 @@ await main(async () => {
 
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
+  //    On ECR first: the repositories exist (created when asked), their mutability known.
   await assertDockerAvailable()
   const ecr = ecrSettings(registry, config)
   let repositories = new Map<string, RepositoryMutability>()

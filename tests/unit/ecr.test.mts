@@ -3,7 +3,7 @@
 // refusal docker push prints.
 import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
-import { ecrHost, ecrSettings, IMMUTABLE_REFUSAL, isImmutableRefusal, tagMatches, tagMayMove } from '../../lib/image/ecr.mts'
+import { ecrHost, ecrSettings, explainImmutablePush, IMMUTABLE_REFUSAL, isImmutableRefusal, refusedMoveMessage, skippedMoveWarning, tagMatches, tagMayMove } from '../../lib/image/ecr.mts'
 import { holdImmutableTags } from '../../lib/publish/immutable-tags.mts'
 import type { PlanEntry } from '../../lib/publish/publish-plan.mts'
 import { WorkError } from '../../lib/core/cli.mts'
@@ -124,5 +124,40 @@ describe('holdImmutableTags', () => {
       ['overwrite', true],
       ['update', true],
     ])
+  })
+})
+
+describe('explainImmutablePush', () => {
+  const immutable = new Map([['acme/app', { mutability: 'IMMUTABLE', exclusions: [] }]])
+  const containerd = (tag: string, name = 'acme/app') =>
+    new WorkError(`docker push r/${name}:${tag} failed: failed commit on ref "index-sha256:${'a'.repeat(64)}": unexpected status from PUT request to http://127.0.0.1:5000/v2/${name}/manifests/${tag}: 400 Bad Request`)
+
+  it("explains the containerd store's 400 on a tag an immutable repository keeps", () => {
+    const explained = explainImmutablePush(containerd('sha-0123456789ab'), immutable) as Error
+    expect(explained).toBeInstanceOf(WorkError)
+    expect(explained.message).toMatch(/^ECR refused to write the tag sha-0123456789ab of acme\/app \(HTTP 400 to the manifest PUT\): the repository holds it immutable \(IMMUTABLE\), and this Docker daemon pushes an image index by writing each of its manifests to the tag in turn/)
+    expect(explained.message).toContain('Push from the classic image store, or make the repository MUTABLE')
+  })
+
+  it('leaves every other failure as it is: another repository, a tag that may move, another status, a push by digest', () => {
+    for (const error of [
+      containerd('main', 'acme/other'),
+      containerd('main').message.replace('400 Bad Request', '500 Internal Server Error'),
+      new WorkError('docker push r/acme/app:main failed: denied: requested access to the resource is denied'),
+    ]) {
+      const e = typeof error === 'string' ? new WorkError(error) : error
+      expect(explainImmutablePush(e, immutable)).toBe(e)
+    }
+    const movable = new Map([['acme/app', { mutability: 'IMMUTABLE_WITH_EXCLUSION', exclusions: ['main'] }]])
+    const e = containerd('main')
+    expect(explainImmutablePush(e, movable)).toBe(e)
+    const byDigest = new WorkError(`unexpected status from PUT request to http://h/v2/acme/app/manifests/sha256:${'b'.repeat(64)}: 400 Bad Request`)
+    expect(explainImmutablePush(byDigest, immutable)).toBe(byDigest)
+  })
+
+  it('the messages name the refs and the fixes', () => {
+    expect(skippedMoveWarning('r/acme:main', { mutability: 'IMMUTABLE', exclusions: [] })).toMatch(/^r\/acme:main: not moved: the ECR repository is IMMUTABLE, so this tag keeps its earlier image/)
+    expect(refusedMoveMessage(['r/acme:main'])).toMatch(/^ECR refused to move r\/acme:main: the repository holds this tag immutable \(ecr\.moveTags asked to move it\)\. .* or remove it from ecr\.moveTags$/)
+    expect(refusedMoveMessage(['r/acme:main', 'r/acme:latest'])).toMatch(/^ECR refused to move r\/acme:main, r\/acme:latest: the repository holds these tags immutable \(ecr\.moveTags asked to move them\)\. .* or remove them from ecr\.moveTags$/)
   })
 })
