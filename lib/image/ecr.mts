@@ -174,7 +174,7 @@ function apiError(operation: string, repositoryName: string, error: unknown, per
  * first and refuses the rest, even for a new tag. Any other error is returned as it is.
  */
 export function explainImmutablePush(error: unknown, repositories: Map<string, RepositoryMutability>): unknown {
-  const m = error instanceof Error ? /PUT request to \S*?\/v2\/(\S+)\/manifests\/([^\s:@/]+): 400 Bad Request/.exec(error.message) : null
+  const m = error instanceof Error ? TAG_PUT_400.exec(error.message) : null
   const state = m ? repositories.get(m[1]) : undefined
   if (!m || !state || tagMayMove(state, m[2])) return error
   return new WorkError(
@@ -184,8 +184,14 @@ export function explainImmutablePush(error: unknown, repositories: Map<string, R
   )
 }
 
-/** A push the registry refused because the tag may not move there. */
-export const isImmutableRefusal = (error: unknown) => error instanceof Error && IMMUTABLE_REFUSAL.test(error.message)
+/** A manifest PUT to a tag answered 400: how the containerd image store reports any refusal, ECR's included. */
+const TAG_PUT_400 = /PUT request to \S*?\/v2\/(\S+)\/manifests\/([^\s:@/]+): 400 Bad Request/
+
+/**
+ * A push of a tag the repository holds immutable, refused: ECR's text, or (the containerd
+ * image store prints no more) a 400 to the tag's manifest PUT.
+ */
+export const isImmutableRefusal = (error: unknown) => error instanceof Error && (IMMUTABLE_REFUSAL.test(error.message) || TAG_PUT_400.test(error.message))
 
 /** The warning for a moving tag left where it is because the repository holds it immutable. */
 export function skippedMoveWarning(ref: string, repository: RepositoryMutability): string {

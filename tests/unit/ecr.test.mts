@@ -85,6 +85,10 @@ describe('tag mutability', () => {
       expect(IMMUTABLE_REFUSAL.test(text), text).toBe(true)
       expect(isImmutableRefusal(new WorkError(text))).toBe(true)
     }
+    // The containerd image store prints only the status of the tag's manifest PUT.
+    expect(isImmutableRefusal(new WorkError('docker push r/acme:main failed: failed commit on ref "manifest-sha256:x": unexpected status from PUT request to http://h/v2/acme/manifests/main: 400 Bad Request'))).toBe(true)
+    expect(isImmutableRefusal(new WorkError('unexpected status from PUT request to http://h/v2/acme/manifests/main: 500 Internal Server Error'))).toBe(false)
+    expect(isImmutableRefusal(new WorkError('unexpected status from PUT request to http://h/v2/acme/blobs/uploads/x: 400 Bad Request'))).toBe(false)
     expect(isImmutableRefusal(new WorkError('docker push x:latest failed: denied: requested access to the resource is denied'))).toBe(false)
     expect(isImmutableRefusal("tag invalid")).toBe(false) // not an error
   })
