@@ -9,14 +9,19 @@
 //      on the default branch or a release branch (lib/publish/release-branches.mts).
 //   3. Check access to the registry (read, and push) before any slow build, and what it
 //      holds for this commit. Without credentials, a registry that refuses anonymous reads
-//      is read as empty (a warning): the push check then fails, naming the push.
+//      is read as empty (a warning): the push check then fails, naming the push. On ECR
+//      first: each repository exists (created when ecr.createRepositories says so), and
+//      its tag mutability is known (lib/image/ecr.mts).
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
-//   6. Compare each ref with the registry: create, update, unchanged or refuse. With
+//   6. Compare each ref with the registry: create, update, unchanged or refuse; a moving
+//      tag an immutable ECR repository would refuse to move is skipped, with a warning,
+//      unless ecr.moveTags names it (lib/publish/immutable-tags.mts). With
 //      `signing` configured, a build image under the content tag whose signature does not
 //      verify was pushed by someone else: replaced (and step 4 did not use it).
-//   7. Push (unless --dry-run); print each ref with its digest.
+//   7. Push (unless --dry-run); print each ref with its digest. A move ECR refuses is
+//      reported as such (exit 1) after the other pushes.
 //   8. With `signing` configured, sign the build image and the final image by digest
 //      (cosign: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD, or keyless with the CI's OIDC token).
 import path from 'node:path'
@@ -44,6 +49,9 @@ import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, pars
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 import { signatureVerifier, signImage } from '../lib/image/signature.mts'
 import { checkReleaseSource, releaseBranchGlobs } from '../lib/publish/release-branches.mts'
+import { buildImageRepository } from '../lib/image/content-tag.mts'
+import { ecrSettings, explainImmutablePush, isImmutableRefusal, prepareRepositories, refusedMoveMessage, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
+import { holdImmutableTags } from '../lib/publish/immutable-tags.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
 const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
@@ -54,9 +62,10 @@ function publishedSummary(done: PublishResult[]): string {
   const by = (action: PublishResult['action']) => done.filter((r) => r.action === action).length
   const pushed = (['create', 'update', 'overwrite'] as const).filter((a) => by(a) > 0)
   const unchanged = by('unchanged')
+  const skipped = by('skip') ? `, ${by('skip')} skipped (immutable)` : ''
   const total = pushed.reduce((n, a) => n + by(a), 0)
-  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged`
-  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}`
+  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged${skipped}`
+  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}${skipped}`
 }
 
 const usage = `
@@ -91,10 +100,16 @@ Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker 
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
 CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built. With "signing" in
 build.config.json: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD (signing.publicKey), or the
-CI's OIDC token (signing.identity: GitHub Actions with id-token: write).
+CI's OIDC token (signing.identity: GitHub Actions with id-token: write). On Amazon
+ECR (an ECR host, or the "ecr" section): the AWS SDK's own chain for the ECR API
+(AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...;
+AWS_ENDPOINT_URL_ECR), which creates missing repositories (ecr.createRepositories)
+and reads which tags may move (a moving tag an IMMUTABLE repository keeps is skipped
+with a warning, unless ecr.moveTags names it).
 
-Exit codes: 0 pushed (or nothing to push), 1 a push failed or a release tag was
-refused (also with --dry-run), 2 bad usage or config.
+Exit codes: 0 pushed (or nothing to push), 1 a push failed, a release tag was
+refused (also with --dry-run), a missing ECR repository not to be created, or a move
+ECR refused, 2 bad usage or config.
 `
 
 await main(async () => {
@@ -202,7 +217,16 @@ await main(async () => {
 
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
+  //    On ECR first: the repositories exist (created when asked), their mutability known.
   await assertDockerAvailable()
+  const ecr = ecrSettings(registry, config)
+  let repositories = new Map<string, RepositoryMutability>()
+  if (ecr) {
+    const names = [buildImageRepository(config), finalRepository].map((r) => parseImageRef(r).repository)
+    repositories = await step(`ECR repositories ${names.join(', ')}${ecr.createRepositories ? ' (created if missing)' : ''}`, () =>
+      prepareRepositories({ registry, repositories: names, settings: ecr, create: !dryRun, env }),
+    )
+  }
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
     const found = await readable(() => publishedImage(refs[0], api), null)
     // A refused push is a clear error now, not a docker push retrying for a minute later.
@@ -234,13 +258,15 @@ await main(async () => {
     const buildImageId = await imageId(buildImage.ref)
     if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
     const verify = signatureVerifier(config.signing, { root: repo.root, env, configDir: dockerOptions.configDir })
-    const plan = await planPublish(
+    const planned = await planPublish(
       [
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
         ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
       ],
       { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable, verify },
     )
+    const plan = holdImmutableTags(planned, repositories, ecr?.moveTags ?? [])
+    for (const p of plan) if (p.action === 'skip') warn(skippedMoveWarning(p.ref, repositories.get(parseImageRef(p.ref).repository)!))
     const refused = plan.filter((p) => p.action === 'refuse')
 
     if (dryRun) {
@@ -258,6 +284,7 @@ await main(async () => {
       await executePlan(plan, {
         ...dockerOptions,
         ...retry,
+        isRefusal: (entry, error) => Boolean(entry.immutable) && isImmutableRefusal(error),
         onDone: (result) => {
           done.push(result)
           if (result.action === 'refuse') return
@@ -265,11 +292,16 @@ await main(async () => {
           if (!flags.json) process.stdout.write(`${result.ref}@${result.digest}\n`)
         },
       })
+    } catch (error) {
+      throw explainImmutablePush(error, repositories)
     } finally {
       if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
     }
     info(`${publishedSummary(done)} in ${seconds(performance.now() - started)}`)
-    if (refused.length) throw new WorkError(refusalMessage(refused))
+    const movesRefused = done.filter((r) => r.refusal).map((r) => r.ref)
+    if (refused.length || movesRefused.length) {
+      throw new WorkError([...(refused.length ? [refusalMessage(refused)] : []), ...(movesRefused.length ? [refusedMoveMessage(movesRefused)] : [])].join('; '))
+    }
 
     // 8. Sign what the publishing job vouches for, by digest: the build image and the
     //    final image (one digest under all its tags), unless already signed.

@@ -72,6 +72,29 @@ export interface Config {
    * is treated as absent. Absent: nothing is signed or verified.
    */
   signing?: SigningConfig
+  /**
+   * Amazon ECR (and any registry configured with this section): whether push-images and
+   * pull-or-build --push create a missing repository, with which tag mutability, and
+   * which tags to move even in an immutable repository. Absent: on an ECR host the
+   * defaults below; elsewhere nothing ECR-specific happens.
+   */
+  ecr?: EcrConfig
+}
+
+/** Tag mutability as ECR names it (CreateRepository's `imageTagMutability`). */
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE'
+
+export interface EcrConfig {
+  /** Create a missing repository before the first push (ecr:CreateRepository). Default false. */
+  createRepositories: boolean
+  /** The mutability a created repository gets. Default MUTABLE. */
+  tagMutability: TagMutability
+  /**
+   * Tags (ECR's wildcard `*` allowed) pushed even where the repository says they cannot
+   * move (an IMMUTABLE repository, say with an exclusion filter): a refusal is then an
+   * error. Every other moving tag there is skipped with a warning. Default none.
+   */
+  moveTags: string[]
 }
 
 /**
@@ -95,6 +118,9 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 export const CONFIG_FILE = 'build.config.json'
 
 /** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
+/** The `ecr` section's defaults (also on an ECR host without the section). */
+export const defaultEcr = (): EcrConfig => ({ createRepositories: false, tagMutability: 'MUTABLE', moveTags: [] })
+
 /** The `prune` section when the file leaves it out. */
 export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false, backend: 'auto' })
 
@@ -272,6 +298,15 @@ const signingSection: Check = (v, at) => {
   return signing
 }
 
+// ecr.moveTags: tag names, `*` matching any run of characters (ECR's WILDCARD filters).
+const ecrTagFilters: Check = (v, at) => {
+  const list = strList()(v, at) as string[]
+  list.forEach((tag, i) => {
+    if (!/^[A-Za-z0-9_.*-]{1,128}$/.test(tag)) fail(`${at}[${i}]`, 'a tag name (letters, digits, "_", ".", "-"), "*" matching any characters', tag)
+  })
+  return list
+}
+
 const required = (check: Check) => ({ check })
 const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
 
@@ -327,6 +362,13 @@ const schema = object({
   ),
   trust: optional(object({ team: optional(teamSlug) }), () => ({})),
   signing: optional(signingSection),
+  ecr: optional(
+    object({
+      createRepositories: optional(bool, () => defaultEcr().createRepositories),
+      tagMutability: optional(oneOf('MUTABLE', 'IMMUTABLE'), () => defaultEcr().tagMutability),
+      moveTags: optional(ecrTagFilters, () => defaultEcr().moveTags),
+    }),
+  ),
   generated: optional((v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v)
     const entries = v.map((item, i) =>

@@ -275,6 +275,8 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
     registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
   await retried(registry, options, async () => {
     const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
+    // ECR (and some others) create no repository on a push: a missing one answers 404.
+    if (res.status === 404) throw new WorkError(`${registry} has no repository ${repository} (HTTP 404 to a push): create it before the first push (on ECR: "ecr": {"createRepositories": true} in build.config.json)`)
     if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
     const location = res.headers.get('location')
     // Cancel the upload we just started; a registry that cannot is no reason to fail.
