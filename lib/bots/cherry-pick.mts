@@ -9,7 +9,7 @@
 // command as one zx-quoted argument, and the GitHub API as JSON.
 import picomatch from 'picomatch'
 import { quote, type Shell } from 'zx'
-import { UsageError, WorkError } from '../core/cli.mts'
+import { commandFor, UsageError, WorkError } from '../core/cli.mts'
 import { interrupted } from '../core/interrupts.mts'
 import { addTempWorktree, git } from '../core/git.mts'
 import { code, describeError, type Octokit } from './github.mts'
@@ -307,7 +307,7 @@ export function prerequisitesCommand(prerequisites: Prerequisite[], source: Sour
     ? [...prerequisites.map((p) => String(p.pull!.number)), ...parts.map((p) => String(p.pull!.number))]
     : [...prerequisites.map((p) => p.sha), ...picksOf(source).map((p) => p.sha)]
   const flag = byPull ? '--pr' : '--commit'
-  return ['npx zx scripts/cherry-pick.mts', ...[...new Set(items)].map((item) => `${flag} ${quote(item)}`), `--to ${quote(target)}`].join(' ')
+  return [commandFor('cherry-pick'), ...[...new Set(items)].map((item) => `${flag} ${quote(item)}`), `--to ${quote(target)}`].join(' ')
 }
 
 /** `git cherry-pick -x` lines for the picks: one per run of commits that share `-m 1` or not. */
