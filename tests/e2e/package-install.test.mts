@@ -3,7 +3,9 @@
 // anywhere: no typescript, no tsx, no tsconfig, no loader in NODE_OPTIONS or .npmrc.
 // Every script starts from the installed bin, in one Node process; the tarball holds the
 // built JavaScript, its source maps and the .mts sources they point at, and nothing of
-// this repository's tests, benchmarks or tooling; the package's `exports` is closed.
+// this repository's tests, benchmarks or tooling; the package's `exports` is closed: the
+// config module (its schema, key list and validator) and the JSON Schema file, nothing of
+// the rest of lib/.
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -28,6 +30,9 @@ const SHIPPED = [
   /^scripts\/[a-z-]+\.mts$/,
   /^lib\/[a-z-]+\/[a-z-]+\.mts$/,
   /^dist\/(scripts|lib\/[a-z-]+)\/[a-z-]+\.mjs(\.map)?$/,
+  // The exported module's declarations (and those they import), and the config's JSON Schema.
+  /^dist\/lib\/core\/(cli|config|config-checks)\.d\.mts$/,
+  /^build\.config\.schema\.json$/,
 ]
 
 let files: string[] = []
@@ -141,6 +146,26 @@ describe("the package's exports", () => {
       expect(result.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/)
     },
   )
+
+  it('exports the config module: the schema, the key list and the validator, with their types', async () => {
+    const result = await runCommand(
+      'node import',
+      [
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        "const m = await import('ci-build-scripts/config'); console.log(JSON.stringify({ keys: m.configKeys().length, title: m.configJsonSchema().title, ok: m.validateConfig({ buildImage: { name: 'a-build', inputs: ['x'] } }).buildImage.dockerfile }))",
+      ],
+      { cwd: project, env: adopterEnv() },
+    )
+    expectExit(result, 0)
+    expect(JSON.parse(result.stdout)).toEqual({ keys: expect.any(Number), title: 'build.config.json of ci-build-scripts', ok: 'Dockerfile.build' })
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'))
+    expect(fs.existsSync(path.join(installed, pkg.exports['./config'].types))).toBe(true)
+    // The file init's $schema names, in the installed package.
+    const schema = JSON.parse(fs.readFileSync(path.join(project, 'node_modules/ci-build-scripts/build.config.schema.json'), 'utf8'))
+    expect(schema.properties.buildImage.required).toEqual(['name', 'inputs'])
+  })
 
   it('exports its package.json, and only what it lists', async () => {
     const result = await runCommand('node resolve', [process.execPath, '--input-type=module', '-e', "console.log(import.meta.resolve('ci-build-scripts/package.json'))"], {
