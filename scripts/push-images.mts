@@ -25,7 +25,7 @@
 //   8. With `signing` configured, sign the build image and the final image by digest
 //      (cosign: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD, or keyless with the CI's OIDC token).
 import path from 'node:path'
-import { main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { main, parseFlags, PROJECT_FLAGS, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/image/docker.mts'
@@ -68,9 +68,9 @@ function publishedSummary(done: PublishResult[]): string {
   return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}${skipped}`
 }
 
-const usage = `
-Usage: npx zx scripts/push-images.mts [options]
-
+const command = {
+  name: 'push-images',
+  about: `
 Build the final image (image.dockerfile, FROM the build image) and push it, with the
 build image, under the tags the commit earns:
   release tag vX.Y.Z   X.Y.Z, and latest unless a pre-release or older than the
@@ -83,19 +83,17 @@ another image is refused (exit 1) unless --allow-overwrite.
 
 Results on stdout: one <ref>@<digest> line per published ref (or JSON with --json;
 the plan with --dry-run). Logs on stderr.
-
-Options:
-  --dry-run          build and compare with the registry, print the plan, push nothing
-                     (without a registry: build and tag locally, print the tags)
-  --force-branch     also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>)
-                     and detached commits (sha-<12 hex>)
-  --allow-overwrite  replace a release tag that holds another image
-  --json             print {"version", "revision", "ref", "reason", "images": [...]}
-  --repo DIR         the repository (default: the one containing the current directory)
-  --config FILE      the config file (default: <repo>/build.config.json)
-  --registry HOST    the registry (env: REGISTRY; required, except with --dry-run)
-  -h, --help         show this help
-
+`,
+  flags: {
+    'dry-run': { help: 'build and compare with the registry, print the plan, push nothing (without a registry: build and tag locally, print the tags)' },
+    'force-branch': { help: 'also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>) and detached commits (sha-<12 hex>)' },
+    'allow-overwrite': { help: 'replace a release tag that holds another image' },
+    json: { help: 'print {"version", "revision", "ref", "reason", "images": [...]}' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: { type: 'string', value: 'HOST', help: 'the registry (env: REGISTRY; required, except with --dry-run)' },
+  },
+  more: `
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
 CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built. With "signing" in
@@ -110,15 +108,12 @@ with a warning, unless ecr.moveTags names it).
 Exit codes: 0 pushed (or nothing to push), 1 a push failed, a release tag was
 refused (also with --dry-run), a missing ECR repository not to be created, or a move
 ECR refused, 2 bad usage or config.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and config.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['dry-run', 'force-branch', 'allow-overwrite', 'json'],
-    string: ['repo', 'config', 'registry'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const dryRun = Boolean(flags['dry-run'])
   const env = process.env

@@ -20,7 +20,7 @@
 // spelled out, through a credential helper that answers for that host alone (never argv,
 // URLs or config). The GitHub API goes through Octokit.
 import { $, fs, os, path, type Shell } from 'zx'
-import { UsageError, WorkError } from '../core/cli.mts'
+import { commandFor, UsageError, WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
 import { botGitEnv, defaultBranchFromLsRemote, remoteGitEnv } from './remote.mts'
@@ -155,7 +155,7 @@ export function pullBody(entry: GeneratedFile, base: string, diffStat: string, l
     diffStat.trimEnd(),
     '```',
     '',
-    `Opened by ${code('scripts/update-generated.mts')}${logUrl ? ` (${logUrl})` : ''}. Each run updates this pull request; when the command no longer changes anything, it is closed.`,
+    `Opened by ${code(commandFor('update-generated'))}${logUrl ? ` (${logUrl})` : ''}. Each run updates this pull request; when the command no longer changes anything, it is closed.`,
   ].join('\n')
 }
 

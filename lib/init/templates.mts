@@ -2,7 +2,7 @@
 // image (Dockerfile), build.config.json, and the two CI configs (ci-configs.mts), with
 // what init does where one exists already. Pure functions of the project and the
 // options: the tests read what they return.
-import type { Config } from '../core/config.mts'
+import { CONFIG_SCHEMA_FILE, type Config } from '../core/config.mts'
 import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
 import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
@@ -328,6 +328,8 @@ export function buildImageInputs(project: Project): string[] {
 
 function configFile(project: Project, options: InitOptions): string {
   const config: ConfigFile = {
+    // The file's JSON Schema, in the installed package: editors complete and check the keys.
+    $schema: `./node_modules/${TOOL_PACKAGE}/${CONFIG_SCHEMA_FILE}`,
     ...(options.registry ? { registry: options.registry } : {}),
     defaultBranch: options.defaultBranch,
     buildImage: { name: `${options.name}-build`, dockerfile: 'Dockerfile.build', inputs: buildImageInputs(project) },

