@@ -28,8 +28,9 @@ const SHIPPED = [
   /^bin\/ci-build-scripts\.mjs$/,
   /^scripts\/README\.md$/,
   /^scripts\/[a-z-]+\.mts$/,
-  /^lib\/[a-z-]+\/[a-z-]+\.mts$/,
-  /^dist\/(scripts|lib\/[a-z-]+)\/[a-z-]+\.mjs(\.map)?$/,
+  // lib's parts, and a feature's folder in one (lib/bots/cherry-pick/).
+  /^lib\/[a-z-]+\/(?:[a-z-]+\/)?[a-z-]+\.mts$/,
+  /^dist\/(scripts|lib\/[a-z-]+(?:\/[a-z-]+)?)\/[a-z-]+\.mjs(\.map)?$/,
   // The exported module's declarations (and those they import), and the config's JSON Schema.
   /^dist\/lib\/core\/(cli|config|config-checks)\.d\.mts$/,
   /^build\.config\.schema\.json$/,
