@@ -40,7 +40,8 @@ const MANAGERS = [
   {
     pm: 'yarn',
     lockfile: 'yarn.lock',
-    install: ['npx', '--yes', '-p', '@yarnpkg/cli-dist@4.5.3', 'yarn', 'install'],
+    // --no-immutable: this install writes the fixture's lockfile, which Yarn 2+ refuses on CI (CI=true) by default.
+    install: ['npx', '--yes', '-p', '@yarnpkg/cli-dist@4.5.3', 'yarn', 'install', '--no-immutable'],
     workspace: true,
     lifecycle: 'postinstall',
     declared: 'yarn@4.5.3',

@@ -119,7 +119,8 @@ describe('container arguments', () => {
 
   it('runs as the given user with the repo at its own path, HOME writable and safe.directory set', () => {
     const joined = args.join(' ')
-    expect(joined).toMatch(/^run --rm --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
+    // No --rm: the container is removed after its log could be read (runContainer).
+    expect(joined).toMatch(/^run --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
     expect(joined).toContain('--volume /src/repo:/src/repo --volume /src/main/.git:/src/main/.git --workdir /src/repo')
     expect(joined).toContain('uid=1000,gid=1001')
     expect(joined).toContain('--env GIT_CONFIG_KEY_0=safe.directory --env GIT_CONFIG_VALUE_0=/src/repo')
