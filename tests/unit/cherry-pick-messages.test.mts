@@ -289,12 +289,12 @@ describe('the whole text of each message', () => {
     ])
     expect(prerequisitesText('r1', { prerequisites: [], attempts: one })).toEqual(["No earlier commit that changes these files is missing from `r1`: the conflict is with `r1`'s own changes.", ''])
     expect(prerequisitesText('r1', {})).toEqual([])
-    const two = [one[0], { prerequisites: [sha('e'), sha('f')], conflicts: ['y.txt'], at: sha('3') }]
+    const two = [{ ...one[0], conflicts: ['x.txt', 'w.txt'] }, { prerequisites: [sha('e'), sha('f')], conflicts: ['y.txt', 'z.txt'], at: sha('3') }]
     expect(prerequisitesText('r1', { prerequisites: [pre('e', 9), pre('f')], prerequisitesCommand: 'CMD', attempts: two })).toEqual([
       'Two attempts, both aborted:',
       '',
-      `1. alone: conflicts in \`x.txt\` (picking ${sha('2').slice(0, 12)});`,
-      `2. with the 2 prerequisites below first: conflicts in \`y.txt\` (picking ${sha('3').slice(0, 12)}).`,
+      `1. alone: conflicts in \`x.txt\`, \`w.txt\` (picking ${sha('2').slice(0, 12)});`,
+      `2. with the 2 prerequisites below first: conflicts in \`y.txt\`, \`z.txt\` (picking ${sha('3').slice(0, 12)}).`,
       '',
       '`r1` lacks earlier changes to these files (not picked there with `-x`, no commit with the same patch), oldest first:',
       '',

@@ -23,6 +23,7 @@ const KIND_NAMES: Record<MergeKind, string> = {
   squash: 'a squash merge',
   rebase: 'a rebase merge',
   merge: 'a merge commit',
+  // Stryker disable next-line StringLiteral: a source without a pull request is never named by its kind
   commit: 'a commit',
 }
 
