@@ -19,6 +19,7 @@ export default defineConfig({
       'tests/unit/content-tag-manifest.test.mts',
       'tests/unit/ls-remote.test.mts',
       'tests/unit/cherry-pick-messages.test.mts',
+      'tests/unit/cherry-pick-prerequisites.test.mts',
       'tests/unit/ecr.test.mts',
     ],
     // Stryker runs the tests in a copy of the repository that is not a git checkout: the

@@ -2,6 +2,7 @@
 // request titles and bodies, comments), pure functions of what happened. The messages
 // about prerequisites and several sources: cherry-pick-prerequisites.test.mts.
 import { describe, expect, it } from 'vitest'
+import { commandFor } from '../../lib/core/cli.mts'
 import { code } from '../../lib/bots/github.mts'
 import {
   closedReply,
@@ -14,6 +15,7 @@ import {
   pickBody,
   pickTitle,
   prerequisiteLine,
+  prerequisitesCommand,
   prerequisitesText,
   refusedComment,
   untrustedMarker,
@@ -202,5 +204,141 @@ describe('prerequisites in messages', () => {
     expect(body.startsWith(`Cherry-pick of commit ${'a'.repeat(40)} onto \`release-1.0\`.\n\n**Prerequisites**: picking commit ${'a'.repeat(40)} alone conflicted in \`app.txt\`.`)).toBe(true)
     expect(body.indexOf(`- ${prerequisiteLine(prereq('e'))}`)).toBeLessThan(body.indexOf('Picked with `git cherry-pick -x`:'))
     expect(body).not.toContain('Original pull request')
+  })
+})
+
+describe('the whole text of each message', () => {
+  const sha = (c: string) => c.repeat(40)
+  const pull = (number: number, kind: Source['kind']): Source => ({
+    pull: { number, title: `T${number}`, url: `https://github.com/acme/app/pull/${number}`, author: 'ann', labels: [], base: 'main' },
+    title: `T${number}`,
+    kind,
+    commits: [sha(String(number % 10))],
+    mainline: kind === 'merge',
+  })
+  const commit: Source = { title: 'c', kind: 'commit', commits: [sha('b')], mainline: false }
+  const pre = (c: string, pr?: number): Prerequisite => ({ sha: sha(c), subject: `s${c}`, mainline: false, files: ['x.txt'], ...(pr ? { pull: { number: pr, title: `P${pr}`, url: `u${pr}` } } : {}) })
+
+  it('a branch for several sources is named after the first and the last', () => {
+    const several = { ...commit, parts: [pull(12, 'squash'), pull(13, 'rebase'), commit] }
+    expect(headBranchName(several, 'r1')).toBe(`cherry-pick/12-${sha('b').slice(0, 12)}-to-r1`)
+    expect(headBranchName({ ...commit, parts: [pull(12, 'squash')] }, 'r1')).toBe('cherry-pick/12-to-r1')
+  })
+
+  it('a pull request body for several sources, with the prerequisites it brought and the files left in conflict', () => {
+    const several: Source = { ...commit, parts: [pull(12, 'squash'), pull(13, 'rebase'), pull(14, 'merge'), commit] }
+    const brought = { prerequisites: [pre('e', 9)], first: { prerequisites: [], conflicts: ['x.txt', 'y.txt'], at: sha('2') } }
+    const body = pickBody(several, 'r1', [{ sha: 'c1', from: 'a1' }, { sha: 'c2', from: 'a2' }], ['x.txt'], brought)
+    const what = `#12, #13, #14, commit ${sha('b')}`
+    expect(body).toBe(
+      [
+        `Cherry-pick of ${what} onto \`r1\`, in this order.`,
+        '',
+        'Original pull request: https://github.com/acme/app/pull/12 (a squash merge).',
+        'Original pull request: https://github.com/acme/app/pull/13 (a rebase merge).',
+        'Original pull request: https://github.com/acme/app/pull/14 (a merge commit).',
+        '',
+        `**Prerequisites**: picking ${what} alone conflicted in \`x.txt\`, \`y.txt\`. These earlier commits change those files and were not on \`r1\` (no cherry-pick of them there, no commit with the same patch), so they were picked first, oldest first:`,
+        '',
+        `- ${prerequisiteLine(pre('e', 9))}`,
+        '',
+        'Picked with `git cherry-pick -x`:',
+        '',
+        '- c1 (cherry picked from commit a1)',
+        '- c2 (cherry picked from commit a2)',
+        '',
+        '**Conflicts**: these files were committed with conflict markers; resolve them on this branch, then mark the pull request ready for review:',
+        '',
+        '- `x.txt`',
+      ].join('\n'),
+    )
+    expect(pickBody(commit, 'r1', [{ sha: 'c1', from: 'a1' }])).toBe(
+      [`Cherry-pick of commit ${sha('b')} onto \`r1\`.`, '', 'Picked with `git cherry-pick -x`:', '', '- c1 (cherry picked from commit a1)'].join('\n'),
+    )
+  })
+
+  it('the command that picks the prerequisites first: by pull request when all have one, else by commit, each once', () => {
+    const cmd = commandFor('cherry-pick')
+    expect(prerequisitesCommand([pre('e', 9), pre('f', 9)], pull(12, 'squash'), 'r 1')).toBe(`${cmd} --pr 9 --pr 12 --to $'r 1'`)
+    expect(prerequisitesCommand([pre('e', 9), pre('f')], pull(12, 'squash'), 'r1')).toBe(`${cmd} --commit ${sha('e')} --commit ${sha('f')} --commit ${sha('2')} --to r1`)
+    expect(prerequisitesCommand([pre('e', 9)], { ...commit, parts: [pull(12, 'squash'), commit] }, 'r1')).toBe(`${cmd} --commit ${sha('e')} --commit ${sha('2')} --commit ${sha('b')} --to r1`)
+  })
+
+  it('the manual commands keep runs of commits that share -m 1 together', () => {
+    const mixed: Source = { ...commit, parts: [pull(11, 'merge'), pull(14, 'merge'), commit, pull(15, 'squash')] }
+    expect(manualCommands('origin', mixed, 'r1', 'b1').split('\n').filter((l) => l.startsWith('git cherry-pick'))).toEqual([
+      `git cherry-pick -x -m 1 ${sha('1')} ${sha('4')}`,
+      `git cherry-pick -x ${sha('b')} ${sha('5')}`,
+    ])
+  })
+
+  it('what the target lacks: one attempt with prerequisites and the command, one without any, two attempts', () => {
+    const one = [{ prerequisites: [], conflicts: ['x.txt'], at: sha('2') }]
+    expect(prerequisitesText('r1', { prerequisites: [pre('e', 9), pre('f')], prerequisitesCommand: 'CMD', attempts: one })).toEqual([
+      '`r1` lacks earlier changes to these files (not picked there with `-x`, no commit with the same patch), oldest first:',
+      '',
+      `- ${prerequisiteLine(pre('e', 9))}`,
+      `- ${prerequisiteLine(pre('f'))}`,
+      '',
+      'To pick them and this in order (or run again with `--with-prerequisites`):',
+      '',
+      '```sh',
+      'CMD',
+      '```',
+      '',
+    ])
+    expect(prerequisitesText('r1', { prerequisites: [], attempts: one })).toEqual(["No earlier commit that changes these files is missing from `r1`: the conflict is with `r1`'s own changes.", ''])
+    expect(prerequisitesText('r1', {})).toEqual([])
+    const two = [{ ...one[0], conflicts: ['x.txt', 'w.txt'] }, { prerequisites: [sha('e'), sha('f')], conflicts: ['y.txt', 'z.txt'], at: sha('3') }]
+    expect(prerequisitesText('r1', { prerequisites: [pre('e', 9), pre('f')], prerequisitesCommand: 'CMD', attempts: two })).toEqual([
+      'Two attempts, both aborted:',
+      '',
+      `1. alone: conflicts in \`x.txt\`, \`w.txt\` (picking ${sha('2').slice(0, 12)});`,
+      `2. with the 2 prerequisites below first: conflicts in \`y.txt\`, \`z.txt\` (picking ${sha('3').slice(0, 12)}).`,
+      '',
+      '`r1` lacks earlier changes to these files (not picked there with `-x`, no commit with the same patch), oldest first:',
+      '',
+      `- ${prerequisiteLine(pre('e', 9))}`,
+      `- ${prerequisiteLine(pre('f'))}`,
+      '',
+    ])
+    const twoAtPrerequisite = [one[0], { prerequisites: [sha('e')], conflicts: ['y.txt'], at: sha('e') }]
+    expect(prerequisitesText('r1', { prerequisites: [pre('e', 9)], attempts: twoAtPrerequisite })[3]).toBe(
+      `2. with the 1 prerequisite below first: conflicts in \`y.txt\` (picking ${sha('e').slice(0, 12)}, a prerequisite).`,
+    )
+  })
+
+  it('the conflict comment, whole', () => {
+    expect(conflictComment('origin', commit, 'r1', 'b1', ['x.txt', 'y.txt'])).toBe(
+      [
+        'Cherry-pick onto `r1` stopped: conflicts in',
+        '',
+        '- `x.txt`',
+        '- `y.txt`',
+        '',
+        'To do it by hand:',
+        '',
+        '```sh',
+        manualCommands('origin', commit, 'r1', 'b1'),
+        '```',
+        '',
+        'then open a pull request from `b1` into `r1`. Or run the script with `--draft-on-conflict` to get a draft pull request with the conflict markers committed.',
+      ].join('\n'),
+    )
+  })
+
+  it('the comment on a created pick counts its commits and prerequisites, singular and plural', () => {
+    const created = (extra: Partial<TargetResult>) => createdComment({ branch: 'r1', status: 'created', pull: { number: 7, url: 'u7' }, ...extra } as TargetResult)
+    expect(created({})).toBe('Cherry-picked onto `r1`: #7 (u7), 0 commits.')
+    expect(created({ picked: [{ sha: 'c', from: 'a' }], prerequisites: [pre('e', 9)] })).toBe(
+      ['Cherry-picked onto `r1`: #7 (u7), 1 commit.', '', 'It brings 1 prerequisite first (picking alone conflicted; see the pull request):', '', `- ${prerequisiteLine(pre('e', 9))}`].join('\n'),
+    )
+    expect(created({ prerequisites: [pre('e', 9), pre('f')] }).split('\n')[2]).toBe('It brings 2 prerequisites first (picking alone conflicted; see the pull request):')
+  })
+
+  it('the reply to an untrusted commenter, whole', () => {
+    expect(untrustedReply('bob', 'release-1.0', 'cherry-pick/')).toBe(
+      'Thanks @bob! Only people with write, maintain or admin access to the repository can start a cherry-pick, so nothing was done. A maintainer can comment `/cherry-pick release-1.0` or add the label `cherry-pick/release-1.0`. (Further `/cherry-pick` comments from you on this pull request get no reply.) <!-- cherry-pick: untrusted reply to @bob -->',
+    )
   })
 })

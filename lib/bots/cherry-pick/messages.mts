@@ -9,6 +9,7 @@ import type { Attempt, MergeKind, PickContext, PickedCommit, PickStep, Prerequis
 
 /** `cherry-pick/<pr>-to-<target>`; several: `cherry-pick/<first>-<last>-to-<target>`. */
 export function headBranchName(source: Pick<Source, 'pull' | 'commits' | 'parts'>, target: string): string {
+  // Stryker disable next-line Regex: a label holds `#` only at its start (`#12`; a commit's is hex)
   const id = (s: Pick<Source, 'pull' | 'commits'>) => sourceLabel(s).replace(/^#/, '')
   const parts = source.parts ?? [source]
   return `cherry-pick/${parts.length > 1 ? `${id(parts[0])}-${id(parts[parts.length - 1])}` : id(parts[0])}-to-${target}`
@@ -22,6 +23,7 @@ const KIND_NAMES: Record<MergeKind, string> = {
   squash: 'a squash merge',
   rebase: 'a rebase merge',
   merge: 'a merge commit',
+  // Stryker disable next-line StringLiteral: a source without a pull request is never named by its kind
   commit: 'a commit',
 }
 
