@@ -253,16 +253,16 @@ const signingSection = refine(signingFields, (v, at) => {
 })
 
 // ecr.moveTags: tag names, `*` matching any run of characters (ECR's WILDCARD filters).
-const ECR_TAG_FILTER = '^[A-Za-z0-9_.*-]{1,128}$'
+const ECR_TAG_FILTER = /^[A-Za-z0-9_.*-]{1,128}$/
 const ecrTagFilters = check(
   (v, at) => {
     const list = strList()(v, at) as string[]
     list.forEach((tag, i) => {
-      if (!new RegExp(ECR_TAG_FILTER).test(tag)) fail(`${at}[${i}]`, 'a tag name (letters, digits, "_", ".", "-"), "*" matching any characters', tag)
+      if (!ECR_TAG_FILTER.test(tag)) fail(`${at}[${i}]`, 'a tag name (letters, digits, "_", ".", "-"), "*" matching any characters', tag)
     })
     return list
   },
-  { type: 'array', items: { type: 'string', pattern: ECR_TAG_FILTER } },
+  { type: 'array', items: { type: 'string', pattern: ECR_TAG_FILTER.source } },
 )
 
 const generatedEntry = object({ name: required(generatedName), command: required(strList(1)), paths: required(repoGlobs) })

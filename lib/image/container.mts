@@ -212,19 +212,15 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     if (result.exitCode === 0) success(`${step}: ${command} ${took}`)
     else failure(`${step} failed with exit code ${result.exitCode}: ${command} ${took}`)
   }
-  const { out, missed } = await runContainer(name, runArgs(name, spec, plans, marker), (run) =>
-    run.stdout.on('data', (d: Buffer) => {
-      pending += String(d)
-      const lines = pending.split('\n')
-      pending = lines.pop()!
-      lines.forEach(onLine)
-    }),
-  )
-  if (missed !== undefined) {
-    const lines = missed.split('\n')
-    if (lines.at(-1) === '') lines.pop()
+  // Output comes in chunks: whole lines go to onLine, a partial one waits for the rest.
+  const feed = (text: string) => {
+    pending += text
+    const lines = pending.split('\n')
+    pending = lines.pop()!
     lines.forEach(onLine)
   }
+  const { out, missed } = await runContainer(name, runArgs(name, spec, plans, marker), (run) => run.stdout.on('data', (d: Buffer) => feed(String(d))))
+  if (missed !== undefined) feed(missed)
   if (pending) onLine(pending)
   // Interrupted: the cleanup removed the container and is about to exit 130/143.
   if (interrupted()) return results
