@@ -4,8 +4,9 @@
 #   docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v "$PWD:$PWD" -w "$PWD" \
 #     ghcr.io/acme/ci-build-scripts image-tag --image
 #
-# (`docker run IMAGE <script> [flags]` runs scripts/<script>.mts through
-# bin/ci-build-scripts.mjs, the package's `ci-build-scripts` command; mount the checkout
+# (`docker run IMAGE <script> [flags]` runs dist/scripts/<script>.mjs, built from
+# scripts/<script>.mts, through bin/ci-build-scripts.mjs, the package's
+# `ci-build-scripts` command, in one Node process; mount the checkout
 # at its own path, so that the containers the scripts start can mount it too. The
 # repository needs no Node.js of its own: see "Use it in your repository" in README.md.)
 #
@@ -18,13 +19,16 @@ ARG BUILD_IMAGE
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /opt/ci-build-scripts
-COPY package.json package-lock.json .npmrc ./
-# The build image holds every dependency already: keep the runtime ones.
-RUN cp -a /opt/deps/node_modules node_modules \
- && npm prune --omit=dev --offline --no-audit --no-fund
+COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
 COPY bin/ bin/
 COPY lib/ lib/
 COPY scripts/ scripts/
+# The build image holds every dependency already: build the JavaScript with its
+# TypeScript (as prepack does for the npm package), then keep the runtime dependencies.
+RUN cp -a /opt/deps/node_modules node_modules \
+ && npm run build \
+ && npm prune --omit=dev --offline --no-audit --no-fund \
+ && rm tsconfig.json tsconfig.build.json .npmrc
 
 FROM node:20-bookworm-slim
 # procps: zx stops a command's process tree (a timeout, an interrupt) through `ps`.

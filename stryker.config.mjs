@@ -10,11 +10,16 @@
 import fs from 'node:fs'
 
 /** Whole modules: every function pure. */
-const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts']
+const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts', 'lib/image/gantt.mts', 'lib/image/dockerfile.mts', 'lib/image/image-ref.mts', 'lib/core/ls-remote.mts', 'lib/bots/cherry-pick/messages.mts', 'lib/publish/immutable-tags.mts']
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {
   'lib/publish/publish-plan.mts': ['decideAction', 'isBuildOf', 'mayReuse', 'publishJson', 'finalImage', 'short', 'describePlan', 'refusalMessage'],
+  'lib/publish/prune.mts': ['day', 'planPrune', 'accessoryKind', 'describePrunePlan'],
+  'lib/image/content-tag.mts': ['selectInputs', 'manifestText', 'buildImageRepository', 'treeBlobs'],
+  'lib/image/registry.mts': ['parseWwwAuthenticate', 'checkedDigest'],
+  'lib/image/registry-credentials.mts': ['registryHost', 'envCredentials'],
+  'lib/image/ecr.mts': ['ecrHost', 'ecrSettings', 'tagMatches', 'tagMayMove', 'explainImmutablePush', 'isImmutableRefusal', 'skippedMoveWarning', 'refusedMoveMessage'],
 }
 
 /**

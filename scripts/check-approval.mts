@@ -11,16 +11,18 @@
 //      verdict, and one's latest verdict is an approval of exactly that commit.
 //   5. Report: GitHub Actions outputs (approved, pr, sha, reviewer), JSON with --json.
 //      "Not approved" is an answer, not a failure: exit 0 either way.
-import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, UsageError, type CommandSpec } from '../lib/core/cli.mts'
 import { loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
 import { findApproval } from '../lib/bots/approval.mts'
-import { githubClient, parseRepoSlug, readGitHubToken, setActionsOutputs } from '../lib/bots/github.mts'
+import { githubClient, parseRepoSlug, readGitHubToken } from '../lib/bots/github.mts'
+import { setActionsOutputs } from '../lib/core/ci-runner.mts'
 import { info, step, success } from '../lib/core/log.mts'
 
-const usage = `
-Usage: npx zx scripts/check-approval.mts --sha SHA --actor LOGIN
-
+const command = {
+  name: 'check-approval',
+  synopsis: ['--sha SHA --actor LOGIN'],
+  about: `
 Is commit SHA the head of an open pull request that someone with write, maintain or
 admin access approved, at exactly that commit, with no such reviewer's changes requested,
 and did such a person (LOGIN) start this run? Permissions are asked from GitHub now, so a
@@ -28,17 +30,16 @@ reviewer who has lost access no longer counts. With trust.team in build.config.j
 ("org/team-slug"), that team's active members are trusted too (a pending invitation is
 not membership). (An approval of an earlier commit does not count, nor one dismissed or
 followed by a request for changes.) Exit 0 with the answer either way.
-
-Options:
-  --sha SHA            the commit (40 hex digits), e.g. github.event.workflow_run.head_sha
-  --actor LOGIN        who started the run: github.event.workflow_run.triggering_actor.login
-  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY)
-  --repo DIR           the checkout of the default branch whose build.config.json says
-                       whom to trust (default: the repository of the current directory)
-  --config FILE        the config file (default: <repo>/build.config.json; optional)
-  --json               print { approved, pr, sha, reviewer, reason } on stdout
-  -h, --help           show this help
-
+`,
+  flags: {
+    sha: { type: 'string', value: 'SHA', help: 'the commit (40 hex digits), e.g. github.event.workflow_run.head_sha' },
+    actor: { type: 'string', value: 'LOGIN', help: 'who started the run: github.event.workflow_run.triggering_actor.login' },
+    'github-repo': { type: 'string', value: 'O/N', help: 'the GitHub repository (default: GITHUB_REPOSITORY)' },
+    repo: { type: 'string', value: 'DIR', help: 'the checkout of the default branch whose build.config.json says whom to trust (default: the repository of the current directory)' },
+    config: { type: 'string', value: 'FILE', help: 'the config file (default: <repo>/build.config.json; optional)' },
+    json: { help: 'print { approved, pr, sha, reviewer, reason } on stdout' },
+  },
+  more: `
 Environment:
   GITHUB_TOKEN (or GH_TOKEN)  a token that can read pull requests and the repository's
                               metadata (collaborator permissions) (required); with
@@ -49,11 +50,12 @@ Environment:
 
 Exit codes: 0 answered, 1 the API failed (a team membership that cannot be read
 included: nobody is trusted on a failed check), 2 bad usage or config.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and token.
-  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['json'], string: ['sha', 'actor', 'github-repo', 'repo', 'config'] })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const env = process.env
   const sha = flag(flags, 'sha')?.toLowerCase()

@@ -16,45 +16,25 @@
 //      milestone, auto-merge as configured) or report the existing one, comment on the original(s).
 //   7. Report: a summary on stderr, JSON with --json, GitHub Actions outputs; exit 1 if a target failed.
 import { fs } from 'zx'
-import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
-import {
-  actionsOutputs,
-  checkTargets,
-  closedReply,
-  combineSources,
-  commentOn,
-  FAILED_STATUSES,
-  getPull,
-  labelForMerge,
-  labelledComment,
-  manualRequest,
-  pickContext,
-  pickOnto,
-  refusedComment,
-  resultJson,
-  sourceFromCommit,
-  sourceLabel,
-  sourceFromPull,
-  summaryRows,
-  triggerFromEvent,
-  untrustedReply,
-  replyOnceToUntrusted,
-  USAGE_REPLY,
-  type EventPayload,
-  type PullData,
-  type Source,
-  type TargetResult,
-} from '../lib/bots/cherry-pick.mts'
+import { flag, main, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../lib/core/cli.mts'
+import { checkTargets, pickContext } from '../lib/bots/cherry-pick/context.mts'
+import { closedReply, labelledComment, refusedComment, untrustedReply, USAGE_REPLY } from '../lib/bots/cherry-pick/messages.mts'
+import { pickOnto } from '../lib/bots/cherry-pick/pick.mts'
+import { commentOn, labelForMerge, replyOnceToUntrusted } from '../lib/bots/cherry-pick/pull-request.mts'
+import { actionsOutputs, resultJson, summaryRows } from '../lib/bots/cherry-pick/report.mts'
+import { manualRequest, triggerFromEvent, type EventPayload } from '../lib/bots/cherry-pick/request.mts'
+import { combineSources, getPull, sourceFromCommit, sourceFromPull, sourceLabel, type PullData } from '../lib/bots/cherry-pick/source.mts'
+import { FAILED_STATUSES, type Source, type TargetResult } from '../lib/bots/cherry-pick/types.mts'
 import { defaultCherryPick, loadConfig } from '../lib/core/config.mts'
 import { repoInfo } from '../lib/core/git.mts'
-import { githubClient, permissionOf, readGitHubToken, setActionsOutputs, trustedRoles } from '../lib/bots/github.mts'
+import { githubClient, permissionOf, readGitHubToken, trustedRoles } from '../lib/bots/github.mts'
+import { setActionsOutputs } from '../lib/core/ci-runner.mts'
 import { info, step, table } from '../lib/core/log.mts'
 
-const usage = `
-Usage: npx zx scripts/cherry-pick.mts --pr N [--pr M...] --to BRANCH [--to BRANCH...]
-       npx zx scripts/cherry-pick.mts --commit SHA [--commit SHA...] --to BRANCH
-       npx zx scripts/cherry-pick.mts              (on GitHub Actions: reads the event)
-
+const command = {
+  name: 'cherry-pick',
+  synopsis: ['--pr N [--pr M...] --to BRANCH [--to BRANCH...]', '--commit SHA [--commit SHA...] --to BRANCH', '(on GitHub Actions: reads the event)'],
+  about: `
 Pick a merged pull request (as it was merged: squash, rebase or merge commit) onto
 release branches with \`git cherry-pick -x\`, push cherry-pick/<pr>-to-<branch> and open
 a pull request "[<branch>] <title>" for each. Several --pr (or --commit) are picked in
@@ -67,25 +47,20 @@ source branch, since it forked from the target, that change the conflicting file
 are not on the target (no "cherry picked from commit" trailer naming them there, no
 commit with the same patch id), oldest first, with their pull requests, and the one
 command that picks them and this in order.
-
-Options:
-  --pr N               a merged pull request to pick (repeatable: picked in this order)
-  --commit SHA         a commit to pick, without a pull request (repeatable)
-  --to BRANCH          a target branch (repeatable); must exist on the remote and
-                       match cherryPick.targetBranches
-  --with-prerequisites on a conflict, try again with the prerequisites picked first;
-                       if that applies cleanly, open one pull request that says which it
-                       brought and why; if not, abort and report both attempts
-  --draft-on-conflict  on a conflict, commit the conflict markers and open a draft
-                       pull request labelled cherry-pick-conflict (instead of a comment;
-                       with --with-prerequisites, only when both attempts conflict)
-  --json               print the result per target as JSON on stdout
-  --repo DIR           the repository (default: the one containing the current directory)
-  --remote NAME        the git remote to fetch from and push to (default: origin)
-  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)
-  --config FILE        the config file (default: <repo>/build.config.json; optional)
-  -h, --help           show this help
-
+`,
+  flags: {
+    pr: { type: 'repeatable', value: 'N', help: 'a merged pull request to pick (repeatable: picked in this order)' },
+    commit: { type: 'repeatable', value: 'SHA', help: 'a commit to pick, without a pull request (repeatable)' },
+    to: { type: 'repeatable', value: 'BRANCH', help: 'a target branch (repeatable); must exist on the remote and match cherryPick.targetBranches' },
+    'with-prerequisites': { help: 'on a conflict, try again with the prerequisites picked first; if that applies cleanly, open one pull request that says which it brought and why; if not, abort and report both attempts' },
+    'draft-on-conflict': { help: 'on a conflict, commit the conflict markers and open a draft pull request labelled cherry-pick-conflict (instead of a comment; with --with-prerequisites, only when both attempts conflict)' },
+    json: { help: 'print the result per target as JSON on stdout' },
+    repo: PROJECT_FLAGS.repo,
+    remote: { type: 'string', value: 'NAME', help: 'the git remote to fetch from and push to (default: origin)' },
+    'github-repo': { type: 'string', value: 'O/N', help: 'the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)' },
+    config: { type: 'string', value: 'FILE', help: 'the config file (default: <repo>/build.config.json; optional)' },
+  },
+  more: `
 Environment:
   GITHUB_TOKEN (or GH_TOKEN)   token that can push branches, open PRs and comment (required)
   GITHUB_API_URL               the API server (default https://api.github.com)
@@ -100,16 +75,12 @@ reviewers), "milestone": true (the original's milestone), "autoMerge": true or
 
 Exit codes: 0 done (or nothing to do), 1 a target failed (conflict, push, API),
 2 bad usage (flags, a target that does not exist or match, a PR that is not merged).
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags, config, token.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['json', 'draft-on-conflict', 'with-prerequisites'],
-    string: ['repo', 'config', 'remote', 'github-repo'],
-    repeatable: ['to', 'pr', 'commit'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const env = process.env
   const manual = manualRequest({ pr: flags.pr, commit: flags.commit, to: flags.to })

@@ -7,39 +7,31 @@
 //   3. Print the tag (or the ref, the manifest, JSON), or check/rewrite CI configs:
 //      each static reference to the build image must have the current tag and, once the
 //      registry has that tag, its digest (`<ref>:<tag>@sha256:...`).
-import { main, parseFlags, WorkError } from '../lib/core/cli.mts'
+import { commandFor, main, parseFlags, PROJECT_FLAGS, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { registryDigestLookup, syncRefs, type RefFinding } from '../lib/image/ci-refs.mts'
 import { buildImageRepository, computeBuildImageTag } from '../lib/image/content-tag.mts'
 import { signatureVerifier } from '../lib/image/signature.mts'
 
-const usage = `
-Usage: npx zx scripts/image-tag.mts [options]
-
+const command = {
+  name: 'image-tag',
+  about: `
 Print the build image's tag: a git object id over the files listed in
 buildImage.inputs of build.config.json (working-tree content, so a local change
 gives a new tag). Results go to stdout, logs to stderr.
-
-Options:
-  --image           print the full ref (<registry>/<name>:<tag>) instead of the tag
-  --manifest        print the manifest the tag is the hash of (git ls-tree format)
-  --json            print {"tag", "image", "inputs"} as JSON
-  --check-refs      exit 1 if .circleci/config.yml or .github/workflows/*.yml name
-                    the build image with another tag (lists the stale lines), or by
-                    tag alone though its registry has the tag (the digest must be
-                    pinned: <ref>:<tag>@sha256:...), or pinned by a digest the
-                    registry's tag no longer has (the tag was overwritten). A tag the
-                    registry does not have yet (the default branch pushes it after the
-                    merge) is accepted by tag alone, saying so.
-  --write-refs      rewrite stale and unpinned references to the current tag, pinned
-                    by the registry's digest when it has the tag, in place; never
-                    changes a pin the registry contradicts (exit 1)
-  --repo DIR        the repository (default: the one containing the current directory)
-  --config FILE     the config file (default: <repo>/build.config.json)
-  --registry HOST   override the registry (env: REGISTRY; empty = local-only)
-  -h, --help        show this help
-
+`,
+  flags: {
+    image: { help: 'print the full ref (<registry>/<name>:<tag>) instead of the tag' },
+    manifest: { help: 'print the manifest the tag is the hash of (git ls-tree format)' },
+    json: { help: 'print {"tag", "image", "inputs"} as JSON' },
+    'check-refs': { help: 'exit 1 if .circleci/config.yml or .github/workflows/*.yml name the build image with another tag (lists the stale lines), or by tag alone though its registry has the tag (the digest must be pinned: <ref>:<tag>@sha256:...), or pinned by a digest the registry\'s tag no longer has (the tag was overwritten). A tag the registry does not have yet (the default branch pushes it after the merge) is accepted by tag alone, saying so.' },
+    'write-refs': { help: 'rewrite stale and unpinned references to the current tag, pinned by the registry\'s digest when it has the tag, in place; never changes a pin the registry contradicts (exit 1)' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: PROJECT_FLAGS.registry,
+  },
+  more: `
 Environment (--check-refs, --write-refs):
   REGISTRY_USERNAME, REGISTRY_PASSWORD  credentials to read the digest from the registry
                     a reference names (else the Docker config, else anonymous; a
@@ -48,15 +40,12 @@ Environment (--check-refs, --write-refs):
 
 Exit codes: 0 ok, 1 --check-refs found stale, unpinned or overwritten references (or
 --write-refs met an overwritten one), 2 bad usage or config.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and config.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['image', 'manifest', 'json', 'check-refs', 'write-refs'],
-    string: ['repo', 'config', 'registry'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const { repo, config } = await openProject(flags)
 
@@ -78,7 +67,7 @@ await main(async () => {
       throw new WorkError(
         left.every((r) => r.status === 'overwritten')
           ? `the registry contradicts the digest pinned in ${files}: the content tag was pushed over. Find out who pushed it before pinning anything (delete the old digest by hand only once you trust the image)`
-          : `build image references to fix in ${files}; run: npx zx scripts/image-tag.mts --write-refs (and commit)`,
+          : `build image references to fix in ${files}; run: ${commandFor('image-tag')} --write-refs (and commit)`,
       )
     }
     const fixed = stale.length - left.length

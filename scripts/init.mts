@@ -9,23 +9,25 @@
 //      project's final image), merge into an existing CircleCI config; --force overwrites.
 //      With --dry-run show the plan and stop.
 //   5. Write; print what happened to each file and the next command.
-import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../lib/core/cli.mts'
 import { git, repoInfo } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { defaultImageName, detectProject } from '../lib/init/project.mts'
 import { initFiles } from '../lib/init/templates.mts'
 import { planWrites, summary, writePlanned } from '../lib/init/write.mts'
 
-const usage = `
-Usage: npx ci-build-scripts init [options]
-
+const command = {
+  name: 'init',
+  about: `
 Write what this repository needs to run its CI with ci-build-scripts, for the project
 it finds at the repository root:
   Go (go.mod)            Dockerfile.build on debian:bookworm-slim with Go and
                          \`go mod download\`; steps \`go test ./...\` / \`go build ./...\`
                          (\`make test\` / \`make build\` when the Makefile has them)
   Node (package.json +   Dockerfile.build on node:20-bookworm-slim with the lockfile's
-  a lockfile)            dependencies; steps from the test and build scripts
+  a lockfile)            dependencies (npm, pnpm, Yarn 1, or Yarn 2+ with a node_modules;
+                         the version packageManager declares); steps from the test and
+                         build scripts
   anything else          a commented skeleton: test-and-build fails, saying what to
                          fill in, until it is done
 and for all: Dockerfile (the final image, FROM the build image), .dockerignore,
@@ -40,30 +42,24 @@ An existing file is never overwritten (but with --force) and never a reason to s
   anything else          left as it was
 What happened to each file (written, merged, left as it was) goes to stdout; the next
 command to run to stderr.
-
-Options:
-  --registry HOST       where images go, e.g. ghcr.io/acme (default: none, local-only:
-                        nothing is pushed and the CI configs have no push-images job)
-  --base IMAGE          the build image's base (default: debian:bookworm-slim for Go,
-                        node:20-bookworm-slim for Node)
-  --name NAME           the final image's name; the build image is NAME-build
-                        (default: from go.mod's module, package.json's name, or the directory)
-  --default-branch B    the branch that pushes and publishes (default: the current branch)
-  --force               overwrite files that exist (an existing CircleCI config too)
-  --dry-run             print the files and what would happen to each; write nothing
-  --repo DIR            the repository (default: the one containing the current directory)
-  -h, --help            show this help
-
+`,
+  flags: {
+    registry: { type: 'string', value: 'HOST', help: 'where images go, e.g. ghcr.io/acme (default: none, local-only: nothing is pushed and the CI configs have no push-images job)' },
+    base: { type: 'string', value: 'IMAGE', help: 'the build image\'s base (default: debian:bookworm-slim for Go, node:20-bookworm-slim for Node)' },
+    name: { type: 'string', value: 'NAME', help: 'the final image\'s name; the build image is NAME-build (default: from go.mod\'s module, package.json\'s name, or the directory)' },
+    'default-branch': { type: 'string', value: 'B', help: 'the branch that pushes and publishes (default: the current branch)' },
+    force: { help: 'overwrite files that exist (an existing CircleCI config too)' },
+    'dry-run': { help: 'print the files and what would happen to each; write nothing' },
+    repo: PROJECT_FLAGS.repo,
+  },
+  more: `
 Exit codes: 0 done (whatever existed); 2 bad usage or not a git repository.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and the repository.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['force', 'dry-run'],
-    string: ['registry', 'base', 'name', 'default-branch', 'repo'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const repo = await repoInfo(flag(flags, 'repo') ?? process.cwd())
   const name = flag(flags, 'name')

@@ -4,39 +4,44 @@
 //   1. Read the flags; sort the files given into timing reports (.json) and JUnit (.xml).
 //   2. The timing reports: the proposal's table with a row per shard and the critical
 //      path (the slowest shard); check that the shards are one set (1..N, the same split).
-//   3. Print the table (stdout); append it to $GITHUB_STEP_SUMMARY; write --report FILE.
+//   3. Print the table (stdout); append a chart of the shards and the table to
+//      $GITHUB_STEP_SUMMARY; write --report FILE.
 //   4. The JUnit files: merged into --junit FILE (the next run's --timings).
 import fs from 'node:fs'
 import path from 'node:path'
-import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { appendStepSummary } from '../lib/core/ci-runner.mts'
+import { flag, main, parseFlags, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { compareBytes } from '../lib/core/git.mts'
-import { failure, info, markdownTable, success, table, warn } from '../lib/core/log.mts'
-import { mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/image/shard-reports.mts'
+import { failure, info, success, table, warn } from '../lib/core/log.mts'
+import { mergedMarkdown, mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/image/shard-reports.mts'
 
-const usage = `
-Usage: npx zx scripts/merge-reports.mts [options] PATH...
-
+const command = {
+  name: 'merge-reports',
+  synopsis: ['[options] PATH...'],
+  about: `
 Merge the reports of N shards of test-and-build (--shard K/N). Each PATH is a file or
 a directory searched recursively: *.json files are timing reports (test-and-build
 --report), *.xml files are JUnit.
 
 Prints the timing table on stdout: a row per shard (units, image, test, build, total,
 result) and the critical path, the slowest shard, which is the job's wall time.
-
-Options:
-  --junit FILE      write the JUnit files merged into one (feed it to the next run's
-                    test-and-build --timings)
-  --report FILE     write the merged timings as JSON
-  -h, --help        show this help
-
+`,
+  flags: {
+    junit: { type: 'string', value: 'FILE', help: 'write the JUnit files merged into one (feed it to the next run\'s test-and-build --timings)' },
+    report: { type: 'string', value: 'FILE', help: 'write the merged timings as JSON' },
+  },
+  more: `
 Environment:
-  GITHUB_STEP_SUMMARY  when set, the table is appended to it as markdown.
+  GITHUB_STEP_SUMMARY  when set, a chart (a bar per shard) and the table are appended
+                       to it as markdown.
 
 Exit codes: 0 merged (a shard whose tests failed is shown as failed: its own job is
 red); 1 the reports are not one set: a shard missing or twice, or shards that split
 the units differently (then some units ran twice or never); 2 bad usage, or a file
 that is not a report.
-`
+`,
+  operands: true,
+} as const satisfies CommandSpec
 
 /** The files under the paths given, sorted: a directory is searched recursively. */
 function filesUnder(paths: string[]): string[] {
@@ -65,7 +70,7 @@ function readReport(file: string): TimingReport {
 
 await main(async () => {
   // 1. Flags and files.
-  const flags = parseFlags(process.argv.slice(3), { usage, string: ['junit', 'report'], operands: true })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const paths = flags._.map(String)
   if (paths.length === 0) throw new UsageError('give the shards\' reports: files or directories (see --help)')
@@ -83,9 +88,7 @@ await main(async () => {
     // 3. The table on stdout, the summary, the report.
     process.stdout.write(table(merged.rows) + '\n')
     info(`critical path: shard ${merged.critical.index}; slowest test step / mean: ${merged.balance.toFixed(2)}`)
-    if (process.env.GITHUB_STEP_SUMMARY) {
-      fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, `### test-and-build, ${jsons.length} shards\n\n${markdownTable(merged.rows)}\n`)
-    }
+    appendStepSummary(mergedMarkdown(merged))
     const report = flag(flags, 'report')
     if (report) fs.writeFileSync(report, JSON.stringify({ rows: merged.rows, critical: merged.critical, balance: merged.balance, failed: merged.failed, problems }, null, 2) + '\n')
     if (merged.failed.length) warn(`shard(s) ${merged.failed.join(', ')} failed (their own jobs say why)`)

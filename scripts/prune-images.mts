@@ -15,7 +15,7 @@
 //   6. With --delete: delete those digests, one request each, in order: through the
 //      registry API, or on ghcr.io as package versions (GitHub's Packages API).
 import path from 'node:path'
-import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../lib/core/cli.mts'
 import { interrupted, onInterrupt } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
 import { logRetry, retrySettings } from '../lib/core/retries.mts'
@@ -38,9 +38,9 @@ import {
   type RepositoryPlan,
 } from '../lib/publish/prune.mts'
 
-const usage = `
-Usage: npx zx scripts/prune-images.mts [options]
-
+const command = {
+  name: 'prune-images',
+  about: `
 Delete the build image tags no branch, tag or recent commit of the remote needs any
 more, so content tags do not pile up in the registry. A dry run unless --delete.
 
@@ -66,15 +66,15 @@ read:packages and delete:packages); GitHub's rate limit stops a long run cleanly
 
 Results on stdout: the plan (keep/delete with the reasons), then one line per deleted
 manifest; JSON with --json. Logs on stderr.
-
-Options:
-  --delete           carry out the plan (default: print it, change nothing)
-  --json             print {"registry", "dryRun", "repositories": [...], "deleted": [...]}
-  --repo DIR         the repository (default: the one containing the current directory)
-  --config FILE      the config file (default: <repo>/build.config.json)
-  --registry HOST    the registry (env: REGISTRY; required)
-  -h, --help         show this help
-
+`,
+  flags: {
+    delete: { help: 'carry out the plan (default: print it, change nothing)' },
+    json: { help: 'print {"registry", "dryRun", "repositories": [...], "deleted": [...]}' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: { type: 'string', value: 'HOST', help: 'the registry (env: REGISTRY; required)' },
+  },
+  more: `
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; for the Packages API: GITHUB_TOKEN (or
 GH_TOKEN; else REGISTRY_PASSWORD), GITHUB_API_URL (default https://api.github.com),
@@ -83,11 +83,12 @@ PRUNE_RATE_LIMIT_WAIT_SECONDS (longest rate-limit wait sat out, default 60).
 Exit codes: 0 done (or nothing to delete), 1 a registry or git request failed, or the
 registry does not allow deleting ("deletion is disabled on <registry>"), or GitHub's rate
 limit stopped the deletions, 2 bad usage or config, or a shallow clone.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and config.
-  const flags = parseFlags(process.argv.slice(3), { usage, boolean: ['delete', 'json'], string: ['repo', 'config', 'registry'] })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const env = process.env
   const { repo, config } = await openProject(flags, env)

@@ -7,13 +7,13 @@
 //   2. Ensure the image, once the Docker daemon answers: present locally, else pulled
 //      from the registry, else built from exactly the declared inputs (pushed with --push).
 //   3. Print the ref (or JSON) on stdout; the outcome is on stderr.
-import { main, parseFlags } from '../lib/core/cli.mts'
+import { main, parseFlags, PROJECT_FLAGS, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 
-const usage = `
-Usage: npx zx scripts/pull-or-build.mts [options]
-
+const command = {
+  name: 'pull-or-build',
+  about: `
 Make the build image (buildImage in build.config.json) available in the local Docker
 daemon: present already, pulled from the registry, or built from a temporary context
 holding exactly buildImage.inputs. Prints the image ref on stdout; the outcome
@@ -26,20 +26,17 @@ branch; each commit's tag computed from git objects, with that commit's config).
 log names the cache image, its commit and how far back it is. A shallow clone searches
 the history it has (actions/checkout: set fetch-depth). A cache image the registry
 cannot serve is a warning, never a failure.
-
-Options:
-  --push            push the image when this run built it (or when it is local and
-                    the registry lacks it); refused for credentials: warn, exit 0
-  --require-push    implies --push; a push that cannot happen fails the run (exit 1)
-  --no-cache-from   build without reusing an earlier build image (no lookup)
-  --json            print {"ref", "tag", "outcome", "durations", "cache", ...} as JSON
-                    ("cache": the image offered as --cache-from, its commit and
-                    distance, or null with a note; only when this run built)
-  --repo DIR        the repository (default: the one containing the current directory)
-  --config FILE     the config file (default: <repo>/build.config.json)
-  --registry HOST   override the registry (env: REGISTRY; empty = local-only)
-  -h, --help        show this help
-
+`,
+  flags: {
+    push: { help: 'push the image when this run built it (or when it is local and the registry lacks it); refused for credentials: warn, exit 0' },
+    'require-push': { help: 'implies --push; a push that cannot happen fails the run (exit 1)' },
+    'cache-from': { default: true, help: 'build without reusing an earlier build image (no lookup)' },
+    json: { help: 'print {"ref", "tag", "outcome", "durations", "cache", ...} as JSON ("cache": the image offered as --cache-from, its commit and distance, or null with a note; only when this run built)' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: PROJECT_FLAGS.registry,
+  },
+  more: `
 Environment:
   REGISTRY                  the registry (overrides build.config.json)
   REGISTRY_USERNAME/_PASSWORD  registry credentials (else the Docker config's)
@@ -50,16 +47,12 @@ Environment:
 
 Exit codes: 0 ok, 1 the work failed (build, pull, registry auth), 2 bad usage or config
 (including a Dockerfile.build that copies a file not in buildImage.inputs).
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and config.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['push', 'require-push', 'json', 'cache-from'],
-    string: ['repo', 'config', 'registry'],
-    default: { 'cache-from': true },
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const { repo, config } = await openProject(flags)
 

@@ -9,18 +9,23 @@
 //      on the default branch or a release branch (lib/publish/release-branches.mts).
 //   3. Check access to the registry (read, and push) before any slow build, and what it
 //      holds for this commit. Without credentials, a registry that refuses anonymous reads
-//      is read as empty (a warning): the push check then fails, naming the push.
+//      is read as empty (a warning): the push check then fails, naming the push. On ECR
+//      first: each repository exists (created when ecr.createRepositories says so), and
+//      its tag mutability is known (lib/image/ecr.mts).
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
-//   6. Compare each ref with the registry: create, update, unchanged or refuse. With
+//   6. Compare each ref with the registry: create, update, unchanged or refuse; a moving
+//      tag an immutable ECR repository would refuse to move is skipped, with a warning,
+//      unless ecr.moveTags names it (lib/publish/immutable-tags.mts). With
 //      `signing` configured, a build image under the content tag whose signature does not
 //      verify was pushed by someone else: replaced (and step 4 did not use it).
-//   7. Push (unless --dry-run); print each ref with its digest.
+//   7. Push (unless --dry-run); print each ref with its digest. A move ECR refuses is
+//      reported as such (exit 1) after the other pushes.
 //   8. With `signing` configured, sign the build image and the final image by digest
 //      (cosign: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD, or keyless with the CI's OIDC token).
 import path from 'node:path'
-import { main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { main, parseFlags, PROJECT_FLAGS, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { assertDockerAvailable, build, imageId, localImageContent, pull, tagImage, withLogin } from '../lib/image/docker.mts'
@@ -44,6 +49,9 @@ import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, pars
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 import { signatureVerifier, signImage } from '../lib/image/signature.mts'
 import { checkReleaseSource, releaseBranchGlobs } from '../lib/publish/release-branches.mts'
+import { buildImageRepository } from '../lib/image/content-tag.mts'
+import { ecrSettings, explainImmutablePush, isImmutableRefusal, prepareRepositories, refusedMoveMessage, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
+import { holdImmutableTags } from '../lib/publish/immutable-tags.mts'
 
 /** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
 const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
@@ -54,14 +62,15 @@ function publishedSummary(done: PublishResult[]): string {
   const by = (action: PublishResult['action']) => done.filter((r) => r.action === action).length
   const pushed = (['create', 'update', 'overwrite'] as const).filter((a) => by(a) > 0)
   const unchanged = by('unchanged')
+  const skipped = by('skip') ? `, ${by('skip')} skipped (immutable)` : ''
   const total = pushed.reduce((n, a) => n + by(a), 0)
-  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged`
-  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}`
+  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged${skipped}`
+  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}${skipped}`
 }
 
-const usage = `
-Usage: npx zx scripts/push-images.mts [options]
-
+const command = {
+  name: 'push-images',
+  about: `
 Build the final image (image.dockerfile, FROM the build image) and push it, with the
 build image, under the tags the commit earns:
   release tag vX.Y.Z   X.Y.Z, and latest unless a pre-release or older than the
@@ -74,36 +83,37 @@ another image is refused (exit 1) unless --allow-overwrite.
 
 Results on stdout: one <ref>@<digest> line per published ref (or JSON with --json;
 the plan with --dry-run). Logs on stderr.
-
-Options:
-  --dry-run          build and compare with the registry, print the plan, push nothing
-                     (without a registry: build and tag locally, print the tags)
-  --force-branch     also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>)
-                     and detached commits (sha-<12 hex>)
-  --allow-overwrite  replace a release tag that holds another image
-  --json             print {"version", "revision", "ref", "reason", "images": [...]}
-  --repo DIR         the repository (default: the one containing the current directory)
-  --config FILE      the config file (default: <repo>/build.config.json)
-  --registry HOST    the registry (env: REGISTRY; required, except with --dry-run)
-  -h, --help         show this help
-
+`,
+  flags: {
+    'dry-run': { help: 'build and compare with the registry, print the plan, push nothing (without a registry: build and tag locally, print the tags)' },
+    'force-branch': { help: 'also push other branches (sha-<12 hex>, <branch>), PRs (pr-<N>) and detached commits (sha-<12 hex>)' },
+    'allow-overwrite': { help: 'replace a release tag that holds another image' },
+    json: { help: 'print {"version", "revision", "ref", "reason", "images": [...]}' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: { type: 'string', value: 'HOST', help: 'the registry (env: REGISTRY; required, except with --dry-run)' },
+  },
+  more: `
 Env: REGISTRY, REGISTRY_USERNAME and REGISTRY_PASSWORD (else an existing docker login),
 REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS; on CI, GITHUB_REF or CIRCLE_TAG,
 CIRCLE_BRANCH, CIRCLE_PULL_REQUEST name what is being built. With "signing" in
 build.config.json: COSIGN_PRIVATE_KEY and COSIGN_PASSWORD (signing.publicKey), or the
-CI's OIDC token (signing.identity: GitHub Actions with id-token: write).
+CI's OIDC token (signing.identity: GitHub Actions with id-token: write). On Amazon
+ECR (an ECR host, or the "ecr" section): the AWS SDK's own chain for the ECR API
+(AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...;
+AWS_ENDPOINT_URL_ECR), which creates missing repositories (ecr.createRepositories)
+and reads which tags may move (a moving tag an IMMUTABLE repository keeps is skipped
+with a warning, unless ecr.moveTags names it).
 
-Exit codes: 0 pushed (or nothing to push), 1 a push failed or a release tag was
-refused (also with --dry-run), 2 bad usage or config.
-`
+Exit codes: 0 pushed (or nothing to push), 1 a push failed, a release tag was
+refused (also with --dry-run), a missing ECR repository not to be created, or a move
+ECR refused, 2 bad usage or config.
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags and config.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['dry-run', 'force-branch', 'allow-overwrite', 'json'],
-    string: ['repo', 'config', 'registry'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const dryRun = Boolean(flags['dry-run'])
   const env = process.env
@@ -202,7 +212,16 @@ await main(async () => {
 
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
+  //    On ECR first: the repositories exist (created when asked), their mutability known.
   await assertDockerAvailable()
+  const ecr = ecrSettings(registry, config)
+  let repositories = new Map<string, RepositoryMutability>()
+  if (ecr) {
+    const names = [buildImageRepository(config), finalRepository].map((r) => parseImageRef(r).repository)
+    repositories = await step(`ECR repositories ${names.join(', ')}${ecr.createRepositories ? ' (created if missing)' : ''}`, () =>
+      prepareRepositories({ registry, repositories: names, settings: ecr, create: !dryRun, env }),
+    )
+  }
   const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
     const found = await readable(() => publishedImage(refs[0], api), null)
     // A refused push is a clear error now, not a docker push retrying for a minute later.
@@ -237,13 +256,15 @@ await main(async () => {
     if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
     const verify = signatureVerifier(config.signing, { root: repo.root, env, configDir: dockerOptions.configDir })
     const [buildContent, finalContent] = await Promise.all([localImageContent(buildImage.ref), localImageContent(refs[0])])
-    const plan = await planPublish(
+    const planned = await planPublish(
       [
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId, content: buildContent ?? undefined },
         ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId, content: finalContent ?? undefined })),
       ],
       { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable, verify },
     )
+    const plan = holdImmutableTags(planned, repositories, ecr?.moveTags ?? [])
+    for (const p of plan) if (p.action === 'skip') warn(skippedMoveWarning(p.ref, repositories.get(parseImageRef(p.ref).repository)!))
     const refused = plan.filter((p) => p.action === 'refuse')
 
     if (dryRun) {
@@ -264,6 +285,7 @@ await main(async () => {
         // The reused image's tags are written in the registry from its manifest (an index
         // from the containerd store cannot be pushed from a pull that fetched one platform).
         reuse: reused ? { digest: reused, api } : undefined,
+        isRefusal: (entry, error) => Boolean(entry.immutable) && isImmutableRefusal(error),
         onDone: (result) => {
           done.push(result)
           if (result.action === 'refuse') return
@@ -271,11 +293,16 @@ await main(async () => {
           if (!flags.json) process.stdout.write(`${result.ref}@${result.digest}\n`)
         },
       })
+    } catch (error) {
+      throw explainImmutablePush(error, repositories)
     } finally {
       if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
     }
     info(`${publishedSummary(done)} in ${seconds(performance.now() - started)}`)
-    if (refused.length) throw new WorkError(refusalMessage(refused))
+    const movesRefused = done.filter((r) => r.refusal).map((r) => r.ref)
+    if (refused.length || movesRefused.length) {
+      throw new WorkError([...(refused.length ? [refusalMessage(refused)] : []), ...(movesRefused.length ? [refusedMoveMessage(movesRefused)] : [])].join('; '))
+    }
 
     // 8. Sign what the publishing job vouches for, by digest: the build image and the
     //    final image (one digest under all its tags), unless already signed.

@@ -10,11 +10,13 @@
 //      in it, then split as in 2.
 //   4. Start one container; run the test step, then the build step (or the one --only
 //      names; sharded, the build runs on shard 1 only).
-//   5. Print the timing table (also when the image could not be made); append it to
-//      $GITHUB_STEP_SUMMARY; write --report FILE (relative to the repository).
+//   5. Print the timing table (also when the image could not be made); append a chart of
+//      the phases and the table to $GITHUB_STEP_SUMMARY; write --report FILE (relative
+//      to the repository).
 import fs from 'node:fs'
 import path from 'node:path'
-import { flag, main, parseFlags, UsageError, WorkError } from '../lib/core/cli.mts'
+import { appendStepSummary } from '../lib/core/ci-runner.mts'
+import { commandFor, flag, main, parseFlags, PROJECT_FLAGS, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
 import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
@@ -25,41 +27,38 @@ import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type Sha
 import { readTimings, renameShardJUnit } from '../lib/image/shard-reports.mts'
 import { integrationDockerWarning, passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
 
-const usage = `
-Usage: npx zx scripts/test-and-build.mts [options]
-
+const command = {
+  name: 'test-and-build',
+  about: `
 Make the build image available (as pull-or-build does), then run steps.test and
 steps.build from build.config.json in ONE container: the repository mounted at its own
 path, as your uid:gid, git usable inside. Prints a timing table (image, test, build,
 total) on stderr. A failing step is named with its own exit code (in its line, the
 table and the report), later steps do not run, and the script exits 1.
-
-Options:
-  --only STEP       run only this step: test, build or integration
-                    (integration gets only steps.integrationEnv plus CI's own vars)
-  --push            push the build image when this run built it
-  --require-push    implies --push; a push that cannot happen fails the run
-  --no-cache-from   build the image without reusing an earlier build image (as
-                    pull-or-build: by default the nearest earlier one, local or in
-                    the registry, is the build's --cache-from)
-  --report FILE     write the timings as JSON to FILE; a relative FILE is relative
-                    to the repository root (as CI means it), its directory is created
-  --shard K/N       run shard K (1-based) of N of the test step (steps.shard); the build
-                    step runs on shard 1 only. On CircleCI, CIRCLE_NODE_INDEX/TOTAL
-                    decide when the job has parallelism > 1 and no --shard is given.
-  --timings PATH    a JUnit XML of an earlier run (or a directory of them): the split
-                    balances the shards by its durations (units it lacks count as its
-                    median). Missing or absent: the split goes by count.
-  --plan            print this shard's units and steps as JSON and run nothing
-  --repo DIR        the repository (default: the one containing the current directory)
-  --config FILE     the config file (default: <repo>/build.config.json)
-  --registry HOST   override the registry (env: REGISTRY; empty = local-only)
-  -h, --help        show this help
-
+`,
+  flags: {
+    only: { type: 'string', value: 'STEP', help: 'run only this step: test, build or integration (integration gets only steps.integrationEnv plus CI\'s own vars)' },
+    push: { help: 'push the build image when this run built it' },
+    'require-push': { help: 'implies --push; a push that cannot happen fails the run' },
+    'cache-from': { default: true, help: 'build the image without reusing an earlier build image (as pull-or-build: by default the nearest earlier one, local or in the registry, is the build\'s --cache-from)' },
+    report: { type: 'string', value: 'FILE', help: 'write the timings as JSON to FILE; a relative FILE is relative to the repository root (as CI means it), its directory is created' },
+    shard: { type: 'string', value: 'K/N', help: 'run shard K (1-based) of N of the test step (steps.shard); the build step runs on shard 1 only. On CircleCI, CIRCLE_NODE_INDEX/TOTAL decide when the job has parallelism > 1 and no --shard is given.' },
+    timings: { type: 'string', value: 'PATH', help: 'a JUnit XML of an earlier run (or a directory of them): the split balances the shards by its durations (units it lacks count as its median). Missing or absent: the split goes by count.' },
+    plan: { help: 'print this shard\'s units and steps as JSON and run nothing' },
+    repo: PROJECT_FLAGS.repo,
+    config: PROJECT_FLAGS.config,
+    registry: PROJECT_FLAGS.registry,
+  },
+  more: `
 Environment:
-  Passed into the container: CI, GITHUB_*, CIRCLE* (except names that look like
-  secrets: *TOKEN*, *SECRET*, *PASSWORD*, *_KEY) and the names in steps.env.
-  GITHUB_STEP_SUMMARY  when set, the timing table is appended to it as markdown.
+  Passed into the container, when set: CI and the default variables GitHub Actions
+  and CircleCI document, each by name (not by prefix: a GITHUB_PAT or CIRCLE_TOKEN of
+  the project's stays out, and so do CircleCI's OIDC tokens and Actions' file-command
+  paths GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY), and the names in
+  steps.env (NAME, or PREFIX* for every name with that prefix). The integration step
+  gets steps.integrationEnv instead of steps.env.
+  GITHUB_STEP_SUMMARY  when set, a chart of the phases and the timing table are
+                       appended to it as markdown.
   REGISTRY, REGISTRY_USERNAME/_PASSWORD, REGISTRY_RETRIES, REGISTRY_RETRY_DELAY_MS,
   CBS_CACHE_DEPTH: as for pull-or-build.
 
@@ -69,23 +68,19 @@ with its "{units}" element replaced by this shard's units, one argument each. Ev
 node computes the same split from the same inputs. A shard with no units succeeds.
 When steps.shard.junit names the file the test step writes, each shard's copy is
 renamed <name>.shard-K-of-N.xml and names its shard. Merge the shards' --report files
-and JUnit files with scripts/merge-reports.mts.
+and JUnit files with ${commandFor('merge-reports')}.
 
 Exit codes: 0 ok; 1 a step failed (its own exit code is in the table and the report),
 the image could not be made, or the report could not be written; 2 bad usage or
 config; 130/143 interrupted (SIGINT/SIGTERM; the container is removed).
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   const started = performance.now()
 
   // 1. Flags, config, and which steps run (a bad --only fails before any work).
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['push', 'require-push', 'plan', 'cache-from'],
-    string: ['only', 'report', 'repo', 'config', 'registry', 'shard', 'timings'],
-    default: { 'cache-from': true },
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const only = flags.only
   let shard = shardFromFlagOrEnv(flags.shard, process.env)
@@ -95,7 +90,7 @@ await main(async () => {
   // The table, summary and report of step 5, for every exit but bad usage.
   const finish = (timing: TimingInput): number => {
     info('\n' + timingTable(timing))
-    if (process.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(process.env.GITHUB_STEP_SUMMARY, timingMarkdown(timing) + '\n')
+    appendStepSummary(timingMarkdown(timing))
     if (report) writeReport(report, timingReport(timing), timing.exitCode === 0)
     return timing.exitCode
   }

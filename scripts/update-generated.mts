@@ -14,11 +14,12 @@
 //      on update-generated/<name>, pushed when they differ from the branch, and get one
 //      pull request (opened, or updated); no change closes the stale pull request.
 //   5. Report: a summary on stderr, JSON with --json; exit 1 if an entry failed.
-import { flag, main, parseFlags, UsageError } from '../lib/core/cli.mts'
+import { flag, main, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { githubClient, readGitHubToken } from '../lib/bots/github.mts'
-import { ciLogUrl, githubRepoOf, NO_GITHUB_REPO } from '../lib/bots/remote.mts'
+import { githubRepoOf, NO_GITHUB_REPO } from '../lib/bots/remote.mts'
+import { ciLogUrl } from '../lib/core/ci-runner.mts'
 import { failure, info, step, table } from '../lib/core/log.mts'
 import {
   defaultBranch,
@@ -32,9 +33,9 @@ import {
   type GeneratedResult,
 } from '../lib/bots/update-generated.mts'
 
-const usage = `
-Usage: npx zx scripts/update-generated.mts [options]
-
+const command = {
+  name: 'update-generated',
+  about: `
 For each entry of "generated" in build.config.json ({ "name", "command", "paths" }):
 run the command in the build image on the remote's default branch (on an export of its
 files with no git data: the command never sees .git or the token, and your checkout is
@@ -43,19 +44,18 @@ committed on update-generated/<name> and get one pull request (opened, or update
 the output changed); when it changes nothing, an open pull request for it is closed.
 A command that fails, or changes files outside its paths, fails the run and pushes
 nothing.
-
-Options:
-  --only NAME          run only this entry
-  --dry-run            run the commands and report what changed; commit, push and
-                       write nothing to GitHub (no token needed)
-  --json               print the result per entry as JSON on stdout
-  --repo DIR           the repository (default: the one containing the current directory)
-  --remote NAME        the git remote to fetch from and push to (default: origin)
-  --github-repo O/N    the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)
-  --config FILE        the config file (default: <repo>/build.config.json)
-  --registry HOST      override the registry (env: REGISTRY; empty = local-only)
-  -h, --help           show this help
-
+`,
+  flags: {
+    only: { type: 'string', value: 'NAME', help: 'run only this entry' },
+    'dry-run': { help: 'run the commands and report what changed; commit, push and write nothing to GitHub (no token needed)' },
+    json: { help: 'print the result per entry as JSON on stdout' },
+    repo: PROJECT_FLAGS.repo,
+    remote: { type: 'string', value: 'NAME', help: 'the git remote to fetch from and push to (default: origin)' },
+    'github-repo': { type: 'string', value: 'O/N', help: 'the GitHub repository (default: GITHUB_REPOSITORY, else the remote URL)' },
+    config: PROJECT_FLAGS.config,
+    registry: PROJECT_FLAGS.registry,
+  },
+  more: `
 Environment:
   GITHUB_TOKEN (or GH_TOKEN)  token that can push branches and open and close pull
                               requests (required unless --dry-run); handed only to git's
@@ -69,15 +69,12 @@ Environment:
   secret of this run (GITHUB_TOKEN, GH_TOKEN, REGISTRY_PASSWORD), whatever its name.
 
 Exit codes: 0 done (or nothing configured), 1 an entry failed, 2 bad usage or config.
-`
+`,
+} as const satisfies CommandSpec
 
 await main(async () => {
   // 1. Flags, config, token.
-  const flags = parseFlags(process.argv.slice(3), {
-    usage,
-    boolean: ['dry-run', 'json'],
-    string: ['only', 'repo', 'remote', 'github-repo', 'config', 'registry'],
-  })
+  const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const env = process.env
   const dryRun = Boolean(flags['dry-run'])

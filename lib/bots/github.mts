@@ -1,9 +1,8 @@
-// GitHub: the API client, the repository we act on, the token, and GitHub Actions
-// outputs. The API always goes through Octokit; GITHUB_API_URL picks the server
+// GitHub: the API client, the repository we act on, the token, and the text for
+// comments and logs. The API always goes through Octokit; GITHUB_API_URL picks the server
 // (api.github.com, a GitHub Enterprise `https://host/api/v3`, or the tests' stand-in).
 import { Octokit } from '@octokit/rest'
-import { randomUUID } from 'node:crypto'
-import { fs, ProcessOutput } from 'zx'
+import { ProcessOutput } from 'zx'
 import { UsageError, WorkError } from '../core/cli.mts'
 import { redact, registerSecret, warn } from '../core/log.mts'
 import { parseRetryAfter, withRetries } from '../core/retries.mts'
@@ -189,26 +188,6 @@ export function githubClient(token: string, apiUrl?: string): Octokit {
     }
   })
   return octokit
-}
-
-/**
- * Append step outputs to $GITHUB_OUTPUT. A multi-line value goes between delimiters, as
- * Actions documents; the delimiter is a random UUID (as @actions/core does), so a value
- * that comes from untrusted text cannot end it early and forge another output.
- */
-export async function setActionsOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const file = env.GITHUB_OUTPUT
-  if (!file) return
-  let text = ''
-  for (const [name, value] of Object.entries(outputs)) {
-    if (!value.includes('\n')) text += `${name}=${value}\n`
-    else {
-      const delimiter = `ghadelimiter_${randomUUID()}`
-      if (value.includes(delimiter)) throw new WorkError(`the output ${name} contains its own delimiter`)
-      text += `${name}<<${delimiter}\n${value}\n${delimiter}\n`
-    }
-  }
-  await fs.appendFile(file, text)
 }
 
 // --- text for comments and logs ---

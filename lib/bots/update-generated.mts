@@ -20,13 +20,14 @@
 // spelled out, through a credential helper that answers for that host alone (never argv,
 // URLs or config). The GitHub API goes through Octokit.
 import { $, fs, os, path, type Shell } from 'zx'
-import { UsageError, WorkError } from '../core/cli.mts'
+import { commandFor, UsageError, WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
-import { BOT, defaultBranchFromLsRemote, headsFromLsRemote } from './remote.mts'
+import { botGitEnv, defaultBranchFromLsRemote, remoteGitEnv } from './remote.mts'
+import { headsFromLsRemote } from '../core/ls-remote.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
 import { runSteps } from '../image/container.mts'
-import { git, gitEnv, tokenCredentialEnv, withGitConfig } from '../core/git.mts'
+import { git, gitEnv } from '../core/git.mts'
 import { globMatcher } from '../core/globs.mts'
 import { holdsSecret, info, registerSecret, warn } from '../core/log.mts'
 import { passThroughEnv } from '../image/steps.mts'
@@ -154,7 +155,7 @@ export function pullBody(entry: GeneratedFile, base: string, diffStat: string, l
     diffStat.trimEnd(),
     '```',
     '',
-    `Opened by ${code('scripts/update-generated.mts')}${logUrl ? ` (${logUrl})` : ''}. Each run updates this pull request; when the command no longer changes anything, it is closed.`,
+    `Opened by ${code(commandFor('update-generated'))}${logUrl ? ` (${logUrl})` : ''}. Each run updates this pull request; when the command no longer changes anything, it is closed.`,
   ].join('\n')
 }
 
@@ -174,29 +175,6 @@ export function summaryRows(results: GeneratedResult[]): string[][] {
 
 // --- the scratch repository ----------------------------------------------------------------
 
-/** Names never passed to git: the job's secrets, and overrides of which repository git uses. */
-const NOT_FOR_GIT = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY$|_PAT$|_PEM$|^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|CEILING_DIRECTORIES)$/
-
-/**
- * The env of the bot's git commands: the job's env without its secrets (a command git
- * starts cannot leak what it never had), and command-line config that turns off what runs
- * commands from a repository: the file system monitor, hooks, submodule recursion, the
- * `ext::` transport. (Diff and merge drivers: the commands here never run them;
- * `--no-ext-diff --no-textconv` where a diff is made.)
- */
-export function scratchGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !NOT_FOR_GIT.test(name)))
-  return withGitConfig(kept, [
-    ['core.fsmonitor', 'false'],
-    ['core.hooksPath', '/dev/null'],
-    ['core.untrackedCache', 'false'],
-    ['submodule.recurse', 'false'],
-    ['diff.ignoreSubmodules', 'all'],
-    ['status.submoduleSummary', 'false'],
-    ['protocol.ext.allow', 'never'],
-  ])
-}
-
 /** A bare git dir in a temp directory: every git command of the bot runs on it. */
 export interface BotRepo {
   /** The temp directory holding the git dir and each entry's export. */
@@ -204,7 +182,7 @@ export interface BotRepo {
   gitDir: string
   /** The remote's URL (`git remote get-url`, read before any generator ran): every fetch and push names it. */
   url: string
-  /** Env of the local git commands: no token, nothing that runs commands (see `scratchGitEnv`). */
+  /** Env of the local git commands: no token, nothing that runs commands (see `botGitEnv`). */
   env: NodeJS.ProcessEnv
   /** Env of `ls-remote`, `fetch` and `push` to `url`: the token's helper for that host alone. */
   remoteEnv: NodeJS.ProcessEnv
@@ -221,27 +199,6 @@ function botGit(bot: BotRepo, options: { workTree?: string; index?: string; inpu
   }
 }
 
-/** Name and email of a `git var GIT_*_IDENT` line. */
-export function parseIdent(line: string): { name: string; email: string } | undefined {
-  const match = /^(.*) <([^<>]*)> \d+ [+-]\d{4}$/.exec(line.trim())
-  return match ? { name: match[1], email: match[2] } : undefined
-}
-
-/**
- * Author and committer as the user's git would set them (read in the checkout, before any
- * generator ran), else the Actions bot (a bare CI runner has no identity).
- */
-async function identityEnv(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
-  const out: NodeJS.ProcessEnv = {}
-  for (const role of ['AUTHOR', 'COMMITTER'] as const) {
-    const ident = await git(root, env)`git var ${`GIT_${role}_IDENT`}`.nothrow()
-    const parsed = ident.ok ? parseIdent(ident.stdout) : undefined
-    out[`GIT_${role}_NAME`] = parsed?.name ?? env.GIT_COMMITTER_NAME ?? BOT.name
-    out[`GIT_${role}_EMAIL`] = parsed?.email ?? env.GIT_COMMITTER_EMAIL ?? BOT.email
-  }
-  return out
-}
-
 /**
  * The scratch repository, set up before any generator runs: the remote's URL, object
  * format and identity are read from the checkout at `root` (which is not written), then
@@ -249,11 +206,10 @@ async function identityEnv(root: string, env: NodeJS.ProcessEnv): Promise<NodeJS
  * user's own credentials) goes into `remoteEnv` only.
  */
 export async function openBotRepo(options: { root: string; remote: string; token?: string; env: NodeJS.ProcessEnv }): Promise<BotRepo> {
-  const env = scratchGitEnv(options.env)
-  const url = await git(options.root, env)`git remote get-url ${options.remote}`.nothrow()
+  const local = await botGitEnv(options.root, options.env)
+  const url = await git(options.root, local)`git remote get-url ${options.remote}`.nothrow()
   if (!url.ok) throw new UsageError(`no git remote ${JSON.stringify(options.remote)} in ${options.root} (pass --remote NAME)`)
-  const format = (await git(options.root, env)`git rev-parse --show-object-format`).stdout.trim()
-  const local = { ...env, ...(await identityEnv(options.root, env)) }
+  const format = (await git(options.root, local)`git rev-parse --show-object-format`).stdout.trim()
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'update-generated-'))
   const remove = onInterrupt(() => fs.rm(dir, { recursive: true, force: true }))
   const gitDir = path.join(dir, 'repo.git')
@@ -264,7 +220,7 @@ export async function openBotRepo(options: { root: string; remote: string; token
     throw error
   }
   const remoteUrl = url.stdout.trim()
-  return { dir, gitDir, url: remoteUrl, env: local, remoteEnv: options.token ? tokenCredentialEnv(options.token, remoteUrl, local) : local, remove }
+  return { dir, gitDir, url: remoteUrl, env: local, remoteEnv: remoteGitEnv(local, options.token, remoteUrl), remove }
 }
 
 /** `<branch> -> sha` for those of `branches` the remote has (`git ls-remote`). */

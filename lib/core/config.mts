@@ -2,7 +2,10 @@
 // Every error names the key path and what was expected; unknown keys are errors,
 // so a typo (`"input"` for `"inputs"`) never passes silently.
 import { fs, path } from 'zx'
-import { UsageError } from './cli.mts'
+import { bool, check, ConfigError, count, fail, keyPaths, object, oneOf, optional, refine, required, str, strList, strMap, strOrList, type JsonSchema } from './config-checks.mts'
+
+export { ConfigError } from './config-checks.mts'
+export type { JsonSchema } from './config-checks.mts'
 import { globProblem } from './globs.mts'
 
 export interface GeneratedFile {
@@ -25,6 +28,8 @@ export interface ShardConfig {
 }
 
 export interface Config {
+  /** The file's JSON Schema (`CONFIG_SCHEMA_FILE` in the package), for editors; not read otherwise. */
+  $schema?: string
   /** Where build and final images live, e.g. `ghcr.io/acme`. Absent: local-only mode. */
   registry?: string
   /** The default branch, for the tag policy. Absent: asked of git / CI. */
@@ -72,6 +77,29 @@ export interface Config {
    * is treated as absent. Absent: nothing is signed or verified.
    */
   signing?: SigningConfig
+  /**
+   * Amazon ECR (and any registry configured with this section): whether push-images and
+   * pull-or-build --push create a missing repository, with which tag mutability, and
+   * which tags to move even in an immutable repository. Absent: on an ECR host the
+   * defaults below; elsewhere nothing ECR-specific happens.
+   */
+  ecr?: EcrConfig
+}
+
+/** Tag mutability as ECR names it (CreateRepository's `imageTagMutability`). */
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE'
+
+export interface EcrConfig {
+  /** Create a missing repository before the first push (ecr:CreateRepository). Default false. */
+  createRepositories: boolean
+  /** The mutability a created repository gets. Default MUTABLE. */
+  tagMutability: TagMutability
+  /**
+   * Tags (ECR's wildcard `*` allowed) pushed even where the repository says they cannot
+   * move (an IMMUTABLE repository, say with an exclusion filter): a refusal is then an
+   * error. Every other moving tag there is skipped with a warning. Default none.
+   */
+  moveTags: string[]
 }
 
 /**
@@ -93,8 +121,13 @@ export interface SigningConfig {
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
 
 export const CONFIG_FILE = 'build.config.json'
+/** The JSON Schema of build.config.json at the package's root (`npm run schema` writes it from configJsonSchema). */
+export const CONFIG_SCHEMA_FILE = 'build.config.schema.json'
 
 /** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
+/** The `ecr` section's defaults (also on an ECR host without the section). */
+export const defaultEcr = (): EcrConfig => ({ createRepositories: false, tagMutability: 'MUTABLE', moveTags: [] })
+
 /** The `prune` section when the file leaves it out. */
 export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false, backend: 'auto' })
 
@@ -128,108 +161,49 @@ export const defaultCherryPick = (): Config['cherryPick'] => ({
 })
 
 // `true` is GitHub's own default method (a merge commit); a method name picks that one.
-const autoMergeSetting: Check = (v, at) =>
-  v === false ? false : v === true ? 'merge' : v === 'merge' || v === 'squash' || v === 'rebase' ? v : fail(at, 'true, false, "merge", "squash" or "rebase"', v)
-
-export class ConfigError extends UsageError {}
-
-// --- a tiny schema checker: enough for this file, with messages a human can act on ---
-
-type Check = (value: unknown, at: string) => unknown
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`
-  return `the ${typeof value} ${String(value)}`
-}
-
-function fail(at: string, expected: string, value: unknown): never {
-  throw new ConfigError(`${at}: expected ${expected}, got ${describe(value)}`)
-}
-
-const str: Check = (v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fail(at, 'a non-empty string', v))
-
-const count: Check = (v, at) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(at, 'a whole number, 0 or more', v))
-
-const bool: Check = (v, at) => (typeof v === 'boolean' ? v : fail(at, 'true or false', v))
-
-const oneOf =
-  (...values: string[]): Check =>
-  (v, at) =>
-    typeof v === 'string' && values.includes(v) ? v : fail(at, values.map((x) => JSON.stringify(x)).join(', ').replace(/, ([^,]*)$/, ' or $1'), v)
-
-const strList =
-  (min = 0): Check =>
-  (v, at) => {
-    if (!Array.isArray(v)) fail(at, 'an array of strings', v)
-    if (v.length < min) fail(at, `at least ${min} entr${min === 1 ? 'y' : 'ies'}`, v)
-    return v.map((item, i) => str(item, `${at}[${i}]`))
-  }
-
-const strOrList: Check = (v, at) => (typeof v === 'string' ? [str(v, at)] : strList(1)(v, at))
-
-const strMap: Check = (v, at) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object of strings', v)
-  for (const [k, item] of Object.entries(v)) if (typeof item !== 'string') fail(`${at}.${k}`, 'a string', item)
-  return v
-}
-
-/** An object with exactly these keys (those without a default are required). */
-function object(fields: Record<string, { check: Check; default?: () => unknown }>): Check {
-  return (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v)
-    const input = v as Record<string, unknown>
-    for (const key of Object.keys(input)) {
-      if (!(key in fields)) {
-        const known = Object.keys(fields).join(', ')
-        throw new ConfigError(`${at ? `${at}.` : ''}${key}: unknown key (known keys here: ${known})`)
-      }
-    }
-    const out: Record<string, unknown> = {}
-    for (const [key, field] of Object.entries(fields)) {
-      const where = at ? `${at}.${key}` : key
-      if (input[key] === undefined) {
-        if (!field.default) throw new ConfigError(`${where}: required, missing`)
-        out[key] = field.default()
-      } else out[key] = field.check(input[key], where)
-    }
-    return out
-  }
-}
+const autoMergeSetting = check(
+  (v, at) => (v === false ? false : v === true ? 'merge' : v === 'merge' || v === 'squash' || v === 'rebase' ? v : fail(at, 'true, false, "merge", "squash" or "rebase"', v)),
+  { enum: [true, false, 'merge', 'squash', 'rebase'] },
+)
 
 // A generated entry's name is part of a branch name (`update-generated/<name>`) and of log lines.
-const generatedName: Check = (v, at) =>
-  typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) && !v.endsWith('.lock') && !v.includes('..')
-    ? v
-    : fail(at, 'a name of letters, digits, ".", "_" and "-" (it becomes the branch update-generated/<name>)', v)
+const generatedName = check(
+  (v, at) =>
+    typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) && !v.endsWith('.lock') && !v.includes('..')
+      ? v
+      : fail(at, 'a name of letters, digits, ".", "_" and "-" (it becomes the branch update-generated/<name>)', v),
+  { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+)
 
 // Globs over repo-relative paths (lib/core/globs.mts): nothing absolute, nothing reaching
 // out of the repository.
-const repoGlobs: Check = (v, at) => {
+const repoGlobs = refine(strList(1), (v, at) => {
   const list = strList(1)(v, at) as string[]
   list.forEach((p, i) => {
     const problem = globProblem(p)
     if (problem) throw new ConfigError(`${at}[${i}]: ${problem}`)
   })
   return list
-}
-const repoPath: Check = (v, at) => {
+})
+const repoPath = refine(str, (v, at) => {
   const p = str(v, at) as string
   const problem = globProblem(p)
   if (problem || p.startsWith('!')) throw new ConfigError(`${at}: ${problem ?? `${JSON.stringify(p)} is not a file path`}`)
   return p
-}
+})
 
 // steps.shard: exactly one source of units, and a test command with a place for them.
-const shardSection: Check = (v, at) => {
-  const shard = object({
+const shardFields = object(
+  {
     units: optional(repoGlobs),
     list: optional(strList(1)),
     test: required(strList(1)),
     junit: optional(repoPath),
-  })(v, at) as ShardConfig
+  },
+  { oneOf: [{ required: ['units'] }, { required: ['list'] }] },
+)
+const shardSection = refine(shardFields, (v, at) => {
+  const shard = shardFields(v, at) as ShardConfig
   if ((shard.units === undefined) === (shard.list === undefined)) {
     throw new ConfigError(`${at}: set exactly one of units (globs of files) or list (a command printing one unit per line)`)
   }
@@ -237,15 +211,17 @@ const shardSection: Check = (v, at) => {
     fail(`${at}.test`, 'a command with the element "{units}" (it becomes the shard\'s units, one argument each)', shard.test)
   }
   return shard
-}
+})
 
 // trust.team: `org/team-slug`, as GitHub spells them (an organisation login, a team's slug).
-const teamSlug: Check = (v, at) =>
-  typeof v === 'string' && /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/.test(v)
-    ? v
-    : fail(at, 'a team as "org/team-slug" (the slug as in the team\'s URL: lowercase letters, digits, "-" and "_")', v)
+const TEAM_SLUG = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/
+const teamSlug = check(
+  (v, at) =>
+    typeof v === 'string' && TEAM_SLUG.test(v) ? v : fail(at, 'a team as "org/team-slug" (the slug as in the team\'s URL: lowercase letters, digits, "-" and "_")', v),
+  { type: 'string', pattern: TEAM_SLUG.source },
+)
 
-const regexp: Check = (v, at) => {
+const regexp = refine(str, (v, at) => {
   const source = str(v, at) as string
   try {
     new RegExp(source)
@@ -253,11 +229,15 @@ const regexp: Check = (v, at) => {
     throw new ConfigError(`${at}: not a regular expression: ${(error as Error).message}`)
   }
   return source
-}
+}, { format: 'regex' })
 
 // signing: a public key or a keyless identity (exact, or a pattern): exactly one.
-const signingSection: Check = (v, at) => {
-  const signing = object({ publicKey: optional(repoPath), identity: optional(str), identityRegexp: optional(regexp), issuer: optional(str) })(v, at) as SigningConfig
+const signingFields = object(
+  { publicKey: optional(repoPath), identity: optional(str), identityRegexp: optional(regexp), issuer: optional(str) },
+  { oneOf: [{ required: ['publicKey'] }, { required: ['identity'] }, { required: ['identityRegexp'] }] },
+)
+const signingSection = refine(signingFields, (v, at) => {
+  const signing = signingFields(v, at) as SigningConfig
   const set = (['publicKey', 'identity', 'identityRegexp'] as const).filter((key) => signing[key] !== undefined)
   if (set.length !== 1) {
     throw new ConfigError(
@@ -270,20 +250,32 @@ const signingSection: Check = (v, at) => {
   for (const key of Object.keys(signing) as Array<keyof SigningConfig>) if (signing[key] === undefined) delete signing[key]
   if (!signing.publicKey) signing.issuer ??= GITHUB_ACTIONS_ISSUER
   return signing
-}
+})
 
-const required = (check: Check) => ({ check })
-const optional = (check: Check, fallback: () => unknown = () => undefined) => ({ check, default: fallback })
+// ecr.moveTags: tag names, `*` matching any run of characters (ECR's WILDCARD filters).
+const ECR_TAG_FILTER = /^[A-Za-z0-9_.*-]{1,128}$/
+const ecrTagFilters = check(
+  (v, at) => {
+    const list = strList()(v, at) as string[]
+    list.forEach((tag, i) => {
+      if (!ECR_TAG_FILTER.test(tag)) fail(`${at}[${i}]`, 'a tag name (letters, digits, "_", ".", "-"), "*" matching any characters', tag)
+    })
+    return list
+  },
+  { type: 'array', items: { type: 'string', pattern: ECR_TAG_FILTER.source } },
+)
+
+const generatedEntry = object({ name: required(generatedName), command: required(strList(1)), paths: required(repoGlobs) })
 
 const schema = object({
-  registry: optional(str),
-  defaultBranch: optional(str),
-  releaseBranches: optional(strOrList),
+  registry: optional(str, undefined, 'where build and final images live, e.g. ghcr.io/acme; absent: local-only (the local daemon is the cache). REGISTRY and --registry override it'),
+  defaultBranch: optional(str, undefined, 'the default branch, for the tag policy; absent: asked of git and CI'),
+  releaseBranches: optional(strOrList, undefined, 'globs of the branches besides the default one whose commits may be released; absent: cherryPick.targetBranches'),
   buildImage: required(
     object({
       name: required(str),
       dockerfile: optional(repoPath, () => 'Dockerfile.build'),
-      inputs: required(repoGlobs),
+      inputs: required(repoGlobs, 'globs over repo-relative paths of the files that define the build image: its tag is their hash'),
       buildArgs: optional(strMap, () => ({})),
     }),
   ),
@@ -299,9 +291,9 @@ const schema = object({
       test: optional(strList(1)),
       build: optional(strList(1)),
       integration: optional(strList(1)),
-      env: optional(strList(), () => []),
-      integrationEnv: optional(strList(), () => []),
-      docker: optional(bool, () => false),
+      env: optional(strList(), () => [], 'env var names (or PREFIX*) passed into the test and build container, besides CI and GitHub\'s and CircleCI\'s default variables'),
+      integrationEnv: optional(strList(), () => [], 'the only env var names (besides CI\'s own) passed into the integration container'),
+      docker: optional(bool, () => false, 'give the steps the host\'s Docker Engine (its socket, the host network)'),
       shard: optional(shardSection),
     }),
     () => ({ env: [], integrationEnv: [], docker: false }),
@@ -325,19 +317,49 @@ const schema = object({
     }),
     () => defaultPrune(),
   ),
-  trust: optional(object({ team: optional(teamSlug) }), () => ({})),
-  signing: optional(signingSection),
-  generated: optional((v, at) => {
-    if (!Array.isArray(v)) fail(at, 'an array', v)
-    const entries = v.map((item, i) =>
-      object({ name: required(generatedName), command: required(strList(1)), paths: required(repoGlobs) })(item, `${at}[${i}]`),
-    ) as GeneratedFile[]
-    const names = entries.map((e) => e.name)
-    const dup = names.find((n, i) => names.indexOf(n) !== i)
-    if (dup) throw new ConfigError(`${at}: the name ${JSON.stringify(dup)} is used twice`)
-    return entries
-  }, () => []),
+  trust: optional(object({ team: optional(teamSlug, undefined, 'org/team-slug: its active members are trusted as people with write access are') }), () => ({}), 'who the bots trust besides people with write, maintain or admin access'),
+  signing: optional(signingSection, undefined, 'image signatures (cosign): publicKey, or identity / identityRegexp (keyless); absent: nothing is signed or verified'),
+  ecr: optional(
+    object({
+      createRepositories: optional(bool, () => defaultEcr().createRepositories, 'create a missing repository before the first push (push-images, pull-or-build --push)'),
+      tagMutability: optional(oneOf('MUTABLE', 'IMMUTABLE'), () => defaultEcr().tagMutability, 'the tag mutability of the repositories it creates'),
+      moveTags: optional(ecrTagFilters, () => defaultEcr().moveTags, 'moving tags (`*` as wildcard) pushed even where the repository holds them immutable'),
+    }),
+    undefined,
+    'Amazon ECR; absent: on an ECR host the defaults apply, elsewhere nothing ECR-specific',
+  ),
+  generated: optional(
+    refine({ type: 'array', items: generatedEntry.schema }, (v, at) => {
+      if (!Array.isArray(v)) fail(at, 'an array', v)
+      const entries = v.map((item, i) => generatedEntry(item, `${at}[${i}]`)) as GeneratedFile[]
+      const names = entries.map((e) => e.name)
+      const dup = names.find((n, i) => names.indexOf(n) !== i)
+      if (dup) throw new ConfigError(`${at}: the name ${JSON.stringify(dup)} is used twice`)
+      return entries
+    }),
+    () => [],
+  ),
+  $schema: optional(str, undefined, 'the JSON Schema of this file, for editors (init writes it); not read otherwise'),
 })
+
+/**
+ * The JSON Schema of build.config.json, from the same declarations that validate it:
+ * what editors complete and check (`"$schema"`, which init writes). Two rules only the
+ * validator knows: the build image's name is a lowercase image name, and
+ * steps.shard.test holds the element "{units}".
+ */
+export function configJsonSchema(): JsonSchema {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'build.config.json of ci-build-scripts',
+    ...schema.schema,
+  }
+}
+
+/** Every key build.config.json may hold, as key paths (`buildImage.inputs`, `generated[].name`), parents first. */
+export function configKeys(): string[] {
+  return keyPaths(schema.schema)
+}
 
 /** Validate an already-parsed config object. `source` names the file in messages. */
 export function validateConfig(raw: unknown, source = CONFIG_FILE): Config {

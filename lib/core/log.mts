@@ -1,6 +1,7 @@
 // Human-facing logs. Everything here writes to stderr: stdout is for results
 // (a tag, a ref, JSON) so that `$(npx zx scripts/image-tag.mts)` just works.
 import { chalk } from 'zx'
+import { endGroupCommand, errorCommand, groupCommand, maskCommand, onGitHubActions, warningCommand } from './ci-runner.mts'
 
 const secrets = new Set<string>()
 
@@ -9,7 +10,7 @@ export function registerSecret(value: string | undefined): void {
   if (!value || value.length < 3 || secrets.has(value)) return
   secrets.add(value)
   // The runner reads workflow commands from stderr too; stdout stays for results.
-  if (process.env.GITHUB_ACTIONS === 'true') process.stderr.write(`::add-mask::${value}\n`)
+  if (onGitHubActions()) process.stderr.write(maskCommand(value) + '\n')
 }
 
 /** Whether `text` holds a value registered with registerSecret (a token, a password). */
@@ -34,7 +35,7 @@ export function info(message: string): void {
 }
 
 export function warn(message: string): void {
-  if (process.env.GITHUB_ACTIONS === 'true') write(`::warning::${message}`)
+  if (onGitHubActions()) write(warningCommand(message))
   else write(chalk.yellow(`  !   ${message}`))
 }
 
@@ -63,17 +64,17 @@ export function seconds(ms: number): string {
  * collapsible group. `describe` adds what the result says to the ✓ line.
  */
 export async function step<T>(title: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
-  const grouped = process.env.GITHUB_ACTIONS === 'true'
-  if (grouped) write(`::group::${title}`)
+  const grouped = onGitHubActions()
+  if (grouped) write(groupCommand(title))
   const started = performance.now()
   try {
     const result = await fn()
-    if (grouped) write('::endgroup::')
+    if (grouped) write(endGroupCommand())
     const detail = [describe?.(result), seconds(performance.now() - started)].filter(Boolean).join(', ')
     success(`${title} ${chalk.dim(`(${detail})`)}`)
     return result
   } catch (error) {
-    if (grouped) write('::endgroup::')
+    if (grouped) write(endGroupCommand())
     failure(`${title} ${chalk.dim(`(${seconds(performance.now() - started)})`)}`)
     throw error
   }
@@ -97,8 +98,7 @@ export function markdownTable(rows: string[][]): string {
  * is hidden. Elsewhere nothing folds, so nothing needs repeating.
  */
 export function surfaceFailure(title: string, message: string, lines: string[]): void {
-  if (process.env.GITHUB_ACTIONS !== 'true') return
-  const escape = (t: string) => t.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
-  write(`::error title=${escape(title).replace(/:/g, '%3A').replace(/,/g, '%2C')}::${escape(message)}`)
+  if (!onGitHubActions()) return
+  write(errorCommand(title, message))
   for (const line of lines) write(`    ${line}`)
 }

@@ -181,7 +181,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
   durations.check = since(checkStarted)
   let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : unsigned ? 'not-signed' : 'not-in-registry'
   // Read when pushing: a pull refused for credentials (step 3) sets `unreadable`.
-  const pushArgs = () => ({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, root: repo.root })
+  const pushArgs = () => ({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, ecr: config.ecr, root: repo.root })
 
   if (present) {
     // --push with the image already local: push only what the registry lacks.

@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $, type ProcessOutput, type ProcessPromise } from 'zx'
+import { endGroupCommand, groupCommand, onGitHubActions } from '../core/ci-runner.mts'
 import { WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { sleep } from '../core/retries.mts'
@@ -124,7 +125,7 @@ export function runArgs(name: string, spec: ContainerSpec, plans: ContainerStep[
 function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): string[] {
   const user = spec.user ?? invokingUser()
   const [uid, gid] = user.split(':')
-  const args = ['run', '--rm', '--name', name, '--label', `${LABELS.container}=${spec.root}`, '--user', user]
+  const args = ['run', '--name', name, '--label', `${LABELS.container}=${spec.root}`, '--user', user]
   for (const dir of [spec.root, ...(spec.mounts ?? [])]) args.push('--volume', `${dir}:${dir}`)
   if (spec.docker) args.push(...hostDockerArgs())
   args.push('--workdir', spec.root)
@@ -136,20 +137,28 @@ function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): s
   return args
 }
 
+interface ContainerRun {
+  out: ProcessOutput
+  /** The container's stdout from its log, when `docker run` printed none of it. */
+  missed?: string
+}
+
 /**
- * Run `docker <args>` (a `docker run --rm --name <name> ...`) to its end, docker's own
+ * Run `docker <args>` (a `docker run --name <name> ...`) to its end, docker's own
  * stderr passed on as it comes; `watch` sees the process as it starts (to read its
- * stdout). The container is gone on every exit path: on an interrupt it is removed until
- * `docker run` has returned, since a removal that came before the daemon created it would
- * miss it. The removal is registered before `docker run` starts, so no interrupt can fall
- * between the two.
+ * stdout). The container is gone on every exit path: removed once `docker run` has
+ * returned, and on an interrupt until then, since a removal that came before the daemon
+ * created it would miss it. The removal is registered before `docker run` starts, so no
+ * interrupt can fall between the two.
+ *
+ * `docker run` can return without a line of a container that ended at once (seen on a
+ * loaded machine: no output at all, the exit code right), so the container is not
+ * started with `--rm`: when its stdout came back empty, its log is read before removal.
  */
-async function runContainer(name: string, args: string[], watch: (run: ProcessPromise) => void = () => undefined): Promise<ProcessOutput> {
+async function runContainer(name: string, args: string[], watch: (run: ProcessPromise) => void = () => undefined): Promise<ContainerRun> {
   let settled = false
   let run: ProcessPromise | undefined
   const stop = onInterrupt(async () => {
-    // A `docker run --rm` that returned by itself has removed its container already.
-    if (settled && !interrupted()) return
     for (let i = 0; i < 50 && !settled; i++) {
       await removeContainer(name).catch(() => undefined)
       await Promise.race([run, sleep(200)])
@@ -161,7 +170,10 @@ async function runContainer(name: string, args: string[], watch: (run: ProcessPr
   run.stderr.on('data', (d: Buffer) => process.stderr.write(redact(String(d))))
   watch(run)
   try {
-    return await run
+    const out = await run
+    if (out.stdout !== '' || interrupted()) return { out }
+    const log = await $({ quiet: true, nothrow: true })`docker logs ${name}`
+    return log.exitCode === 0 && log.stdout !== '' ? { out, missed: log.stdout } : { out }
   } finally {
     await stop()
   }
@@ -187,27 +199,28 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
     const [, event, step, rc] = line.slice(at).split(' ')
     const result = results.find((r) => r.name === step)!
     const command = plans.find((p) => p.name === step)!.command.join(' ')
-    const grouped = process.env.GITHUB_ACTIONS === 'true'
+    const grouped = onGitHubActions()
     if (event === 'start') {
       startedAt.set(step, performance.now())
-      info(grouped ? `::group::${step}` : `── ${step}: ${command}`)
+      info(grouped ? groupCommand(step) : `── ${step}: ${command}`)
       return
     }
-    if (grouped) info('::endgroup::')
+    if (grouped) info(endGroupCommand())
     result.exitCode = Number(rc)
     result.durationMs = performance.now() - startedAt.get(step)!
     const took = `(${seconds(result.durationMs)})`
     if (result.exitCode === 0) success(`${step}: ${command} ${took}`)
     else failure(`${step} failed with exit code ${result.exitCode}: ${command} ${took}`)
   }
-  const out = await runContainer(name, runArgs(name, spec, plans, marker), (run) =>
-    run.stdout.on('data', (d: Buffer) => {
-      pending += String(d)
-      const lines = pending.split('\n')
-      pending = lines.pop()!
-      lines.forEach(onLine)
-    }),
-  )
+  // Output comes in chunks: whole lines go to onLine, a partial one waits for the rest.
+  const feed = (text: string) => {
+    pending += text
+    const lines = pending.split('\n')
+    pending = lines.pop()!
+    lines.forEach(onLine)
+  }
+  const { out, missed } = await runContainer(name, runArgs(name, spec, plans, marker), (run) => run.stdout.on('data', (d: Buffer) => feed(String(d))))
+  if (missed !== undefined) feed(missed)
   if (pending) onLine(pending)
   // Interrupted: the cleanup removed the container and is about to exit 130/143.
   if (interrupted()) return results
@@ -234,7 +247,7 @@ export async function runSteps<S extends ContainerStep>(spec: ContainerSpec, pla
  */
 export async function outputInContainer(spec: ContainerSpec, command: string[], env: string[], what: string): Promise<string> {
   const name = `ci-list-${randomBytes(6).toString('hex')}`
-  const out = await runContainer(name, [...containerArgs(name, spec, env), '--entrypoint', command[0], spec.image, ...command.slice(1)])
+  const { out, missed } = await runContainer(name, [...containerArgs(name, spec, env), '--entrypoint', command[0], spec.image, ...command.slice(1)])
   if (out.exitCode !== 0) throw new WorkError(`${what} failed in ${spec.image} (exit code ${out.exitCode}): ${command.join(' ')}`)
-  return out.stdout
+  return missed ?? out.stdout
 }

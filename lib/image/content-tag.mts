@@ -125,10 +125,10 @@ export async function buildImageTagAt(repo: RepoInfo, commit: string, configFile
 type TreeBlobs = Map<string, { mode: InputFile['mode']; id: string }>
 
 /** The blobs of `git ls-tree -r -z` output (submodules, which are not blobs, left out). */
-function treeBlobs(listing: string): TreeBlobs {
+export function treeBlobs(listing: string): TreeBlobs {
   const blobs: TreeBlobs = new Map()
   for (const record of listing.split('\0')) {
-    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)$/.exec(record)
+    const m = /^(\d{6}) blob ([0-9a-f]+)\t([\s\S]+)/.exec(record)
     if (m) blobs.set(m[3], { mode: m[1] as InputFile['mode'], id: m[2] })
   }
   return blobs

@@ -205,8 +205,10 @@ const AUTH_FAILURE = /unauthorized|denied|authentication required|no basic auth 
 export function isAuthFailure(detail: string): boolean {
   return AUTH_FAILURE.test(detail.replace(/\b\w+:\/\/\S+/g, ''))
 }
-// Failures no retry can fix: a missing image or a malformed reference.
-const PERMANENT_FAILURE = /manifest unknown|not found|does not exist|invalid reference|repository name must/i
+// Failures no retry can fix: a missing image or a malformed reference, a tag the
+// registry holds immutable (ECR's `tag invalid: ... cannot be overwritten`), or a request
+// the registry called bad (400: the containerd store reports ECR's refusal only so).
+const PERMANENT_FAILURE = /manifest unknown|not found|does not exist|invalid reference|repository name must|tag invalid|cannot be overwritten|: 400 Bad Request/i
 
 export interface TransferOptions extends DockerOptions {
   /** Retries after the first attempt for network/registry hiccups. Default 3. */

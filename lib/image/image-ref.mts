@@ -26,6 +26,7 @@ export function parseImageRef(ref: string): ImageRef {
   if (!rest) throw new WorkError('empty image reference')
   let digest: string | undefined
   const at = rest.indexOf('@')
+  // Stryker disable next-line EqualityOperator: a reference that starts with `@` has no name, and is refused either way
   if (at >= 0) {
     digest = rest.slice(at + 1)
     rest = rest.slice(0, at)
@@ -53,6 +54,7 @@ export function parseImageRef(ref: string): ImageRef {
 
 /** True for 127.0.0.0/8, localhost and ::1 (with or without a port): plain HTTP is used there. */
 export function isLoopback(host: string): boolean {
+  // Stryker disable next-line Regex: a port is the only `:digits` a host name can hold, and it ends the name
   const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
   return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
 }
@@ -64,6 +66,7 @@ export function isLoopback(host: string): boolean {
  */
 export function registryBaseUrl(registry: string, env: NodeJS.ProcessEnv = process.env): string {
   if (registry === DOCKER_HUB) return 'https://registry-1.docker.io'
+  // Stryker disable next-line MethodExpression,StringLiteral: no registry is named '', so empty entries and the default never match
   const insecure = (env.REGISTRY_INSECURE ?? '').split(',').map((h) => h.trim()).filter(Boolean)
   return `${isLoopback(registry) || insecure.includes(registry) ? 'http' : 'https'}://${registry}`
 }

@@ -6,6 +6,8 @@ import type { Config } from '../core/config.mts'
 import { info, step, success, warn } from '../core/log.mts'
 import type { Durations } from './build-image.mts'
 import * as docker from './docker.mts'
+import { EcrAccessError, ecrSettings, explainImmutablePush, prepareRepositories } from './ecr.mts'
+import { parseImageRef } from './image-ref.mts'
 import { checkPushAccess, envCredentials, manifestDigest, RegistryAuthError, type Credentials, type RegistryUnavailableError } from './registry.mts'
 import { signImage, type Verifier } from './signature.mts'
 
@@ -23,6 +25,8 @@ export interface PushArgs {
   /** With `signing` configured: an image the registry has under the tag counts only when its signature verifies. */
   verify?: Verifier
   signing?: Config['signing']
+  /** The config's `ecr` section: on ECR, a missing repository is created first (when it says so). */
+  ecr?: Config['ecr']
   root: string
 }
 
@@ -32,7 +36,7 @@ export interface PushArgs {
  * warn, unless `requirePush`.
  */
 export async function pushBuildImage(args: PushArgs): Promise<{ digest?: string; pushSkipped?: string }> {
-  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable, verify, signing, root } = args
+  const { ref, registry, credentials, env, retry, durations, requirePush, registryDown, unreadable, verify, signing, ecr, root } = args
   const repositoryRef = ref.slice(0, ref.lastIndexOf(':'))
   const started = performance.now()
   try {
@@ -48,14 +52,23 @@ export async function pushBuildImage(args: PushArgs): Promise<{ digest?: string;
       }
       if (existing) info(`pushing ${ref} over ${existing}, which has no valid signature`)
     }
+    // On ECR a push to a missing repository fails: create it first, when configured to.
+    const ecrRepository = ecrSettings(parseImageRef(ref).registry, { ecr })
+    const repositories = ecrRepository
+      ? await prepareRepositories({ registry: parseImageRef(ref).registry, repositories: [parseImageRef(ref).repository], settings: ecrRepository, create: true, env })
+      : new Map()
     await checkPushAccess(ref, { credentials, ...retry })
     return await docker.withLogin(registry, envCredentials(env, registry), async (opts) => {
-      const digest = await step(`push ${ref}`, () => docker.push(ref, { ...opts, ...retry }))
+      const digest = await step(`push ${ref}`, () =>
+        docker.push(ref, { ...opts, ...retry }).catch((error: unknown) => {
+          throw explainImmutablePush(error, repositories)
+        }),
+      )
       if (signing) await signPushed(signing, repositoryRef, digest, { root, env, configDir: opts.configDir }, requirePush)
       return { digest }
     })
   } catch (error) {
-    if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError) && !requirePush) {
+    if ((error instanceof docker.DockerAuthError || error instanceof RegistryAuthError || error instanceof EcrAccessError) && !requirePush) {
       warn(`not pushing ${ref}: ${error.message}`)
       warn(`not pushed: without push credentials (a pull request from a fork, say) the job stays green; pass --require-push to make this fail`)
       return { pushSkipped: 'refused for credentials' }

@@ -88,7 +88,7 @@ export interface Challenge {
 /** Parse `WWW-Authenticate: Bearer realm="...",service="...",scope="..."` (or `Basic realm=...`). */
 export function parseWwwAuthenticate(header: string | null): Challenge | undefined {
   if (!header) return undefined
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  const m = /^\s*(\w+)(.*)/s.exec(header)
   if (!m) return undefined
   const params: Record<string, string> = {}
   for (const p of m[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
@@ -105,7 +105,7 @@ export const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/
  * where it is read: it goes on into request paths, image references and CI files, so
  * `sha256:x/../../final/manifests/1.0.0` must never get that far.
  */
-function checkedDigest(registry: string, what: string, value: unknown): string {
+export function checkedDigest(registry: string, what: string, value: unknown): string {
   if (typeof value === 'string' && DIGEST.test(value)) return value
   throw new WorkError(`registry ${registry} answered ${what} that is not a digest: ${JSON.stringify(value)?.slice(0, 120)}`)
 }
@@ -286,6 +286,8 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
   if (known) throw known
   await retried(registry, options, async () => {
     const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
+    // ECR (and some others) create no repository on a push: a missing one answers 404.
+    if (res.status === 404) throw new WorkError(`${registry} has no repository ${repository} (HTTP 404 to a push): create it before the first push (on ECR: "ecr": {"createRepositories": true} in build.config.json)`)
     if (res.status !== 202) throw new WorkError(`POST ${registry}/v2/${repository}/blobs/uploads/: unexpected HTTP ${res.status}`)
     const location = res.headers.get('location')
     // Cancel the upload we just started; a registry that cannot is no reason to fail.

@@ -5,7 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { WorkError } from '../core/cli.mts'
 import { compareBytes } from '../core/git.mts'
-import { mmss } from '../core/log.mts'
+import { markdownTable, mmss } from '../core/log.mts'
+import { mermaidGantt, minutesSeconds, type GanttBar } from './gantt.mts'
 import { escapeXml, parseJUnitTimings, shardLabel, xmlAttributes, type ShardSpec } from './shard.mts'
 import type { timingReport } from './steps.mts'
 
@@ -100,6 +101,8 @@ export interface MergedTimings {
   problems: string[]
   /** The shards whose run failed. */
   failed: number[]
+  /** A bar per shard for the chart: from the start to its total time. */
+  bars: GanttBar[]
 }
 
 const stepMs = (r: TimingReport, name: string) => r.steps.find((s) => s.name === name)?.durationMs ?? null
@@ -158,5 +161,21 @@ export function mergeTimingReports(reports: TimingReport[]): MergedTimings {
   const mean = tests.reduce((a, b) => a + b, 0) / total
   const balance = mean > 0 ? Math.max(...tests) / mean : 1
   const failed = sorted.filter((r) => r.exitCode !== 0).map((r) => shardOf(r).index)
-  return { rows, critical, balance, problems, failed }
+  const bars = sorted.map((r) => {
+    const s = shardOf(r)
+    const units = r.shard ? `, ${r.shard.units.length} units` : ''
+    return { label: `shard ${s.index}/${s.total}${units}`, startMs: 0, durationMs: r.total.durationMs, failed: r.exitCode !== 0 }
+  })
+  return { rows, critical, balance, problems, failed, bars }
+}
+
+/**
+ * merge-reports' part of $GITHUB_STEP_SUMMARY: a bar per shard (the longest is the job's
+ * wall time), then the table folded under it.
+ */
+export function mergedMarkdown(merged: MergedTimings): string {
+  const title = `test-and-build, ${merged.bars.length} shards`
+  const outcome = merged.failed.length ? `shard ${merged.failed.join(', ')} failed` : 'ok'
+  const chart = mermaidGantt(`${title}: ${outcome}, critical path shard ${merged.critical.index} (${minutesSeconds(merged.critical.totalMs)})`, [{ name: 'shards', bars: merged.bars }])
+  return `### ${title}\n\n${chart}\n\n<details><summary>Timing table</summary>\n\n${markdownTable(merged.rows)}\n\n</details>\n`
 }

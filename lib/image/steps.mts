@@ -5,6 +5,7 @@ import type { Config } from '../core/config.mts'
 import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
 import type { CacheLookup } from './cache-image.mts'
 import type { ContainerStepResult } from './container.mts'
+import { mermaidGantt, minutesSeconds, type GanttBar, type GanttSection } from './gantt.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'
 import type { ShardPlan } from './shard.mts'
 
@@ -29,7 +30,7 @@ export interface StepPlan {
  */
 export const CI_ENV_NAMES: readonly string[] = [
   'CI',
-  // https://docs.github.com/en/actions/reference/variables-reference#default-environment-variables
+  // GitHub Actions' default environment variables.
   'GITHUB_ACTION',
   'GITHUB_ACTION_PATH',
   'GITHUB_ACTION_REPOSITORY',
@@ -62,7 +63,7 @@ export const CI_ENV_NAMES: readonly string[] = [
   'GITHUB_WORKFLOW_REF',
   'GITHUB_WORKFLOW_SHA',
   'GITHUB_WORKSPACE',
-  // https://circleci.com/docs/reference/variables/#built-in-environment-variables
+  // CircleCI's built-in environment variables.
   'CIRCLECI',
   'CIRCLE_BRANCH',
   'CIRCLE_BUILD_NUM',
@@ -205,10 +206,40 @@ export function timingTable(input: TimingInput): string {
   return table(timingRows(input))
 }
 
-/** For $GITHUB_STEP_SUMMARY. */
+/**
+ * The phases as bars of a chart: the build image from the start, then each step that
+ * ran, one after another in the container. A skipped step has no bar.
+ */
+export function timingBars(input: TimingInput): GanttSection[] {
+  const image: GanttBar = {
+    label: input.image.outcome === 'failed' ? 'image' : `image (${input.image.outcome})`,
+    startMs: 0,
+    durationMs: input.image.durationMs,
+    failed: input.image.outcome === 'failed',
+  }
+  let at = input.image.durationMs
+  const steps: GanttBar[] = []
+  for (const plan of input.steps) {
+    const { result } = status(plan, input.results)
+    if (!result) continue
+    const label = input.shard && plan.name === 'test' ? `test (shard ${input.shard.index}/${input.shard.total}, ${input.shard.units.length} of ${input.shard.allUnits} units)` : plan.name
+    steps.push({ label, startMs: at, durationMs: result.durationMs, failed: result.exitCode !== 0 })
+    at += result.durationMs
+  }
+  return [
+    { name: 'build image', bars: [image] },
+    { name: 'steps', bars: steps },
+  ]
+}
+
+/**
+ * For $GITHUB_STEP_SUMMARY: the phases as a chart (GitHub renders Mermaid), then the
+ * timing table folded under it, with the result of each phase.
+ */
 export function timingMarkdown(input: TimingInput): string {
   const title = input.shard ? `test-and-build, shard ${input.shard.index}/${input.shard.total}` : 'test-and-build'
-  return `### ${title}\n\n${markdownTable(timingRows(input))}\n\nBuild image: \`${input.image.ref}\`\n`
+  const chart = mermaidGantt(`${title}: ${totalText(input)} in ${minutesSeconds(input.totalMs)}`, timingBars(input))
+  return `### ${title}\n\n${chart}\n\n<details><summary>Timing table</summary>\n\n${markdownTable(timingRows(input))}\n\n</details>\n\nBuild image: \`${input.image.ref}\`\n`
 }
 
 /**

@@ -33,10 +33,13 @@ export const ACTIONS = {
 /**
  * How CI installs the package (the repository's own lockfile has it as a devDependency).
  * `noScripts` for a job holding a token that can push: no dependency's install script runs there.
+ * Corepack gives the runner the package manager package.json's `packageManager` declares.
  */
 function installCommand(project: Project, noScripts = false): string {
   const flag = noScripts ? ' --ignore-scripts' : ''
   if (project.kind === 'node' && project.packageManager === 'pnpm') return `corepack enable && pnpm install --frozen-lockfile${flag}`
+  // Yarn 2+ has no --ignore-scripts: --mode=skip-build runs no package's scripts.
+  if (project.kind === 'node' && project.yarnBerry) return `corepack enable && yarn install --immutable${noScripts ? ' --mode=skip-build' : ''}`
   if (project.kind === 'node' && project.packageManager === 'yarn') return `corepack enable && yarn install --frozen-lockfile${flag}`
   return `npm ci${flag}`
 }

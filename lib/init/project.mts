@@ -1,7 +1,8 @@
 // What kind of project `init` is looking at, read from the files at the repository root
 // (never run: a Makefile is read for its targets, package.json for its scripts).
 //   go       a go.mod
-//   node     a package.json with a lockfile (package-lock.json, pnpm-lock.yaml, yarn.lock)
+//   node     a package.json with a lockfile (package-lock.json, pnpm-lock.yaml, yarn.lock:
+//            Yarn 1, or Yarn 2+ installing a node_modules)
 //   unknown  anything else: init writes a skeleton to fill in
 import { fs, glob, path, YAML } from 'zx'
 import { UsageError } from '../core/cli.mts'
@@ -38,6 +39,11 @@ export interface NodeProject {
    * package.json of every workspace (npm ci fails without them). Inputs of the build image.
    */
   workspaceFiles: string[]
+  /**
+   * Yarn 2+ (Berry), with the repo-relative files its install reads besides the lockfile:
+   * .yarnrc.yml, the release its yarnPath names, its plugins. Inputs of the build image.
+   */
+  yarnBerry?: { files: string[] }
 }
 
 export interface UnknownProject {
@@ -115,6 +121,26 @@ async function workspaceManifests(root: string, patterns: string[]): Promise<str
   return found.filter((f) => f !== 'package.json').sort()
 }
 
+/**
+ * For a yarn.lock: undefined for Yarn 1; for Yarn 2+ (a packageManager of yarn@2 or later,
+ * a .yarnrc.yml, or a lockfile with Berry's `__metadata`) the files its install reads
+ * (.yarnrc.yml, the release of its yarnPath, its plugins), or 'pnp' when it installs
+ * Plug'n'Play (Berry's default linker) instead of a node_modules.
+ */
+async function berryFiles(root: string, version: string | undefined): Promise<string[] | 'pnp' | undefined> {
+  const at = (file: string) => path.join(root, file)
+  const rc = (await exists(at('.yarnrc.yml'))) ? ((YAML.parse(await fs.readFile(at('.yarnrc.yml'), 'utf8')) ?? {}) as Record<string, unknown>) : undefined
+  const berry = version
+    ? Number(version.split('.')[0]) >= 2
+    : rc !== undefined || /^__metadata:/m.test((await fs.readFile(at('yarn.lock'), 'utf8')).slice(0, 4096))
+  if (!berry) return undefined
+  if (rc?.nodeLinker !== 'node-modules' && rc?.nodeLinker !== 'pnpm') return 'pnp'
+  // Paths inside the repository only: anything else is not an input init can name.
+  const inside = (p: unknown): p is string => typeof p === 'string' && !path.posix.isAbsolute(p) && !path.posix.normalize(p).startsWith('../')
+  const plugins = Array.isArray(rc.plugins) ? rc.plugins.map((p) => (typeof p === 'string' ? p : (p as { path?: unknown } | null)?.path)) : []
+  return ['.yarnrc.yml', ...[rc.yarnPath, ...plugins].filter(inside).map((p) => path.posix.normalize(p))]
+}
+
 /** Read the project at `root`. */
 export async function detectProject(root: string): Promise<Project> {
   const at = (file: string) => path.join(root, file)
@@ -156,12 +182,16 @@ export async function detectProject(root: string): Promise<Project> {
       const pnpmWorkspace = lock[1] === 'pnpm' && (await exists(at('pnpm-workspace.yaml'))) ? await fs.readFile(at('pnpm-workspace.yaml'), 'utf8') : undefined
       const scripts = (typeof pkg.scripts === 'object' && pkg.scripts !== null ? pkg.scripts : {}) as Record<string, unknown>
       const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name] as string).trim() !== ''
-      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@([0-9][^+\s]*)/.exec(pkg.packageManager) : null
+      // Only a version as corepack writes it (`pnpm@9.1.0+sha512.…`): it goes into a RUN line of the
+      // Dockerfile, so anything else (`pnpm@9;curl …`) is no version and the default applies.
+      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[\w.-]+)?$/.exec(pkg.packageManager) : null
       const version = manager && manager[1] === lock[1] ? manager[2] : undefined
-      // Yarn 2+ installs Plug'n'Play by default (no node_modules): the build image's
-      // /node_modules would not work, so such a project is left for the user to fill in.
-      if (lock[1] === 'yarn' && (version ? Number(version.split('.')[0]) >= 2 : await exists(at('.yarnrc.yml')))) {
-        return { kind: 'unknown', reason: 'a Yarn 2+ project (Plug\'n\'Play): only npm, pnpm and Yarn 1 lockfiles are supported' }
+      const yarnBerry = lock[1] === 'yarn' ? await berryFiles(root, version) : undefined
+      if (yarnBerry === 'pnp') {
+        return {
+          kind: 'unknown',
+          reason: 'a Yarn 2+ project with Plug\'n\'Play (no node_modules, which the steps and npx need): set `nodeLinker: node-modules` in .yarnrc.yml and run init again',
+        }
       }
       const deps = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((f) =>
         typeof pkg[f] === 'object' && pkg[f] !== null ? Object.keys(pkg[f] as object) : [],
@@ -182,6 +212,7 @@ export async function detectProject(root: string): Promise<Project> {
         scripts: scriptNames,
         localFiles: localFileDependencies(pkg),
         npmrc: await exists(at('.npmrc')),
+        yarnBerry: yarnBerry && { files: yarnBerry },
         workspaceFiles: [...(pnpmWorkspace === undefined ? [] : ['pnpm-workspace.yaml']), ...(await workspaceManifests(root, workspacePatterns(pkg, pnpmWorkspace)))],
       }
     }

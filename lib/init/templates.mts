@@ -2,7 +2,7 @@
 // image (Dockerfile), build.config.json, and the two CI configs (ci-configs.mts), with
 // what init does where one exists already. Pure functions of the project and the
 // options: the tests read what they return.
-import type { Config } from '../core/config.mts'
+import { CONFIG_SCHEMA_FILE, type Config } from '../core/config.mts'
 import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
 import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
@@ -118,8 +118,22 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
  */
 export const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'] as const
 
+/**
+ * The package manager, at the version package.json's `packageManager` field declares, and
+ * the command that installs the lockfile with it. The manager comes from the npm registry
+ * with `npm install -g`, as the dependencies do: corepack would fetch Yarn 2+ from
+ * repo.yarnpkg.com, and from the npm registry (COREPACK_NPM_REGISTRY) it insists on the
+ * registry's signatures, which a mirror may not serve.
+ */
 function nodeInstall(project: NodeProject): { setup: string[]; install: string } {
   const v = project.packageManagerVersion
+  // The official node images ship Yarn 1 as `yarn` and `yarnpkg`: a declared version replaces it.
+  const replaceYarn = (spec: string) => [
+    'RUN bin="$(npm prefix -g)/bin" \\',
+    ' && rm -f "$bin/yarn" "$bin/yarnpkg" \\',
+    ` && npm install -g --no-audit --no-fund ${spec} \\`,
+    ' && yarn --version',
+  ]
   switch (project.packageManager) {
     case 'pnpm':
       return {
@@ -127,13 +141,24 @@ function nodeInstall(project: NodeProject): { setup: string[]; install: string }
         install: 'pnpm install --frozen-lockfile && pnpm store prune',
       }
     case 'yarn':
+      if (project.yarnBerry) {
+        return {
+          // Yarn 2+ is published on npm as @yarnpkg/cli-dist. Without a declared version, the
+          // latest 4: a yarnPath in .yarnrc.yml then hands over to the project's own release.
+          setup: replaceYarn(`@yarnpkg/cli-dist@${v ?? '4'}`),
+          install: 'yarn install --immutable && yarn cache clean --all',
+        }
+      }
       return {
         // The official node images ship Yarn 1; install it where the base has none.
-        setup: [`RUN command -v yarn >/dev/null || npm install -g --no-audit --no-fund yarn@${v ?? '1'}; yarn --version`],
+        setup: v ? replaceYarn(`yarn@${v}`) : [`RUN command -v yarn >/dev/null || npm install -g --no-audit --no-fund yarn@1; yarn --version`],
         install: 'yarn install --frozen-lockfile && yarn cache clean',
       }
     default:
-      return { setup: [], install: 'npm ci --no-audit --no-fund && npm cache clean --force' }
+      return {
+        setup: v ? [`RUN npm install -g --no-audit --no-fund npm@${v} && npm --version`] : [],
+        install: 'npm ci --no-audit --no-fund && npm cache clean --force',
+      }
   }
 }
 
@@ -145,6 +170,7 @@ function shellQuote(word: string): string {
 function nodeBuildImage(project: NodeProject, name: string, base?: string): string {
   const { setup, install } = nodeInstall(project)
   const files = ['package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : [])]
+  const berry = project.yarnBerry?.files ?? []
   const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
   const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
   return [
@@ -163,10 +189,11 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     '# into a temp dir) would take / for its project and try to replace it.',
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
-    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so
-    // does each workspace's package.json (the JSON form: a path is data, spaces and all).
+    // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so do
+    // Yarn 2+'s .yarnrc.yml, release and plugins, and each workspace's package.json (the
+    // JSON form: a path is data, spaces and all).
     ...project.localFiles.map((f) => `COPY ${f} ./${f}`),
-    ...project.workspaceFiles.map((f) => `COPY ${JSON.stringify([f, `./${f}`]).replace(/","/g, '", "')}`),
+    ...[...berry, ...project.workspaceFiles].map((f) => `COPY ${JSON.stringify([f, `./${f}`]).replace(/","/g, '", "')}`),
     '# Your package\'s own lifecycle scripts (prepare: husky, lefthook install, a build)',
     '# need the checkout, which is not here: they are taken out of this copy of',
     '# package.json. The dependencies\' install scripts (native addons, esbuild\'s binary)',
@@ -180,10 +207,11 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
         ]
       : [`RUN npm pkg delete ${deleted} \\`]),
     ` && ${install}`,
-    '# The steps run as your uid, a user with no home here: npm\'s cache goes to /tmp.',
+    `# The steps run as your uid, a user with no home here: npm's${berry.length ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
     'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
     '    npm_config_cache=/tmp/.npm \\',
-    '    npm_config_update_notifier=false',
+    `    npm_config_update_notifier=false${berry.length ? ' \\' : ''}`,
+    ...(berry.length ? ['    YARN_GLOBAL_FOLDER=/tmp/.yarn-berry \\', '    YARN_ENABLE_TELEMETRY=0'] : []),
     'WORKDIR /',
     '',
   ].join('\n')
@@ -292,12 +320,16 @@ function steps(project: Project): { test: string[]; build: string[] } {
 
 export function buildImageInputs(project: Project): string[] {
   if (project.kind === 'go') return project.vendored ? ['Dockerfile.build'] : ['Dockerfile.build', 'go.mod', ...(project.hasGoSum ? ['go.sum'] : [])]
-  if (project.kind === 'node') return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...project.localFiles, ...project.workspaceFiles]
+  if (project.kind === 'node') {
+    return ['Dockerfile.build', 'package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : []), ...(project.yarnBerry?.files ?? []), ...project.localFiles, ...project.workspaceFiles]
+  }
   return ['Dockerfile.build']
 }
 
 function configFile(project: Project, options: InitOptions): string {
   const config: ConfigFile = {
+    // The file's JSON Schema, in the installed package: editors complete and check the keys.
+    $schema: `./node_modules/${TOOL_PACKAGE}/${CONFIG_SCHEMA_FILE}`,
     ...(options.registry ? { registry: options.registry } : {}),
     defaultBranch: options.defaultBranch,
     buildImage: { name: `${options.name}-build`, dockerfile: 'Dockerfile.build', inputs: buildImageInputs(project) },

@@ -7,6 +7,8 @@
 //   a moving tag (latest, a branch, sha-) with another image              -> update
 //   a release version with another image                                  -> refuse
 //                                                        (or overwrite, when allowed)
+//   a moving tag an immutable repository would refuse to move             -> skip
+//     (lib/publish/immutable-tags.mts, after the plan)
 //   the build image's content tag with another image                      -> unchanged
 //     (the same inputs built elsewhere: that copy stays, content tags never move)
 //   ... unless `signing` is configured and that image's signature does not  -> update
@@ -28,7 +30,7 @@ import type { Verifier } from '../image/signature.mts'
 import type { BuildRef, TagDecision, TagKind } from './release-tags.mts'
 
 export type RefKind = TagKind | 'build-image'
-export type Action = 'create' | 'update' | 'overwrite' | 'unchanged' | 'refuse'
+export type Action = 'create' | 'update' | 'overwrite' | 'unchanged' | 'refuse' | 'skip'
 
 export interface Target {
   /** `<registry>/<name>:<tag>`, tagged locally. */
@@ -46,11 +48,15 @@ export interface PlanEntry extends Target {
   existing: (ManifestInfo & { content?: ImageContent }) | null
   /** The build image's existing copy has no valid signature (signing configured): it is replaced. */
   untrusted?: boolean
+  /** The registry holds this tag immutable, yet the move is tried (configured, or asked for). */
+  immutable?: boolean
 }
 
 export interface PublishResult extends PlanEntry {
   /** The digest the ref points at afterwards (the existing one when unchanged or refused). */
   digest: string | null
+  /** Why the registry refused the push (a move of an immutable tag): the run goes on. */
+  refusal?: string
 }
 
 /**
@@ -97,7 +103,9 @@ export const repositoryOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'))
 /**
  * Carry out a plan: push what is to be created, updated or overwritten, in order; leave
  * the rest. A push that fails (after docker.push's retries) stops the run: `onPushed`
- * has seen every ref done before it, so the caller can still report them.
+ * has seen every ref done before it, so the caller can still report them. A failure
+ * `isRefusal` recognizes (an immutable tag's move refused) is recorded as `refuse`
+ * and the run goes on.
  */
 export async function executePlan(
   plan: PlanEntry[],
@@ -107,15 +115,23 @@ export async function executePlan(
     onDone?: (result: PublishResult) => void
     /** The final image is already in its repository under this digest (an earlier run's, reused): its tags are written there, nothing is pushed. */
     reuse?: { digest: string; api: ManifestOptions }
+    /** Whether a failed push is the registry's refusal (an immutable tag): recorded, and the run goes on. */
+    isRefusal?: (entry: PlanEntry, error: unknown) => boolean
   },
 ): Promise<PublishResult[]> {
-  const { onDone, reuse, ...pushOptions } = options
+  const { onDone, reuse, isRefusal, ...pushOptions } = options
   const results: PublishResult[] = []
   for (const entry of plan) {
     const pushes = entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite'
     const copies = reuse && entry.kind !== 'build-image'
-    const digest = pushes ? await (copies ? copyManifest(reuse.digest, entry.ref, { ...reuse.api, retries: options.retries, baseDelayMs: options.baseDelayMs }) : push(entry.ref, pushOptions)) : (entry.existing?.digest ?? null)
-    const result = { ...entry, digest }
+    let result: PublishResult
+    try {
+      const digest = pushes ? await (copies ? copyManifest(reuse.digest, entry.ref, { ...reuse.api, retries: options.retries, baseDelayMs: options.baseDelayMs }) : push(entry.ref, pushOptions)) : (entry.existing?.digest ?? null)
+      result = { ...entry, digest }
+    } catch (error) {
+      if (!isRefusal?.(entry, error)) throw error
+      result = { ...entry, action: 'refuse', digest: entry.existing?.digest ?? null, refusal: (error as Error).message }
+    }
     results.push(result)
     onDone?.(result)
   }
@@ -146,7 +162,7 @@ export function mayReuse(
 }
 
 /** How a ref's action reads once done. */
-export const PAST_TENSE: Record<Action, string> = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused' }
+export const PAST_TENSE: Record<Action, string> = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused', skip: 'skipped' }
 
 /** The `--json` document: what was decided, and each ref with its action and digests. */
 export function publishJson(
@@ -202,7 +218,7 @@ export function describePlan(plan: PlanEntry[]): string {
   for (const p of plan) {
     let has = p.existing ? p.existing.digest : '-'
     if (p.existing && !isSameImage(p, p.existing)) {
-      has += p.untrusted ? ' (no valid signature: replaced)' : p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
+      has += p.action === 'skip' ? ' (another image: the tag is immutable there, kept)' : p.untrusted ? ' (no valid signature: replaced)' : p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
     }
     rows.push([p.ref, p.action, has])
   }

@@ -5,7 +5,7 @@
 //
 // Bounded: the real main job runs this whole suite inside the build image, many minutes.
 // `--only build` (steps.build, `npm run typecheck`, in the build image) goes through the
-// very same path the issue is about (the tag, the manifest check and its refusal, the
+// very same path as a newcomer's whole run (the tag, the manifest check and its refusal, the
 // fallback build of this repository's Dockerfile.build, one container with the checkout
 // mounted) and skips only the suite itself, which has nothing to do with the registry.
 // The registry comes from REGISTRY, as on CI: this repository's build.config.json names

@@ -34,8 +34,9 @@ export const writeToken = (doc: Workflow, job: Job) => {
 /** Secrets beyond the job's own token, or an environment (whose secrets GitHub hands over). */
 export const holdsSecrets = (job: Job) => Boolean(job.environment) || secretsIn(job).some((s) => s !== 'GITHUB_TOKEN')
 
-/** An install that runs the dependencies' install scripts (npm, pnpm or yarn without --ignore-scripts). */
-export const installRunsScripts = (command: string) => /\b(npm (ci|install|i)|pnpm (install|i)|yarn install)\b/.test(command) && !/--ignore-scripts\b/.test(command)
+/** An install that runs the dependencies' install scripts (npm, pnpm or yarn without --ignore-scripts; Yarn 2+ without --mode=skip-build). */
+export const installRunsScripts = (command: string) =>
+  /\b(npm (ci|install|i)|pnpm (install|i)|yarn install)\b/.test(command) && !/--ignore-scripts\b/.test(command) && !/\byarn install\b.*--mode[= ]skip-build\b/.test(command)
 
 /** A container image named by digest (`…@sha256:<64 hex>`): what a tag names can change, a digest cannot. */
 export const pinnedByDigest = (image: string) => /@sha256:[0-9a-f]{64}$/.test(image.trim())

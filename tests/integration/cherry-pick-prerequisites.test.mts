@@ -10,7 +10,7 @@ import { type GitHubServer, type PullJson } from '../helpers/github-server.mts'
 import { cloneCheckout, remoteScene, standInEnv, useGitHubServer } from '../helpers/remote-scene.mts'
 import { git, tempDir, writeFiles } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
-import { findPrerequisites } from '../../lib/bots/cherry-pick.mts'
+import { findPrerequisites } from '../../lib/bots/cherry-pick/prerequisites.mts'
 
 const TOKEN = `ghs_prereq${Math.random().toString(36).slice(2)}Secret`
 const BOT = 'cherry-bot'

@@ -18,12 +18,35 @@ import { adopterEnv, runScript, type RunResult } from '../helpers/run.mts'
 
 const run = promisify(execFile)
 
+// `lifecycle`: the root's script that needs the checkout (Yarn 2+ runs no prepare on
+// install: husky's docs have Berry projects use postinstall). `declared`: package.json's
+// packageManager field, whose version the build image must use.
 const MANAGERS = [
-  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: false },
-  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.15.9', 'install'], workspace: false },
-  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: false },
-  // npm workspaces: a workspace whose own prepare builds from sources the image does not have.
-  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true },
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: false, lifecycle: 'prepare' },
+  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.12.3', 'install'], workspace: false, lifecycle: 'prepare', declared: 'pnpm@9.12.3' },
+  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: false, lifecycle: 'prepare' },
+  // Workspaces: a workspace whose own prepare builds from sources the image does not have.
+  { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true, lifecycle: 'prepare' },
+  { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: true, lifecycle: 'prepare' },
+  {
+    pm: 'pnpm',
+    lockfile: 'pnpm-lock.yaml',
+    install: ['npx', '--yes', 'pnpm@9.12.3', 'install'],
+    workspace: true,
+    lifecycle: 'prepare',
+    files: { 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n" },
+  },
+  // Yarn 4 installing a node_modules (Berry's Plug'n'Play is not supported), declared in packageManager.
+  {
+    pm: 'yarn',
+    lockfile: 'yarn.lock',
+    // --no-immutable: this install writes the fixture's lockfile, which Yarn 2+ refuses on CI (CI=true) by default.
+    install: ['npx', '--yes', '-p', '@yarnpkg/cli-dist@4.5.3', 'yarn', 'install', '--no-immutable'],
+    workspace: true,
+    lifecycle: 'postinstall',
+    declared: 'yarn@4.5.3',
+    files: { '.yarnrc.yml': 'nodeLinker: node-modules\nenableTelemetry: false\n' },
+  },
 ] as const
 
 const WORKSPACE = {
@@ -83,7 +106,9 @@ afterAll(() => {
 })
 beforeAll(() => requireDocker(['node:20-bookworm-slim']))
 
-describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare script that needs a git checkout', ({ pm, lockfile, install, workspace }) => {
+describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: $declared) with a $lifecycle script that needs a git checkout', (manager) => {
+  const { pm, lockfile, install, workspace, lifecycle } = manager
+  const declared = 'declared' in manager ? manager.declared : undefined
   let project = ''
   beforeAll(async () => {
     project = makeRepo({
@@ -95,15 +120,17 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare s
             version: '1.0.0',
             type: 'module',
             // Fails where there is no checkout: /opt/deps in the build image.
-            scripts: { prepare: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node -e "console.log(1 + 1)"' },
+            scripts: { [lifecycle]: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node -e "console.log(1 + 1)"' },
             dependencies: { 'native-ish': 'file:vendor/native-ish-1.0.0.tgz' },
-            ...(workspace ? { workspaces: ['packages/*'] } : {}),
+            ...(workspace ? { private: true, workspaces: ['packages/*'] } : {}),
+            ...(declared ? { packageManager: declared } : {}),
           },
           null,
           2,
         ) + '\n',
       'test/deps.test.mjs': PROJECT_TEST,
       ...(workspace ? WORKSPACE : {}),
+      ...('files' in manager ? manager.files : {}),
     })
     fs.mkdirSync(path.join(project, 'vendor'))
     expect(await packDependency(path.join(project, 'vendor'))).toBe('native-ish-1.0.0.tgz')
@@ -116,11 +143,13 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare s
   }, 400_000)
 
   it.each(BUILDERS)('init, then test-and-build: the image installs without the root\'s scripts, with the dependency\'s ($builder)', async ({ env }) => {
+    // The other builder's run wrote init's files, pass or fail: init writes them afresh.
+    for (const file of ['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json', '.github', '.circleci']) fs.rmSync(path.join(project, file), { recursive: true, force: true })
     const n = uniqueName(`init-${pm}`)
     names.push(n)
     const init = await runScript('init', ['--name', n], { cwd: project, env: { REGISTRY: '' } })
     expect(init.exitCode, init.stderr).toBe(0)
-    expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toMatch(/npm pkg delete .*scripts\.prepare/)
+    expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toMatch(new RegExp(`npm pkg delete .*scripts\\.${lifecycle}\\b`))
 
     const report = path.join(tempDir('cbs-report-'), 'report.json')
     const result: RunResult = await runScript('test-and-build', ['--report', report], { cwd: project, env: { REGISTRY: '', CI: '', ...env }, timeoutMs: 600_000 })
@@ -132,13 +161,16 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace) with a prepare s
     // The root's prepare did not run in the image (it would have failed the build), and its
     // own package.json, untouched in the checkout, still has it.
     expect(docker('run', '--rm', image.ref, 'cat', MARKER)).toBe('yes')
+    // The package manager at the version package.json declares (not the latest of its line).
+    if (declared) expect(docker('run', '--rm', image.ref, pm, '--version')).toBe(declared.split('@')[1])
     if (workspace) {
-      // The workspace is installed (linked), from its manifest alone, its prepare left out.
-      expect(JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/node_modules/lib/package.json'))).toMatchObject({ name: 'lib', scripts: {} })
+      // The workspace is installed from its manifest alone, its prepare left out (npm and
+      // Yarn also link it into node_modules; pnpm links only what depends on it).
+      const manifest = JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/packages/lib/package.json'))
+      expect(manifest.name).toBe('lib')
+      expect(manifest.scripts?.prepare).toBeUndefined()
+      if (pm !== 'pnpm') expect(docker('run', '--rm', image.ref, 'readlink', '-f', '/opt/deps/node_modules/lib')).toBe('/opt/deps/packages/lib')
     }
-    expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts.prepare).toBe('git config core.hooksPath .githooks')
-    for (const file of ['Dockerfile.build', 'Dockerfile', '.dockerignore', 'build.config.json']) fs.rmSync(path.join(project, file))
-    fs.rmSync(path.join(project, '.github'), { recursive: true })
-    fs.rmSync(path.join(project, '.circleci'), { recursive: true })
+    expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts[lifecycle]).toBe('git config core.hooksPath .githooks')
   }, 900_000)
 })

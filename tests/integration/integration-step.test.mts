@@ -1,7 +1,9 @@
 // `test-and-build --only integration` as the nightly and approved-PR jobs run it: only the
 // integration step runs, and its container sees only the env vars steps.integrationEnv
 // lists (plus CI's own and the container's), checked from inside the container.
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
@@ -111,6 +113,19 @@ describe('test-and-build --only integration', () => {
     expect(result.stderr).toContain('integration-broke')
     expect(result.stderr).toContain('integration failed with exit code 4:')
     expect(result.stderr).toMatch(/^total\s+\d\d:\d\d\s+failed \(integration: exit 4\)$/m)
+  })
+
+  it('output that docker run did not print is read from the container\'s log, and the container is removed', async () => {
+    const { repo, run } = fixture({ integration: ['sh', '-c', 'echo integration-broke; exit 4'] })
+    // A docker whose `run` prints nothing, the way it returned for a container that ended at once on a loaded machine.
+    const realDocker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
+    const shim = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-shim-'))
+    fs.writeFileSync(path.join(shim, 'docker'), `#!/bin/sh\nif [ "$1" = run ]; then "${realDocker}" "$@" >/dev/null; exit $?; fi\nexec "${realDocker}" "$@"\n`, { mode: 0o755 })
+    const result = await run(['--only', 'integration'], { PATH: `${shim}:${process.env.PATH}` })
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toContain('integration-broke')
+    expect(result.stderr).toContain('integration failed with exit code 4:')
+    expect(docker('ps', '-aq', '--filter', `label=${LABEL}=${repo}`)).toBe('')
   })
 
   it('a missing steps.integration is a clear exit 2, before any image work; a malformed one names the key', async () => {

@@ -112,6 +112,34 @@ describe('prune-images on GHCR (GitHub Packages API)', () => {
     expect(deletesSentToRegistry(g)).toEqual([])
   })
 
+  it('a package of more versions than one page: the oldest, on the last page, are found and deleted with their referrers', async () => {
+    const g = await ghcr()
+    const s = await scene(g.front.host, BACKEND)
+    for (const tag of s.tags) await pushImage(g.reg, REPO, [tag])
+    // Pushed first, so listed last (GitHub lists the newest first, 100 a page at most).
+    const orphanTag = randomTag()
+    const orphan = await pushImage(g.reg, REPO, [orphanTag], { created: OLD, layerBytes: 16 })
+    const sbom = await pushReferrer(g.reg, REPO, orphan.digest)
+    // 100 untagged manifests pushed later fill the first page; they are no tag's and stay.
+    for (let i = 0; i < 100; i++) await pushImage(g.reg, REPO, [], { layerBytes: 16 })
+    const listed = versionsOf(g).map((v) => v.name)
+    expect(listed.length).toBeGreaterThan(100)
+    expect(listed.indexOf(sbom)).toBeGreaterThanOrEqual(100)
+    expect(listed.indexOf(orphan.digest)).toBeGreaterThanOrEqual(100)
+
+    const done = parse(await prune(s.clone, ['--delete', '--json'], { env: g.env }))
+    expect(done.deleted.map((d) => [d.digest, d.outcome])).toEqual([
+      [sbom, 'deleted'],
+      [orphan.digest, 'deleted'],
+      [expect.any(String), 'deleted'], // main~2's image
+    ])
+    const after = new Set(versionsOf(g).map((v) => v.name))
+    expect(after.has(sbom)).toBe(false)
+    expect(after.has(orphan.digest)).toBe(false)
+    expect(after.size).toBe(listed.length - 3)
+    expect(deletesSentToRegistry(g)).toEqual([])
+  })
+
   it('a token GitHub refuses: exit 1 with what the token needs; nothing deleted', async () => {
     const g = await ghcr()
     const s = await scene(g.front.host, BACKEND)

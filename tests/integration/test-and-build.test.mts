@@ -81,6 +81,16 @@ describe('test-and-build', () => {
     // The timing table, on stderr; markdown in the step summary; JSON in the report.
     expect(result.stderr).toMatch(/phase\s+time\s+result\nimage \((built|present)\)\s+\d\d:\d\d\s+ok( \(no registry configured: local-only mode; (no cache|cache: a local earlier build)\))?\ntest\s+\d\d:\d\d\s+ok\nbuild\s+\d\d:\d\d\s+ok\ntotal\s+\d\d:\d\d\s+ok/)
     expect(fs.readFileSync(summary, 'utf8')).toMatch(/\| phase \| time \| result \|\n\| --- \| --- \| --- \|\n\| image \((built|present)\) \| \d\d:\d\d \| ok( \(no registry configured: local-only mode; (no cache|cache: a local earlier build)\))? \|/)
+    // The summary's chart: the image from the start, then the two steps one after the other, each ok.
+    const chart = fs.readFileSync(summary, 'utf8').match(
+      /^### test-and-build\n\n```mermaid\ngantt\n  title test-and-build: ok in \d+(?:m \d\d)?s\n[^`]*  section build image\n  image \((?:built|present)\) \([^)]+\) :done, p1, 0, (\d+)\n  section steps\n  test \([^)]+\) :done, p2, (\d+), (\d+)\n  build \([^)]+\) :done, p3, (\d+), (\d+)\n```\n/,
+    )
+    expect(chart, fs.readFileSync(summary, 'utf8')).not.toBeNull()
+    const [imageEnd, testStart, testEnd, buildStart, buildEnd] = chart!.slice(1).map(Number)
+    expect(testStart).toBe(imageEnd)
+    expect(buildStart).toBeGreaterThanOrEqual(testStart)
+    expect(buildEnd).toBeGreaterThan(buildStart)
+    expect(testEnd).toBeGreaterThan(testStart)
     const json = JSON.parse(fs.readFileSync(report, 'utf8'))
     expect(json.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(['test:ok', 'build:ok'])
     expect(json.exitCode).toBe(0)

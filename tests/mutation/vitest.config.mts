@@ -6,7 +6,22 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     // The unit tests of the modules stryker.config.mjs mutates: add a module's tests with it.
-    include: ['tests/unit/tag-policy.test.mts', 'tests/unit/shard.test.mts', 'tests/unit/publish.test.mts'],
+    include: [
+      'tests/unit/tag-policy.test.mts',
+      'tests/unit/shard.test.mts',
+      'tests/unit/publish.test.mts',
+      'tests/unit/gantt.test.mts',
+      'tests/unit/dockerfile.test.mts',
+      'tests/unit/registry-parsing.test.mts',
+      'tests/unit/registry.test.mts',
+      'tests/unit/prune-plan.test.mts',
+      'tests/unit/prune.test.mts',
+      'tests/unit/content-tag-manifest.test.mts',
+      'tests/unit/ls-remote.test.mts',
+      'tests/unit/cherry-pick-messages.test.mts',
+      'tests/unit/cherry-pick-prerequisites.test.mts',
+      'tests/unit/ecr.test.mts',
+    ],
     // Stryker runs the tests in a copy of the repository that is not a git checkout: the
     // one test that lists this checkout's own files (tests/unit/shard.test.mts) runs in
     // the ordinary suite only.

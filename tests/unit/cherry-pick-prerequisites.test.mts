@@ -1,19 +1,10 @@
 // The pure parts of prerequisites and several --pr: names, commands, messages, parsing.
 import { describe, expect, it } from 'vitest'
-import {
-  combineSources,
-  conflictComment,
-  headBranchName,
-  manualCommands,
-  manualRequest,
-  parseCommand,
-  parsePatchIds,
-  pickedFromTrailers,
-  picksOf,
-  prerequisitesCommand,
-  type Prerequisite,
-  type Source,
-} from '../../lib/bots/cherry-pick.mts'
+import { conflictComment, headBranchName, manualCommands, prerequisitesCommand } from '../../lib/bots/cherry-pick/messages.mts'
+import { parsePatchIds, pickedFromTrailers } from '../../lib/bots/cherry-pick/prerequisites.mts'
+import { manualRequest, parseCommand } from '../../lib/bots/cherry-pick/request.mts'
+import { combineSources, picksOf } from '../../lib/bots/cherry-pick/source.mts'
+import type { Prerequisite, Source } from '../../lib/bots/cherry-pick/types.mts'
 
 const sha = (c: string) => c.repeat(40)
 const pull = (number: number, base = 'main') => ({ number, title: `PR ${number}`, url: `https://github.com/acme/app/pull/${number}`, author: 'alice', labels: [], base })

@@ -1,23 +1,10 @@
-// The pure parts of lib/bots/cherry-pick.mts: triggers, names, messages, flag checks.
+// The pure parts of lib/bots/cherry-pick/ beyond its messages: triggers, flag checks,
+// rebase detection, the run's outputs (the messages: cherry-pick-messages.test.mts).
 import { describe, expect, it } from 'vitest'
-import { code } from '../../lib/bots/github.mts'
-import {
-  actionsOutputs,
-  branchesFromLabels,
-  conflictComment,
-  headBranchName,
-  isRebaseOf,
-  manualCommands,
-  manualRequest,
-  parseCommand,
-  pickBody,
-  pickTitle,
-  summaryRows,
-  triggerFromEvent,
-  untrustedReply,
-  type Source,
-  type TargetResult,
-} from '../../lib/bots/cherry-pick.mts'
+import { actionsOutputs, summaryRows } from '../../lib/bots/cherry-pick/report.mts'
+import { branchesFromLabels, manualRequest, parseCommand, triggerFromEvent } from '../../lib/bots/cherry-pick/request.mts'
+import { isRebaseOf } from '../../lib/bots/cherry-pick/source.mts'
+import type { TargetResult } from '../../lib/bots/cherry-pick/types.mts'
 
 const merged = (labels: string[], extra: object = {}) => ({
   action: 'closed',
@@ -90,61 +77,6 @@ describe('triggerFromEvent', () => {
     expect(triggerFromEvent(comment('nice work'), 'cherry-pick/')).toMatchObject({ kind: 'none' })
     expect(triggerFromEvent({ ...comment('/cherry-pick r'), action: 'edited' }, 'cherry-pick/')).toMatchObject({ kind: 'none' })
     expect(triggerFromEvent(comment('/cherry-pick r', 'OWNER', null), 'cherry-pick/')).toMatchObject({ kind: 'none', reason: '#7 is an issue, not a pull request' })
-  })
-})
-
-const source: Source = {
-  pull: { number: 12, title: 'Fix it', url: 'https://github.com/acme/app/pull/12', author: 'ann', labels: [], base: 'main' },
-  title: 'Fix it',
-  kind: 'merge',
-  commits: ['a'.repeat(40)],
-  mainline: true,
-}
-
-describe('names and messages', () => {
-  it('names the branch after the PR, or the commit without one, and keeps the title as it is', () => {
-    expect(headBranchName(source, 'release-1.0')).toBe('cherry-pick/12-to-release-1.0')
-    expect(headBranchName({ commits: ['0123456789abcdef'] }, 'release-1.0')).toBe('cherry-pick/0123456789ab-to-release-1.0')
-    expect(pickTitle('release-1.0', 'Fix $(x) `y`; z')).toBe('[release-1.0] Fix $(x) `y`; z')
-  })
-
-  it('code() makes inline code that survives backticks', () => {
-    expect(code('app.txt')).toBe('`app.txt`')
-    expect(code('a`b')).toBe('``a`b``')
-    expect(code('`x`')).toBe('`` `x` ``')
-  })
-
-  it('the manual commands quote what the shell would otherwise run', () => {
-    const commands = manualCommands('origin', source, 'release-1;`touch x`$(touch y)', 'cherry-pick/12-to-release-1;`touch x`')
-    expect(commands.split('\n')).toEqual([
-      "git fetch origin $'release-1;`touch x`$(touch y)' main",
-      "git switch --create $'cherry-pick/12-to-release-1;`touch x`' $'origin/release-1;`touch x`$(touch y)'",
-      `git cherry-pick -x -m 1 ${'a'.repeat(40)}`,
-      '# resolve the conflicts, then: git add <files> && git cherry-pick --continue',
-      "git push origin $'cherry-pick/12-to-release-1;`touch x`'",
-    ])
-  })
-
-  it('the conflict comment lists the files and the commands', () => {
-    const body = conflictComment('origin', source, 'release-2.0', 'cherry-pick/12-to-release-2.0', ['a.txt', 'b c.txt'])
-    expect(body).toContain('- `a.txt`\n- `b c.txt`')
-    expect(body).toContain('```sh\ngit fetch origin release-2.0 main\n')
-    expect(body).toContain('--draft-on-conflict')
-    expect(parseCommand(body)).toBeNull()
-  })
-
-  it('the PR body links the original and lists the picked commits', () => {
-    const body = pickBody({ ...source, kind: 'squash', mainline: false }, 'release-1.0', [{ sha: 'b'.repeat(40), from: 'a'.repeat(40) }])
-    expect(body).toContain('Cherry-pick of #12 onto `release-1.0`.')
-    expect(body).toContain('Original pull request: https://github.com/acme/app/pull/12 (a squash merge).')
-    expect(body).toContain(`- ${'b'.repeat(40)} (cherry picked from commit ${'a'.repeat(40)})`)
-    expect(pickBody(source, 'r', [], ['x.txt'])).toContain('**Conflicts**')
-  })
-
-  it('the reply to an untrusted commenter is polite and names what a maintainer can do', () => {
-    const reply = untrustedReply('bob', 'release-1.0', 'cherry-pick/')
-    expect(reply).toMatch(/^Thanks @bob! Only people with write, maintain or admin access .*nothing was done\. A maintainer can comment `\/cherry-pick release-1.0` or add the label `cherry-pick\/release-1.0`\. .* <!-- cherry-pick: untrusted reply to @bob -->$/)
-    expect(parseCommand(reply)).toBeNull()
   })
 })
 

@@ -184,10 +184,13 @@ describe('the scripts the CI steps call', () => {
       const where = `${call.file} job ${call.job}`
       expect(Object.keys(SCRIPTS), where).toContain(call.script)
       for (const flag of call.flags) expect(SCRIPTS[call.script], `${where}: ${flag}`).toContain(flag)
-      // The script exists and declares the flag.
+      // The script exists and declares the flag (a key of its `command`'s flags; --no-x is x's).
       const source = path.join(PROJECT_ROOT, 'scripts', `${call.script}.mts`)
       expect(fs.existsSync(source), `${where}: scripts/${call.script}.mts exists`).toBe(true)
-      for (const flag of call.flags) expect(fs.readFileSync(source, 'utf8'), `${where}: ${flag}`).toContain(flag)
+      for (const flag of call.flags) {
+        const name = flag.replace(/^--(no-)?/, '')
+        expect(fs.readFileSync(source, 'utf8'), `${where}: ${flag}`).toMatch(new RegExp(`^ {4}'?${name}'?: `, 'm'))
+      }
     }
   })
 

@@ -1,4 +1,4 @@
-// The issue-7 automations in the CI configs, checked by parsing them (actionlint and
+// The automations in the CI configs, checked by parsing them (actionlint and
 // CircleCI's parser run on them in ci-configs.test.mts):
 //   - nightly.yml: schedule + manual, the default branch only, minimal permissions;
 //   - integration-approval.yml + integration-approved.yml: integration tests of a pull
@@ -254,7 +254,7 @@ describe('CircleCI: nightly and approved integration', () => {
     for (const [name, job] of Object.entries(ci)) if (name !== 'integration') expect([job.context ?? []].flat(), name).not.toContain('integration')
   })
 
-  // Issue 18: the push credentials live in the context `publish`, used only by jobs that
+  // The push credentials live in the context `publish`, used only by jobs that
   // main and release tags run; every job with a write token installs without scripts;
   // no job with a context runs in an image named by tag (tests/helpers/ci-checks.mts).
   const publishProblems = (d: CircleDoc) => circlePublishProblems(d, 'main')

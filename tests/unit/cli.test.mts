@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { parseFlags, UsageError } from '../../lib/core/cli.mts'
+import { commandFor, helpText, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../../lib/core/cli.mts'
 import { redact, registerSecret, mmss, table } from '../../lib/core/log.mts'
 
-const spec = { usage: 'Usage: x', boolean: ['json'], string: ['repo'], repeatable: ['to'] }
+const spec = {
+  name: 'x',
+  about: 'Does x.',
+  flags: {
+    json: { help: 'print JSON' },
+    repo: PROJECT_FLAGS.repo,
+    to: { type: 'repeatable', value: 'BRANCH', help: 'a target branch' },
+    'cache-from': { default: true, help: 'build with no earlier image as cache' },
+  },
+} as const satisfies CommandSpec
 
 describe('parseFlags', () => {
   it('parses known flags and repeatable ones', () => {
@@ -13,11 +22,58 @@ describe('parseFlags', () => {
     expect(parseFlags([], spec)!.to).toEqual([])
   })
 
+  it('takes a default-on switch as on, and --no-<name> as off', () => {
+    expect(parseFlags([], spec)!['cache-from']).toBe(true)
+    expect(parseFlags(['--no-cache-from'], spec)!['cache-from']).toBe(false)
+    expect(parseFlags([], spec)!.json).toBe(false)
+  })
+
   it('rejects unknown flags, missing values and repeated single flags as usage errors', () => {
     expect(() => parseFlags(['--jsno'], spec)).toThrow(UsageError)
     expect(() => parseFlags(['--jsno'], spec)).toThrow('unknown flag --jsno')
     expect(() => parseFlags(['--repo'], spec)).toThrow('--repo needs a value')
     expect(() => parseFlags(['--repo', 'a', '--repo', 'b'], spec)).toThrow('--repo was given more than once')
+  })
+})
+
+describe('helpText', () => {
+  it('prints the usage line, what it does, every flag of the spec with its help, and --help', () => {
+    const text = helpText({ ...spec, more: 'Exit codes: 0 ok.' }, 'npx ci-build-scripts x')
+    expect(text).toBe(
+      [
+        'Usage: npx ci-build-scripts x [options]',
+        '',
+        'Does x.',
+        '',
+        'Options:',
+        '  --json             print JSON',
+        '  --repo DIR         the repository (default: the one containing the current directory)',
+        '  --to BRANCH        a target branch',
+        '  --no-cache-from    build with no earlier image as cache',
+        '  -h, --help         show this help',
+        '',
+        'Exit codes: 0 ok.',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('wraps long help under its flag, and puts a help after a long flag on the next line', () => {
+    const text = helpText(
+      { name: 'y', synopsis: ['--a', '--b'], about: 'Y.', flags: { 'with-a-long-name': { help: 'word '.repeat(30).trim() } } },
+      'cmd y',
+    )
+    expect(text).toContain('Usage: cmd y --a\n       cmd y --b\n')
+    const lines = text.split('\n')
+    const at = lines.indexOf('  --with-a-long-name')
+    expect(at).toBeGreaterThan(0)
+    expect(lines.slice(at + 1, at + 3).every((l) => l.startsWith(' '.repeat(21) + 'word') && l.length <= 88)).toBe(true)
+  })
+
+  it('names the command that works where the text is read', () => {
+    expect(commandFor('image-tag', '/p/node_modules/.bin/ci-build-scripts')).toBe('npx ci-build-scripts image-tag')
+    expect(commandFor('image-tag', '/opt/ci-build-scripts/bin/ci-build-scripts.mjs')).toBe('npx ci-build-scripts image-tag')
+    expect(commandFor('image-tag', '/repo/scripts/image-tag.mts')).toBe('npx zx scripts/image-tag.mts')
   })
 })
 

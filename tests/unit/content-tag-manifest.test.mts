@@ -2,7 +2,7 @@
 // hashed into the tag, and the build image's repository.
 import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
-import { buildImageRepository, manifestText, selectInputs, type InputFile } from '../../lib/image/content-tag.mts'
+import { buildImageRepository, manifestText, selectInputs, treeBlobs, type InputFile } from '../../lib/image/content-tag.mts'
 
 const FILES = ['Dockerfile.build', 'package.json', 'src/a.ts', 'src/b.ts', 'src/b.test.ts', 'Z', 'a']
 
@@ -58,5 +58,29 @@ describe('buildImageRepository', () => {
     const config = validateConfig({ buildImage: { name: 'acme-build', inputs: ['x'] } })
     expect(buildImageRepository(config)).toBe('acme-build')
     expect(buildImageRepository({ ...config, registry: 'r.example:5000' })).toBe('r.example:5000/acme-build')
+  })
+})
+
+describe('treeBlobs', () => {
+  it('reads `git ls-tree -r -z` records: regular files and symlinks with their mode and id; submodules and junk left out', () => {
+    const a = 'a'.repeat(40)
+    const b = 'b'.repeat(64)
+    const listing = [
+      `100644 blob ${a}\tsrc/a b.ts`,
+      `100755 blob ${b}\trun\nme.sh`,
+      `120000 blob ${a}\tlink`,
+      `160000 commit ${a}\tvendor/sub`,
+      `x100644 blob ${a}\tbad1`,
+      `10064 blob ${a}\tbad2`,
+      `100644 blob ${a.toUpperCase()}\tbad3`,
+      `100644 blob ${a}\t`,
+      `100644 blob ${a}x\tbad4`,
+      '',
+    ].join('\0')
+    expect([...treeBlobs(listing)]).toEqual([
+      ['src/a b.ts', { mode: '100644', id: a }],
+      ['run\nme.sh', { mode: '100755', id: b }],
+      ['link', { mode: '120000', id: a }],
+    ])
   })
 })

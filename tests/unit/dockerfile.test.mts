@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { contextSources, earlierStages, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
+import { contextSources, earlierStages, instructions, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
 import { checkContextSources, missingFromOutput } from '../../lib/image/build-image.mts'
 import type { InputFile } from '../../lib/image/content-tag.mts'
 import { validateConfig } from '../../lib/core/config.mts'
@@ -47,8 +47,99 @@ describe('contextSources', () => {
   })
 })
 
+describe('instructions', () => {
+  it('reads keyword, arguments and starting line; continuation lines join with a space', () => {
+    expect(instructions('FROM a  \n\n  copy  a.txt\\\nb.txt   /d/ \t\nRUN x')).toEqual([
+      { keyword: 'FROM', args: 'a', line: 1 },
+      { keyword: 'COPY', args: 'a.txt b.txt   /d/', line: 3 },
+      { keyword: 'RUN', args: 'x', line: 5 },
+    ])
+  })
+
+  it('continues a line whose escape is followed by trailing blanks', () => {
+    expect(instructions('COPY a.txt \\  \t\n  /d/')).toEqual([{ keyword: 'COPY', args: 'a.txt    /d/', line: 1 }])
+  })
+
+  it('drops comments before and inside an instruction, even one that ends in the escape character', () => {
+    expect(instructions('# note \\\nFROM a\n  # indented \\\nCOPY \\\n  # inside\n a#b.txt \\\n  /d/')).toEqual([
+      { keyword: 'FROM', args: 'a', line: 2 },
+      { keyword: 'COPY', args: 'a#b.txt    /d/', line: 4 },
+    ])
+  })
+
+  it('takes no line that starts without a keyword for an instruction', () => {
+    expect(instructions('@echo x\n{ y }\nFROM a')).toEqual([{ keyword: 'FROM', args: 'a', line: 3 }])
+  })
+
+  // Under the backtick escape a line ending in a backslash is complete; under the default it continues.
+  const windows = 'FROM a\nCOPY one.txt C:\\dest\\\nCOPY two.txt /d/'
+  const split = [
+    { keyword: 'FROM', args: 'a', line: 2 },
+    { keyword: 'COPY', args: 'one.txt C:\\dest\\', line: 3 },
+    { keyword: 'COPY', args: 'two.txt /d/', line: 4 },
+  ]
+  it.each(['# escape=`', '#escape=`', '#  ESCAPE =  `  ', '# escape=`\t'])('honours the escape directive %j', (directive) => {
+    expect(instructions(`${directive}\n${windows}`)).toEqual(split)
+  })
+
+  it('reads every parser directive at the top, not only the first', () => {
+    expect(instructions(`# syntax=docker/dockerfile:1\n# escape=\`\n${windows}`).map((i) => i.args)).toEqual(['a', 'one.txt C:\\dest\\', 'two.txt /d/'])
+  })
+
+  it.each([
+    ['a comment that is no directive ends them', '# a note\n# escape=`'],
+    ['a directive with two values is none', '# syntax=x y\n# escape=`'],
+    ['only `escape` sets the escape character', '# syntax=`'],
+    ['the escape character is a backslash or a backtick', '# escape=x'],
+    ['a directive after an instruction is a comment', 'FROM a\n# escape=`'],
+    ['a `#` inside an instruction starts no directive', 'FROM a #escape=`'],
+  ])('%s', (_, head) => {
+    const parsed = instructions(`${head}\n${windows.replace('x\n', '\n')}`)
+    expect(parsed.at(-1)).toEqual({ keyword: 'COPY', args: 'one.txt C:\\dest COPY two.txt /d/', line: parsed.at(-1)!.line })
+  })
+})
+
+describe('contextSources at the edges', () => {
+  it('reads quoted words in the shell form and the JSON form', () => {
+    expect(sources(`COPY "with space.txt" 'single quoted.txt' "esc\\"aped" plain.txt /d/`)).toEqual(['with space.txt', 'single quoted.txt', 'esc\\"aped', 'plain.txt'])
+    expect(sources('COPY ["a.txt", "b c.txt", "/d/"]')).toEqual(['a.txt', 'b c.txt'])
+  })
+
+  it('takes options only before the first source, and a source named like an option after it', () => {
+    expect(sources('COPY --chown=1:1 a.txt --b.txt /d/')).toEqual(['a.txt', '--b.txt'])
+    expect(sources('COPY --chmod=755 --from=build /out /d/\nCOPY --link x.txt /d/')).toEqual(['x.txt'])
+    expect(sources('COPY only-a-destination\nCOPY --chown=1:1')).toEqual([])
+  })
+
+  it('skips what ADD fetches, and keeps a URL in COPY (which cannot fetch) as a file', () => {
+    expect(sources('ADD https://x.org/a.tgz ftp://x.org/b s3+https://x/c git@host:r.git backup-git@2024.tar /d/')).toEqual(['backup-git@2024.tar'])
+    expect(sources('COPY https://x.org/a.tgz /d/')).toEqual(['https://x.org/a.tgz'])
+  })
+
+  it('resolves ${VAR} with its default forms, and keeps an ARG redeclared without a default', () => {
+    const text = 'ARG DIR=conf\nARG PAIR=k=v\nFROM a\nARG DIR\nCOPY ${DIR}/a ${DIR:-x}/b ${DIR-yy}/c ${DIR:+zz}/d ${DIR+w}/e $PAIR /d/'
+    expect(sources(text)).toEqual(['conf/a', 'conf/b', 'conf/c', 'conf/d', 'conf/e', 'k=v'])
+  })
+
+  it('reads both forms of ENV', () => {
+    expect(sources('ENV LOCK yarn.lock\nENV MSG two words\nENV A=1 B=x=y\nCOPY $LOCK "$MSG" $A $B /d/')).toEqual(['yarn.lock', 'two words', '1', 'x=y'])
+  })
+
+  it('reads bind mounts of RUN only: the type defaults to bind, src is source, no source is the whole context', () => {
+    const text = [
+      'RUN --mount=source=a.txt,target=/a --mount=type=bind,src=b.txt,target=/b --mount=type=bind,target=/ctx --mount=type=bind,source=$NOPE,target=/n make',
+      'CMD echo --mount=type=bind,source=not-a-mount.txt',
+    ].join('\n')
+    expect(contextSources(text)).toEqual([
+      { instruction: 'RUN --mount', source: 'a.txt', line: 1 },
+      { instruction: 'RUN --mount', source: 'b.txt', line: 1 },
+      { instruction: 'RUN --mount', source: '.', line: 1 },
+    ])
+  })
+})
+
 describe('sourceExists', () => {
-  const files = ['Dockerfile.build', 'package.json', 'tools/run.sh', 'tools/lib/x.sh', '.tool-versions']
+  const files = ['Dockerfile.build', 'package.json', 'tools/run.sh', 'tools/lib/x.sh', '.tool-versions', 'config/.env']
   it.each([
     ['package.json', true],
     ['./package.json', true],
@@ -64,6 +155,15 @@ describe('sourceExists', () => {
     ['tool', false],
     ['src', false],
     ['*.lock', false],
+    ['/', true],
+    ['./', true],
+    ['tools/.', true],
+    ['//package.json', true],
+    ['tools//', true],
+    ['config/.env', true],
+    // Docker's wildcards are Go's filepath.Match: `*` matches a leading dot, braces are literal.
+    ['*-versions', true],
+    ['package{,-lock}.json', false],
   ])('%s -> %s', (source, expected) => {
     expect(sourceExists(source, files)).toBe(expected)
   })

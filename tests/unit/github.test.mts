@@ -1,10 +1,7 @@
-// lib/bots/github.mts: repository names, trust, the token, GitHub Actions outputs.
-import fs from 'node:fs'
-import path from 'node:path'
+// lib/bots/github.mts: repository names, trust, the token (the Actions outputs: ci-runner.test.mts).
 import { describe, expect, it } from 'vitest'
-import { parseRepoSlug, readGitHubToken, repoSlugFromUrl, setActionsOutputs } from '../../lib/bots/github.mts'
+import { parseRepoSlug, readGitHubToken, repoSlugFromUrl } from '../../lib/bots/github.mts'
 import { redact } from '../../lib/core/log.mts'
-import { tempDir } from '../helpers/repo.mts'
 
 describe('parseRepoSlug', () => {
   it('reads owner/name', () => {
@@ -45,27 +42,3 @@ describe('readGitHubToken', () => {
   })
 })
 
-describe('setActionsOutputs', () => {
-  it('appends name=value lines to $GITHUB_OUTPUT, multi-line values with a delimiter', async () => {
-    const file = path.join(tempDir(), 'output')
-    fs.writeFileSync(file, 'earlier=1\n')
-    await setActionsOutputs({ numbers: '[1,2]', text: 'a\nb' }, { GITHUB_OUTPUT: file })
-    const text = fs.readFileSync(file, 'utf8')
-    expect(text).toMatch(/^earlier=1\nnumbers=\[1,2\]\ntext<<(ghadelimiter_[0-9a-f-]{36})\na\nb\n\1\n$/)
-  })
-
-  it('the delimiter is a random UUID, new each time, so a value cannot guess it and forge an output', async () => {
-    const file = path.join(tempDir(), 'output')
-    fs.writeFileSync(file, '')
-    await setActionsOutputs({ a: 'x\ny' }, { GITHUB_OUTPUT: file })
-    await setActionsOutputs({ a: 'x\ny' }, { GITHUB_OUTPUT: file })
-    const delimiters = [...fs.readFileSync(file, 'utf8').matchAll(/^a<<(.*)$/gm)].map((m) => m[1])
-    expect(delimiters).toHaveLength(2)
-    for (const d of delimiters) expect(d).toMatch(/^ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-    expect(delimiters[0]).not.toBe(delimiters[1])
-  })
-
-  it('does nothing outside GitHub Actions', async () => {
-    await expect(setActionsOutputs({ a: 'b' }, {})).resolves.toBeUndefined()
-  })
-})

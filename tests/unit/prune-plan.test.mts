@@ -1,8 +1,7 @@
-// prune-images' pure parts beyond tests/unit/prune.test.mts: the ls-remote parser's
-// edges, every reason a tag stays, the order of verdicts and deletions, the plan's text.
+// prune-images' pure parts beyond tests/unit/prune.test.mts: every reason a tag stays, the order of verdicts and deletions, the plan's text.
 import { describe, expect, it } from 'vitest'
 import type { ManifestNode } from '../../lib/image/registry.mts'
-import { CONTENT_TAG, describePrunePlan, parseLsRemote, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
+import { CONTENT_TAG, describePrunePlan, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`
 const h = (c: string) => c.repeat(40)
@@ -19,33 +18,7 @@ function view(tags: Array<[string, number, Date?]>, indexes: Record<number, numb
 const plan = (v: RegistryView, keep: Record<string, string[]> = {}) =>
   planPrune({ repository: 'r/x', view: v, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag', keep: new Map(Object.entries(keep)), graceCutoff: CUTOFF, graceDays: 14 })
 
-describe('parseLsRemote: only whole lines of the documented shape', () => {
-  it('ignores lines with anything before the object id or after the ref', () => {
-    const refs = parseLsRemote(
-      [
-        `x${h('1')}\trefs/heads/a`,
-        `${h('1')}x\trefs/heads/b`,
-        `${h('1')}\trefs/heads/c `.replace(/ $/, ''),
-        `${h('2')}\tnotrefs/heads/d`,
-        `${h('2')}\trefs/remotes/e`,
-        `${h('1').slice(1)}\trefs/heads/short`,
-        `${'A'.repeat(40)}\trefs/heads/upper`,
-        ` ref: refs/heads/x\tHEAD`,
-        'ref: refs/heads/y\tHEADS',
-      ].join('\n'),
-    )
-    expect([...refs.heads]).toEqual([['c', h('1')]])
-    expect(refs.tags.size).toBe(0)
-    expect(refs.head).toBeUndefined()
-  })
-
-  it('reads sha256 object ids, and a peeled line wins whichever comes first', () => {
-    const long = 'f'.repeat(64)
-    const refs = parseLsRemote([`${long}\trefs/heads/main`, `${h('4')}\trefs/tags/v1^{}`, `${h('3')}\trefs/tags/v1`, `${h('5')}\trefs/tags/a^{}x`].join('\n'))
-    expect(refs.heads.get('main')).toBe(long)
-    expect([...refs.tags]).toEqual([['v1', h('4')], ['a^{}x', h('5')]])
-  })
-
+describe('the tags prune may delete', () => {
   it('the form of the tags it may delete', () => {
     expect(CONTENT_TAG.test(h('a'))).toBe(true)
     expect(CONTENT_TAG.test('a'.repeat(64))).toBe(true)
@@ -115,6 +88,86 @@ describe('planPrune: reasons and order', () => {
     const p = plan(view([[h('a'), 10], [h('b'), 20]], { 10: [20], 20: [1] }), { [h('a')]: ['branch main'] })
     expect(p.deletions).toEqual([])
     expect(p.tags[1].reasons).toEqual([`listed by the image index of kept tag ${h('a')}`])
+  })
+})
+
+describe('planPrune: the edges of what is needed and what goes', () => {
+  const acc = (n: number, suffix?: string) => `sha256-${String(n).padStart(64, '0')}${suffix ? `.${suffix}` : ''}`
+
+  it('a tag git keeps gives git\'s reasons alone, even with its build time unknown', () => {
+    const v = view([[h('a'), 1]])
+    v.tags[0].created = null
+    expect(plan(v, { [h('a')]: ['branch main'] }).tags[0].reasons).toEqual(['branch main'])
+  })
+
+  it('keeps come first, by name, even when a keep is decided after a deletion', () => {
+    // b is on the image of kept a, and is judged after c, which goes.
+    const p = plan(view([[h('a'), 1], [h('c'), 2], [h('b'), 1]]), { [h('a')]: ['branch main'] })
+    expect(p.tags.map((t) => [t.action, t.tag])).toEqual([
+      ['keep', h('a')],
+      ['keep', h('b')],
+      ['delete', h('c')],
+    ])
+  })
+
+  it('of two kept tags on one image, the first names it', () => {
+    const p = plan(view([[h('a'), 1], [h('b'), 1], [h('c'), 1]]), { [h('a')]: ['branch main'], [h('b')]: ['branch dev'] })
+    expect(p.tags.find((t) => t.tag === h('c'))?.reasons).toEqual([`same image as kept tag ${h('a')}`])
+  })
+
+  it('an index listed first still goes before the images', () => {
+    const p = plan(view([[h('b'), 10], [h('a'), 1], [h('c'), 3]], { 10: [1, 2] }))
+    expect(p.deletions.map((x) => [x.digest, x.kind])).toEqual([
+      [d(10), 'index'],
+      [d(1), 'image'],
+      [d(2), 'child'],
+      [d(3), 'image'],
+    ])
+  })
+
+  it('images keep the order the registry listed them in, behind the indexes', () => {
+    const p = plan(view([[h('a'), 1], [h('c'), 3], [h('b'), 10]], { 10: [2] }))
+    expect(p.deletions.map((x) => x.digest)).toEqual([d(10), d(2), d(1), d(3)])
+  })
+
+  it('manifests the registry did not describe: kept tags need nothing more, deleted ones go alone', () => {
+    const v = view([[h('a'), 1], [h('b'), 2]])
+    v.manifests.clear()
+    const p = plan(v, { [h('a')]: ['branch main'] })
+    expect(p.deletions).toEqual([{ digest: d(2), tags: [h('b')], kind: 'image' }])
+  })
+
+  it('a tag on a manifest that refers to a kept image stays as part of it', () => {
+    // 5 is an attestation of kept 1 (its subject), and also carries a content tag of its own.
+    const v = view([[h('a'), 1], [h('b'), 5]])
+    v.manifests.set(d(5), { digest: d(5), mediaType: '', children: [], subject: d(1) })
+    const p = plan(v, { [h('a')]: ['branch main'] })
+    expect(p.tags.find((t) => t.tag === h('b'))?.reasons).toEqual([`listed by the image index of kept tag ${h('a')}`])
+    expect(p.deletions).toEqual([])
+  })
+
+  it('accessories go in name order whatever order the registry lists them in, each named by its kind', () => {
+    const v = view([[h('b'), 2], [acc(2, 'sig'), 7], [acc(2), 8], [acc(2, 'sbom'), 6], [acc(2, 'att'), 5]])
+    const p = plan(v)
+    expect(p.deletions).toEqual([
+      { digest: d(8), tags: [acc(2)], kind: 'referrer' },
+      { digest: d(5), tags: [acc(2, 'att')], kind: 'referrer' },
+      { digest: d(6), tags: [acc(2, 'sbom')], kind: 'referrer' },
+      { digest: d(7), tags: [acc(2, 'sig')], kind: 'referrer' },
+      { digest: d(2), tags: [h('b')], kind: 'image' },
+    ])
+    const short = `sha256:${'0'.repeat(12)}…`
+    expect(p.tags.filter((t) => t.tag !== h('b')).map((t) => t.reasons[0])).toEqual([
+      `referrers of ${short}, which goes`,
+      `attestation of ${short}, which goes`,
+      `SBOM of ${short}, which goes`,
+      `signature of ${short}, which goes`,
+    ])
+  })
+
+  it('an accessory of an image outside the plan is left alone, naming the image by its first twelve hex digits', () => {
+    const p = plan(view([[acc(9, 'sig'), 8]]))
+    expect(p.tags[0]).toEqual({ tag: acc(9, 'sig'), digest: d(8), action: 'keep', reasons: [`signature of sha256:${'0'.repeat(12)}…, which is not in this repository's plan: left alone`] })
   })
 })
 

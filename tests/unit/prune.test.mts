@@ -1,10 +1,10 @@
-// The prune plan (lib/publish/prune.mts), the `prune` config key and the ls-remote parser:
-// pure functions, no registry.
+// The prune plan (lib/publish/prune.mts) and the `prune` config key: pure functions, no
+// registry (the ls-remote parser: ls-remote.test.mts).
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import type { ManifestNode } from '../../lib/image/registry.mts'
 import { packageOf, pruneBackend, rateLimitWait } from '../../lib/publish/github-packages.mts'
-import { CONTENT_TAG, parseLsRemote, planPrune, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
+import { CONTENT_TAG, planPrune, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`
 const h = (c: string) => c.repeat(40)
@@ -136,26 +136,6 @@ describe('planPrune: the full registry cache (<tag>-cache) goes with its build i
     expect(withCache(view([[`${h('c')}-cache`, 5]], {}, null)).tags[0].reasons).toEqual(['build time unknown'])
     // Without the suffix it is no content tag: never deleted.
     expect(plan(view([[`${h('c')}-cache`, 5]])).tags[0].reasons).toEqual(['not a content tag: never deleted'])
-  })
-})
-
-describe('parseLsRemote', () => {
-  it('branches, tags peeled to their commits, the HEAD branch; odd lines ignored', () => {
-    const text = [
-      'ref: refs/heads/main\tHEAD',
-      `${h('1')}\tHEAD`,
-      `${h('1')}\trefs/heads/main`,
-      `${h('2')}\trefs/heads/release/1.x`,
-      `${h('3')}\trefs/tags/v1.0.0`,
-      `${h('4')}\trefs/tags/v1.0.0^{}`,
-      `${h('5')}\trefs/tags/light`,
-      `${h('6')}\trefs/pull/1/head`,
-      'garbage',
-    ].join('\n')
-    const refs = parseLsRemote(text)
-    expect(refs.head).toBe('main')
-    expect([...refs.heads]).toEqual([['main', h('1')], ['release/1.x', h('2')]])
-    expect([...refs.tags]).toEqual([['v1.0.0', h('4')], ['light', h('5')]])
   })
 })
 

@@ -1,7 +1,7 @@
 // The registry client's pure parsing, at its edges: image references, loopback hosts and
 // base URLs, WWW-Authenticate challenges (the common cases are in tests/unit/registry.test.mts).
 import { describe, expect, it } from 'vitest'
-import { isLoopback, parseImageRef, parseWwwAuthenticate, registryBaseUrl } from '../../lib/image/registry.mts'
+import { checkedDigest, isLoopback, parseImageRef, parseWwwAuthenticate, registryBaseUrl } from '../../lib/image/registry.mts'
 
 const DIGEST = 'sha256:' + 'c'.repeat(64)
 
@@ -26,7 +26,7 @@ describe('parseImageRef at its edges', () => {
   })
 
   it('repository names as the distribution spec allows them, nothing else', () => {
-    for (const ok of ['a', 'a.b', 'a_b', 'a__b', 'a-b', 'a---b', 'a0/b1/c2', 'x.y_z-w/v']) {
+    for (const ok of ['a', 'a.b', 'a_b', 'a__b', 'a-b', 'a---b', 'a0/b1/c2', 'x.y_z-w/v', 'a/b.c_d--e__f-g']) {
       expect(parseImageRef(`r.io/${ok}`).repository, ok).toBe(ok)
     }
     for (const bad of ['r.io/-a', 'r.io/a-', 'r.io/a..b', 'r.io/a___b', 'r.io/a//b', 'r.io/a/', 'r.io/.a', 'r.io/A', 'r.io/a b', 'r.io/', 'r.io/a/_b']) {
@@ -72,5 +72,18 @@ describe('parseWwwAuthenticate at its edges', () => {
   it('an unquoted value stops at a space or a comma; a quoted one may be empty', () => {
     expect(parseWwwAuthenticate('Bearer a=1 b=2,c=""')?.params).toEqual({ a: '1', b: '2', c: '' })
     expect(parseWwwAuthenticate('Bearer a="x\\\\y"')?.params.a).toBe('x\\y')
+  })
+})
+
+describe('checkedDigest', () => {
+  it('passes a sha256 or sha512 digest through, and refuses anything else, quoting it shortened', () => {
+    const sha512 = 'sha512:' + 'e'.repeat(128)
+    expect(checkedDigest('r.io', 'a header', DIGEST)).toBe(DIGEST)
+    expect(checkedDigest('r.io', 'a header', sha512)).toBe(sha512)
+    expect(() => checkedDigest('r.io', 'a header', `${DIGEST}/../../final/manifests/1.0.0`)).toThrow(`registry r.io answered a header that is not a digest: "${DIGEST}/../../final/manifests/1.0.0"`)
+    expect(() => checkedDigest('r.io', 'a child', 42)).toThrow('registry r.io answered a child that is not a digest: 42')
+    expect(() => checkedDigest('r.io', 'a child', [DIGEST])).toThrow(`registry r.io answered a child that is not a digest: ["${DIGEST}"]`)
+    expect(() => checkedDigest('r.io', 'a child', undefined)).toThrow('registry r.io answered a child that is not a digest: undefined')
+    expect(() => checkedDigest('r.io', 'x', 'y'.repeat(300))).toThrow(new RegExp(`not a digest: "${'y'.repeat(119)}$`))
   })
 })

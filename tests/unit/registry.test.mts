@@ -3,6 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   envCredentials,
+  registryHost,
   isLoopback,
   parseImageRef,
   parseWwwAuthenticate,
@@ -133,6 +134,22 @@ describe('registryCredentials', () => {
     expect(registryCredentials('docker.io', env, 'acme')?.registry).toBe('docker.io')
     expect(envCredentials(env, 'ghcr.io/acme')?.registry).toBe('ghcr.io')
     expect(envCredentials(env, undefined)).toBeUndefined()
+    expect(envCredentials({ REGISTRY_USERNAME: 'bot' }, 'ghcr.io/acme')).toBeUndefined()
+    expect(envCredentials({ REGISTRY_PASSWORD: 'unit-env-secret' }, 'ghcr.io/acme')).toBeUndefined()
+  })
+
+  it.each([
+    ['ghcr.io/acme', 'ghcr.io'],
+    ['  ghcr.io/acme/app ', 'ghcr.io'],
+    ['127.0.0.1:5000', '127.0.0.1:5000'],
+    ['reg:5000/team', 'reg:5000'],
+    ['localhost/team', 'localhost'],
+    ['acme', 'docker.io'],
+    ['acme/app', 'docker.io'],
+    ['index.docker.io/acme', 'docker.io'],
+    ['registry-1.docker.io/acme', 'docker.io'],
+  ])('the registry host of the setting %j is %s', (setting, host) => {
+    expect(registryHost(setting)).toBe(host)
   })
 
   it('reads auths from $DOCKER_CONFIG/config.json', () => {

@@ -19,7 +19,7 @@ import {
   splitUnits,
   xmlAttributes,
 } from '../../lib/image/shard.mts'
-import { mergeJUnit, mergeTimingReports, nameJUnitShard, shardJUnitPath, type TimingReport } from '../../lib/image/shard-reports.mts'
+import { mergedMarkdown, mergeJUnit, mergeTimingReports, nameJUnitShard, shardJUnitPath, type TimingReport } from '../../lib/image/shard-reports.mts'
 import { planSteps, shardReport, timingReport } from '../../lib/image/steps.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
@@ -244,6 +244,21 @@ describe('merging the shards\' timing reports', () => {
     expect(merged.critical).toEqual({ index: 2, totalMs: 72_000 })
     expect(merged.balance).toBeCloseTo(70 / 40)
     expect(merged.failed).toEqual([3])
+  })
+
+  it('the job summary: a bar per shard from the start to its total, failed shards marked, then the table folded', () => {
+    const merged = mergeTimingReports([report(2, 3, 70_000), report(1, 3, 30_000), report(3, 3, 20_000, 1)])
+    expect(merged.bars).toEqual([
+      { label: 'shard 1/3, 2 units', startMs: 0, durationMs: 32_000, failed: false },
+      { label: 'shard 2/3, 2 units', startMs: 0, durationMs: 72_000, failed: false },
+      { label: 'shard 3/3, 1 units', startMs: 0, durationMs: 22_000, failed: true },
+    ])
+    const md = mergedMarkdown(merged)
+    expect(md).toMatch(/^### test-and-build, 3 shards\n\n```mermaid\ngantt\n  title test-and-build, 3 shards: shard 3 failed, critical path shard 2 \(1m 12s\)\n/)
+    expect(md).toContain('  section shards\n  shard 1/3, 2 units (32s) :done, p1, 0, 32000\n  shard 2/3, 2 units (1m 12s) :done, p2, 0, 72000\n  shard 3/3, 1 units (22s) :crit, p3, 0, 22000\n```')
+    expect(md).toContain('<details><summary>Timing table</summary>\n\n| shard | units | image | test | build | total | result |')
+    expect(md).toContain('| critical path: shard 2 |  |  |  |  | 01:12 |  |\n\n</details>')
+    expect(mergedMarkdown(mergeTimingReports([report(1, 2, 1000), report(2, 2, 1000)]))).toContain('title test-and-build, 2 shards: ok, critical path')
   })
 
   it('not one set: a missing shard, a shard twice, shards that split differently', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { RUNNER, runArgs, shQuote } from '../../lib/image/container.mts'
-import { integrationDockerWarning, passThroughEnv, planSteps, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
+import { integrationDockerWarning, passThroughEnv, planSteps, timingBars, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
 
 const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
 
@@ -119,7 +119,8 @@ describe('container arguments', () => {
 
   it('runs as the given user with the repo at its own path, HOME writable and safe.directory set', () => {
     const joined = args.join(' ')
-    expect(joined).toMatch(/^run --rm --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
+    // No --rm: the container is removed after its log could be read (runContainer).
+    expect(joined).toMatch(/^run --name c1 --label dev.ci-build-scripts.repo=\/src\/repo --user 1000:1001 /)
     expect(joined).toContain('--volume /src/repo:/src/repo --volume /src/main/.git:/src/main/.git --workdir /src/repo')
     expect(joined).toContain('uid=1000,gid=1001')
     expect(joined).toContain('--env GIT_CONFIG_KEY_0=safe.directory --env GIT_CONFIG_VALUE_0=/src/repo')
@@ -173,6 +174,40 @@ describe('timing table', () => {
     ])
     expect(report.exitCode).toBe(1)
     expect(report.failed).toEqual({ phase: 'test', exitCode: 3 })
+  })
+  it('the job summary: the phases as a chart, one after another, then the table folded under it', () => {
+    const ok: TimingInput = { ...input, results: [{ name: 'test', exitCode: 0, durationMs: 390_000 }, { name: 'build', exitCode: 0, durationMs: 30_000 }], exitCode: 0 }
+    expect(timingBars(ok)).toEqual([
+      { name: 'build image', bars: [{ label: 'image (pulled)', startMs: 0, durationMs: 79_000, failed: false }] },
+      {
+        name: 'steps',
+        bars: [
+          { label: 'test', startMs: 79_000, durationMs: 390_000, failed: false },
+          { label: 'build', startMs: 469_000, durationMs: 30_000, failed: false },
+        ],
+      },
+    ])
+    const md = timingMarkdown(ok)
+    expect(md).toMatch(/^### test-and-build\n\n```mermaid\ngantt\n  title test-and-build: ok in 7m 50s\n/)
+    expect(md).toContain('  section steps\n  test (6m 30s) :done, p2, 79000, 469000\n  build (30s) :done, p3, 469000, 499000\n```')
+    expect(md.indexOf('```mermaid')).toBeLessThan(md.indexOf('<details><summary>Timing table</summary>\n\n| phase | time | result |'))
+    expect(md).toContain('| total | 07:50 | ok |\n\n</details>')
+  })
+  it('the chart: a failed step is marked, a skipped one has no bar, a failed image is the only bar', () => {
+    expect(timingBars(input)[1].bars).toEqual([{ label: 'test', startMs: 79_000, durationMs: 390_400, failed: true }])
+    expect(timingMarkdown(input)).toContain('title test-and-build: failed (test: exit 3) in 7m 50s')
+    expect(timingMarkdown(input)).toContain('  test (6m 30s) :crit, p2, 79000, 469400\n```')
+    const failed = { ...input, image: { ref: '', outcome: 'failed' as const, durationMs: 12_000 }, results: [], totalMs: 13_000 }
+    expect(timingBars(failed)).toEqual([
+      { name: 'build image', bars: [{ label: 'image', startMs: 0, durationMs: 12_000, failed: true }] },
+      { name: 'steps', bars: [] },
+    ])
+  })
+  it('the chart of one shard names it and its units', () => {
+    const shard = { index: 2, total: 3, units: ['a', 'b'], allUnits: 5, command: ['t'], split: { by: 'count' as const, timed: 0, id: 'x' } }
+    const sharded: TimingInput = { ...input, results: [{ name: 'test', exitCode: 0, durationMs: 10_000 }], exitCode: 0, shard }
+    expect(timingBars(sharded)[1].bars[0].label).toBe('test (shard 2/3, 2 of 5 units)')
+    expect(timingMarkdown(sharded)).toMatch(/^### test-and-build, shard 2\/3\n\n```mermaid\ngantt\n  title test-and-build, shard 2\/3: ok in 7m 50s\n/)
   })
   it('shows an image that could not be made, the steps skipped', () => {
     const failed = { ...input, image: { ref: '', outcome: 'failed' as const, durationMs: 12_000 }, results: [], totalMs: 13_000 }

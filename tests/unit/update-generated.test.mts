@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
 import { UsageError } from '../../lib/core/cli.mts'
 import { globMatcher } from '../../lib/core/globs.mts'
-import { scratchGitEnv, branchName, generatorEnv, parseIdent, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
+import { branchName, generatorEnv, parseStatusZ, pullBody, selectGenerated, summaryRows } from '../../lib/bots/update-generated.mts'
 
 const config = (generated: unknown, steps: Record<string, unknown> = {}) =>
   validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, generated, steps })
@@ -107,35 +107,3 @@ describe('messages', () => {
   })
 })
 
-describe('scratchGitEnv', () => {
-  it("keeps the job's secrets and repository overrides from git, and turns off what runs commands", () => {
-    const env = scratchGitEnv({
-      PATH: '/bin',
-      HOME: '/home/ci',
-      GITHUB_TOKEN: 't',
-      GH_TOKEN: 't',
-      GIT_HTTP_TOKEN: 't',
-      REGISTRY_PASSWORD: 'p',
-      GITHUB_PAT: 'p',
-      GITHUB_APP_PEM: 'p',
-      GIT_DIR: '/elsewhere/.git',
-      GIT_INDEX_FILE: '/elsewhere/index',
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'user.name',
-      GIT_CONFIG_VALUE_0: 'Me',
-    })
-    expect(Object.keys(env).filter((k) => !k.startsWith('GIT_CONFIG_'))).toEqual(['PATH', 'HOME'])
-    const config = Array.from({ length: Number(env.GIT_CONFIG_COUNT) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`], env[`GIT_CONFIG_VALUE_${i}`]])
-    expect(config[0]).toEqual(['user.name', 'Me'])
-    expect(config).toContainEqual(['core.fsmonitor', 'false'])
-    expect(config).toContainEqual(['core.hooksPath', '/dev/null'])
-    expect(config).toContainEqual(['protocol.ext.allow', 'never'])
-  })
-})
-
-describe('parseIdent', () => {
-  it('reads name and email from `git var GIT_AUTHOR_IDENT`', () => {
-    expect(parseIdent('Ada Lovelace <ada@example.com> 1700000000 +0100\n')).toEqual({ name: 'Ada Lovelace', email: 'ada@example.com' })
-    expect(parseIdent('garbage')).toBeUndefined()
-  })
-})
