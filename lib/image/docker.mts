@@ -13,9 +13,9 @@ import { $, ProcessOutput, type ProcessPromise } from 'zx'
 import { WorkError } from '../core/cli.mts'
 import { onInterrupt } from '../core/interrupts.mts'
 import { sleep, withRetries } from '../core/retries.mts'
-import { info, redact, registerSecret } from '../core/log.mts'
+import { info, redact, registerSecret, warn } from '../core/log.mts'
 import { dockerConfigDir, imageContent, type Credentials, type ImageContent } from './registry.mts'
-import { describeBuildFailure, parseBuildFailure, type BuildFailure } from './build-output.mts'
+import { describeBuildFailure, failedAtExport, parseBuildFailure, type BuildFailure } from './build-output.mts'
 
 export interface DockerOptions {
   /** A Docker config directory (DOCKER_CONFIG) for this call; default: the user's. */
@@ -383,14 +383,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const iidfile = path.join(dir, 'iid')
   let output = ''
   try {
-    const out = await streamed(buildArgv(options, builder, iidfile), {
-      quiet: options.quiet,
-      configDir: options.configDir,
-      // Plain progress, whatever the user's default: the failure is read back from it.
-      env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
-      onOutput: (text) => (output += text),
-      onInterrupt: (p) => stopBuild(p, () => output),
-    })
+    const run = () =>
+      streamed(buildArgv(options, builder, iidfile), {
+        quiet: options.quiet,
+        configDir: options.configDir,
+        // Plain progress, whatever the user's default: the failure is read back from it.
+        env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
+        onOutput: (text) => (output += text),
+        onInterrupt: (p) => stopBuild(p, () => output),
+      })
+    let out = await run()
+    if (out.exitCode !== 0 && builder.kind !== 'legacy' && failedAtExport(output)) {
+      warn(`${options.tags[0]}: the engine lost a blob while naming the image (every step done); building once more from the build cache`)
+      output = ''
+      out = await run()
+    }
     if (out.exitCode !== 0) {
       // The containerd image store refuses to name an image that a concurrent build of
       // the same tag named a moment before (`image "<ref>" already exists`). The same tag

@@ -3,7 +3,7 @@
 // integration test `faults › a Dockerfile.build step that fails` checks the same message
 // on the live engine under whichever builder the run selects.
 import { describe, expect, it } from 'vitest'
-import { describeBuildFailure, parseBuildFailure } from '../../lib/image/build-output.mts'
+import { describeBuildFailure, failedAtExport, parseBuildFailure } from '../../lib/image/build-output.mts'
 import { buildArgv, needsLoad, type BuildOptions } from '../../lib/image/docker.mts'
 
 const BUILDKIT = `#0 building with "default" instance using docker driver
@@ -112,5 +112,19 @@ describe('buildArgv per builder', () => {
     const args = buildArgv({ ...options, cacheTo: 'r.example/b:1-cache' }, builder, '/tmp/iid')
     expect(args).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=r.example/b:1-cache,mode=max,image-manifest=true,oci-mediatypes=true', '--load', '--tag', 't:1']))
     expect(argv(builder)).not.toContain('--cache-to')
+  })
+})
+
+describe('failedAtExport', () => {
+  const exportError = '#9 exporting to image\n#9 exporting layers done\n#9 ERROR: failed to get reader from content store: content digest sha256:0123: not found\n------\n > exporting to image:\n------\nERROR: failed to solve: failed to get reader from content store: content digest sha256:0123: not found\n'
+  it('a blob not found while the image is named, every step done', () => {
+    expect(failedAtExport(exportError)).toBe(true)
+    // Without the vertex's own ERROR line: the final one says it.
+    expect(failedAtExport('#9 exporting to image\n#9 exporting layers done\nERROR: failed to solve: blob sha256:0123: not found\n')).toBe(true)
+  })
+  it('never a step\'s own failure, another export error, or a build that never got to the export', () => {
+    expect(failedAtExport('#7 [2/3] RUN cat /missing\n#7 ERROR: process "/bin/sh -c cat /missing" did not complete successfully: exit code: 1\n#9 exporting to image\n#9 ERROR: blob not found\nERROR: failed to solve: not found\n')).toBe(false)
+    expect(failedAtExport('#9 exporting to image\n#9 ERROR: no space left on device\nERROR: failed to solve: no space left on device\n')).toBe(false)
+    expect(failedAtExport('#7 [2/3] RUN stat /x\n#7 ERROR: not found\nERROR: failed to solve: not found\n')).toBe(false)
   })
 })
