@@ -21,6 +21,15 @@ const STORE = `#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/rand
 
 #8 [3/3] COPY tools /opt/tools
 `
+// The same, with the download's progress before its end (a slower registry).
+const STORE_SLOW = `#8 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#8 CACHED
+
+#8 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#8 sha256:f404e29814a459aaf8bd4924094ad47ea120cd70aa3c410cd834a45b5311dfe7 231B / 231B 0.2s
+#8 sha256:f404e29814a459aaf8bd4924094ad47ea120cd70aa3c410cd834a45b5311dfe7 231B / 231B 0.2s done
+#8 extracting sha256:f404e29814a459aaf8bd4924094ad47ea120cd70aa3c410cd834a45b5311dfe7 0.3s done
+`
 // The layer was in the daemon already: CACHED, nothing downloaded.
 const LOCAL = `#7 [2/3] RUN echo marker-1 > /marker
 #7 CACHED
@@ -34,6 +43,7 @@ describe('layerDownloaded', () => {
     expect(layerDownloaded(CLASSIC, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(STORE, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(STORE)).toBe(true)
+    expect(layerDownloaded(STORE_SLOW, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(CLASSIC)).toBe(true)
   })
 
