@@ -22,7 +22,8 @@ import { logRetry, retrySettings } from '../lib/core/retries.mts'
 import { info, step, success } from '../lib/core/log.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
 import { CACHE_TAG_SUFFIX } from '../lib/image/cache-image.mts'
-import { deleteManifest, listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { deleteManifest } from '../lib/image/registry-cleanup.mts'
 import { packagesBackend, packagesClient, pruneBackend, RATE_LIMIT_WAIT_MS } from '../lib/publish/github-packages.mts'
 import {
   buildImageNeeds,

@@ -57,7 +57,7 @@ export class RegistryUnavailableError extends WorkError {
 }
 
 /** A failure worth retrying, with the registry's Retry-After when it sent one. */
-class TransientError extends Error {
+export class TransientError extends Error {
   readonly retryAfterMs?: number
   constructor(message: string, retryAfterMs?: number) {
     super(message)
@@ -69,7 +69,7 @@ class TransientError extends Error {
  * The one way a registry call is retried: `fn` runs again on transient errors (429,
  * 5xx, network), which become RegistryUnavailableError once retries run out.
  */
-async function retried<T>(registry: string, options: RetryOptions, fn: () => Promise<T>): Promise<T> {
+export async function retried<T>(registry: string, options: RetryOptions, fn: () => Promise<T>): Promise<T> {
   try {
     return await withRetries(fn, { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) })
   } catch (error) {
@@ -111,7 +111,7 @@ export function checkedDigest(registry: string, what: string, value: unknown): s
 }
 
 /** The manifest's digest: the registry's Docker-Content-Digest header (checked), else the hash of the body. */
-function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
+export function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
   const header = res.headers.get('docker-content-digest')
   return header !== null ? checkedDigest(registry, 'a Docker-Content-Digest', header) : 'sha256:' + createHash('sha256').update(body).digest('hex')
 }
@@ -257,7 +257,7 @@ interface ManifestContext {
  * The one way to ask a registry about a manifest: `read` runs with retries on transient
  * errors (429, 5xx, network), which become RegistryUnavailableError once retries run out.
  */
-async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx: ManifestContext) => Promise<T>): Promise<T> {
+export async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx: ManifestContext) => Promise<T>): Promise<T> {
   const { registry, repository, tag, digest } = parseImageRef(ref)
   const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
   const headers = { accept: MANIFEST_TYPES.join(', ') }
@@ -457,104 +457,11 @@ export async function listTags(repositoryRef: string, options: ManifestOptions =
   return tags
 }
 
-// --- clean-up: manifests with their references, image age, deletion by digest ---
-// (prune-images; the reads reuse withManifest's retries and errors.)
-
 /** A response body; a connection reset while it arrives is a TransientError (retried). */
-async function bodyOf(res: Response, what: string): Promise<Buffer> {
+export async function bodyOf(res: Response, what: string): Promise<Buffer> {
   try {
     return Buffer.from(await res.arrayBuffer())
   } catch (error) {
     throw new TransientError(`${what}: the answer was cut short (${(error as Error).message})`)
   }
-}
-
-export interface ManifestNode {
-  /** The manifest's digest: what a tag points at, and what a deletion names. */
-  digest: string
-  mediaType: string
-  /** An image manifest's config digest; undefined for an index. */
-  configDigest?: string
-  /** The manifests an index (multi-platform image) lists; [] for one image. */
-  children: string[]
-  /** The manifest this one refers to (OCI `subject`: a signature, an attestation, an SBOM). */
-  subject?: string
-}
-
-/** The manifest under `ref` (`repo:tag` or `repo@digest`), with what it references; null when absent. */
-export async function readManifest(ref: string, options: ManifestOptions = {}): Promise<ManifestNode | null> {
-  return withManifest(ref, options, async ({ registry, pathname, request }) => {
-    const res = await request('GET')
-    if (res.status === 404) return null
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    const body = await bodyOf(res, `GET ${registry}${pathname}`)
-    let manifest: { mediaType?: string; config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }>; subject?: { digest?: unknown } }
-    try {
-      manifest = JSON.parse(body.toString('utf8'))
-    } catch {
-      // A body cut short by a reset connection: worth another attempt.
-      throw new TransientError(`GET ${registry}${pathname}: the manifest is not valid JSON`)
-    }
-    return {
-      digest: manifestDigestOf(registry, res, body),
-      mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
-      children: (manifest.manifests ?? []).map((m) => checkedDigest(registry, `a child manifest in ${pathname}`, m.digest)),
-      ...(typeof manifest.subject?.digest === 'string' && DIGEST.test(manifest.subject.digest) ? { subject: manifest.subject.digest } : {}),
-    }
-  })
-}
-
-/**
- * When the image was built: the `created` time of its config blob (`repositoryRef` is
- * `<registry>/<repository>`). Null when the blob is gone or has no readable time.
- */
-export async function imageCreated(repositoryRef: string, configDigest: string, options: ManifestOptions = {}): Promise<Date | null> {
-  const { registry, repository } = parseImageRef(repositoryRef)
-  const pathname = `/v2/${repository}/blobs/${configDigest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-    if (res.status === 404) return null
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    let config: { created?: unknown }
-    try {
-      config = JSON.parse((await bodyOf(res, `GET ${registry}${pathname}`)).toString('utf8'))
-    } catch {
-      throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
-    }
-    const created = typeof config.created === 'string' ? new Date(config.created) : null
-    return created && !Number.isNaN(created.getTime()) ? created : null
-  })
-}
-
-/** The registry does not allow deleting manifests (HTTP 405, or the error code UNSUPPORTED). */
-export class DeletionDisabledError extends WorkError {
-  readonly registry: string
-  constructor(registry: string, detail: string) {
-    super(`deletion is disabled on ${registry} (${detail}): enable it (distribution: storage.delete.enabled) or clean up with the registry's own tools`)
-    this.registry = registry
-  }
-}
-
-/**
- * Delete the manifest `digest` (and so every tag pointing at it) from `repositoryRef`.
- * `absent` when it was already gone (a re-run, or a retry whose first attempt got
- * through). 405/UNSUPPORTED throws DeletionDisabledError; 429/5xx/network are retried.
- */
-export async function deleteManifest(repositoryRef: string, digest: string, options: ManifestOptions = {}): Promise<'deleted' | 'absent'> {
-  const { registry, repository } = parseImageRef(repositoryRef)
-  if (!DIGEST.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
-  const pathname = `/v2/${repository}/manifests/${digest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })
-    if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted'
-    if (res.status === 404) {
-      const body = await res.text()
-      if (/UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, 'HTTP 404 UNSUPPORTED')
-      return 'absent'
-    }
-    const body = await res.text()
-    if (res.status === 405 || /UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, `HTTP ${res.status}${/UNSUPPORTED/.test(body) ? ' UNSUPPORTED' : ''}`)
-    throw new WorkError(`DELETE ${registry}${pathname}: unexpected HTTP ${res.status}`)
-  })
 }

@@ -16,7 +16,8 @@ import { CONFIG_FILE } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
 import { parseLsRemote, type RemoteRefs } from '../core/ls-remote.mts'
 import { buildImageTagAt } from '../image/content-tag.mts'
-import { DIGEST, imageCreated, readManifest, type ManifestNode, type ManifestOptions } from '../image/registry.mts'
+import { DIGEST, type ManifestOptions } from '../image/registry.mts'
+import { imageCreated, readManifest, type ManifestNode } from '../image/registry-cleanup.mts'
 import { parseVersionTag } from './release-tags.mts'
 
 /** The build image's tags: a git object id (sha1 or sha256 repositories). */

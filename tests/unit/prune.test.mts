@@ -2,7 +2,7 @@
 // registry (the ls-remote parser: ls-remote.test.mts).
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
-import type { ManifestNode } from '../../lib/image/registry.mts'
+import type { ManifestNode } from '../../lib/image/registry-cleanup.mts'
 import { packageOf, pruneBackend, rateLimitWait } from '../../lib/publish/github-packages.mts'
 import { CONTENT_TAG, planPrune, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
