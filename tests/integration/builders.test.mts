@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { buildArgv, currentBuilder } from '../../lib/image/docker.mts'
 import { imagesNamed, makeBuildRepo } from '../helpers/build-image.mts'
 import { cacheRecords, forgetBuildCache, layerDownloaded } from '../helpers/build-cache.mts'
-import { docker, dockerMaybe } from '../helpers/docker.mts'
+import { docker, dockerMaybe, imageFile } from '../helpers/docker.mts'
 import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, tempDir } from '../helpers/repo.mts'
 import { runScript } from '../helpers/run.mts'
@@ -106,7 +106,7 @@ describe('builders', () => {
     expect(first.exitCode, first.stderr).toBe(0)
     const { ref, outcome } = JSON.parse(first.stdout) as { ref: string; outcome: string }
     expect(outcome).toBe('pushed')
-    const stamp = docker('run', '--rm', ref, 'cat', '/stamp')
+    const stamp = imageFile(ref, '/stamp')
 
     // The daemon forgets the image and every cache record of its layers.
     docker('rmi', ref)
@@ -127,7 +127,7 @@ describe('builders', () => {
     expect(later.status, later.stderr).toBe(0)
     // The step is CACHED, its layer downloaded from the registry: the daemon had no copy.
     expect(layerDownloaded(later.stderr, `[2/3] RUN echo ${marker}`), later.stderr).toBe(true)
-    expect(docker('run', '--rm', next, 'cat', '/stamp')).toBe(stamp)
-    expect(docker('run', '--rm', next, 'cat', '/opt/tools/version')).toBe('2')
+    expect(imageFile(next, '/stamp')).toBe(stamp)
+    expect(imageFile(next, '/opt/tools/version')).toBe('2')
   })
 })

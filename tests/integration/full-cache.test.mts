@@ -12,7 +12,7 @@ import { canExportCache, currentBuilder } from '../../lib/image/docker.mts'
 import { FULL_CACHE_FIX } from '../../lib/image/full-cache.mts'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
 import { cacheRecords, forgetBuildCache } from '../helpers/build-cache.mts'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker, requireDocker, uniqueName, imageFile } from '../helpers/docker.mts'
 import { startFaultProxy } from '../helpers/fault-proxy.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git } from '../helpers/repo.mts'
@@ -67,7 +67,7 @@ describe('the full registry cache of a multi-stage build image', () => {
     return { n, marker, repo: makeBuildRepo({ name: n, dockerfile }) }
   }
 
-  const stamp = (ref: string) => docker('run', '--rm', ref, 'cat', '/stamp')
+  const stamp = (ref: string) => imageFile(ref, '/stamp')
 
   /** Commit 2 changes the lockfile; the daemon then has none of the fixture's images or build cache records. */
   function lockfileChangeOnFreshRunner(f: { n: string; marker: string; repo: string }) {
@@ -102,7 +102,7 @@ describe('the full registry cache of a multi-stage build image', () => {
     lockfileChangeOnFreshRunner(f)
     const second = await pullOrBuild(f.repo)
     expect(second.json.outcome).toBe('built')
-    expect(docker('run', '--rm', second.json.ref, 'cat', '/opt/tools/version')).toBe('2')
+    expect(imageFile(second.json.ref, '/opt/tools/version')).toBe('2')
     if (exports) {
       // The expensive step's layer came from commit 1's full cache: its stamp survived the lockfile change.
       expect(second.json.cache?.image?.cacheRef).toBe(`${first.json.ref}-cache`)
@@ -137,7 +137,7 @@ describe('the full registry cache of a multi-stage build image', () => {
 
       const second = await pullOrBuild(f.repo, [], { REGISTRY: proxy.host })
       expect(second.json.outcome).toBe('built')
-      expect(docker('run', '--rm', second.json.ref, 'cat', '/opt/tools/version')).toBe('2')
+      expect(imageFile(second.json.ref, '/opt/tools/version')).toBe('2')
       expect(second.json.cache?.image?.ref).toBe(first.json.ref)
       expect(second.json.cache?.image?.cacheRef).toBeUndefined()
       if (LEGACY) expect(second.stderr).not.toContain(full) // the legacy builder reads images only

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeBuildRepo, removeImagesNamed } from '../helpers/build-image.mts'
 import { cacheRecords, forgetBuildCache, layerDownloaded } from '../helpers/build-cache.mts'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker, dockerMaybe, requireDocker, uniqueName, imageFile } from '../helpers/docker.mts'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, tempDir } from '../helpers/repo.mts'
@@ -45,7 +45,7 @@ async function pullOrBuild(repo: string, registry: string, args: string[] = [], 
   return { ...result, json: JSON.parse(result.stdout) as Outcome }
 }
 
-const stamp = (ref: string) => docker('run', '--rm', ref, 'cat', '/stamp')
+const stamp = (ref: string) => imageFile(ref, '/stamp')
 
 describe('the registry as cache: the nearest earlier build image', () => {
   const names: string[] = []
@@ -118,7 +118,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
     expect(json.ref).not.toBe(f.ref1)
     // The early layer was reused (commit 1's stamp), not re-run; the late one has the new input.
     expect(stamp(json.ref)).toBe(f.stamp1)
-    expect(docker('run', '--rm', json.ref, 'cat', '/opt/tools/version')).toBe('2')
+    expect(imageFile(json.ref, '/opt/tools/version')).toBe('2')
     expect(json.cache?.image).toEqual({ ref: f.ref1, source: 'registry', commit: f.commit1, distance: 1, via: 'first-parent', ...f.fullCache })
     expect(json.cache?.shallow).toBe(false)
     expect(stderr).toContain(`cache: ${f.ref1} (the image of commit ${f.commit1.slice(0, 12)}, 1 commit back)`)
