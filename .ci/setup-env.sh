@@ -2,13 +2,22 @@
 # Test environment: a real Docker Engine, the real distribution registry, and the
 # base images the tests build on. Idempotent: a second run only checks.
 #
-#   bash .ci/setup-env.sh        (as root, or with sudo available)
+#   bash .ci/setup-env.sh                      (as root, or with sudo available)
+#   bash .ci/setup-env.sh --containerd-store   the same, then a second daemon with the
+#                                              containerd image store (step 7)
 #
 # On a machine that can reach Docker Hub the base images are pulled; here, where it
 # cannot, they are seeded from Debian (debootstrap) and the host's own Node.js.
 set -euo pipefail
 
 log() { printf '==> %s\n' "$*" >&2; }
+containerd_store=0
+for arg in "$@"; do
+  case $arg in
+    --containerd-store) containerd_store=1 ;;
+    *) log "unknown argument: $arg (usage: bash .ci/setup-env.sh [--containerd-store])"; exit 2 ;;
+  esac
+done
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # Debian's mirror, as this machine's apt sources name it.
 mirror=$(grep -hoE '^URIs: *http[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
@@ -194,6 +203,47 @@ if [ -f "$example/Dockerfile.build" ]; then
       || { tail -20 "$work/build.log" >&2; exit 1; }
     log "  go-app toolchain, $builder builder: ready in $((SECONDS - started)) s"
   done
+fi
+
+# 7. With --containerd-store: a second Docker daemon beside the first, with the containerd
+#    image store (the default of Engine 29 fresh installs and Docker Desktop), for
+#    `npm run test:containerd-store`. Everything of its own: socket, data root, exec root
+#    (its managed containerd lives there, with its own socket and runc root), pidfile,
+#    config, and a bridge device, cbs-ctrd0; never `--bridge none`, which makes dockerd
+#    delete docker0 and breaks every container of the first daemon. No iptables rules:
+#    they are the first daemon's; containers of this one reach the host's loopback
+#    registries with --network host, as on the first. The base images are copied from
+#    the first daemon (docker save | docker load).
+if [ "$containerd_store" = 1 ]; then
+  ctrd_run=/run/cbs-containerd
+  ctrd_host="unix://$ctrd_run/docker.sock"
+  ctrd() { DOCKER_HOST=$ctrd_host docker "$@"; }
+  if ! ctrd info >/dev/null 2>&1; then
+    $SUDO mkdir -p "$ctrd_run" /var/lib/cbs-containerd
+    if ! ip link show cbs-ctrd0 >/dev/null 2>&1; then
+      $SUDO ip link add cbs-ctrd0 type bridge
+      $SUDO ip addr add 172.31.213.1/24 dev cbs-ctrd0
+      $SUDO ip link set cbs-ctrd0 up
+    fi
+    echo '{"features": {"containerd-snapshotter": true}}' | $SUDO tee "$ctrd_run/daemon.json" >/dev/null
+    dev=$(ip route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')
+    mtu=$(cat "/sys/class/net/${dev:-none}/mtu" 2>/dev/null || echo 1500)
+    log "starting a second dockerd with the containerd image store on $ctrd_host (log: /tmp/dockerd-containerd.log)"
+    $SUDO sh -c "nohup dockerd -H $ctrd_host --config-file $ctrd_run/daemon.json --data-root /var/lib/cbs-containerd --exec-root $ctrd_run/exec --pidfile $ctrd_run/dockerd.pid --bridge cbs-ctrd0 --iptables=false --ip6tables=false --mtu $mtu --max-concurrent-uploads 16 --max-concurrent-downloads 8 >/tmp/dockerd-containerd.log 2>&1 &"
+    for _ in $(seq 1 60); do ctrd info >/dev/null 2>&1 && break; sleep 1; done
+    ctrd info >/dev/null 2>&1 || { log "the second dockerd did not start; see /tmp/dockerd-containerd.log"; tail -20 /tmp/dockerd-containerd.log >&2; exit 1; }
+  fi
+  driver=$(ctrd info --format '{{range .DriverStatus}}{{if eq (index . 0) "driver-type"}}{{index . 1}}{{end}}{{end}}')
+  [ "$driver" = io.containerd.snapshotter.v1 ] || { log "the daemon on $ctrd_host does not use the containerd image store (driver-type: ${driver:-none})"; exit 1; }
+  missing=()
+  for image in debian:bookworm-slim node:20-bookworm-slim busybox:latest; do
+    ctrd image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "copying ${missing[*]} into the containerd store"
+    docker save "${missing[@]}" | ctrd load -q >/dev/null
+  fi
+  log "containerd image store ready: DOCKER_HOST=$ctrd_host ($(ctrd version --format 'Docker Engine {{.Server.Version}}'))"
 fi
 
 log "test environment ready: $(docker version --format 'Docker Engine {{.Server.Version}}'), $(docker buildx version 2>/dev/null | awk '{print "buildx " $2}'), $(docker-registry --version 2>/dev/null | head -1)"

@@ -26,6 +26,21 @@ export function exec(cmd: string, argv: string[], options: { cwd?: string; env?:
   })
 }
 
+/**
+ * The fresh-runner benches' flags: --runs (pairs), --compute-mb (the expensive step's MiB of
+ * SHA-256) and --tools-mb (the MiB of random results it leaves), each a positive whole number.
+ */
+export function fixtureFlags(args: Record<string, unknown>): { runs: number; computeMb: number; toolsMb: number } {
+  const runs = Number(args.runs)
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, not ${args.runs}`)
+  const [computeMb, toolsMb] = (['compute-mb', 'tools-mb'] as const).map((flag) => {
+    const v = Number(args[flag])
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${flag} must be a positive whole number of MiB, not ${args[flag]}`)
+    return v
+  })
+  return { runs, computeMb, toolsMb }
+}
+
 /** The middle value (the upper middle for an even count). */
 export function median(xs: number[]): number {
   if (xs.length === 0) throw new Error('median of nothing')

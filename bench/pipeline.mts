@@ -43,18 +43,12 @@ import { markdownTable, table } from '../lib/core/log.mts'
 import { cacheRecords, forgetBuildCache } from '../tests/helpers/build-cache.mts'
 import { startFaultProxy } from '../tests/helpers/fault-proxy.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
-import { builderName, exec, imageLayers, layerCount, loadLine, machineLine, median, pairRatios } from './measure.mts'
+import { builderName, exec, fixtureFlags, imageLayers, layerCount, loadLine, machineLine, median, pairRatios } from './measure.mts'
 
 const args = minimist(process.argv.slice(3), { string: ['only'], default: { runs: 5, 'compute-mb': 3072, 'tools-mb': 400 } })
-const runs = Number(args.runs)
-const computeMb = Number(args['compute-mb'])
-// The size of what the expensive step leaves behind (a real toolchain image's compilers and
-// modules: hundreds of MB); random, so it neither compresses nor dedupes.
-const toolsMb = Number(args['tools-mb'])
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, not ${args.runs}`)
-for (const [flag, v] of [['--compute-mb', computeMb], ['--tools-mb', toolsMb]] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive whole number of MiB, not ${args[flag.slice(2)]}`)
-}
+// --tools-mb: the size of what the expensive step leaves behind (a real toolchain image's
+// compilers and modules: hundreds of MB); random, so it neither compresses nor dedupes.
+const { runs, computeMb, toolsMb } = fixtureFlags(args)
 if (args.only && !['go-app', 'fresh-runner'].includes(args.only)) throw new Error(`--only takes go-app or fresh-runner, not ${args.only}`)
 const project = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const uid = `${process.getuid!()}:${process.getgid!()}`

@@ -21,7 +21,9 @@ import { openProject } from '../lib/core/project.mts'
 import { logRetry, retrySettings } from '../lib/core/retries.mts'
 import { info, step, success } from '../lib/core/log.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
-import { deleteManifest, listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { CACHE_TAG_SUFFIX } from '../lib/image/cache-image.mts'
+import { listTags, parseImageRef, registryCredentials } from '../lib/image/registry.mts'
+import { deleteManifest } from '../lib/image/registry-cleanup.mts'
 import { packagesBackend, packagesClient, pruneBackend, RATE_LIMIT_WAIT_MS } from '../lib/publish/github-packages.mts'
 import {
   buildImageNeeds,
@@ -143,7 +145,7 @@ await main(async () => {
   plans.push(
     await step(`tags of ${buildRepository}`, async () => {
       const view = await readRegistry(buildRepository, await listTags(buildRepository, api), api, await untaggedOf(buildRepository))
-      return planPrune({ repository: buildRepository, view, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag (40 or 64 hex)', keep: needs.keep, graceCutoff, graceDays })
+      return planPrune({ repository: buildRepository, view, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag (40 or 64 hex)', keep: needs.keep, graceCutoff, graceDays, companionSuffix: CACHE_TAG_SUFFIX })
     }),
   )
   if (finalImage) {

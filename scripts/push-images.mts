@@ -28,7 +28,7 @@ import path from 'node:path'
 import { main, parseFlags, PROJECT_FLAGS, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
-import { assertDockerAvailable, build, imageId, pull, tagImage, withLogin } from '../lib/image/docker.mts'
+import { assertDockerAvailable, build, imageId, localImageContent, pull, tagImage, withLogin } from '../lib/image/docker.mts'
 import { resolveGitState } from '../lib/publish/git-state.mts'
 import { info, seconds, step, success, table, warn } from '../lib/core/log.mts'
 import {
@@ -238,6 +238,7 @@ await main(async () => {
     // 5. The final image: the one an earlier run published for this commit (maybe on
     //    another runner, where a rebuild differs in timestamps), else a new build.
     let finalId: string
+    let reused: string | undefined
     if (mayReuse(published, { revision: state.sha, version: decision.version, dirty: state.dirty, allowOverwrite: flags['allow-overwrite'] })) {
       const pinned = `${finalRepository}@${published.digest}`
       await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
@@ -245,6 +246,7 @@ await main(async () => {
         for (const ref of refs) await tagImage(pinned, ref)
       })
       finalId = published.configDigest
+      reused = published.digest
     } else {
       finalId = (await buildFinal(buildImage.ref)).id
     }
@@ -253,10 +255,11 @@ await main(async () => {
     const buildImageId = await imageId(buildImage.ref)
     if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
     const verify = signatureVerifier(config.signing, { root: repo.root, env, configDir: dockerOptions.configDir })
+    const [buildContent, finalContent] = await Promise.all([localImageContent(buildImage.ref), localImageContent(refs[0])])
     const planned = await planPublish(
       [
-        { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId },
-        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId })),
+        { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId, content: buildContent ?? undefined },
+        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId, content: finalContent ?? undefined })),
       ],
       { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable, verify },
     )
@@ -279,6 +282,9 @@ await main(async () => {
       await executePlan(plan, {
         ...dockerOptions,
         ...retry,
+        // The reused image's tags are written in the registry from its manifest (an index
+        // from the containerd store cannot be pushed from a pull that fetched one platform).
+        reuse: reused ? { digest: reused, api } : undefined,
         isRefusal: (entry, error) => Boolean(entry.immutable) && isImmutableRefusal(error),
         onDone: (result) => {
           done.push(result)

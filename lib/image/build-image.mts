@@ -23,7 +23,6 @@ import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
 import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
-  dockerConfigDir,
   envCredentials,
   isAnonymousReadRefusal,
   manifestDigest,
@@ -35,6 +34,7 @@ import {
 } from './registry.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
 import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
+import { buildWithFullCache, planFullCache } from './full-cache.mts'
 import { LABELS } from './labels.mts'
 import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
 import { pushBuildImage } from './push-build-image.mts'
@@ -243,6 +243,7 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
       ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env), verify }
       : undefined,
     registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
+    exportCache: options.push && !registryDown && !unreadable ? { registry, credentials, env, retry } : undefined,
   })
   if (!options.push) return finish({ outcome: 'built', reason, cache })
 
@@ -283,6 +284,8 @@ interface BuildArgs {
   }
   /** Why the registry is not searched (it did not answer, or refused us). */
   registrySkipped?: string
+  /** This build is pushed: export its full registry cache too (where the engine can). */
+  exportCache?: { registry: string; credentials?: Credentials; env: NodeJS.ProcessEnv; retry: { retries: number; baseDelayMs: number } }
 }
 
 /** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
@@ -291,7 +294,7 @@ function describeInputList(inputs: InputFile[], n = 6): string {
   return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
 }
 
-async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped }: BuildArgs): Promise<CacheLookup> {
+async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, exportCache }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
   const removeContext = onInterrupt(() => fs.rmSync(context, { recursive: true, force: true }))
@@ -311,7 +314,8 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       docker.currentBuilder(),
       sourceRevision(repo.root),
     ])
-    const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(found, registryCache) : found
+    // The legacy builder reads images only: an earlier commit's full registry cache is no use to it.
+    const cache = builder.kind === 'legacy' ? await pullForLegacyBuilder(withoutFullCache(found), registryCache) : found
     logCache(cache)
     const labels = {
       [LABELS.version]: tag,
@@ -320,17 +324,25 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
       [LABELS.inputs]: inputs.map((f) => f.path).join('\n'),
     }
     // The ✓ line says what the builder actually reused (its CACHED steps), not what it was offered.
-    const built = await step(
-      `build ${ref}`,
+    // An earlier commit's full registry cache first (BuildKit only: every stage's layers), then its image's inline cache.
+    const fullCache = builder.kind !== 'legacy' && cache.image?.cacheRef ? [cache.image.cacheRef] : []
+    const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [...fullCache, cache.image.ref] : [], builder }
+    // The job that pushes the image exports its full registry cache in the same build (or says which stages a fresh runner rebuilds).
+    const full = exportCache ? await planFullCache({ builder, dockerfile, text, ref, credentials: exportCache.credentials, retry: exportCache.retry }) : {}
+    const { built, report } = await step(
+      `build ${ref}${full.to ? `, exporting the full registry cache ${full.to}` : ''}`,
       async () => {
         try {
-          const options = { context, dockerfile, tags: [ref], buildArgs: config.buildImage.buildArgs, labels, cacheFrom: cache.image ? [cache.image.ref] : [], builder }
-          // BuildKit reads a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
-          const login = cache.image?.source === 'registry' && builder.kind === 'buildkit' ? envCredentials(registryCache!.env, registryCache!.registry) : undefined
-          if (!login) return await docker.build(options)
-          return await docker.withLogin(registryCache!.registry, login, (opts) => {
-            keepBuildxBuilders(opts.configDir!, registryCache!.env)
-            return docker.build({ ...options, configDir: opts.configDir })
+          // BuildKit reads and writes a registry cache itself: with REGISTRY_USERNAME/_PASSWORD it needs them too.
+          const reads = cache.image?.source === 'registry' && builder.kind === 'buildkit'
+          const remote = registryCache ?? exportCache
+          const login = remote && (reads || full.to) ? envCredentials(remote.env, remote.registry) : undefined
+          return await buildWithFullCache(full.to, (cacheTo) => {
+            if (!login || !remote) return docker.build({ ...options, cacheTo })
+            return docker.withLogin(remote.registry, login, (opts) => {
+              docker.keepBuildxBuilders(opts.configDir!, remote.env)
+              return docker.build({ ...options, cacheTo, configDir: opts.configDir })
+            })
           })
         } catch (error) {
           const missing = error instanceof docker.DockerBuildError ? missingFromOutput(error.output) : undefined
@@ -338,17 +350,24 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
           throw error
         }
       },
-      (built) => describeReuse(built.output),
+      (done) => describeReuse(done.built.output),
     ).catch((error) => {
       if (error instanceof docker.DockerBuildError && error.failure) surfaceBuildFailure(dockerfile, error.failure)
       throw error
     })
-    // BuildKit goes on when it cannot read a cache image (` > importing cache manifest from <ref>:` and the error).
-    if (cache.image && builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${cache.image.ref}`)) {
+    const exported = report ?? full.report
+    const result: CacheLookup = exported ? { ...cache, export: exported } : cache
+    // BuildKit goes on when it cannot read a cache (` > importing cache manifest from <ref>:` and the error).
+    const unread = (r: string) => builder.kind !== 'legacy' && built.output.includes(` > importing cache manifest from ${r}:`)
+    if (cache.image && unread(cache.image.ref)) {
       warn(`cache: BuildKit could not read ${cache.image.ref} (see its error above): built without it`)
-      return { ...cache, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
+      return { ...result, image: null, note: `BuildKit could not read ${cache.image.ref}: built without it` }
     }
-    return cache
+    if (cache.image?.cacheRef && unread(cache.image.cacheRef)) {
+      warn(`cache: BuildKit could not read the full registry cache ${cache.image.cacheRef} (see its error above): built with the image's inline cache alone`)
+      return { ...withoutFullCache(result), note: `BuildKit could not read ${cache.image.cacheRef}: built with the image's inline cache alone` }
+    }
+    return result
   } finally {
     await removeContext()
     durations.build = since(started)
@@ -370,6 +389,12 @@ async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag'
   const configFile = configInRepo(repo.root, registryCache.configFile)
   if (!configFile) return none(`no earlier build in the local daemon; the config (${registryCache.configFile}) is outside the repository, so earlier commits' tags cannot be computed`)
   return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env, verify: registryCache.verify })
+}
+
+function withoutFullCache(lookup: CacheLookup): CacheLookup {
+  if (!lookup.image?.cacheRef) return lookup
+  const { cacheRef: _, ...image } = lookup.image
+  return { ...lookup, image }
 }
 
 /**
@@ -397,12 +422,6 @@ async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs
 function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const n = Number(env.CBS_CACHE_DEPTH)
   return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
-}
-
-/** A temporary Docker config still knows the user's buildx builders (`docker buildx use`, BUILDX_BUILDER). */
-function keepBuildxBuilders(configDir: string, env: NodeJS.ProcessEnv): void {
-  const buildx = path.join(dockerConfigDir(env), 'buildx')
-  if (fs.existsSync(buildx)) fs.symlinkSync(buildx, path.join(configDir, 'buildx'))
 }
 
 /** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */

@@ -153,3 +153,18 @@ export function describeReuse(output: string): string | undefined {
   if (!cached) return undefined
   return cached === steps.length ? `all ${cached} steps from cache` : `${cached} of ${steps.length} steps from cache`
 }
+
+/**
+ * Whether a BuildKit build failed only at its end, where it names its image, with a blob
+ * `not found`: the containerd image store (seen on Engine 26.1) now and then loses a blob
+ * it has just written there, with every step done. The same build again takes its steps
+ * from the build cache and succeeds; a step's own failure is never this.
+ */
+export function failedAtExport(output: string): boolean {
+  const exporting = /^#(\d+) exporting to image$/m.exec(output)?.[1]
+  if (!exporting) return false
+  const erred = [...output.matchAll(/^#(\d+) ERROR: (.*)$/gm)]
+  if (erred.some(([, n]) => n !== exporting)) return false
+  const message = erred.find(([, n]) => n === exporting)?.[2] ?? /^ERROR: failed to solve: (.*)$/m.exec(output)?.[1] ?? ''
+  return /\bnot found\b/.test(message)
+}

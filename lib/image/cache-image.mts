@@ -36,6 +36,18 @@ export interface CacheImage {
   distance?: number
   /** How the commit was found: on HEAD's first-parent line, or as the merge-base with the default branch. */
   via?: 'first-parent' | 'merge-base'
+  /** That commit's full registry cache (every stage's layers, cacheRef()), when its job exported one: preferred over the image's inline cache. */
+  cacheRef?: string
+}
+
+/** What the job that pushed the build image did about a full (mode=max) registry cache. */
+export interface CacheExport {
+  /** `exported`: to `ref`; `failed`: tried, a warning; `unsupported`: this engine cannot export one. */
+  outcome: 'exported' | 'failed' | 'unsupported'
+  ref?: string
+  /** The stages whose layers the inline cache lacks (unsupported: a fresh runner rebuilds them). */
+  stages?: string[]
+  note?: string
 }
 
 /** What the cache lookup found, for the log, `--json` and the timing report. */
@@ -51,7 +63,15 @@ export interface CacheLookup {
   shallow: boolean
   /** How long the lookup took (git and the registry), in ms. */
   durationMs: number
+  /** When this build pushes: the full registry cache it exported (or why not). */
+  export?: CacheExport
 }
+
+/** The full registry cache of a build image ref: a tag of its own next to the image (`<tag>-cache`), in the same repository, so a registry that wants repositories made first (ECR) needs none more. */
+export function cacheRef(imageRef: string): string {
+  return `${imageRef}${CACHE_TAG_SUFFIX}`
+}
+export const CACHE_TAG_SUFFIX = '-cache'
 
 /** An earlier commit worth asking about, with its tag (null: it has none, e.g. no config there). */
 export interface CacheCandidate {
@@ -192,12 +212,25 @@ export async function registryCacheImage(options: RegistryLookupOptions): Promis
         }
         ref = `${ref}@${digest}`
       }
-      return done({ ref, source: 'registry', commit: c.commit, distance: c.distance, via: c.via }, cutShort ? shallowNote(history) : undefined)
+      // A signed image's cache ref carries no signature: with signing configured only the verified image serves.
+      const full = options.verify ? undefined : await fullCacheOf(`${repository}:${c.tag}`, options)
+      return done({ ref, source: 'registry', commit: c.commit, distance: c.distance, via: c.via, ...(full ? { cacheRef: full } : {}) }, cutShort ? shallowNote(history) : undefined)
     }
   }
   const searched = `${commits} earlier commit${commits === 1 ? '' : 's'} (${asked} distinct tag${asked === 1 ? '' : 's'})`
   const note = cutShort ? `${shallowNote(history)}; none of its ${searched} has an image in the registry` : `none of ${searched} has an image in the registry`
   return done(null, note)
+}
+
+/** The image's full registry cache ref when the registry has it; one that cannot be asked about is a warning (the image's inline cache still serves). */
+async function fullCacheOf(ref: string, options: RegistryLookupOptions): Promise<string | undefined> {
+  const full = cacheRef(ref)
+  try {
+    return (await manifestDigest(full, { credentials: options.credentials, retries: options.retries, baseDelayMs: options.baseDelayMs })) ? full : undefined
+  } catch (error) {
+    warn(`cache lookup: could not ask for ${full} (${(error as Error).message}): using the image's inline cache alone`)
+    return undefined
+  }
 }
 
 function shallowNote(commits: number): string {
@@ -227,5 +260,6 @@ export function logCache(lookup: CacheLookup): void {
   }
   const asked = lookup.image.source === 'registry' ? `; found in ${lookup.durationMs} ms (${lookup.asked} tag${lookup.asked === 1 ? '' : 's'} asked)` : ''
   info(`cache: ${describeCache(lookup.image)}${asked}`)
+  if (lookup.image.cacheRef) info(`cache: with that commit's full registry cache ${lookup.image.cacheRef} (every stage's layers)`)
   if (lookup.note) info(`cache: ${lookup.note}`)
 }

@@ -13,9 +13,9 @@ import { $, ProcessOutput, type ProcessPromise } from 'zx'
 import { WorkError } from '../core/cli.mts'
 import { onInterrupt } from '../core/interrupts.mts'
 import { sleep, withRetries } from '../core/retries.mts'
-import { info, redact, registerSecret } from '../core/log.mts'
-import type { Credentials } from './registry.mts'
-import { describeBuildFailure, parseBuildFailure, type BuildFailure } from './build-output.mts'
+import { info, redact, registerSecret, warn } from '../core/log.mts'
+import { dockerConfigDir, imageContent, type Credentials, type ImageContent } from './registry.mts'
+import { describeBuildFailure, failedAtExport, parseBuildFailure, type BuildFailure } from './build-output.mts'
 
 export interface DockerOptions {
   /** A Docker config directory (DOCKER_CONFIG) for this call; default: the user's. */
@@ -158,6 +158,18 @@ export async function imageId(ref: string): Promise<string | null> {
   return out.exitCode === 0 ? out.stdout.trim() : null
 }
 
+/**
+ * What makes the local image `ref` this image (its layers, build time and runtime
+ * settings), to compare with a registry's whatever the image store: under the containerd
+ * store the id is a manifest digest, which a push may rewrite. Null when absent.
+ */
+export async function localImageContent(ref: string): Promise<ImageContent | null> {
+  const out = await docker()`docker image inspect --format ${'{{json .}}'} ${ref}`
+  if (out.exitCode !== 0) return null
+  const image = JSON.parse(out.stdout) as { Created?: string; Config?: Record<string, unknown>; RootFS?: { Layers?: string[] } }
+  return imageContent({ diffIds: image.RootFS?.Layers, created: image.Created, config: image.Config })
+}
+
 export async function imageExists(ref: string): Promise<boolean> {
   return (await imageId(ref)) !== null
 }
@@ -184,7 +196,15 @@ export class DockerAuthError extends WorkError {
   }
 }
 
-const AUTH_FAILURE = /unauthorized|denied|authentication required|no basic auth credentials|forbidden|403/i
+const AUTH_FAILURE = /unauthorized|denied|authentication required|no basic auth credentials|forbidden|\b403\b/i
+/**
+ * Whether a docker error line is a refusal for credentials. The URLs it quotes are left
+ * out: the containerd image store's errors quote the upload URL, whose ids can hold
+ * "403" (`.../uploads/c46c3216-b4b3-403e-...`) in a plain network failure.
+ */
+export function isAuthFailure(detail: string): boolean {
+  return AUTH_FAILURE.test(detail.replace(/\b\w+:\/\/\S+/g, ''))
+}
 // Failures no retry can fix: a missing image or a malformed reference, a tag the
 // registry holds immutable (ECR's `tag invalid: ... cannot be overwritten`), or a request
 // the registry called bad (400: the containerd store reports ECR's refusal only so).
@@ -202,7 +222,7 @@ async function transfer(action: 'pull' | 'push', ref: string, options: TransferO
       const out = await streamed([action, ref], options)
       if (out.exitCode === 0) return out
       const detail = tail(out, 1)
-      if (AUTH_FAILURE.test(detail)) throw new DockerAuthError(ref, action, detail)
+      if (isAuthFailure(detail)) throw new DockerAuthError(ref, action, detail)
       if (PERMANENT_FAILURE.test(detail)) throw new WorkError(`docker ${action} ${ref} failed: ${detail}`)
       throw new TransientDockerError(`docker ${action} ${ref} failed: ${detail}`)
     },
@@ -256,6 +276,8 @@ export interface BuildOptions {
   builder?: Builder
   /** A Docker config directory for this build (a temporary login for a registry --cache-from). */
   configDir?: string
+  /** Also export a full (mode=max) registry cache of every stage to this ref. */
+  cacheTo?: string
 }
 
 export interface BuildResult {
@@ -304,6 +326,20 @@ export async function currentBuilder(env: NodeJS.ProcessEnv = process.env): Prom
   return { kind: 'buildkit', name: field('Name'), driver: field('Driver') }
 }
 
+/**
+ * Whether this builder can export a registry cache (`--cache-to type=registry`): any
+ * buildx builder outside the daemon (docker-container, kubernetes, remote), and the
+ * daemon's own (`docker` driver) under the containerd image store only; the classic
+ * store refuses ("Cache export is not supported for the docker driver"), and the legacy
+ * builder has no such thing.
+ */
+export async function canExportCache(builder: Builder): Promise<boolean> {
+  if (builder.kind === 'legacy') return false
+  if (builder.driver !== 'docker') return true
+  const out = await docker()`docker info --format ${'{{json .DriverStatus}}'}`
+  return out.exitCode === 0 && out.stdout.includes('io.containerd.snapshotter.v1')
+}
+
 /** Whether this builder's result must be loaded into the daemon for `docker run` to find it. */
 export function needsLoad(builder: Builder): boolean {
   return builder.kind === 'buildkit' && builder.driver !== 'docker'
@@ -313,6 +349,14 @@ export function needsLoad(builder: Builder): boolean {
 export function buildArgv(options: BuildOptions, builder: Builder, iidfile: string): string[] {
   // --force-rm: the legacy builder otherwise keeps the container of a failed step.
   const args = ['build', '--force-rm', '--iidfile', iidfile]
+  // No provenance attestation: with one, the containerd image store makes every build an
+  // index holding the build's time, so a fully cached rebuild is another image (another
+  // id, another digest once pushed) and a re-run could not tell its image was published.
+  // The classic store drops attestations anyway.
+  if (builder.kind === 'buildkit') args.push('--provenance=false')
+  // The registry cache of every stage's layers (mode=max), as an image manifest with OCI
+  // media types (what ECR accepts), exported by the same build as the image.
+  if (options.cacheTo) args.push('--cache-to', `type=registry,ref=${options.cacheTo},mode=max,image-manifest=true,oci-mediatypes=true`)
   // A builder outside the daemon (docker-container and others) keeps the image to itself otherwise.
   if (needsLoad(builder)) args.push('--load')
   if (options.dockerfile) args.push('--file', path.resolve(options.context, options.dockerfile))
@@ -339,15 +383,31 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const iidfile = path.join(dir, 'iid')
   let output = ''
   try {
-    const out = await streamed(buildArgv(options, builder, iidfile), {
-      quiet: options.quiet,
-      configDir: options.configDir,
-      // Plain progress, whatever the user's default: the failure is read back from it.
-      env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
-      onOutput: (text) => (output += text),
-      onInterrupt: (p) => stopBuild(p, () => output),
-    })
+    const run = () =>
+      streamed(buildArgv(options, builder, iidfile), {
+        quiet: options.quiet,
+        configDir: options.configDir,
+        // Plain progress, whatever the user's default: the failure is read back from it.
+        env: { ...process.env, BUILDKIT_PROGRESS: 'plain' },
+        onOutput: (text) => (output += text),
+        onInterrupt: (p) => stopBuild(p, () => output),
+      })
+    let out = await run()
+    if (out.exitCode !== 0 && builder.kind !== 'legacy' && failedAtExport(output)) {
+      warn(`${options.tags[0]}: the engine lost a blob while naming the image (every step done); building once more from the build cache`)
+      output = ''
+      out = await run()
+    }
     if (out.exitCode !== 0) {
+      // The containerd image store refuses to name an image that a concurrent build of
+      // the same tag named a moment before (`image "<ref>" already exists`). The same tag
+      // is the same inputs: that image is this build's result.
+      const raced = /^ERROR: .*\bimage "([^"]+)": already exists/m.exec(output)?.[1]
+      const theirs = raced && options.tags.some((t) => raced === t || raced.endsWith(`/${t}`)) ? await imageId(options.tags[0]) : null
+      if (theirs) {
+        info(`${options.tags[0]}: a concurrent build of the same tag named it first; using that image`)
+        return { id: theirs, output }
+      }
       // The legacy builder runs each --label as one more step after the Dockerfile's.
       const appendedSteps = builder.kind === 'legacy' ? Object.keys(options.labels ?? {}).length : 0
       const failure = parseBuildFailure(redact(output), { appendedSteps, lastLines: 20 })
@@ -391,7 +451,7 @@ export async function login(registry: string, credentials: Credentials, options:
   const out = await docker({ ...options, input: credentials.password })`docker login --username ${credentials.username} --password-stdin ${registry}`
   if (out.exitCode !== 0) {
     const detail = tail(out, 1)
-    if (AUTH_FAILURE.test(detail)) throw new DockerAuthError(registry, 'push', detail)
+    if (isAuthFailure(detail)) throw new DockerAuthError(registry, 'push', detail)
     throw new WorkError(`docker login ${registry} failed: ${detail}`)
   }
 }
@@ -413,6 +473,12 @@ export async function withLogin<T>(registry: string, credentials: Credentials | 
   } finally {
     await remove()
   }
+}
+
+/** A temporary Docker config still knows the user's buildx builders (`docker buildx use`, BUILDX_BUILDER). */
+export function keepBuildxBuilders(configDir: string, env: NodeJS.ProcessEnv): void {
+  const buildx = path.join(dockerConfigDir(env), 'buildx')
+  if (fs.existsSync(buildx)) fs.symlinkSync(buildx, path.join(configDir, 'buildx'))
 }
 
 /** `docker rm -f`; a container that is already gone is fine. */

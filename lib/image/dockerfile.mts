@@ -158,3 +158,38 @@ export function sourceExists(source: string, files: string[]): boolean {
 export function missingSources(text: string, files: string[], buildArgs: Record<string, string> = {}): ContextSource[] {
   return contextSources(text, buildArgs).filter((s) => !sourceExists(s.source, files))
 }
+
+/**
+ * The stages a build of the Dockerfile's last stage runs besides that one: those it
+ * copies from (`COPY --from=`, `RUN --mount=from=`) or builds on (`FROM <stage>`),
+ * directly or through another, by name (`AS tools`) or by number. BuildKit's inline cache
+ * holds the last stage's layers only: these are the stages a fresh runner rebuilds unless
+ * a full (mode=max) cache was exported.
+ */
+export function earlierStages(text: string): string[] {
+  const stages: Array<{ name: string; base: string; uses: string[] }> = []
+  for (const ins of instructions(text)) {
+    if (ins.keyword === 'FROM') {
+      const ws = words(ins.args).filter((w) => !w.startsWith('--'))
+      stages.push({ name: ws[1]?.toLowerCase() === 'as' && ws[2] ? ws[2] : String(stages.length), base: ws[0] ?? '', uses: [] })
+      continue
+    }
+    const current = stages[stages.length - 1]
+    if (!current) continue
+    if (ins.keyword === 'COPY' || ins.keyword === 'ADD') for (const m of ins.args.matchAll(/(?:^|\s)--from=(\S+)/g)) current.uses.push(m[1])
+    if (ins.keyword === 'RUN') for (const m of ins.args.matchAll(/--mount=\S*?\bfrom=([^,\s]+)/g)) current.uses.push(m[1])
+  }
+  const byName = (ref: string) => stages.find((s, i) => s.name.toLowerCase() === ref.toLowerCase() || String(i) === ref)
+  const needed = new Set<string>()
+  const visit = (stage: (typeof stages)[number]) => {
+    for (const ref of [stage.base, ...stage.uses]) {
+      const dep = byName(ref)
+      if (dep && dep !== stage && !needed.has(dep.name)) {
+        needed.add(dep.name)
+        visit(dep)
+      }
+    }
+  }
+  if (stages.length) visit(stages[stages.length - 1])
+  return stages.filter((s) => needed.has(s.name)).map((s) => s.name)
+}

@@ -57,7 +57,7 @@ export class RegistryUnavailableError extends WorkError {
 }
 
 /** A failure worth retrying, with the registry's Retry-After when it sent one. */
-class TransientError extends Error {
+export class TransientError extends Error {
   readonly retryAfterMs?: number
   constructor(message: string, retryAfterMs?: number) {
     super(message)
@@ -69,7 +69,7 @@ class TransientError extends Error {
  * The one way a registry call is retried: `fn` runs again on transient errors (429,
  * 5xx, network), which become RegistryUnavailableError once retries run out.
  */
-async function retried<T>(registry: string, options: RetryOptions, fn: () => Promise<T>): Promise<T> {
+export async function retried<T>(registry: string, options: RetryOptions, fn: () => Promise<T>): Promise<T> {
   try {
     return await withRetries(fn, { ...options, isRetryable: (error) => error instanceof TransientError && (options.isRetryable?.(error) ?? true) })
   } catch (error) {
@@ -111,7 +111,7 @@ export function checkedDigest(registry: string, what: string, value: unknown): s
 }
 
 /** The manifest's digest: the registry's Docker-Content-Digest header (checked), else the hash of the body. */
-function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
+export function manifestDigestOf(registry: string, res: Response, body: Buffer): string {
   const header = res.headers.get('docker-content-digest')
   return header !== null ? checkedDigest(registry, 'a Docker-Content-Digest', header) : 'sha256:' + createHash('sha256').update(body).digest('hex')
 }
@@ -179,8 +179,9 @@ async function bearerToken(registry: string, challenge: Challenge, scope: string
 
 export interface RegistryRequestOptions {
   credentials?: Credentials
-  method?: 'GET' | 'HEAD' | 'POST' | 'DELETE'
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'
   headers?: Record<string, string>
+  body?: string
   /** The token scope's action list; `pull` for reads, `pull,push` for writes. */
   actions?: string
 }
@@ -193,6 +194,7 @@ export interface RegistryRequestOptions {
  */
 export async function registryRequest(registry: string, repository: string, pathname: string, options: RegistryRequestOptions = {}): Promise<Response> {
   const { method = 'GET', headers = {}, actions = 'pull' } = options
+  const body = options.body
   const base = registryBaseUrl(registry)
   const url = /^https?:\/\//.test(pathname) ? pathname : base + pathname
   // Credentials go to the registry they are for, and only to its own host: a URL the
@@ -203,7 +205,7 @@ export async function registryRequest(registry: string, repository: string, path
   const credentials = options.credentials?.registry === registry ? options.credentials : undefined
   const what = `${method} ${registry}${pathname.replace(/^https?:\/\/[^/]+/, '')}`
   const access = actions.includes('push') ? 'push' : 'read'
-  let res = transientCheck(await send(url, { method, headers }, what), what)
+  let res = transientCheck(await send(url, { method, headers, body }, what), what)
   if (res.status === 401 && !onRegistry(res.url || url)) {
     throw new WorkError(`${what}: redirected to ${new URL(res.url).host}, which asked for credentials: they are only for ${registry}`)
   }
@@ -213,7 +215,7 @@ export async function registryRequest(registry: string, repository: string, path
     if (challenge?.scheme === 'bearer') {
       authorization = `Bearer ${await bearerToken(registry, challenge, `repository:${repository}:${actions}`, access, credentials)}`
     } else if (challenge?.scheme === 'basic' && credentials) authorization = basic(credentials)
-    if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization } }, what), what)
+    if (authorization) res = transientCheck(await send(url, { method, headers: { ...headers, authorization }, body }, what), what)
   }
   if (res.status === 401 || res.status === 403) {
     throw new RegistryAuthError(registry, res.status, Boolean(credentials), access)
@@ -255,13 +257,16 @@ interface ManifestContext {
  * The one way to ask a registry about a manifest: `read` runs with retries on transient
  * errors (429, 5xx, network), which become RegistryUnavailableError once retries run out.
  */
-async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx: ManifestContext) => Promise<T>): Promise<T> {
+export async function withManifest<T>(ref: string, options: ManifestOptions, read: (ctx: ManifestContext) => Promise<T>): Promise<T> {
   const { registry, repository, tag, digest } = parseImageRef(ref)
   const pathname = `/v2/${repository}/manifests/${digest ?? tag}`
   const headers = { accept: MANIFEST_TYPES.join(', ') }
   const request = (method: 'HEAD' | 'GET') => registryRequest(registry, repository, pathname, { credentials: options.credentials, method, headers })
   return retried(registry, options, () => read({ registry, pathname, request }))
 }
+
+/** Push refusals seen in this run, by registry, repository and credentials (checkPushAccess). */
+const refusedPush = new Map<string, RegistryAuthError>()
 
 /**
  * Whether the registry lets these credentials (or an anonymous client) push to `ref`'s
@@ -273,6 +278,12 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
   const { registry, repository } = parseImageRef(ref)
   const request = (pathname: string, method: 'POST' | 'DELETE') =>
     registryRequest(registry, repository, pathname, { credentials: options.credentials, method, actions: 'pull,push' })
+  // A refusal holds for the rest of the run: the build that would export a full registry
+  // cache and the push after it ask the registry once.
+  const c = options.credentials
+  const key = [registry, repository, c?.registry ?? '', c?.username ?? '', c ? createHash('sha256').update(c.password).digest('hex') : ''].join('\0')
+  const known = refusedPush.get(key)
+  if (known) throw known
   await retried(registry, options, async () => {
     const res = await request(`/v2/${repository}/blobs/uploads/`, 'POST')
     // ECR (and some others) create no repository on a push: a missing one answers 404.
@@ -283,6 +294,9 @@ export async function checkPushAccess(ref: string, options: ManifestOptions = {}
     // A Location on another host is left alone (it would get our credentials' token).
     const cancel = location ? new URL(location, registryBaseUrl(registry)) : undefined
     if (cancel && cancel.host === new URL(registryBaseUrl(registry)).host) await request(cancel.href, 'DELETE').catch(() => undefined)
+  }).catch((error) => {
+    if (error instanceof RegistryAuthError) refusedPush.set(key, error)
+    throw error
   })
 }
 
@@ -292,15 +306,44 @@ export interface ManifestInfo {
   mediaType: string
   /**
    * The image config's digest (an image manifest's `config.digest`), which is the local
-   * image id `docker image inspect` shows: equal ids mean the same image, whatever the
-   * compression of its layers. Undefined for an index (a multi-platform list).
+   * image id `docker image inspect` shows under the classic image store: equal ids mean
+   * the same image, whatever the compression of its layers. For an index (what BuildKit
+   * pushes from the containerd image store: the image and its attestation manifests),
+   * the config of the one image it holds for this machine's platform; undefined for an
+   * index of several platforms.
    */
   configDigest?: string
 }
 
+/** An image config's content: what makes two images the same, however their manifests were written. */
+export interface ImageContent {
+  /** The layers, uncompressed (`rootfs.diff_ids`; `RootFS.Layers` of `docker image inspect`). */
+  diffIds: string[]
+  /** The build time, to the nanosecond as written (`2026-12-03T08:39:41.752346167Z`). */
+  created: string
+  /** What the image runs and carries: labels, entrypoint, command, env, user, working directory. */
+  config: string
+}
+
+/** The image in an index for this machine's platform, not an attestation manifest (`unknown/unknown`). */
+function platformImage(manifests: IndexEntry[]): IndexEntry | undefined {
+  const images = manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && m.platform?.os !== 'unknown')
+  if (images.length <= 1) return images[0]
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch
+  const mine = images.filter((m) => m.platform?.os === 'linux' && m.platform.architecture === arch)
+  return mine.length === 1 ? mine[0] : undefined
+}
+
+interface IndexEntry {
+  digest?: string
+  platform?: { os?: string; architecture?: string }
+  annotations?: Record<string, string>
+}
+
 /**
  * The manifest of `ref` (GET, so its config digest is known), or null when the tag does
- * not exist. Same retries and errors as manifestDigest.
+ * not exist; an index is followed to its image for this platform (one more GET). Same
+ * retries and errors as manifestDigest.
  */
 export async function manifestInfo(ref: string, options: ManifestOptions = {}): Promise<ManifestInfo | null> {
   return withManifest(ref, options, async ({ registry, pathname, request }) => {
@@ -308,12 +351,23 @@ export async function manifestInfo(ref: string, options: ManifestOptions = {}): 
     if (res.status === 404) return null
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
     const body = Buffer.from(await res.arrayBuffer())
-    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown } }
-    return {
+    const manifest = JSON.parse(body.toString('utf8')) as { mediaType?: string; config?: { digest?: unknown }; manifests?: IndexEntry[] }
+    const info: ManifestInfo = {
       digest: manifestDigestOf(registry, res, body),
       mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
       configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
     }
+    const image = manifest.manifests ? platformImage(manifest.manifests) : undefined
+    if (image?.digest && /^sha256:[0-9a-f]{64}$/.test(image.digest)) {
+      const { registry: host, repository } = parseImageRef(ref)
+      const child = await registryRequest(host, repository, `/v2/${repository}/manifests/${image.digest}`, { credentials: options.credentials, headers: { accept: MANIFEST_TYPES.join(', ') } })
+      if (child.status === 429 || child.status >= 500) throw new TransientError(`GET ${host}/v2/${repository}/manifests/${image.digest}: HTTP ${child.status}`)
+      if (child.ok) {
+        const digest = ((await child.json()) as { config?: { digest?: unknown } }).config?.digest
+        info.configDigest = digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${image.digest}`, digest)
+      }
+    }
+    return info
   })
 }
 
@@ -321,12 +375,28 @@ export interface PublishedImage extends ManifestInfo {
   configDigest: string
   /** The image's labels, from its config blob. */
   labels: Record<string, string>
+  content: ImageContent
+}
+
+/** The parts of an image config (the registry's blob, or `docker image inspect`) that make it this image. */
+export function imageContent(image: { diffIds?: string[] | null; created?: string | null; config?: Record<string, unknown> | null }): ImageContent {
+  const c = image.config ?? {}
+  const pick = (k: string) => c[k] ?? null
+  // `2026-12-03T08:39:41.7523Z` and `...41.752300000Z` are the same instant: nanoseconds, padded.
+  const created = (image.created ?? '').replace(/(?:\.(\d+))?Z$/, (_, f: string | undefined) => `.${(f ?? '').padEnd(9, '0')}Z`)
+  const config = JSON.stringify(['Labels', 'Entrypoint', 'Cmd', 'Env', 'User', 'WorkingDir'].map((k) => (k === 'Labels' ? (pick(k) ?? {}) : pick(k) || null)))
+  return { diffIds: image.diffIds ?? [], created, config }
+}
+
+/** Whether two image configs describe the same image (same layers, build time and runtime settings). */
+export function sameContent(a: ImageContent | undefined, b: ImageContent | undefined): boolean {
+  return Boolean(a && b && a.diffIds.length && a.created === b.created && a.config === b.config && a.diffIds.join() === b.diffIds.join())
 }
 
 /**
  * What `ref` holds in its registry with the image's labels (the manifest, then its
- * config blob), or null when the tag does not exist or names an index rather than
- * one image. Same retries and errors as manifestDigest.
+ * config blob), or null when the tag does not exist or names an index of several
+ * platforms. Same retries and errors as manifestDigest.
  */
 export async function publishedImage(ref: string, options: ManifestOptions = {}): Promise<PublishedImage | null> {
   const manifest = await manifestInfo(ref, options)
@@ -337,8 +407,31 @@ export async function publishedImage(ref: string, options: ManifestOptions = {})
     const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
     if (res.status === 404) return null // deleted meanwhile
     if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    const config = (await res.json()) as { config?: { Labels?: Record<string, string> | null } }
-    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {} }
+    const config = (await res.json()) as { created?: string; config?: Record<string, unknown> & { Labels?: Record<string, string> | null }; rootfs?: { diff_ids?: string[] } }
+    const content = imageContent({ diffIds: config.rootfs?.diff_ids, created: config.created, config: config.config })
+    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {}, content }
+  })
+}
+
+/**
+ * Tag `digest` of `toRef`'s repository as `toRef`'s tag, in the registry: its manifest
+ * is read and written back under the tag, byte for byte, so the tag gets that very
+ * digest. What `docker push` cannot do for an index pulled from the containerd image
+ * store, which holds only this platform's part of it. Returns the digest.
+ */
+export async function copyManifest(digest: string, toRef: string, options: ManifestOptions = {}): Promise<string> {
+  const { registry, repository, tag } = parseImageRef(toRef)
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
+  const from = `/v2/${repository}/manifests/${digest}`
+  const to = `/v2/${repository}/manifests/${tag}`
+  return retried(registry, options, async () => {
+    const got = await registryRequest(registry, repository, from, { credentials: options.credentials, headers: { accept: MANIFEST_TYPES.join(', ') } })
+    if (!got.ok) throw new WorkError(`GET ${registry}${from}: unexpected HTTP ${got.status}`)
+    const body = await bodyOf(got, `GET ${registry}${from}`)
+    const type = got.headers.get('content-type') ?? (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ?? ''
+    const put = await registryRequest(registry, repository, to, { credentials: options.credentials, method: 'PUT', headers: { 'content-type': type }, body: body.toString('utf8'), actions: 'pull,push' })
+    if (put.status !== 201 && put.status !== 200) throw new WorkError(`PUT ${registry}${to}: unexpected HTTP ${put.status}: ${(await put.text()).slice(0, 200)}`)
+    return put.headers.get('docker-content-digest') ?? digest
   })
 }
 
@@ -364,104 +457,11 @@ export async function listTags(repositoryRef: string, options: ManifestOptions =
   return tags
 }
 
-// --- clean-up: manifests with their references, image age, deletion by digest ---
-// (prune-images; the reads reuse withManifest's retries and errors.)
-
 /** A response body; a connection reset while it arrives is a TransientError (retried). */
-async function bodyOf(res: Response, what: string): Promise<Buffer> {
+export async function bodyOf(res: Response, what: string): Promise<Buffer> {
   try {
     return Buffer.from(await res.arrayBuffer())
   } catch (error) {
     throw new TransientError(`${what}: the answer was cut short (${(error as Error).message})`)
   }
-}
-
-export interface ManifestNode {
-  /** The manifest's digest: what a tag points at, and what a deletion names. */
-  digest: string
-  mediaType: string
-  /** An image manifest's config digest; undefined for an index. */
-  configDigest?: string
-  /** The manifests an index (multi-platform image) lists; [] for one image. */
-  children: string[]
-  /** The manifest this one refers to (OCI `subject`: a signature, an attestation, an SBOM). */
-  subject?: string
-}
-
-/** The manifest under `ref` (`repo:tag` or `repo@digest`), with what it references; null when absent. */
-export async function readManifest(ref: string, options: ManifestOptions = {}): Promise<ManifestNode | null> {
-  return withManifest(ref, options, async ({ registry, pathname, request }) => {
-    const res = await request('GET')
-    if (res.status === 404) return null
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    const body = await bodyOf(res, `GET ${registry}${pathname}`)
-    let manifest: { mediaType?: string; config?: { digest?: unknown }; manifests?: Array<{ digest?: unknown }>; subject?: { digest?: unknown } }
-    try {
-      manifest = JSON.parse(body.toString('utf8'))
-    } catch {
-      // A body cut short by a reset connection: worth another attempt.
-      throw new TransientError(`GET ${registry}${pathname}: the manifest is not valid JSON`)
-    }
-    return {
-      digest: manifestDigestOf(registry, res, body),
-      mediaType: manifest.mediaType ?? res.headers.get('content-type') ?? '',
-      configDigest: manifest.config?.digest === undefined ? undefined : checkedDigest(registry, `a config digest in ${pathname}`, manifest.config.digest),
-      children: (manifest.manifests ?? []).map((m) => checkedDigest(registry, `a child manifest in ${pathname}`, m.digest)),
-      ...(typeof manifest.subject?.digest === 'string' && DIGEST.test(manifest.subject.digest) ? { subject: manifest.subject.digest } : {}),
-    }
-  })
-}
-
-/**
- * When the image was built: the `created` time of its config blob (`repositoryRef` is
- * `<registry>/<repository>`). Null when the blob is gone or has no readable time.
- */
-export async function imageCreated(repositoryRef: string, configDigest: string, options: ManifestOptions = {}): Promise<Date | null> {
-  const { registry, repository } = parseImageRef(repositoryRef)
-  const pathname = `/v2/${repository}/blobs/${configDigest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-    if (res.status === 404) return null
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    let config: { created?: unknown }
-    try {
-      config = JSON.parse((await bodyOf(res, `GET ${registry}${pathname}`)).toString('utf8'))
-    } catch {
-      throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
-    }
-    const created = typeof config.created === 'string' ? new Date(config.created) : null
-    return created && !Number.isNaN(created.getTime()) ? created : null
-  })
-}
-
-/** The registry does not allow deleting manifests (HTTP 405, or the error code UNSUPPORTED). */
-export class DeletionDisabledError extends WorkError {
-  readonly registry: string
-  constructor(registry: string, detail: string) {
-    super(`deletion is disabled on ${registry} (${detail}): enable it (distribution: storage.delete.enabled) or clean up with the registry's own tools`)
-    this.registry = registry
-  }
-}
-
-/**
- * Delete the manifest `digest` (and so every tag pointing at it) from `repositoryRef`.
- * `absent` when it was already gone (a re-run, or a retry whose first attempt got
- * through). 405/UNSUPPORTED throws DeletionDisabledError; 429/5xx/network are retried.
- */
-export async function deleteManifest(repositoryRef: string, digest: string, options: ManifestOptions = {}): Promise<'deleted' | 'absent'> {
-  const { registry, repository } = parseImageRef(repositoryRef)
-  if (!DIGEST.test(digest)) throw new WorkError(`not a digest: ${JSON.stringify(digest)}`)
-  const pathname = `/v2/${repository}/manifests/${digest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials, method: 'DELETE', actions: 'pull,push,delete' })
-    if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted'
-    if (res.status === 404) {
-      const body = await res.text()
-      if (/UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, 'HTTP 404 UNSUPPORTED')
-      return 'absent'
-    }
-    const body = await res.text()
-    if (res.status === 405 || /UNSUPPORTED/.test(body)) throw new DeletionDisabledError(registry, `HTTP ${res.status}${/UNSUPPORTED/.test(body) ? ' UNSUPPORTED' : ''}`)
-    throw new WorkError(`DELETE ${registry}${pathname}: unexpected HTTP ${res.status}`)
-  })
 }

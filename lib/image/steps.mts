@@ -280,13 +280,20 @@ export function timingReport(input: TimingInput) {
   }
 }
 
-/** The report's `image.cache`: the cache image and where it came from, or null with a note. */
+/**
+ * The report's `image.cache`: the cache image and where it came from (with its full registry
+ * cache ref when one was used), or null with a note; `export`, when the build had one to make,
+ * whether the full registry cache was exported, failed, or cannot be on this engine.
+ */
 export function cacheReport(cache: CacheLookup) {
   return {
-    image: cache.image ? { ref: cache.image.ref, source: cache.image.source, commit: cache.image.commit ?? null, distance: cache.image.distance ?? null, via: cache.image.via ?? null } : null,
+    image: cache.image
+      ? { ref: cache.image.ref, source: cache.image.source, commit: cache.image.commit ?? null, distance: cache.image.distance ?? null, via: cache.image.via ?? null, ...(cache.image.cacheRef ? { cacheRef: cache.image.cacheRef } : {}) }
+      : null,
     note: cache.note ?? null,
     lookupMs: cache.durationMs,
     shallow: cache.shallow,
+    ...(cache.export ? { export: cache.export } : {}),
   }
 }
 

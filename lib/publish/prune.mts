@@ -16,7 +16,8 @@ import { CONFIG_FILE } from '../core/config.mts'
 import { git, type RepoInfo } from '../core/git.mts'
 import { parseLsRemote, type RemoteRefs } from '../core/ls-remote.mts'
 import { buildImageTagAt } from '../image/content-tag.mts'
-import { DIGEST, imageCreated, readManifest, type ManifestNode, type ManifestOptions } from '../image/registry.mts'
+import { DIGEST, type ManifestOptions } from '../image/registry.mts'
+import { imageCreated, readManifest, type ManifestNode } from '../image/registry-cleanup.mts'
 import { parseVersionTag } from './release-tags.mts'
 
 /** The build image's tags: a git object id (sha1 or sha256 repositories). */
@@ -216,6 +217,12 @@ export interface PlanInput {
   /** Images built after this stay. */
   graceCutoff: Date
   graceDays: number
+  /**
+   * A tag `<candidate><suffix>` belongs to its candidate tag and is kept or deleted with
+   * it (the build image's full registry cache, `<tag>-cache`). One whose candidate is not
+   * in the registry is judged as a candidate itself.
+   */
+  companionSuffix?: string
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10)
@@ -224,16 +231,22 @@ const day = (d: Date) => d.toISOString().slice(0, 10)
 export function planPrune(input: PlanInput): RepositoryPlan {
   const { view } = input
   const verdicts: TagVerdict[] = view.strange.map((tag) => ({ tag, digest: null, action: 'keep', reasons: ['not a valid tag name: never touched'] }))
+  const suffix = input.companionSuffix
+  const baseOf = (tag: string) => (suffix && tag.endsWith(suffix) && input.isCandidate(tag.slice(0, -suffix.length)) ? tag.slice(0, -suffix.length) : undefined)
+  const listed = new Set(view.tags.map((t) => t.tag))
+  // Companions whose tag is there are decided with it, below.
+  const companions = view.tags.filter((t) => listed.has(baseOf(t.tag) ?? ''))
   const tentative: TagInfo[] = []
   const accessories: TagInfo[] = []
-  for (const t of view.tags) {
+  for (const t of view.tags.filter((t) => !companions.includes(t))) {
     if (ACCESSORY_TAG.test(t.tag)) {
       accessories.push(t)
       continue
     }
     const reasons: string[] = []
-    if (!input.isCandidate(t.tag)) reasons.push(`not ${input.candidateForm}: never deleted`)
-    for (const why of input.keep.get(t.tag) ?? []) reasons.push(why)
+    const base = baseOf(t.tag)
+    if (!input.isCandidate(base ?? t.tag)) reasons.push(`not ${input.candidateForm}: never deleted`)
+    for (const why of input.keep.get(base ?? t.tag) ?? []) reasons.push(why)
     if (reasons.length === 0) {
       if (!t.created) reasons.push('build time unknown')
       else if (t.created > input.graceCutoff) reasons.push(`younger than ${input.graceDays} days (built ${day(t.created)})`)
@@ -280,6 +293,12 @@ export function planPrune(input: PlanInput): RepositoryPlan {
     const entry = deletions.get(t.digest) ?? { digest: t.digest, tags: [], kind: t.children.length ? 'index' : 'image' }
     entry.tags.push(t.tag)
     deletions.set(t.digest, entry)
+  }
+  for (const t of companions) {
+    const base = baseOf(t.tag)!
+    const goes = verdicts.find((v) => v.tag === base)?.action === 'delete'
+    verdicts.push({ tag: t.tag, digest: t.digest, action: goes ? 'delete' : 'keep', reasons: [goes ? `the full registry cache of ${base}, which goes` : `the full registry cache of kept tag ${base}`] })
+    if (goes && !deletions.has(t.digest)) deletions.set(t.digest, { digest: t.digest, tags: [t.tag], kind: 'image' })
   }
   // A manifest goes whole: first what refers to it (each with its own referrers first),
   // then itself, then the manifests it lists; none that anything kept needs.

@@ -1,7 +1,8 @@
 // Publishing images under tags, safely re-runnable: each ref is compared with what the
 // registry has before anything is pushed.
 //
-//   the registry has the same image (same config digest = local image id) -> unchanged
+//   the registry has the same image (same config digest = local image id,
+//   or under the containerd store the same layers, build time and settings)  -> unchanged
 //   the tag does not exist                                                -> create
 //   a moving tag (latest, a branch, sha-) with another image              -> update
 //   a release version with another image                                  -> refuse
@@ -23,8 +24,8 @@ import type { DockerOptions } from '../image/docker.mts'
 import { push } from '../image/docker.mts'
 import { table } from '../core/log.mts'
 import { LABELS } from '../image/labels.mts'
-import type { ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
-import { manifestInfo } from '../image/registry.mts'
+import type { ImageContent, ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
+import { copyManifest, manifestInfo, publishedImage, sameContent } from '../image/registry.mts'
 import type { Verifier } from '../image/signature.mts'
 import type { BuildRef, TagDecision, TagKind } from './release-tags.mts'
 
@@ -37,12 +38,14 @@ export interface Target {
   kind: RefKind
   /** The local image id the ref should point at. */
   imageId: string
+  /** The local image's layers, build time and settings (localImageContent): the same image when the ids cannot tell. */
+  content?: ImageContent
 }
 
 export interface PlanEntry extends Target {
   action: Action
   /** What the registry has under the ref now; null when the tag does not exist. */
-  existing: ManifestInfo | null
+  existing: (ManifestInfo & { content?: ImageContent }) | null
   /** The build image's existing copy has no valid signature (signing configured): it is replaced. */
   untrusted?: boolean
   /** The registry holds this tag immutable, yet the move is tried (configured, or asked for). */
@@ -56,19 +59,29 @@ export interface PublishResult extends PlanEntry {
   refusal?: string
 }
 
+/**
+ * Whether the registry's image is the target's. The classic image store's id is the
+ * config digest; the containerd store's is a manifest (or index) digest, and a push may
+ * rewrite the manifest (media types) or a rebuild add a fresh attestation: there the
+ * same layers, build time and settings are the same image. Pure.
+ */
+export function isSameImage(target: Target, existing: PlanEntry['existing']): boolean {
+  if (!existing) return false
+  return existing.configDigest === target.imageId || existing.digest === target.imageId || sameContent(target.content, existing.content)
+}
+
 /** What to do with one ref, given what the registry has. Pure. */
-export function decideAction(target: Target, existing: ManifestInfo | null, allowOverwrite = false, untrusted = false): Action {
+export function decideAction(target: Target, existing: PlanEntry['existing'], allowOverwrite = false, untrusted = false): Action {
   if (!existing) return 'create'
-  // The classic image store's id is the config digest; the containerd store's is the
-  // manifest (or index) digest itself. Either match is the same image.
-  if (existing.configDigest === target.imageId || existing.digest === target.imageId) return 'unchanged'
+  if (isSameImage(target, existing)) return 'unchanged'
   if (target.kind === 'build-image') return untrusted ? 'update' : 'unchanged'
   if (target.kind === 'version') return allowOverwrite ? 'overwrite' : 'refuse'
   return 'update'
 }
 
 /**
- * Look up every ref in the registry (one GET each, none with `assumeAbsent`) and decide its
+ * Look up every ref in the registry (one GET each, none with `assumeAbsent`; the image's
+ * config too when the ids do not match and the target's content is known) and decide its
  * action. `verify` (signing configured): the build image's existing copy must verify.
  */
 export async function planPublish(targets: Target[], options: ManifestOptions & { allowOverwrite?: boolean; assumeAbsent?: boolean; verify?: Verifier }): Promise<PlanEntry[]> {
@@ -76,7 +89,8 @@ export async function planPublish(targets: Target[], options: ManifestOptions & 
   const plan: PlanEntry[] = []
   for (const target of targets) {
     // assumeAbsent: the registry cannot be read (a --dry-run without credentials).
-    const existing = assumeAbsent ? null : await manifestInfo(target.ref, registry)
+    let existing: PlanEntry['existing'] = assumeAbsent ? null : await manifestInfo(target.ref, registry)
+    if (existing && target.content && !isSameImage(target, existing)) existing = (await publishedImage(target.ref, registry)) ?? existing
     const untrusted = Boolean(existing && verify && target.kind === 'build-image' && !(await verify(repositoryOf(target.ref), existing.digest)))
     plan.push({ ...target, existing, action: decideAction(target, existing, allowOverwrite, untrusted), ...(untrusted ? { untrusted } : {}) })
   }
@@ -95,15 +109,25 @@ export const repositoryOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'))
  */
 export async function executePlan(
   plan: PlanEntry[],
-  options: DockerOptions & { retries?: number; baseDelayMs?: number; onDone?: (result: PublishResult) => void; isRefusal?: (entry: PlanEntry, error: unknown) => boolean },
+  options: DockerOptions & {
+    retries?: number
+    baseDelayMs?: number
+    onDone?: (result: PublishResult) => void
+    /** The final image is already in its repository under this digest (an earlier run's, reused): its tags are written there, nothing is pushed. */
+    reuse?: { digest: string; api: ManifestOptions }
+    /** Whether a failed push is the registry's refusal (an immutable tag): recorded, and the run goes on. */
+    isRefusal?: (entry: PlanEntry, error: unknown) => boolean
+  },
 ): Promise<PublishResult[]> {
-  const { onDone, isRefusal, ...pushOptions } = options
+  const { onDone, reuse, isRefusal, ...pushOptions } = options
   const results: PublishResult[] = []
   for (const entry of plan) {
     const pushes = entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite'
+    const copies = reuse && entry.kind !== 'build-image'
     let result: PublishResult
     try {
-      result = { ...entry, digest: pushes ? await push(entry.ref, pushOptions) : (entry.existing?.digest ?? null) }
+      const digest = pushes ? await (copies ? copyManifest(reuse.digest, entry.ref, { ...reuse.api, retries: options.retries, baseDelayMs: options.baseDelayMs }) : push(entry.ref, pushOptions)) : (entry.existing?.digest ?? null)
+      result = { ...entry, digest }
     } catch (error) {
       if (!isRefusal?.(entry, error)) throw error
       result = { ...entry, action: 'refuse', digest: entry.existing?.digest ?? null, refusal: (error as Error).message }
@@ -193,7 +217,7 @@ export function describePlan(plan: PlanEntry[]): string {
   const rows = [['REF', 'ACTION', 'REGISTRY HAS']]
   for (const p of plan) {
     let has = p.existing ? p.existing.digest : '-'
-    if (p.existing && p.existing.configDigest !== p.imageId) {
+    if (p.existing && !isSameImage(p, p.existing)) {
       has += p.action === 'skip' ? ' (another image: the tag is immutable there, kept)' : p.untrusted ? ' (no valid signature: replaced)' : p.kind === 'build-image' ? ' (built elsewhere from the same inputs: kept)' : ` (another image: ${short(p.existing.configDigest)})`
     }
     rows.push([p.ref, p.action, has])

@@ -52,3 +52,21 @@ export function dockerMaybe(...args: string[]): string | null {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 }
+
+/**
+ * A text file in an image, trimmed, read without running anything: `docker cp` from a
+ * created (never started) container. `docker run <image> cat <file>` can return without
+ * the file's output on a loaded machine, which a test would read as an empty file.
+ */
+export function imageFile(ref: string, file: string): string {
+  const id = docker('create', ref, 'true')
+  try {
+    const tar = execFileSync('docker', ['cp', `${id}:${file}`, '-'], { stdio: ['pipe', 'pipe', 'pipe'], timeout: DOCKER_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 })
+    // One file: a 512-byte ustar header (its size in octal at offset 124), then the content.
+    const size = parseInt(tar.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim(), 8)
+    if (!Number.isInteger(size)) throw new Error(`docker cp ${ref}:${file}: not a tar stream`)
+    return tar.subarray(512, 512 + size).toString('utf8').trim()
+  } finally {
+    dockerMaybe('rm', '-f', id)
+  }
+}

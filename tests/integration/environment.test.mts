@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker, dockerMaybe, imageFile, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { tempDir } from '../helpers/repo.mts'
 
@@ -32,6 +32,9 @@ describe('test environment', () => {
     expect(dockerMaybe('image', 'inspect', ref)).toBeNull()
     docker('pull', ref)
     expect(docker('run', '--rm', ref, 'cat', '/marker')).toBe(marker)
+    // The tests' way to read a file in an image without running it reads the same.
+    expect(imageFile(ref, '/marker')).toBe(marker)
+    expect(() => imageFile(ref, '/no-such-file')).toThrow(/no-such-file/)
     docker('rmi', ref)
   })
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
+import { canExportCache, currentBuilder } from '../../lib/image/docker.mts'
 import { imagesNamed, inspectImage, makeBuildRepo } from '../helpers/build-image.mts'
 import { docker, dockerMaybe } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
@@ -142,7 +143,9 @@ describe('pull-or-build', () => {
     ok(pushed)
     expect(pushed.json?.outcome).toBe('pushed')
     expect(pushed.json?.durations.build).toBeGreaterThan(0)
-    expect(await registry.tags(n)).toEqual([pushed.json!.tag])
+    // And, where the engine can export one, its full registry cache beside it.
+    const exports = await canExportCache(await currentBuilder())
+    expect((await registry.tags(n)).sort()).toEqual(exports ? [pushed.json!.tag, `${pushed.json!.tag}-cache`] : [pushed.json!.tag])
     expect(await registry.digest(n, pushed.json!.tag)).toBe(pushed.json!.digest)
   })
 

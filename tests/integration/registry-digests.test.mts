@@ -3,7 +3,8 @@
 // image references and CI files. A hostile registry (a local HTTP server speaking the
 // API) answers `sha256:x/../../final/manifests/1.0.0`; nothing may follow it.
 import { describe, expect, it } from 'vitest'
-import { manifestDigest, publishedImage, readManifest } from '../../lib/image/registry.mts'
+import { manifestDigest, publishedImage } from '../../lib/image/registry.mts'
+import { readManifest } from '../../lib/image/registry-cleanup.mts'
 import { startHttpServer } from '../helpers/http.mts'
 
 const TRAVERSAL = 'sha256:x/../../final/manifests/1.0.0'

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
 import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
+import { canExportCache, currentBuilder } from '../../lib/image/docker.mts'
 import { makeBuildRepo } from '../helpers/build-image.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
 import { useRegistryScene } from '../helpers/registry-scene.mts'
@@ -42,7 +43,9 @@ describe('concurrent pull-or-build --push', () => {
       expect(o.outcome === 'pushed' || o.outcome === 'pulled' || o.pushSkipped === 'already in the registry', JSON.stringify(o)).toBe(true)
     }
     expect(outcomes.some((o) => o.outcome === 'pushed')).toBe(true)
-    expect(await registry.tags(n)).toEqual([tag])
+    // Beside it, where the engine exports one, the builds' full registry cache (any of them may write it: it is a cache).
+    const exports = await canExportCache(await currentBuilder())
+    expect((await registry.tags(n)).sort()).toEqual(exports ? [tag, `${tag}-cache`] : [tag])
     expect(await registry.tagState(n, tag)).toBe('complete')
     // What the registry serves is what one of the runs pushed.
     const served = await registry.digest(n, tag)
@@ -81,7 +84,16 @@ describe('concurrent pull-or-build --push', () => {
     expect(o).toMatchObject({ outcome: 'built', pushSkipped: 'already in the registry' })
     expect(result.stderr).toMatch(/not pushing \S+: the registry already has it \(sha256:[0-9a-f]{64}\), pushed by a concurrent run/)
     expect(result.stderr).not.toMatch(/The push refers to repository/)
-    expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'PATCH' || r.method === 'POST')).toEqual([])
-    expect(await registry.tags(n)).toEqual([o.tag])
+    // Nothing written: or, where the engine exports a full registry cache, that cache alone
+    // (its blobs, and the one manifest <tag>-cache), written by the build before the re-check.
+    const writes = proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'PATCH' || r.method === 'POST')
+    if (await canExportCache(await currentBuilder())) {
+      expect(writes.filter((r) => r.url.includes('/manifests/')).map((r) => r.url.split('?')[0])).toEqual([`/v2/${n}/manifests/${tag}-cache`])
+      expect(writes.filter((r) => !r.url.includes('/manifests/') && !r.url.startsWith(`/v2/${n}/blobs/uploads/`))).toEqual([])
+      expect((await registry.tags(n)).sort()).toEqual([o.tag, `${o.tag}-cache`])
+    } else {
+      expect(writes).toEqual([])
+      expect(await registry.tags(n)).toEqual([o.tag])
+    }
   })
 })

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { removeImagesNamed } from '../helpers/build-image.mts'
 import { cacheRecords, forgetBuildCache } from '../helpers/build-cache.mts'
 import { keyPair, requireCosign, sign, verify, type KeyPair } from '../helpers/cosign.mts'
-import { docker } from '../helpers/docker.mts'
+import { docker, imageFile } from '../helpers/docker.mts'
 import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, makeRepo } from '../helpers/repo.mts'
 import { runScript, type RunResult } from '../helpers/run.mts'
@@ -70,7 +70,7 @@ function signedRepo(prefix: string, files: Record<string, string> = {}): Fixture
   return { repo, n, app, marker }
 }
 
-const stamp = (ref: string, file = '/stamp') => docker('run', '--rm', ref, 'cat', file)
+const stamp = (ref: string, file = '/stamp') => imageFile(ref, file)
 
 /** The daemon as on a fresh CI runner: none of the fixture's images, no build cache of its layers. */
 function freshRunner(f: Fixture): void {

@@ -1,7 +1,7 @@
 // The benchmarks' measurement method (bench/measure.mts): the team's rule is alternating
 // pairs with the ratio taken pair by pair, never a median of each side.
 import { describe, expect, it } from 'vitest'
-import { median, ociArchitecture, pairRatios } from '../../bench/measure.mts'
+import { fixtureFlags, median, ociArchitecture, pairRatios } from '../../bench/measure.mts'
 
 describe('pairRatios', () => {
   it('takes the ratio within each pair, then the median of those ratios', () => {
@@ -37,5 +37,14 @@ describe('ociArchitecture', () => {
   it("maps Node's names to the OCI platform's", () => {
     expect(ociArchitecture('x64')).toBe('amd64')
     expect(ociArchitecture('arm64')).toBe('arm64')
+  })
+})
+
+describe('fixtureFlags', () => {
+  it('reads --runs, --compute-mb and --tools-mb as positive whole numbers, naming the flag it refuses', () => {
+    expect(fixtureFlags({ runs: 5, 'compute-mb': '2048', 'tools-mb': 100 })).toEqual({ runs: 5, computeMb: 2048, toolsMb: 100 })
+    expect(() => fixtureFlags({ runs: 0, 'compute-mb': 1, 'tools-mb': 1 })).toThrow('--runs must be a positive whole number, not 0')
+    expect(() => fixtureFlags({ runs: 1, 'compute-mb': 1.5, 'tools-mb': 1 })).toThrow('--compute-mb must be a positive whole number of MiB, not 1.5')
+    expect(() => fixtureFlags({ runs: 1, 'compute-mb': 1, 'tools-mb': 'x' })).toThrow('--tools-mb must be a positive whole number of MiB, not x')
   })
 })

@@ -3,7 +3,7 @@
 // integration test `faults › a Dockerfile.build step that fails` checks the same message
 // on the live engine under whichever builder the run selects.
 import { describe, expect, it } from 'vitest'
-import { describeBuildFailure, parseBuildFailure } from '../../lib/image/build-output.mts'
+import { describeBuildFailure, failedAtExport, parseBuildFailure } from '../../lib/image/build-output.mts'
 import { buildArgv, needsLoad, type BuildOptions } from '../../lib/image/docker.mts'
 
 const BUILDKIT = `#0 building with "default" instance using docker driver
@@ -98,7 +98,33 @@ describe('buildArgv per builder', () => {
     for (const driver of ['docker-container', 'kubernetes', 'remote']) {
       const builder = { kind: 'buildkit' as const, name: 'b', driver }
       expect(needsLoad(builder)).toBe(true)
-      expect(argv(builder)).toEqual(['build', '--force-rm', '--iidfile', '/tmp/iid', '--load', '--tag', 't:1', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', 't:0', '/ctx'])
+      expect(argv(builder)).toEqual(['build', '--force-rm', '--iidfile', '/tmp/iid', '--provenance=false', '--load', '--tag', 't:1', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '--cache-from', 't:0', '/ctx'])
     }
+  })
+
+  it('BuildKit builds without a provenance attestation (a cached rebuild is the same image under the containerd store); the legacy builder has no such flag', () => {
+    expect(argv({ kind: 'buildkit', name: 'default', driver: 'docker' })).toContain('--provenance=false')
+    expect(argv({ kind: 'legacy' })).not.toContain('--provenance=false')
+  })
+
+  it('a full cache export beside the image: mode=max with an image manifest and OCI media types (what ECR needs)', () => {
+    const builder = { kind: 'buildkit' as const, name: 'b', driver: 'docker-container' }
+    const args = buildArgv({ ...options, cacheTo: 'r.example/b:1-cache' }, builder, '/tmp/iid')
+    expect(args).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=r.example/b:1-cache,mode=max,image-manifest=true,oci-mediatypes=true', '--load', '--tag', 't:1']))
+    expect(argv(builder)).not.toContain('--cache-to')
+  })
+})
+
+describe('failedAtExport', () => {
+  const exportError = '#9 exporting to image\n#9 exporting layers done\n#9 ERROR: failed to get reader from content store: content digest sha256:0123: not found\n------\n > exporting to image:\n------\nERROR: failed to solve: failed to get reader from content store: content digest sha256:0123: not found\n'
+  it('a blob not found while the image is named, every step done', () => {
+    expect(failedAtExport(exportError)).toBe(true)
+    // Without the vertex's own ERROR line: the final one says it.
+    expect(failedAtExport('#9 exporting to image\n#9 exporting layers done\nERROR: failed to solve: blob sha256:0123: not found\n')).toBe(true)
+  })
+  it('never a step\'s own failure, another export error, or a build that never got to the export', () => {
+    expect(failedAtExport('#7 [2/3] RUN cat /missing\n#7 ERROR: process "/bin/sh -c cat /missing" did not complete successfully: exit code: 1\n#9 exporting to image\n#9 ERROR: blob not found\nERROR: failed to solve: not found\n')).toBe(false)
+    expect(failedAtExport('#9 exporting to image\n#9 ERROR: no space left on device\nERROR: failed to solve: no space left on device\n')).toBe(false)
+    expect(failedAtExport('#7 [2/3] RUN stat /x\n#7 ERROR: not found\nERROR: failed to solve: not found\n')).toBe(false)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { contextSources, instructions, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
+import { contextSources, earlierStages, instructions, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
 import { checkContextSources, missingFromOutput } from '../../lib/image/build-image.mts'
 import type { InputFile } from '../../lib/image/content-tag.mts'
 import { validateConfig } from '../../lib/core/config.mts'
@@ -214,5 +214,24 @@ describe('checkContextSources', () => {
       /"go\.sum" \(line 2\), which is in the repository but not in buildImage\.inputs.*"nowhere\.txt" \(line 2\), which is not in the repository at all/,
     )
     expect(missing.asked.count).toBe(1)
+  })
+})
+
+describe('earlierStages: what a build of the last stage runs besides it', () => {
+  it('the stages it copies from or builds on, directly or through another, by name or number', () => {
+    const text = [
+      'FROM busybox AS tools',
+      'RUN make tools',
+      'FROM busybox AS mounted',
+      'RUN true',
+      'FROM tools AS deps',
+      'COPY deps.lock /',
+      'FROM busybox:latest',
+      'COPY --from=deps /opt /opt',
+      'RUN --mount=type=cache,target=/c --mount=type=bind,from=1,source=/x,target=/y true',
+    ].join('\n')
+    expect(earlierStages(text)).toEqual(['tools', 'mounted', 'deps'])
+    expect(earlierStages('FROM busybox\nRUN true\n')).toEqual([])
+    expect(earlierStages('FROM busybox AS a\nRUN true\nFROM busybox\nCOPY --from=busybox:latest /bin/sh /sh\n')).toEqual([])
   })
 })

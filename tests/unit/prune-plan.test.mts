@@ -1,6 +1,6 @@
 // prune-images' pure parts beyond tests/unit/prune.test.mts: every reason a tag stays, the order of verdicts and deletions, the plan's text.
 import { describe, expect, it } from 'vitest'
-import type { ManifestNode } from '../../lib/image/registry.mts'
+import type { ManifestNode } from '../../lib/image/registry-cleanup.mts'
 import { CONTENT_TAG, describePrunePlan, planPrune, SHA_TAG, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`

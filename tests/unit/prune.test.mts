@@ -2,7 +2,7 @@
 // registry (the ls-remote parser: ls-remote.test.mts).
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
-import type { ManifestNode } from '../../lib/image/registry.mts'
+import type { ManifestNode } from '../../lib/image/registry-cleanup.mts'
 import { packageOf, pruneBackend, rateLimitWait } from '../../lib/publish/github-packages.mts'
 import { CONTENT_TAG, planPrune, type RegistryView, type TagInfo } from '../../lib/publish/prune.mts'
 
@@ -107,6 +107,35 @@ describe('the GHCR back end', () => {
     expect(rateLimitWait(403, {}, 'You have exceeded a secondary rate limit', now)).toBe(60_000)
     expect(rateLimitWait(403, { 'x-ratelimit-remaining': '12' }, 'Must have admin rights to Repository.', now)).toBeUndefined()
     expect(rateLimitWait(404, { 'retry-after': '30' }, '', now)).toBeUndefined()
+  })
+})
+
+describe('planPrune: the full registry cache (<tag>-cache) goes with its build image tag', () => {
+  const withCache = (v: RegistryView, keep: Record<string, string[]> = {}) =>
+    planPrune({ repository: 'r/x', view: v, isCandidate: (t) => CONTENT_TAG.test(t), candidateForm: 'a content tag', keep: new Map(Object.entries(keep)), graceCutoff: new Date('2021-01-01'), graceDays: 14, companionSuffix: '-cache' })
+
+  it('kept with a kept tag, deleted with a deleted one; never judged by its own (unknown) build time', () => {
+    const v = view([[h('a'), 1], [`${h('a')}-cache`, 2], [h('b'), 3], [`${h('b')}-cache`, 4]])
+    v.tags.filter((t) => t.tag.endsWith('-cache')).forEach((t) => (t.created = null))
+    const p = withCache(v, { [h('a')]: ['branch main'] })
+    expect(p.tags.map((t) => [t.tag, t.action, t.reasons.join('; ')])).toEqual([
+      [h('a'), 'keep', 'branch main'],
+      [`${h('a')}-cache`, 'keep', `the full registry cache of kept tag ${h('a')}`],
+      [h('b'), 'delete', 'needed by no branch, tag or recent commit; built 2020-01-01'],
+      [`${h('b')}-cache`, 'delete', `the full registry cache of ${h('b')}, which goes`],
+    ])
+    expect(p.deletions).toEqual([
+      { digest: d(3), tags: [h('b')], kind: 'image' },
+      { digest: d(4), tags: [`${h('b')}-cache`], kind: 'image' },
+    ])
+  })
+
+  it('one whose image is not in the registry is judged as its image would be: needed by git, or by its age', () => {
+    expect(withCache(view([[`${h('c')}-cache`, 5]]), { [h('c')]: ['tag v1'] }).tags[0]).toMatchObject({ action: 'keep', reasons: ['tag v1'] })
+    expect(withCache(view([[`${h('c')}-cache`, 5]])).deletions).toEqual([{ digest: d(5), tags: [`${h('c')}-cache`], kind: 'image' }])
+    expect(withCache(view([[`${h('c')}-cache`, 5]], {}, null)).tags[0].reasons).toEqual(['build time unknown'])
+    // Without the suffix it is no content tag: never deleted.
+    expect(plan(view([[`${h('c')}-cache`, 5]])).tags[0].reasons).toEqual(['not a content tag: never deleted'])
   })
 })
 

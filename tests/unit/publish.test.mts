@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { retrySettings } from '../../lib/core/retries.mts'
 import { decideAction, describePlan, finalImage, isBuildOf, mayReuse, publishJson, refusalMessage, type PlanEntry, type PublishResult, type Target } from '../../lib/publish/publish-plan.mts'
-import type { ManifestInfo, PublishedImage } from '../../lib/image/registry.mts'
+import { imageContent, type ManifestInfo, type PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)
 const OTHER = 'sha256:' + 'b'.repeat(64)
@@ -26,6 +26,23 @@ describe('decideAction', () => {
     expect(decideAction({ ...target('version'), imageId: existing(OTHER).digest }, existing(OTHER))).toBe('unchanged')
   })
 
+  it('under the containerd store (ids are manifest digests a push may rewrite): the same layers, build time and settings are the same image', () => {
+    // The registry's config blob, and `docker image inspect` of the local image: the same image, written two ways.
+    const layers = ['sha256:' + '1'.repeat(64), 'sha256:' + '2'.repeat(64)]
+    const registry = imageContent({ diffIds: layers, created: '2026-12-03T08:39:41.7523Z', config: { Cmd: ['sh'], Labels: { a: '1' } } })
+    const local = imageContent({ diffIds: layers, created: '2026-12-03T08:39:41.752300000Z', config: { Cmd: ['sh'], Labels: { a: '1' }, Entrypoint: null, User: '', WorkingDir: '' } })
+    const found = { ...existing(OTHER), content: registry }
+    const mine = { ...target('version'), imageId: 'sha256:' + 'c'.repeat(64), content: local }
+    expect(decideAction(mine, found)).toBe('unchanged')
+    // Another build time (a rebuild), other layers, another label or command: another image.
+    expect(decideAction({ ...mine, content: { ...local, created: '2026-12-03T08:39:42.000000000Z' } }, found)).toBe('refuse')
+    expect(decideAction({ ...mine, content: imageContent({ diffIds: layers.slice(0, 1), created: '2026-12-03T08:39:41.7523Z', config: { Cmd: ['sh'], Labels: { a: '1' } } }) }, found)).toBe('refuse')
+    expect(decideAction({ ...mine, content: imageContent({ diffIds: layers, created: '2026-12-03T08:39:41.7523Z', config: { Cmd: ['sh'], Labels: { a: '2' } } }) }, found)).toBe('refuse')
+    expect(decideAction({ ...mine, content: imageContent({ diffIds: layers, created: '2026-12-03T08:39:41.7523Z', config: { Cmd: ['id'], Labels: { a: '1' } } }) }, found)).toBe('refuse')
+    // Nothing known on either side is never "the same".
+    expect(decideAction({ ...mine, content: imageContent({}) }, { ...found, content: imageContent({}) })).toBe('refuse')
+  })
+
   it('refuses a release version holding another image, unless overwriting is allowed', () => {
     expect(decideAction(target('version'), existing(OTHER))).toBe('refuse')
     expect(decideAction(target('version'), existing(OTHER), true)).toBe('overwrite')
@@ -43,7 +60,7 @@ describe('decideAction', () => {
 })
 
 describe('isBuildOf', () => {
-  const image = (labels: Record<string, string>): PublishedImage => ({ ...existing(OTHER), configDigest: OTHER, labels })
+  const image = (labels: Record<string, string>): PublishedImage => ({ ...existing(OTHER), configDigest: OTHER, labels, content: imageContent({}) })
   const expected = { revision: 'abc', version: '1.2.3' }
   it('is true only when revision and version both match', () => {
     expect(isBuildOf(image({ 'org.opencontainers.image.revision': 'abc', 'org.opencontainers.image.version': '1.2.3' }), expected)).toBe(true)
@@ -56,7 +73,7 @@ describe('isBuildOf', () => {
 
 describe('mayReuse', () => {
   const labels = { 'org.opencontainers.image.revision': 'abc', 'org.opencontainers.image.version': '1.2.3' }
-  const image: PublishedImage = { ...existing(OTHER), configDigest: OTHER, labels }
+  const image: PublishedImage = { ...existing(OTHER), configDigest: OTHER, labels, content: imageContent({}) }
   const ask = { revision: 'abc', version: '1.2.3', dirty: false, allowOverwrite: false }
   it('reuses this commit\'s published image only from a clean tree without --allow-overwrite', () => {
     expect(mayReuse(image, ask)).toBe(true)

@@ -236,6 +236,13 @@ describe('timing table', () => {
     const none: TimingInput = { ...input, image: { ref: 'r:t', outcome: 'built', reason: 'not-in-registry', durationMs: 61_000, cache: { ...lookup, image: null, note: '--no-cache-from' } } }
     expect(timingRows(none)[1][2]).toBe('ok (not in the registry yet; no cache)')
     expect(timingReport(none).image.cache).toMatchObject({ image: null, note: '--no-cache-from' })
+    // The full registry cache: the ref the build read, and what the pushing job exported.
+    const full: TimingInput = {
+      ...input,
+      image: { ref: 'r:t', outcome: 'pushed', reason: 'not-in-registry', durationMs: 61_000, cache: { ...lookup, image: { ref: 'r:old', source: 'registry', commit, distance: 1, via: 'first-parent', cacheRef: 'r:old-cache' }, export: { outcome: 'exported', ref: 'r:t-cache' } } },
+    }
+    expect(timingReport(full).image.cache).toMatchObject({ image: { cacheRef: 'r:old-cache' }, export: { outcome: 'exported', ref: 'r:t-cache' } })
+    expect(timingReport(fromRegistry).image.cache).not.toHaveProperty('export')
     // Not built: no cache entry at all.
     expect(timingReport(input).image).not.toHaveProperty('cache')
   })
