@@ -19,6 +19,7 @@ const PURE = {
   'lib/image/content-tag.mts': ['selectInputs', 'manifestText', 'buildImageRepository', 'treeBlobs'],
   'lib/image/registry.mts': ['parseWwwAuthenticate', 'checkedDigest'],
   'lib/image/registry-credentials.mts': ['registryHost', 'envCredentials'],
+  'lib/init/render-template.mts': ['yamlScalar', 'slotsOf', 'renderTemplate'],
   'lib/image/ecr.mts': ['ecrHost', 'ecrSettings', 'tagMatches', 'tagMayMove', 'explainImmutablePush', 'isImmutableRefusal', 'skippedMoveWarning', 'refusedMoveMessage'],
 }
 
