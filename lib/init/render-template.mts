@@ -42,14 +42,14 @@ export function yamlScalar(text: string): string {
     const doc = YAML.parseDocument(text, { version })
     return doc.errors.length ? undefined : doc.toJS()
   }
-  const plain = /^[A-Za-z0-9._/][A-Za-z0-9._/ &=-]*$/.test(text) && !text.endsWith(' ') && readsAs('1.2') === text && readsAs('1.1') === text
+  const plain = /^[A-Za-z0-9._/][A-Za-z0-9._/ &=-]*$/.test(text) && readsAs('1.2') === text && readsAs('1.1') === text
   return plain ? text : JSON.stringify(text)
 }
 
-/** Where the slots of a line stand: none, in a comment line, or as a key's whole value. */
-function slotsOf(line: string): 'none' | 'comment' | 'value' | { stray: string } {
+/** Where the slots of a line stand, if it has any: in a comment line, or as a key's whole value. */
+function slotsOf(line: string): 'comment' | 'value' | { stray: string } | undefined {
   const first = [...line.matchAll(SLOT)][0]
-  if (!first) return 'none'
+  if (!first) return undefined
   if (/^\s*#/.test(line)) return 'comment'
   return VALUE_SLOT.test(line) ? 'value' : { stray: first[1] }
 }
@@ -85,7 +85,7 @@ export function renderTemplate(name: string, template: string, fill: TemplateFil
     }
     // Checked in every section, kept or not: a slot out of place fails every rendering.
     const slots = slotsOf(line)
-    if (typeof slots === 'object') throw fail(n, `((${slots.stray})) is neither in a comment line nor a key's whole value`)
+    if (typeof slots === 'object' && slots) throw fail(n, `((${slots.stray})) is neither in a comment line nor a key's whole value`)
     if (!open.every((s) => s.keep)) return
     if (slots === 'comment') out.push(line.replace(SLOT, (_, slot: string) => value(n, slot)))
     else if (slots === 'value') {
