@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 
 /** Whole modules: every function pure. */
-const WHOLE = ['lib/publish/release-tags.mts', 'lib/image/shard.mts', 'lib/image/gantt.mts', 'lib/image/dockerfile.mts', 'lib/image/image-ref.mts', 'lib/core/ls-remote.mts', 'lib/bots/cherry-pick/messages.mts', 'lib/publish/immutable-tags.mts']
+const WHOLE = ['lib/publish/release-tags.mts', 'lib/runner/shard.mts', 'lib/runner/gantt.mts', 'lib/image/dockerfile.mts', 'lib/image/image-ref.mts', 'lib/core/ls-remote.mts', 'lib/bots/cherry-pick/messages.mts', 'lib/publish/immutable-tags.mts']
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {
@@ -19,6 +19,7 @@ const PURE = {
   'lib/image/content-tag.mts': ['selectInputs', 'manifestText', 'buildImageRepository', 'treeBlobs'],
   'lib/image/registry.mts': ['parseWwwAuthenticate', 'checkedDigest'],
   'lib/image/registry-credentials.mts': ['registryHost', 'envCredentials'],
+  'lib/init/render-template.mts': ['yamlScalar', 'slotsOf', 'renderTemplate'],
   'lib/image/ecr.mts': ['ecrHost', 'ecrSettings', 'tagMatches', 'tagMayMove', 'explainImmutablePush', 'isImmutableRefusal', 'skippedMoveWarning', 'refusedMoveMessage'],
 }
 

@@ -13,7 +13,7 @@
 // Default timings: bench/fixtures/suite-timings.xml (a full run of the suite).
 import { $, fs, minimist, os, path } from 'zx'
 import { table } from '../lib/core/log.mts'
-import { imbalance, parseJUnitTimings, splitUnits, type Bin } from '../lib/image/shard.mts'
+import { imbalance, parseJUnitTimings, splitUnits, type Bin } from '../lib/runner/shard.mts'
 
 const project = path.resolve(import.meta.dirname, '..')
 const argv = minimist(process.argv.slice(3), { default: { pairs: 5, timings: path.join(project, 'bench/fixtures/suite-timings.xml') } })

@@ -13,7 +13,7 @@ import { appendStepSummary } from '../lib/core/ci-runner.mts'
 import { flag, main, parseFlags, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { compareBytes } from '../lib/core/git.mts'
 import { failure, info, success, table, warn } from '../lib/core/log.mts'
-import { mergedMarkdown, mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/image/shard-reports.mts'
+import { mergedMarkdown, mergeJUnit, mergeTimingReports, type TimingReport } from '../lib/runner/shard-reports.mts'
 
 const command = {
   name: 'merge-reports',

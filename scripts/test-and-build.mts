@@ -19,13 +19,13 @@ import { appendStepSummary } from '../lib/core/ci-runner.mts'
 import { commandFor, flag, main, parseFlags, PROJECT_FLAGS, UsageError, WorkError, type CommandSpec } from '../lib/core/cli.mts'
 import { interrupted } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
-import { gitDirsOutside, outputInContainer, runSteps } from '../lib/image/container.mts'
+import { gitDirsOutside, outputInContainer, runSteps } from '../lib/runner/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { listWorktreeFiles } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
-import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/image/shard.mts'
-import { readTimings, renameShardJUnit } from '../lib/image/shard-reports.mts'
-import { integrationDockerWarning, passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/image/steps.mts'
+import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/runner/shard.mts'
+import { readTimings, renameShardJUnit } from '../lib/runner/shard-reports.mts'
+import { integrationDockerWarning, passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/runner/steps.mts'
 
 const command = {
   name: 'test-and-build',

@@ -7,7 +7,7 @@
 //     remote's URL, the object format, the identity) and never written;
 //   - per `generated` entry: the default branch's tree is exported to a temp directory
 //     with no `.git` at all (`git read-tree -u` into a throwaway index); the command runs
-//     there, in the build image (lib/image/container.mts), with nothing else mounted;
+//     there, in the build image (lib/runner/container.mts), with nothing else mounted;
 //   - what changed (`git status` with an explicit git dir, work tree and index): outside
 //     the entry's `paths` fails, so does anything there that is not a regular file;
 //   - only those regular files are taken in (`git add` of exactly those paths); the tree
@@ -26,11 +26,11 @@ import { code, describeError, type Octokit, type RepoSlug } from './github.mts'
 import { botGitEnv, defaultBranchFromLsRemote, remoteGitEnv } from './remote.mts'
 import { headsFromLsRemote } from '../core/ls-remote.mts'
 import type { Config, GeneratedFile } from '../core/config.mts'
-import { runSteps } from '../image/container.mts'
+import { runSteps } from '../runner/container.mts'
 import { git, gitEnv } from '../core/git.mts'
 import { globMatcher } from '../core/globs.mts'
 import { holdsSecret, info, registerSecret, warn } from '../core/log.mts'
-import { passThroughEnv } from '../image/steps.mts'
+import { passThroughEnv } from '../runner/steps.mts'
 
 export const BRANCH_PREFIX = 'update-generated/'
 

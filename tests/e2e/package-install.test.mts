@@ -2,8 +2,10 @@
 // JavaScript), then `npm install` of the tarball into a project with no TypeScript
 // anywhere: no typescript, no tsx, no tsconfig, no loader in NODE_OPTIONS or .npmrc.
 // Every script starts from the installed bin, in one Node process; the tarball holds the
-// built JavaScript, its source maps and the .mts sources they point at, and nothing of
-// this repository's tests, benchmarks or tooling; the package's `exports` is closed: the
+// built JavaScript, its source maps and the .mts sources they point at, init's CI
+// templates beside the built module that reads them, and nothing of this repository's
+// tests, benchmarks or tooling; the installed init writes the CI configs the sources
+// write; the package's `exports` is closed: the
 // config module (its schema, key list and validator) and the JSON Schema file, nothing of
 // the rest of lib/.
 import { execFile } from 'node:child_process'
@@ -11,6 +13,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { CIRCLE_PATH, WORKFLOW_PATH } from '../../lib/init/ci-configs.mts'
+import { detectProject } from '../../lib/init/project.mts'
+import { initFiles } from '../../lib/init/templates.mts'
 import { makeRepo, tempDir } from '../helpers/repo.mts'
 import { adopterEnv, PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
 
@@ -31,6 +36,8 @@ const SHIPPED = [
   // lib's parts, and a feature's folder in one (lib/bots/cherry-pick/).
   /^lib\/[a-z-]+\/(?:[a-z-]+\/)?[a-z-]+\.mts$/,
   /^dist\/(scripts|lib\/[a-z-]+(?:\/[a-z-]+)?)\/[a-z-]+\.mjs(\.map)?$/,
+  // init's CI templates, read by the built lib/init/ci-configs.mjs from beside it.
+  /^dist\/lib\/init\/ci-templates\/[a-z-]+\.yml$/,
   // The exported module's declarations (and those they import), and the config's JSON Schema.
   /^dist\/lib\/core\/(cli|config|config-checks)\.d\.mts$/,
   /^build\.config\.schema\.json$/,
@@ -75,6 +82,16 @@ describe('the packed tarball', () => {
     expect(built).toEqual(sources)
     expect(sources).toEqual(expect.arrayContaining(SCRIPTS.map((s) => `scripts/${s}`)))
     for (const f of built) expect(files, `dist/${f}.mjs.map`).toContain(`dist/${f}.mjs.map`)
+  })
+
+  it('holds init\'s CI templates as they are in lib/init/ci-templates/, beside the built module that reads them', () => {
+    const templates = fs.readdirSync(path.join(PROJECT_ROOT, 'lib/init/ci-templates')).sort()
+    expect(templates.length).toBeGreaterThan(0)
+    expect(files.filter((f) => f.endsWith('.yml'))).toEqual(templates.map((t) => `dist/lib/init/ci-templates/${t}`))
+    expect(files).toContain('dist/lib/init/ci-configs.mjs')
+    for (const t of templates) {
+      expect(fs.readFileSync(path.join(installed, 'dist/lib/init/ci-templates', t), 'utf8'), t).toBe(fs.readFileSync(path.join(PROJECT_ROOT, 'lib/init/ci-templates', t), 'utf8'))
+    }
   })
 
   it('maps every built file to the .mts beside it in the package', () => {
@@ -122,6 +139,18 @@ describe('the installed package, on Node 20 with no TypeScript', { timeout: 300_
     expect(result.stderr).toContain(`build.config.json: not found at ${path.join(fs.realpathSync(project), 'build.config.json')}`)
     const starts = fs.readFileSync(log, 'utf8').trim().split('\n')
     expect(starts).toEqual([expect.stringMatching(/node_modules\/\.bin\/ci-build-scripts image-tag$/)])
+  })
+
+  it('init writes the CI configs from the installed templates, as the sources write them', async () => {
+    const repo = makeRepo({ 'go.mod': 'module example.com/hello\n\ngo 1.19\n', 'main.go': 'package main\n\nfunc main() {}\n' })
+    const args = ['--name', 'hello', '--registry', 'ghcr.io/acme', '--default-branch', 'trunk']
+    const result = await runCommand('ci-build-scripts init', [path.join(project, 'node_modules/.bin/ci-build-scripts'), 'init', ...args], { cwd: repo, env: adopterEnv() })
+    expectExit(result, 0)
+    const expected = initFiles(await detectProject(repo), { name: 'hello', registry: 'ghcr.io/acme', defaultBranch: 'trunk' })
+    for (const written of [WORKFLOW_PATH, CIRCLE_PATH]) {
+      expect(fs.readFileSync(path.join(repo, written), 'utf8'), written).toBe(expected.find((f) => f.path === written)!.content)
+    }
+    expect(fs.readFileSync(path.join(repo, WORKFLOW_PATH), 'utf8')).toContain('      packages: read\n')
   })
 
   it('npx ci-build-scripts runs the installed bin', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mermaidGantt, minutesSeconds } from '../../lib/image/gantt.mts'
+import { mermaidGantt, minutesSeconds } from '../../lib/runner/gantt.mts'
 
 describe('the job summary chart (Mermaid gantt)', () => {
   it('a section per entry, a bar per phase with its start and end in ms, failed bars crit', () => {

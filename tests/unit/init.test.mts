@@ -11,7 +11,7 @@ import { YAML } from 'zx'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
-import { planSteps } from '../../lib/image/steps.mts'
+import { planSteps } from '../../lib/runner/steps.mts'
 import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
 import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, ROOT_LIFECYCLE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
 import { planWrites, summary } from '../../lib/init/write.mts'
@@ -321,7 +321,7 @@ describe('initFiles: what each kind gets', () => {
     expect(circle.workflows['ci-build-scripts'].jobs[1]).toEqual({ 'push-images': { context: 'publish', requires: ['test-and-build'], filters: { branches: { only: 'trunk' }, tags: { only: '/^v.*/' } } } })
     expect(circlePublishProblems(circle, 'trunk')).toEqual([])
     // A branch name is data: a YAML string that parses back to exactly it.
-    for (const branch of ["it's;x", '1.0', 'a: b']) {
+    for (const branch of ["it's;x", '1.0', 'a: b', 'true', 'null', '#x', 'a&b']) {
       const doc = YAML.parse(file(initFiles(GO, { ...options('ghcr.io/acme'), defaultBranch: branch }), CIRCLE_PATH))
       expect(doc.workflows['ci-build-scripts'].jobs[1]['push-images'].filters.branches.only).toBe(branch)
     }

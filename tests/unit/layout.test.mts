@@ -1,19 +1,22 @@
-// The lib/ layout is the architecture (CONTRIBUTING.md, "Layout"): five parts, and what
+// The lib/ layout is the architecture (CONTRIBUTING.md, "Layout"): six parts, and what
 // each may import. Read from the import lines of every lib module.
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
-type Part = 'core' | 'image' | 'publish' | 'bots' | 'init'
-const PARTS: Part[] = ['core', 'image', 'publish', 'bots', 'init']
+type Part = 'core' | 'image' | 'runner' | 'publish' | 'bots' | 'init'
+const PARTS: Part[] = ['core', 'image', 'runner', 'publish', 'bots', 'init']
 
 /** Which parts a part may import from (itself included). */
 const MAY_IMPORT: Record<Part, Part[]> = {
   core: ['core'],
   image: ['core', 'image'],
+  // The test runner starts its container from the build image the image pipeline made.
+  runner: ['core', 'image', 'runner'],
   publish: ['core', 'image', 'publish'],
-  bots: ['core', 'image', 'bots'],
+  // update-generated runs its generator in the build image, through the runner's container.
+  bots: ['core', 'image', 'runner', 'bots'],
   init: ['core', 'init'],
 }
 
@@ -71,30 +74,33 @@ function violations(imports: Map<string, string[]>): string[] {
 describe('lib/ layout', () => {
   const imports = importsOf(path.join(PROJECT_ROOT, 'lib'))
 
-  it('has its modules in the five parts and every import follows the rules', () => {
+  it('has its modules in the six parts and every import follows the rules', () => {
     expect(imports.size).toBeGreaterThan(15)
     // A feature folder's modules are read too.
     expect([...imports.keys()]).toContain('bots/cherry-pick/pick.mts')
+    expect([...imports.keys()]).toEqual(expect.arrayContaining(['runner/steps.mts', 'runner/container.mts', 'runner/shard.mts']))
     expect(violations(imports)).toEqual([])
   })
 
-  it('the check sees a broken rule: core importing up, a bot importing another (a file or a folder), a module outside the parts', () => {
+  it('the check sees a broken rule: core importing up, the image pipeline importing the runner, a bot importing another (a file or a folder), a module outside the parts', () => {
     const broken = new Map(imports)
     broken.set('core/git.mts', [...(imports.get('core/git.mts') ?? []), 'image/docker.mts'])
     broken.set('bots/update-generated.mts', [...(imports.get('bots/update-generated.mts') ?? []), 'bots/cherry-pick/pick.mts'])
     broken.set('bots/cherry-pick/source.mts', [...(imports.get('bots/cherry-pick/source.mts') ?? []), 'bots/approval.mts', 'publish/prune.mts'])
-    broken.set('image/steps.mts', ['publish/release-tags.mts'])
+    broken.set('runner/steps.mts', ['publish/release-tags.mts'])
+    broken.set('image/build-image.mts', [...(imports.get('image/build-image.mts') ?? []), 'runner/steps.mts'])
     broken.set('stray.mts', [])
     const found = violations(broken)
-    expect(found).toHaveLength(6)
+    expect(found).toHaveLength(7)
     expect(found).toEqual(
       expect.arrayContaining([
         'core/git.mts -> image/docker.mts: core may not import image',
-        'image/steps.mts -> publish/release-tags.mts: image may not import publish',
+        'runner/steps.mts -> publish/release-tags.mts: runner may not import publish',
+        'image/build-image.mts -> runner/steps.mts: image may not import runner',
         'bots/update-generated.mts -> bots/cherry-pick/pick.mts: bot features do not import each other (share through bots/github.mts or bots/remote.mts)',
         'bots/cherry-pick/source.mts -> bots/approval.mts: bot features do not import each other (share through bots/github.mts or bots/remote.mts)',
         'bots/cherry-pick/source.mts -> publish/prune.mts: bots may not import publish',
-        'stray.mts: not in one of lib/core, lib/image, lib/publish, lib/bots, lib/init',
+        'stray.mts: not in one of lib/core, lib/image, lib/runner, lib/publish, lib/bots, lib/init',
       ]),
     )
   })

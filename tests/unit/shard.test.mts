@@ -1,5 +1,5 @@
-// The split of the test step across CI nodes (lib/image/shard.mts) and the merging of
-// the shards' reports (lib/image/shard-reports.mts): pure functions, on this
+// The split of the test step across CI nodes (lib/runner/shard.mts) and the merging of
+// the shards' reports (lib/runner/shard-reports.mts): pure functions, on this
 // repository's own test files and on JUnit texts of known durations.
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../lib/core/cli.mts'
@@ -18,9 +18,9 @@ import {
   shardLabel,
   splitUnits,
   xmlAttributes,
-} from '../../lib/image/shard.mts'
-import { mergedMarkdown, mergeJUnit, mergeTimingReports, nameJUnitShard, shardJUnitPath, type TimingReport } from '../../lib/image/shard-reports.mts'
-import { planSteps, shardReport, timingReport } from '../../lib/image/steps.mts'
+} from '../../lib/runner/shard.mts'
+import { mergedMarkdown, mergeJUnit, mergeTimingReports, nameJUnitShard, shardJUnitPath, type TimingReport } from '../../lib/runner/shard-reports.mts'
+import { planSteps, shardReport, timingReport } from '../../lib/runner/steps.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
 /** Every unit in exactly one bin. */

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
-import { RUNNER, runArgs, shQuote } from '../../lib/image/container.mts'
-import { integrationDockerWarning, passThroughEnv, planSteps, timingBars, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/image/steps.mts'
+import { RUNNER, runArgs, shQuote } from '../../lib/runner/container.mts'
+import { integrationDockerWarning, passThroughEnv, planSteps, timingBars, timingMarkdown, timingReport, timingRows, type TimingInput } from '../../lib/runner/steps.mts'
 
 const config = (steps: Record<string, unknown>) => validateConfig({ buildImage: { name: 'x-build', inputs: ['a'] }, steps })
 

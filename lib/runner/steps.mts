@@ -2,8 +2,8 @@
 // vars reach them, and the timing table (text, markdown, JSON).
 import { UsageError } from '../core/cli.mts'
 import type { Config } from '../core/config.mts'
-import { BUILD_REASONS, type BuildReason, type Outcome } from './build-image.mts'
-import type { CacheLookup } from './cache-image.mts'
+import { BUILD_REASONS, type BuildReason, type Outcome } from '../image/build-image.mts'
+import type { CacheLookup } from '../image/cache-image.mts'
 import type { ContainerStepResult } from './container.mts'
 import { mermaidGantt, minutesSeconds, type GanttBar, type GanttSection } from './gantt.mts'
 import { markdownTable, mmss, table } from '../core/log.mts'

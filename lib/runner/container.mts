@@ -16,10 +16,10 @@ import { endGroupCommand, groupCommand, onGitHubActions } from '../core/ci-runne
 import { WorkError } from '../core/cli.mts'
 import { interrupted, onInterrupt } from '../core/interrupts.mts'
 import { sleep } from '../core/retries.mts'
-import { removeContainer, tail } from './docker.mts'
+import { removeContainer, tail } from '../image/docker.mts'
 import { git } from '../core/git.mts'
 import { failure, info, redact, seconds, success } from '../core/log.mts'
-import { LABELS } from './labels.mts'
+import { LABELS } from '../image/labels.mts'
 
 /**
  * One command to run in the container: a one-word name (for the markers and the logs),
