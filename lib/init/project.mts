@@ -6,6 +6,7 @@
 //   unknown  anything else: init writes a skeleton to fill in
 import { fs, glob, path, YAML } from 'zx'
 import { UsageError } from '../core/cli.mts'
+import { parsePackageManager, type PinnedHash } from './package-manager.mts'
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn'
 
@@ -27,6 +28,8 @@ export interface NodeProject {
   packageManager: PackageManager
   /** The version in package.json's `packageManager` field (`pnpm@9.1.0`), if any. */
   packageManagerVersion?: string
+  /** The hash the field pins after the version (`+sha512.<hex>`): the build image checks the manager against it. */
+  packageManagerHash?: PinnedHash
   lockfile: string
   /** The scripts of package.json that init turns into steps (and the final image's start). */
   scripts: { test: boolean; build: boolean; start: boolean }
@@ -182,10 +185,10 @@ export async function detectProject(root: string): Promise<Project> {
       const pnpmWorkspace = lock[1] === 'pnpm' && (await exists(at('pnpm-workspace.yaml'))) ? await fs.readFile(at('pnpm-workspace.yaml'), 'utf8') : undefined
       const scripts = (typeof pkg.scripts === 'object' && pkg.scripts !== null ? pkg.scripts : {}) as Record<string, unknown>
       const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name] as string).trim() !== ''
-      // Only a version as corepack writes it (`pnpm@9.1.0+sha512.…`): it goes into a RUN line of the
-      // Dockerfile, so anything else (`pnpm@9;curl …`) is no version and the default applies.
-      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[\w.-]+)?$/.exec(pkg.packageManager) : null
-      const version = manager && manager[1] === lock[1] ? manager[2] : undefined
+      // The manager of the lockfile at the declared version (and hash), or its default.
+      const declared = parsePackageManager(pkg.packageManager)
+      const manager = declared?.name === lock[1] ? declared : undefined
+      const version = manager?.version
       const yarnBerry = lock[1] === 'yarn' ? await berryFiles(root, version) : undefined
       if (yarnBerry === 'pnp') {
         return {
@@ -208,6 +211,7 @@ export async function detectProject(root: string): Promise<Project> {
         name: typeof pkg.name === 'string' ? pkg.name.replace(/^@[^/]+\//, '') : undefined,
         packageManager: lock[1],
         packageManagerVersion: version,
+        packageManagerHash: manager?.hash,
         lockfile: lock[0],
         scripts: scriptNames,
         localFiles: localFileDependencies(pkg),

