@@ -45,6 +45,14 @@ function installCommand(project: Project, noScripts = false): string {
 }
 
 /**
+ * How CI runs the package's command: `npx`, or `yarn` under Plug'n'Play, which has no
+ * node_modules/.bin for npx to find it in (npx would fetch it from the registry instead).
+ */
+export function toolCommand(project: Project): string {
+  return `${project.kind === 'node' && project.yarnBerry?.pnp ? 'yarn' : 'npx'} ${TOOL_PACKAGE}`
+}
+
+/**
  * GHCR: the workflow's own token pulls (`packages: read`); the push job pushes with the
  * environment `publish`'s secrets REGISTRY_PUSH_USERNAME and REGISTRY_PUSH_TOKEN, never
  * with the workflow token (any branch's workflow can ask for `packages: write`). Any
@@ -59,6 +67,7 @@ function actionsCredentials(registry: string): { username: string; password: str
 }
 
 export function actionsWorkflow(project: Project, options: InitOptions): string {
+  const tool = toolCommand(project)
   const creds = options.registry ? actionsCredentials(options.registry) : undefined
   const permissions = (packages: boolean) => ['      contents: read', ...(creds?.packages && packages ? ['      packages: read'] : [])]
   const setup = (noScripts: boolean) => [
@@ -75,7 +84,7 @@ export function actionsWorkflow(project: Project, options: InitOptions): string 
   const env = (c?: { username: string; password: string }) => (c ? ['        env:', `          REGISTRY_USERNAME: ${c.username}`, `          REGISTRY_PASSWORD: ${c.password}`] : [])
   const lines = [
     '# The on-commit CI: every step is one ci-build-scripts call',
-    `# (\`npx ${TOOL_PACKAGE} <script> --help\` says what each does).`,
+    `# (\`${tool} <script> --help\` says what each does).`,
     '#   test-and-build  every push and pull request: the build image (pulled, or built when',
     '#                   its inputs changed), then the test and build steps in one container.',
     ...(options.registry
@@ -133,7 +142,7 @@ export function actionsWorkflow(project: Project, options: InitOptions): string 
     '    steps:',
     ...setup(false),
     '      - name: test-and-build',
-    `        run: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
+    `        run: ${tool} test-and-build --report reports/test-and-build.json`,
     ...env(creds),
     '      - name: Timing report',
     '        if: ${{ !cancelled() }}',
@@ -160,7 +169,7 @@ export function actionsWorkflow(project: Project, options: InitOptions): string 
       '    steps:',
       ...setup(true),
       '      - name: push-images',
-      `        run: npx ${TOOL_PACKAGE} push-images`,
+      `        run: ${tool} push-images`,
       ...env(creds?.push),
     )
   }
@@ -169,6 +178,7 @@ export function actionsWorkflow(project: Project, options: InitOptions): string 
 
 /** init's CircleCI jobs and workflow: the blocks under `jobs:` and `workflows:`. */
 export function circlePieces(project: Project, options: InitOptions): CirclePieces {
+  const tool = toolCommand(project)
   const install = (noScripts: boolean) => [
     ...(noScripts ? ['      # No install scripts: this job holds a token that can push.'] : []),
     '      - run:',
@@ -185,7 +195,7 @@ export function circlePieces(project: Project, options: InitOptions): CirclePiec
     ...install(false),
     '      - run:',
     '          name: test-and-build',
-    `          command: npx ${TOOL_PACKAGE} test-and-build --report reports/test-and-build.json`,
+    `          command: ${tool} test-and-build --report reports/test-and-build.json`,
     '      - store_artifacts:',
     '          path: reports',
   ]
@@ -201,7 +211,7 @@ export function circlePieces(project: Project, options: InitOptions): CirclePiec
       ...install(true),
       '      - run:',
       '          name: push-images',
-      `          command: npx ${TOOL_PACKAGE} push-images`,
+      `          command: ${tool} push-images`,
     )
   }
   const workflows = [

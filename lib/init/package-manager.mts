@@ -126,7 +126,11 @@ export function nodeInstall(project: NodeProject): { setup: string[]; install: s
           // Yarn 2+ is published on npm as @yarnpkg/cli-dist. Without a declared version, the
           // latest 4: a yarnPath in .yarnrc.yml then hands over to the project's own release.
           setup: installGlobally(project, `@yarnpkg/cli-dist@${v ?? '4'}`, 'yarn --version', removeYarn),
-          install: 'yarn install --immutable && yarn cache clean --all',
+          // Plug'n'Play's packages are the archives of its cache: kept, in /opt/deps/.yarn/cache,
+          // and Yarn's global folder (its mirror of them, its index) dropped.
+          install: project.yarnBerry.pnp
+            ? 'YARN_ENABLE_GLOBAL_CACHE=false YARN_GLOBAL_FOLDER=/tmp/.yarn-install yarn install --immutable && rm -rf /tmp/.yarn-install'
+            : 'yarn install --immutable && yarn cache clean --all',
         }
       }
       return {

@@ -128,6 +128,7 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
   const { setup, install } = nodeInstall(project)
   const files = ['package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : [])]
   const berry = project.yarnBerry?.files ?? []
+  const pnp = Boolean(project.yarnBerry?.pnp)
   const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
   const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
   return [
@@ -139,11 +140,22 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     `FROM ${base ?? DEFAULT_BASE.node}`,
     ...(setup.length ? ['', ...setup] : []),
     '',
-    '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
-    '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
-    '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
-    '# /node_modules: npm run in a directory outside any project (a test that installs',
-    '# into a temp dir) would take / for its project and try to replace it.',
+    ...(pnp
+      ? [
+          '# The dependencies live in /opt/deps as Yarn\'s Plug\'n\'Play installs them: .pnp.cjs',
+          '# (and .pnp.loader.mjs), the packages\' archives in .yarn/cache, those with install',
+          '# scripts unpacked in .yarn/unplugged. The steps run under your checkout\'s own install',
+          '# (the one ci-build-scripts runs from: the same lockfile), test-and-build mounting',
+          '# read-only the folders outside the checkout it reads (Yarn\'s global cache); the final',
+          '# image (Dockerfile) takes this one.',
+        ]
+      : [
+          '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
+          '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
+          '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
+          '# /node_modules: npm run in a directory outside any project (a test that installs',
+          '# into a temp dir) would take / for its project and try to replace it.',
+        ]),
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
     // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so do
@@ -164,11 +176,10 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
         ]
       : [`RUN npm pkg delete ${deleted} \\`]),
     ` && ${install}`,
-    `# The steps run as your uid, a user with no home here: npm's${berry.length ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
-    'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
-    '    npm_config_cache=/tmp/.npm \\',
-    `    npm_config_update_notifier=false${berry.length ? ' \\' : ''}`,
-    ...(berry.length ? ['    YARN_GLOBAL_FOLDER=/tmp/.yarn-berry \\', '    YARN_ENABLE_TELEMETRY=0'] : []),
+    `# The steps run as your uid, a user with no home here: npm's${project.yarnBerry ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
+    `ENV ${pnp ? '' : 'PATH=/opt/deps/node_modules/.bin:$PATH \\\n    '}npm_config_cache=/tmp/.npm \\`,
+    `    npm_config_update_notifier=false${project.yarnBerry ? ' \\' : ''}`,
+    ...(project.yarnBerry ? ['    YARN_GLOBAL_FOLDER=/tmp/.yarn-berry \\', '    YARN_ENABLE_TELEMETRY=0'] : []),
     'WORKDIR /',
     '',
   ].join('\n')
@@ -235,11 +246,23 @@ function nodeFinal(project: NodeProject, name: string): string {
     'FROM ${BUILD_IMAGE}',
     'WORKDIR /app',
     'COPY . .',
-    '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
-    'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
+    ...(project.yarnBerry?.pnp
+      ? [
+          '# The build image\'s Plug\'n\'Play install in place of the context\'s, which was made',
+          '# elsewhere (its .pnp.cjs reads archives from that machine\'s paths).',
+          'RUN mkdir -p .yarn \\',
+          ' && for f in .pnp.cjs .pnp.loader.mjs .yarn/cache .yarn/unplugged .yarn/install-state.gz; do \\',
+          '      rm -rf "$f" && { [ ! -e "/opt/deps/$f" ] || cp -a "/opt/deps/$f" "$f"; } || exit 1; \\',
+          '    done',
+        ]
+      : [
+          '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
+          'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
+        ]),
     'ARG VERSION=dev',
     ...(project.scripts.build ? [`RUN ${run.join(' ')} build`] : []),
-    `CMD ${JSON.stringify(project.scripts.start ? start : ['node', '.'])}`,
+    // Under Plug'n'Play, node finds the dependencies only through Yarn (`yarn node`).
+    `CMD ${JSON.stringify(project.scripts.start ? start : project.yarnBerry?.pnp ? ['yarn', 'node', '.'] : ['node', '.'])}`,
     '',
   ].join('\n')
 }
