@@ -131,6 +131,13 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
   const pnp = Boolean(project.yarnBerry?.pnp)
   const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
   const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
+  // Under Plug'n'Play there is no node_modules/.bin to put on PATH.
+  const env = [
+    ...(pnp ? [] : ['PATH=/opt/deps/node_modules/.bin:$PATH']),
+    'npm_config_cache=/tmp/.npm',
+    'npm_config_update_notifier=false',
+    ...(project.yarnBerry ? ['YARN_GLOBAL_FOLDER=/tmp/.yarn-berry', 'YARN_ENABLE_TELEMETRY=0'] : []),
+  ]
   return [
     `# ${name}'s build image: Node.js and the dependencies of ${project.lockfile}, installed`,
     '# once per change of the lockfile. The test and build steps of build.config.json run',
@@ -177,9 +184,7 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
       : [`RUN npm pkg delete ${deleted} \\`]),
     ` && ${install}`,
     `# The steps run as your uid, a user with no home here: npm's${project.yarnBerry ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
-    `ENV ${pnp ? '' : 'PATH=/opt/deps/node_modules/.bin:$PATH \\\n    '}npm_config_cache=/tmp/.npm \\`,
-    `    npm_config_update_notifier=false${project.yarnBerry ? ' \\' : ''}`,
-    ...(project.yarnBerry ? ['    YARN_GLOBAL_FOLDER=/tmp/.yarn-berry \\', '    YARN_ENABLE_TELEMETRY=0'] : []),
+    ...env.map((setting, i) => `${i ? '    ' : 'ENV '}${setting}${i < env.length - 1 ? ' \\' : ''}`),
     'WORKDIR /',
     '',
   ].join('\n')
