@@ -12,6 +12,7 @@
 import { flag, main, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../lib/core/cli.mts'
 import { git, repoInfo } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
+import { toolCommand } from '../lib/init/ci-configs.mts'
 import { defaultImageName, detectProject } from '../lib/init/project.mts'
 import { initFiles } from '../lib/init/templates.mts'
 import { planWrites, summary, writePlanned } from '../lib/init/write.mts'
@@ -25,7 +26,8 @@ it finds at the repository root:
                          \`go mod download\`; steps \`go test ./...\` / \`go build ./...\`
                          (\`make test\` / \`make build\` when the Makefile has them)
   Node (package.json +   Dockerfile.build on node:20-bookworm-slim with the lockfile's
-  a lockfile)            dependencies (npm, pnpm, Yarn 1, or Yarn 2+ with a node_modules;
+  a lockfile)            dependencies (npm, pnpm, Yarn 1, or Yarn 2+ with a node_modules
+                         or Plug'n'Play;
                          the version packageManager declares); steps from the test and
                          build scripts
   anything else          a commented skeleton: test-and-build fails, saying what to
@@ -97,8 +99,8 @@ await main(async () => {
   process.stdout.write(summary(outcomes, false))
   info(
     project.kind === 'unknown'
-      ? 'Next: fill in Dockerfile.build and the steps of build.config.json, then: npx ci-build-scripts test-and-build'
-      : 'Next: npx ci-build-scripts test-and-build',
+      ? `Next: fill in Dockerfile.build and the steps of build.config.json, then: ${toolCommand(project)} test-and-build`
+      : `Next: ${toolCommand(project)} test-and-build`,
   )
   return 0
 })

@@ -21,6 +21,7 @@ import { interrupted } from '../lib/core/interrupts.mts'
 import { openProject } from '../lib/core/project.mts'
 import { gitDirsOutside, outputInContainer, runSteps } from '../lib/runner/container.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
+import { pnpFoldersOutside } from '../lib/runner/pnp.mts'
 import { listWorktreeFiles } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
 import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/runner/shard.mts'
@@ -151,7 +152,9 @@ await main(async () => {
     }
     throw error
   })
-  const spec = { image: image.ref, root: repo.root, mounts: gitDirs, docker: config.steps.docker }
+  // A Yarn Plug'n'Play checkout's packages outside it (Yarn's global cache) are mounted
+  // too, read-only: the steps run under the checkout's own install.
+  const spec = { image: image.ref, root: repo.root, mounts: gitDirs, readOnlyMounts: pnpFoldersOutside(repo.root), docker: config.steps.docker }
   if (listInImage) {
     const env = passThroughEnv(process.env, config.steps.env)
     shardPlan = share(parseUnitList(await outputInContainer(spec, sharding!.list!, env, 'steps.shard.list')))

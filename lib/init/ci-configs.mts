@@ -36,6 +36,14 @@ function installCommand(project: Project, noScripts = false): string {
 }
 
 /**
+ * How CI runs the package's command: `npx`, or `yarn` under Plug'n'Play, which has no
+ * node_modules/.bin for npx to find it in (npx would fetch it from the registry instead).
+ */
+export function toolCommand(project: Project): string {
+  return `${project.kind === 'node' && project.yarnBerry?.pnp ? 'yarn' : 'npx'} ${TOOL_PACKAGE}`
+}
+
+/**
  * The templates' values and flags. `ghcr` chooses the credentials: on GHCR the workflow's
  * own token pulls and the push job pushes with the environment's token (the workflow's
  * header says why); elsewhere, the registry's own secrets.
@@ -47,6 +55,9 @@ function fill(project: Project, options: InitOptions) {
       default_branch: options.defaultBranch,
       install: installCommand(project),
       install_without_scripts: installCommand(project, true),
+      tool: toolCommand(project),
+      test_and_build: `${toolCommand(project)} test-and-build --report reports/test-and-build.json`,
+      push_images: `${toolCommand(project)} push-images`,
     },
     flags: { registry: Boolean(options.registry), ghcr: options.registry !== undefined && /^ghcr\.io(\/|$)/.test(options.registry) },
   }

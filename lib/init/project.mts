@@ -2,10 +2,11 @@
 // (never run: a Makefile is read for its targets, package.json for its scripts).
 //   go       a go.mod
 //   node     a package.json with a lockfile (package-lock.json, pnpm-lock.yaml, yarn.lock:
-//            Yarn 1, or Yarn 2+ installing a node_modules)
+//            Yarn 1, or Yarn 2+ with a node_modules or Plug'n'Play)
 //   unknown  anything else: init writes a skeleton to fill in
 import { fs, glob, path, YAML } from 'zx'
 import { UsageError } from '../core/cli.mts'
+import { parsePackageManager, type PinnedHash } from './package-manager.mts'
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn'
 
@@ -27,6 +28,8 @@ export interface NodeProject {
   packageManager: PackageManager
   /** The version in package.json's `packageManager` field (`pnpm@9.1.0`), if any. */
   packageManagerVersion?: string
+  /** The hash the field pins after the version (`+sha512.<hex>`): the build image checks the manager against it. */
+  packageManagerHash?: PinnedHash
   lockfile: string
   /** The scripts of package.json that init turns into steps (and the final image's start). */
   scripts: { test: boolean; build: boolean; start: boolean }
@@ -42,8 +45,9 @@ export interface NodeProject {
   /**
    * Yarn 2+ (Berry), with the repo-relative files its install reads besides the lockfile:
    * .yarnrc.yml, the release its yarnPath names, its plugins. Inputs of the build image.
+   * `pnp`: it installs Plug'n'Play (Berry's default linker: no node_modules, a .pnp.cjs).
    */
-  yarnBerry?: { files: string[] }
+  yarnBerry?: { files: string[]; pnp?: boolean }
 }
 
 export interface UnknownProject {
@@ -124,21 +128,22 @@ async function workspaceManifests(root: string, patterns: string[]): Promise<str
 /**
  * For a yarn.lock: undefined for Yarn 1; for Yarn 2+ (a packageManager of yarn@2 or later,
  * a .yarnrc.yml, or a lockfile with Berry's `__metadata`) the files its install reads
- * (.yarnrc.yml, the release of its yarnPath, its plugins), or 'pnp' when it installs
+ * (.yarnrc.yml, the release of its yarnPath, its plugins), and whether it installs
  * Plug'n'Play (Berry's default linker) instead of a node_modules.
  */
-async function berryFiles(root: string, version: string | undefined): Promise<string[] | 'pnp' | undefined> {
+async function berryFiles(root: string, version: string | undefined): Promise<{ files: string[]; pnp: boolean } | undefined> {
   const at = (file: string) => path.join(root, file)
   const rc = (await exists(at('.yarnrc.yml'))) ? ((YAML.parse(await fs.readFile(at('.yarnrc.yml'), 'utf8')) ?? {}) as Record<string, unknown>) : undefined
   const berry = version
     ? Number(version.split('.')[0]) >= 2
     : rc !== undefined || /^__metadata:/m.test((await fs.readFile(at('yarn.lock'), 'utf8')).slice(0, 4096))
   if (!berry) return undefined
-  if (rc?.nodeLinker !== 'node-modules' && rc?.nodeLinker !== 'pnpm') return 'pnp'
+  const pnp = rc?.nodeLinker !== 'node-modules' && rc?.nodeLinker !== 'pnpm'
+  if (!rc) return { files: [], pnp }
   // Paths inside the repository only: anything else is not an input init can name.
   const inside = (p: unknown): p is string => typeof p === 'string' && !path.posix.isAbsolute(p) && !path.posix.normalize(p).startsWith('../')
   const plugins = Array.isArray(rc.plugins) ? rc.plugins.map((p) => (typeof p === 'string' ? p : (p as { path?: unknown } | null)?.path)) : []
-  return ['.yarnrc.yml', ...[rc.yarnPath, ...plugins].filter(inside).map((p) => path.posix.normalize(p))]
+  return { files: ['.yarnrc.yml', ...[rc.yarnPath, ...plugins].filter(inside).map((p) => path.posix.normalize(p))], pnp }
 }
 
 /** Read the project at `root`. */
@@ -182,17 +187,11 @@ export async function detectProject(root: string): Promise<Project> {
       const pnpmWorkspace = lock[1] === 'pnpm' && (await exists(at('pnpm-workspace.yaml'))) ? await fs.readFile(at('pnpm-workspace.yaml'), 'utf8') : undefined
       const scripts = (typeof pkg.scripts === 'object' && pkg.scripts !== null ? pkg.scripts : {}) as Record<string, unknown>
       const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name] as string).trim() !== ''
-      // Only a version as corepack writes it (`pnpm@9.1.0+sha512.…`): it goes into a RUN line of the
-      // Dockerfile, so anything else (`pnpm@9;curl …`) is no version and the default applies.
-      const manager = typeof pkg.packageManager === 'string' ? /^(npm|pnpm|yarn)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[\w.-]+)?$/.exec(pkg.packageManager) : null
-      const version = manager && manager[1] === lock[1] ? manager[2] : undefined
+      // The manager of the lockfile at the declared version (and hash), or its default.
+      const declared = parsePackageManager(pkg.packageManager)
+      const manager = declared?.name === lock[1] ? declared : undefined
+      const version = manager?.version
       const yarnBerry = lock[1] === 'yarn' ? await berryFiles(root, version) : undefined
-      if (yarnBerry === 'pnp') {
-        return {
-          kind: 'unknown',
-          reason: 'a Yarn 2+ project with Plug\'n\'Play (no node_modules, which the steps and npx need): set `nodeLinker: node-modules` in .yarnrc.yml and run init again',
-        }
-      }
       const deps = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((f) =>
         typeof pkg[f] === 'object' && pkg[f] !== null ? Object.keys(pkg[f] as object) : [],
       )
@@ -208,11 +207,12 @@ export async function detectProject(root: string): Promise<Project> {
         name: typeof pkg.name === 'string' ? pkg.name.replace(/^@[^/]+\//, '') : undefined,
         packageManager: lock[1],
         packageManagerVersion: version,
+        packageManagerHash: manager?.hash,
         lockfile: lock[0],
         scripts: scriptNames,
         localFiles: localFileDependencies(pkg),
         npmrc: await exists(at('.npmrc')),
-        yarnBerry: yarnBerry && { files: yarnBerry },
+        yarnBerry: yarnBerry && (yarnBerry.pnp ? yarnBerry : { files: yarnBerry.files }),
         workspaceFiles: [...(pnpmWorkspace === undefined ? [] : ['pnpm-workspace.yaml']), ...(await workspaceManifests(root, workspacePatterns(pkg, pnpmWorkspace)))],
       }
     }

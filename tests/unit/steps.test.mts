@@ -125,6 +125,11 @@ describe('container arguments', () => {
     expect(joined).toContain('uid=1000,gid=1001')
     expect(joined).toContain('--env GIT_CONFIG_KEY_0=safe.directory --env GIT_CONFIG_VALUE_0=/src/repo')
   })
+  it('mounts read-only what it is asked to (a Plug\'n\'Play checkout\'s cache), at its own path', () => {
+    const ro = runArgs('c2', { image: 'img:t', root: '/src/repo', readOnlyMounts: ['/home/u/.yarn/berry/cache'], user: '1000:1001' }, plans, '::m::').join(' ')
+    expect(ro).toContain('--volume /src/repo:/src/repo --volume /home/u/.yarn/berry/cache:/home/u/.yarn/berry/cache:ro --workdir /src/repo')
+    expect(args.join(' ')).not.toContain(':ro')
+  })
   it('passes env vars by name only, so values never reach argv', () => {
     expect(args.filter((a, i) => args[i - 1] === '--env' && !a.includes('='))).toEqual(['CI', 'SECRETISH'])
   })
