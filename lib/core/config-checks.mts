@@ -54,6 +54,7 @@ export function fail(at: string, expected: string, value: unknown): never {
 
 export const str = check((v, at) => (typeof v === 'string' && v.trim() !== '' ? v : fail(at, 'a non-empty string', v)), { type: 'string', pattern: '\\S' })
 
+// Stryker disable next-line ConditionalExpression: Number.isInteger is false for anything but a number; the typeof is what types the value
 export const count = check((v, at) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(at, 'a whole number, 0 or more', v)), {
   type: 'integer',
   minimum: 0,
@@ -63,6 +64,7 @@ export const bool = check((v, at) => (typeof v === 'boolean' ? v : fail(at, 'tru
 
 /** One of these strings; typed as their union. */
 export const oneOf = <const V extends readonly string[]>(...values: V): Check<V[number]> => {
+  // Stryker disable next-line ConditionalExpression: includes is false for anything but one of the strings; the typeof is what lets it take `v`
   const isOne = (v: unknown): v is V[number] => typeof v === 'string' && values.includes(v)
   return check((v, at) => (isOne(v) ? v : fail(at, values.map((x) => JSON.stringify(x)).join(', ').replace(/, ([^,]*)$/, ' or $1'), v)), {
     enum: values,
@@ -171,8 +173,8 @@ export const refine = <T,>(base: Check | JsonSchema, fn: (value: unknown, at: st
  */
 export function keyPaths(schema: JsonSchema, at = ''): string[] {
   const paths: string[] = []
-  const item = schema.type === 'array' ? schema.items : undefined
-  if (item?.properties) return keyPaths(item, `${at}[]`)
+  // Only an array's schema has `items`.
+  if (schema.items?.properties) return keyPaths(schema.items, `${at}[]`)
   for (const [key, sub] of Object.entries(schema.properties ?? {})) {
     const where = at ? `${at}.${key}` : key
     paths.push(where, ...keyPaths(sub, where))

@@ -21,6 +21,9 @@ export default defineConfig({
       'tests/unit/cherry-pick-messages.test.mts',
       'tests/unit/cherry-pick-prerequisites.test.mts',
       'tests/unit/ecr.test.mts',
+      'tests/unit/config.test.mts',
+      'tests/unit/config-schema.test.mts',
+      'tests/unit/config-types.test.mts',
     ],
     // Stryker runs the tests in a copy of the repository that is not a git checkout: the
     // one test that lists this checkout's own files (tests/unit/shard.test.mts) runs in

@@ -5,7 +5,7 @@
 // `npm run typecheck`, which runs over tests/ too; the runtime assertions beside them
 // check that what validation returns is what the type says.
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { bool, check, type Checked, count, object, oneOf, optional, refine, required, str, strList } from '../../lib/core/config-checks.mts'
+import { bool, check, type Checked, count, object, oneOf, optional, refine, required, str, strList, strMap } from '../../lib/core/config-checks.mts'
 import { configKeys, validateConfig, type AutoMergeMethod, type Config, type SigningConfig } from '../../lib/core/config.mts'
 
 /** The key paths (as `configKeys` writes them) under which `T` holds `unknown` or `any`. */
@@ -38,6 +38,19 @@ describe('the declaration types what it validates', () => {
     const upper = refine(str, (v, at) => str(v, at).toUpperCase())
     expectTypeOf<Checked<typeof upper>>().toEqualTypeOf<string>()
     expect(upper('abc', 'x')).toBe('ABC')
+  })
+
+  it('checks name the key path, what was expected and what they got', () => {
+    expect(() => str(null, 'a.b')).toThrow(/^a\.b: expected a non-empty string, got null$/)
+    expect(() => strList(2)(['x'], 'list')).toThrow(/^list: expected at least 2 entries, got an array$/)
+    expect(() => strList(1)([], 'list')).toThrow(/^list: expected at least 1 entry, got an array$/)
+    for (const [value, got] of [['x', 'the string "x"'], [null, 'null'], [['x'], 'an array'], [3, 'the number 3']] as const) {
+      expect(() => strMap(value, 'buildArgs')).toThrow(new RegExp(`^buildArgs: expected an object of strings, got ${got.replace(/[".]/g, '\\$&')}$`))
+    }
+    expect(strMap({ A: 'a' }, 'buildArgs')).toEqual({ A: 'a' })
+    // A top-level key is named alone, a nested one under its parent.
+    expect(() => fields({ name: 'a', nam: 'b' }, '')).toThrow(/^nam: unknown key \(known keys here: name, retries, mode, tags\)$/)
+    expect(() => fields({ name: 'a', nam: 'b' }, 'x')).toThrow(/^x\.nam: unknown key/)
   })
 
   it('a default must be of its check\'s type', () => {
