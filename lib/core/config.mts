@@ -1,164 +1,21 @@
-// build.config.json: load, validate, apply overrides.
-// Every error names the key path and what was expected; unknown keys are errors,
-// so a typo (`"input"` for `"inputs"`) never passes silently.
+// build.config.json: declared once, then loaded, validated, overrides applied.
+// The declaration below is the file's description: it validates it (every error names
+// the key path and what was expected; unknown keys are errors, so a typo (`"input"` for
+// `"inputs"`) never passes silently), writes its JSON Schema, lists its keys, and is the
+// TypeScript type of a validated config (`Config`, and its sections' types below it).
 import { fs, path } from 'zx'
-import { bool, check, ConfigError, count, fail, keyPaths, object, oneOf, optional, refine, required, str, strList, strMap, strOrList, type JsonSchema } from './config-checks.mts'
+import { bool, check, ConfigError, count, fail, keyPaths, object, oneOf, optional, refine, required, str, strList, strMap, strOrList, type Checked, type JsonSchema } from './config-checks.mts'
 
 export { ConfigError } from './config-checks.mts'
 export type { JsonSchema } from './config-checks.mts'
 import { globProblem } from './globs.mts'
 
-export interface GeneratedFile {
-  name: string
-  command: string[]
-  paths: string[]
-}
-
-/**
- * `steps.shard`: how the test step is split across CI nodes. The units are the files git
- * sees matching `units` (globs), or the lines `list` prints when run in the build image;
- * `test` is the command, whose element "{units}" becomes the shard's units.
- */
-export interface ShardConfig {
-  units?: string[]
-  list?: string[]
-  test: string[]
-  /** The JUnit file the test command writes (repo-relative): each shard's copy is renamed to name the shard. */
-  junit?: string
-}
-
-export interface Config {
-  /** The file's JSON Schema (`CONFIG_SCHEMA_FILE` in the package), for editors; not read otherwise. */
-  $schema?: string
-  /** Where build and final images live, e.g. `ghcr.io/acme`. Absent: local-only mode. */
-  registry?: string
-  /** The default branch, for the tag policy. Absent: asked of git / CI. */
-  defaultBranch?: string
-  /**
-   * Globs of the branches besides the default one whose commits may be released (a
-   * release tag on any other commit is refused). Absent: `cherryPick.targetBranches`.
-   */
-  releaseBranches?: string[]
-  buildImage: {
-    name: string
-    dockerfile: string
-    inputs: string[]
-    buildArgs: Record<string, string>
-  }
-  image?: { name: string; dockerfile: string; context: string }
-  steps: {
-    test?: string[]
-    build?: string[]
-    integration?: string[]
-    /** Extra env var names passed into the test and build container. */
-    env: string[]
-    /** The only env var names (besides CI's own) passed into the integration container. */
-    integrationEnv: string[]
-    /**
-     * Give the steps the host's Docker Engine (its socket and group, the host network,
-     * the temp directory at its own path): for test suites that drive Docker themselves.
-     */
-    docker: boolean
-    /** Split the test step across CI nodes (`test-and-build --shard K/N`). */
-    shard?: ShardConfig
-  }
-  cherryPick: CherryPickConfig
-  generated: GeneratedFile[]
-  /** prune-images: what the registry clean-up keeps. */
-  prune: { keepRecent: number; graceDays: number; finalImage: boolean; backend: PruneBackendSetting }
-  /**
-   * Who the bots trust (approving integration runs, `/cherry-pick`) besides people with
-   * write, maintain or admin access: the active members of `team` (`org/team-slug`).
-   */
-  trust: { team?: string }
-  /**
-   * Image signatures (cosign): the publishing job signs the build image and the final
-   * image by digest, and an image under a content tag whose signature does not verify
-   * is treated as absent. Absent: nothing is signed or verified.
-   */
-  signing?: SigningConfig
-  /**
-   * Amazon ECR (and any registry configured with this section): whether push-images and
-   * pull-or-build --push create a missing repository, with which tag mutability, and
-   * which tags to move even in an immutable repository. Absent: on an ECR host the
-   * defaults below; elsewhere nothing ECR-specific happens.
-   */
-  ecr?: EcrConfig
-}
-
-/** Tag mutability as ECR names it (CreateRepository's `imageTagMutability`). */
-export type TagMutability = 'MUTABLE' | 'IMMUTABLE'
-
-export interface EcrConfig {
-  /** Create a missing repository before the first push (ecr:CreateRepository). Default false. */
-  createRepositories: boolean
-  /** The mutability a created repository gets. Default MUTABLE. */
-  tagMutability: TagMutability
-  /**
-   * Tags (ECR's wildcard `*` allowed) pushed even where the repository says they cannot
-   * move (an IMMUTABLE repository, say with an exclusion filter): a refusal is then an
-   * error. Every other moving tag there is skipped with a warning. Default none.
-   */
-  moveTags: string[]
-}
-
-/**
- * Who must have signed an image: a key pair (`publicKey`, a repo-relative path to
- * cosign's public key; the publishing job signs with COSIGN_PRIVATE_KEY and
- * COSIGN_PASSWORD), or keyless signing: `identity`, the certificate identity (the
- * publishing workflow, `https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main`),
- * or `identityRegexp` (main and release tags: `...ci\.yml@refs/(heads/main|tags/v.*)$`),
- * and `issuer`, the OIDC issuer (GitHub Actions' by default). Exactly one of the three.
- */
-export interface SigningConfig {
-  publicKey?: string
-  identity?: string
-  identityRegexp?: string
-  issuer?: string
-}
-
-/** The OIDC issuer of GitHub Actions' tokens: keyless signatures made in a workflow carry it. */
-export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
-
 export const CONFIG_FILE = 'build.config.json'
 /** The JSON Schema of build.config.json at the package's root (`npm run schema` writes it from configJsonSchema). */
 export const CONFIG_SCHEMA_FILE = 'build.config.schema.json'
 
-/** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
-/** The `ecr` section's defaults (also on an ECR host without the section). */
-export const defaultEcr = (): EcrConfig => ({ createRepositories: false, tagMutability: 'MUTABLE', moveTags: [] })
-
-/** The `prune` section when the file leaves it out. */
-export const defaultPrune = (): Config['prune'] => ({ keepRecent: 20, graceDays: 14, finalImage: false, backend: 'auto' })
-
-/**
- * How prune-images deletes: `registry` (the registry API's DELETE by digest),
- * `github-packages` (GitHub's Packages API, by package version id: what ghcr.io needs),
- * or `auto` (github-packages for ghcr.io, the registry API elsewhere).
- */
-export type PruneBackendSetting = 'auto' | 'registry' | 'github-packages'
-
-/** How the pick's pull request merges itself once its checks pass (`cherryPick.autoMerge`). */
-export type AutoMergeMethod = 'merge' | 'squash' | 'rebase'
-
-export interface CherryPickConfig {
-  labelPrefix: string
-  targetBranches: string[]
-  /** Request reviews on the pick's PR from the original PR's requested reviewers. */
-  reviewers: boolean
-  /** Put the pick's PR in the original PR's milestone. */
-  milestone: boolean
-  /** Enable auto-merge on the pick's PR with this method (false: leave it off). */
-  autoMerge: AutoMergeMethod | false
-}
-
-export const defaultCherryPick = (): Config['cherryPick'] => ({
-  labelPrefix: 'cherry-pick/',
-  targetBranches: ['release-*'],
-  reviewers: false,
-  milestone: false,
-  autoMerge: false,
-})
+/** The OIDC issuer of GitHub Actions' tokens: keyless signatures made in a workflow carry it. */
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
 
 // `true` is GitHub's own default method (a merge commit); a method name picks that one.
 const autoMergeSetting = check(
@@ -178,7 +35,7 @@ const generatedName = check(
 // Globs over repo-relative paths (lib/core/globs.mts): nothing absolute, nothing reaching
 // out of the repository.
 const repoGlobs = refine(strList(1), (v, at) => {
-  const list = strList(1)(v, at) as string[]
+  const list = strList(1)(v, at)
   list.forEach((p, i) => {
     const problem = globProblem(p)
     if (problem) throw new ConfigError(`${at}[${i}]: ${problem}`)
@@ -186,13 +43,17 @@ const repoGlobs = refine(strList(1), (v, at) => {
   return list
 })
 const repoPath = refine(str, (v, at) => {
-  const p = str(v, at) as string
+  const p = str(v, at)
   const problem = globProblem(p)
   if (problem || p.startsWith('!')) throw new ConfigError(`${at}: ${problem ?? `${JSON.stringify(p)} is not a file path`}`)
   return p
 })
 
-// steps.shard: exactly one source of units, and a test command with a place for them.
+// steps.shard: how the test step is split across CI nodes. The units are the files git
+// sees matching `units` (globs), or the lines `list` prints when run in the build image:
+// exactly one of the two. `test` is the command, whose element "{units}" becomes the
+// shard's units; `junit`, the JUnit file it writes (repo-relative), each shard's copy
+// renamed to name the shard.
 const shardFields = object(
   {
     units: optional(repoGlobs),
@@ -203,7 +64,7 @@ const shardFields = object(
   { oneOf: [{ required: ['units'] }, { required: ['list'] }] },
 )
 const shardSection = refine(shardFields, (v, at) => {
-  const shard = shardFields(v, at) as ShardConfig
+  const shard = shardFields(v, at)
   if ((shard.units === undefined) === (shard.list === undefined)) {
     throw new ConfigError(`${at}: set exactly one of units (globs of files) or list (a command printing one unit per line)`)
   }
@@ -222,7 +83,7 @@ const teamSlug = check(
 )
 
 const regexp = refine(str, (v, at) => {
-  const source = str(v, at) as string
+  const source = str(v, at)
   try {
     new RegExp(source)
   } catch (error) {
@@ -231,13 +92,18 @@ const regexp = refine(str, (v, at) => {
   return source
 }, { format: 'regex' })
 
-// signing: a public key or a keyless identity (exact, or a pattern): exactly one.
+// signing: who must have signed an image. A key pair (`publicKey`, a repo-relative path
+// to cosign's public key; the publishing job signs with COSIGN_PRIVATE_KEY and
+// COSIGN_PASSWORD), or keyless signing: `identity`, the certificate identity (the
+// publishing workflow, `https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main`),
+// or `identityRegexp` (main and release tags: `...ci\.yml@refs/(heads/main|tags/v.*)$`),
+// and `issuer`, the OIDC issuer (GitHub Actions' by default). Exactly one of the three.
 const signingFields = object(
   { publicKey: optional(repoPath), identity: optional(str), identityRegexp: optional(regexp), issuer: optional(str) },
   { oneOf: [{ required: ['publicKey'] }, { required: ['identity'] }, { required: ['identityRegexp'] }] },
 )
 const signingSection = refine(signingFields, (v, at) => {
-  const signing = signingFields(v, at) as SigningConfig
+  const signing = signingFields(v, at)
   const set = (['publicKey', 'identity', 'identityRegexp'] as const).filter((key) => signing[key] !== undefined)
   if (set.length !== 1) {
     throw new ConfigError(
@@ -247,7 +113,7 @@ const signingSection = refine(signingFields, (v, at) => {
   if (signing.publicKey !== undefined && signing.issuer !== undefined) {
     throw new ConfigError(`${at}.issuer: only with identity or identityRegexp (a key pair has no issuer)`)
   }
-  for (const key of Object.keys(signing) as Array<keyof SigningConfig>) if (signing[key] === undefined) delete signing[key]
+  for (const key of Object.keys(signing) as Array<keyof typeof signing>) if (signing[key] === undefined) delete signing[key]
   if (!signing.publicKey) signing.issuer ??= GITHUB_ACTIONS_ISSUER
   return signing
 })
@@ -256,7 +122,7 @@ const signingSection = refine(signingFields, (v, at) => {
 const ECR_TAG_FILTER = /^[A-Za-z0-9_.*-]{1,128}$/
 const ecrTagFilters = check(
   (v, at) => {
-    const list = strList()(v, at) as string[]
+    const list = strList()(v, at)
     list.forEach((tag, i) => {
       if (!ECR_TAG_FILTER.test(tag)) fail(`${at}[${i}]`, 'a tag name (letters, digits, "_", ".", "-"), "*" matching any characters', tag)
     })
@@ -267,9 +133,46 @@ const ecrTagFilters = check(
 
 const generatedEntry = object({ name: required(generatedName), command: required(strList(1)), paths: required(repoGlobs) })
 
+// The sections whose defaults are read elsewhere (`defaultCherryPick()`, ...): each
+// default is written once, in its key's declaration.
+const cherryPickSection = object({
+  labelPrefix: optional(str, () => 'cherry-pick/'),
+  targetBranches: optional(strOrList, () => ['release-*']),
+  reviewers: optional(bool, () => false, "request reviews on the pick's pull request from the original's requested reviewers"),
+  milestone: optional(bool, () => false, "put the pick's pull request in the original's milestone"),
+  autoMerge: optional(autoMergeSetting, () => false, "enable auto-merge on the pick's pull request: true (a merge commit) or the method; false leaves it off"),
+})
+
+const pruneSection = object({
+  keepRecent: optional(count, () => 20),
+  graceDays: optional(count, () => 14),
+  finalImage: optional(bool, () => false),
+  // registry: the registry API's DELETE by digest; github-packages: GitHub's Packages API,
+  // by package version id (what ghcr.io needs); auto: github-packages for ghcr.io, the
+  // registry API elsewhere.
+  backend: optional(oneOf('auto', 'registry', 'github-packages'), () => 'auto'),
+})
+
+const ecrSection = object({
+  createRepositories: optional(bool, () => false, 'create a missing repository before the first push (push-images, pull-or-build --push)'),
+  // ECR's own names (CreateRepository's `imageTagMutability`).
+  tagMutability: optional(oneOf('MUTABLE', 'IMMUTABLE'), () => 'MUTABLE', 'the tag mutability of the repositories it creates'),
+  // Every other moving tag in an immutable repository (say one with an exclusion filter)
+  // is skipped with a warning; a refusal of one of these is an error.
+  moveTags: optional(ecrTagFilters, () => [], 'moving tags (`*` as wildcard) pushed even where the repository holds them immutable'),
+})
+
+/** The `cherryPick` section when the file leaves it out (or there is no file: see `optional`). */
+export const defaultCherryPick = (): CherryPickConfig => cherryPickSection({}, 'cherryPick')
+/** The `ecr` section's defaults (also on an ECR host without the section). */
+export const defaultEcr = (): EcrConfig => ecrSection({}, 'ecr')
+/** The `prune` section when the file leaves it out. */
+export const defaultPrune = (): PruneConfig => pruneSection({}, 'prune')
+
 const schema = object({
   registry: optional(str, undefined, 'where build and final images live, e.g. ghcr.io/acme; absent: local-only (the local daemon is the cache). REGISTRY and --registry override it'),
   defaultBranch: optional(str, undefined, 'the default branch, for the tag policy; absent: asked of git and CI'),
+  // A release tag on a commit of any other branch is refused.
   releaseBranches: optional(strOrList, undefined, 'globs of the branches besides the default one whose commits may be released; absent: cherryPick.targetBranches'),
   buildImage: required(
     object({
@@ -293,45 +196,28 @@ const schema = object({
       integration: optional(strList(1)),
       env: optional(strList(), () => [], 'env var names (or PREFIX*) passed into the test and build container, besides CI and GitHub\'s and CircleCI\'s default variables'),
       integrationEnv: optional(strList(), () => [], 'the only env var names (besides CI\'s own) passed into the integration container'),
+      // For test suites that drive Docker themselves: the socket and its group, the host
+      // network, the temp directory at its own path.
       docker: optional(bool, () => false, 'give the steps the host\'s Docker Engine (its socket, the host network)'),
-      shard: optional(shardSection),
+      shard: optional(shardSection, undefined, 'split the test step across CI nodes (test-and-build --shard K/N)'),
     }),
     () => ({ env: [], integrationEnv: [], docker: false }),
   ),
-  cherryPick: optional(
-    object({
-      labelPrefix: optional(str, () => defaultCherryPick().labelPrefix),
-      targetBranches: optional(strOrList, () => defaultCherryPick().targetBranches),
-      reviewers: optional(bool, () => false),
-      milestone: optional(bool, () => false),
-      autoMerge: optional(autoMergeSetting, () => false),
-    }),
-    () => defaultCherryPick(),
-  ),
-  prune: optional(
-    object({
-      keepRecent: optional(count, () => defaultPrune().keepRecent),
-      graceDays: optional(count, () => defaultPrune().graceDays),
-      finalImage: optional(bool, () => defaultPrune().finalImage),
-      backend: optional(oneOf('auto', 'registry', 'github-packages'), () => defaultPrune().backend),
-    }),
-    () => defaultPrune(),
-  ),
+  cherryPick: optional(cherryPickSection, () => defaultCherryPick()),
+  prune: optional(pruneSection, () => defaultPrune(), 'what the registry clean-up (prune-images) keeps'),
+  // The bots: approving integration runs, `/cherry-pick`.
   trust: optional(object({ team: optional(teamSlug, undefined, 'org/team-slug: its active members are trusted as people with write access are') }), () => ({}), 'who the bots trust besides people with write, maintain or admin access'),
+  // The publishing job signs the build image and the final image by digest, and an image
+  // under a content tag whose signature does not verify is treated as absent.
   signing: optional(signingSection, undefined, 'image signatures (cosign): publicKey, or identity / identityRegexp (keyless); absent: nothing is signed or verified'),
-  ecr: optional(
-    object({
-      createRepositories: optional(bool, () => defaultEcr().createRepositories, 'create a missing repository before the first push (push-images, pull-or-build --push)'),
-      tagMutability: optional(oneOf('MUTABLE', 'IMMUTABLE'), () => defaultEcr().tagMutability, 'the tag mutability of the repositories it creates'),
-      moveTags: optional(ecrTagFilters, () => defaultEcr().moveTags, 'moving tags (`*` as wildcard) pushed even where the repository holds them immutable'),
-    }),
-    undefined,
-    'Amazon ECR; absent: on an ECR host the defaults apply, elsewhere nothing ECR-specific',
-  ),
+  // Amazon ECR, and any registry configured with this section: whether push-images and
+  // pull-or-build --push create a missing repository, with which tag mutability, and
+  // which tags to move even in an immutable repository.
+  ecr: optional(ecrSection, undefined, 'Amazon ECR; absent: on an ECR host the defaults apply, elsewhere nothing ECR-specific'),
   generated: optional(
     refine({ type: 'array', items: generatedEntry.schema }, (v, at) => {
       if (!Array.isArray(v)) fail(at, 'an array', v)
-      const entries = v.map((item, i) => generatedEntry(item, `${at}[${i}]`)) as GeneratedFile[]
+      const entries = v.map((item, i) => generatedEntry(item, `${at}[${i}]`))
       const names = entries.map((e) => e.name)
       const dup = names.find((n, i) => names.indexOf(n) !== i)
       if (dup) throw new ConfigError(`${at}: the name ${JSON.stringify(dup)} is used twice`)
@@ -341,6 +227,28 @@ const schema = object({
   ),
   $schema: optional(str, undefined, 'the JSON Schema of this file, for editors (init writes it); not read otherwise'),
 })
+
+/** build.config.json once validated (`validateConfig`, `loadConfig`): the declaration's type, its defaults filled in. */
+export type Config = Checked<typeof schema>
+/** `steps.shard`. */
+export type ShardConfig = Checked<typeof shardSection>
+/** `signing`: a key pair or a keyless identity. */
+export type SigningConfig = Checked<typeof signingSection>
+/** `ecr`. */
+export type EcrConfig = Checked<typeof ecrSection>
+/** Tag mutability as ECR names it (CreateRepository's `imageTagMutability`). */
+export type TagMutability = EcrConfig['tagMutability']
+/** `cherryPick`. */
+export type CherryPickConfig = Checked<typeof cherryPickSection>
+/** How the pick's pull request merges itself once its checks pass (`cherryPick.autoMerge`). */
+export type AutoMergeMethod = Exclude<CherryPickConfig['autoMerge'], false>
+/** An entry of `generated`. */
+export type GeneratedFile = Checked<typeof generatedEntry>
+/** `prune`: what the registry clean-up keeps, and how it deletes. */
+export type PruneConfig = Checked<typeof pruneSection>
+/** How prune-images deletes (`prune.backend`). */
+export type PruneBackendSetting = PruneConfig['backend']
+
 
 /**
  * The JSON Schema of build.config.json, from the same declarations that validate it:

@@ -7,7 +7,8 @@
 // tests, benchmarks or tooling; the installed init writes the CI configs the sources
 // write; the package's `exports` is closed: the
 // config module (its schema, key list and validator) and the JSON Schema file, nothing of
-// the rest of lib/.
+// the rest of lib/. A TypeScript project that installs the same tarball typechecks its
+// config against the config module's shipped declarations with its own tsc.
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -46,6 +47,7 @@ const SHIPPED = [
 let files: string[] = []
 let project = ''
 let installed = ''
+let tarball = ''
 
 const expectExit = (result: RunResult, code: number) => expect(result.exitCode, `exit ${result.exitCode}; stderr:\n${result.stderr}`).toBe(code)
 
@@ -67,7 +69,8 @@ beforeAll(async () => {
   files = packed.files.map((f) => f.path).sort()
   // A project with nothing of TypeScript, and no .npmrc.
   project = makeRepo({ 'package.json': JSON.stringify({ name: 'plain-js', version: '1.0.0', private: true }, null, 2) + '\n', 'index.js': 'console.log(1)\n' })
-  fs.copyFileSync(path.join(dest, packed.filename), path.join(project, packed.filename))
+  tarball = path.join(dest, packed.filename)
+  fs.copyFileSync(tarball, path.join(project, packed.filename))
   await run('npm', ['install', '--save-dev', `./${packed.filename}`], { cwd: project, env: adopterEnv(), timeout: 600_000 })
   installed = path.join(project, 'node_modules', 'ci-build-scripts')
 }, 900_000)
@@ -206,5 +209,59 @@ describe("the package's exports", () => {
     expect(result.stdout.trim()).toBe(`file://${fs.realpathSync(installed)}/package.json`)
     const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'))
     expect(JSON.stringify(pkg.exports)).not.toContain('*')
+  })
+})
+
+describe("the config module's types, in a TypeScript project", { timeout: 300_000 }, () => {
+  let tsProject = ''
+  /** The project's own tsc over its src/, as its CI would run it. */
+  const tsc = () => runCommand('tsc', [path.join(tsProject, 'node_modules/.bin/tsc'), '-p', '.'], { cwd: tsProject, env: adopterEnv() })
+  // The versions this repository builds with, so the check needs no registry beyond npm's cache.
+  const devVersion = (name: string) => JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string
+
+  beforeAll(async () => {
+    tsProject = makeRepo({
+      'package.json': JSON.stringify({ name: 'ts-adopter', version: '1.0.0', private: true, type: 'module' }, null, 2) + '\n',
+      // Strict, and the package's declarations checked too (no skipLibCheck).
+      'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, include: ['src/*.mts'] }, null, 2) + '\n',
+    })
+    fs.copyFileSync(tarball, path.join(tsProject, path.basename(tarball)))
+    await run('npm', ['install', '--save-dev', '--prefer-offline', `./${path.basename(tarball)}`, `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], {
+      cwd: tsProject,
+      env: adopterEnv(),
+      timeout: 600_000,
+    })
+  }, 900_000)
+
+  it('accepts a config typed as Config, and refuses an unknown key and a value of the wrong type', async () => {
+    fs.mkdirSync(path.join(tsProject, 'src'), { recursive: true })
+    fs.writeFileSync(
+      path.join(tsProject, 'src/config.mts'),
+      [
+        "import { validateConfig, type Config } from 'ci-build-scripts/config'",
+        "export const loaded: Config = validateConfig({ buildImage: { name: 'acme-build', inputs: ['go.mod'] } })",
+        "export const config: Config = { ...loaded, registry: 'ghcr.io/acme', steps: { ...loaded.steps, test: ['make', 'test'], docker: true }, prune: { ...loaded.prune, backend: 'registry' } }",
+        "export const team: string | undefined = config.trust.team",
+        '',
+      ].join('\n'),
+    )
+    const accepted = await tsc()
+    expect(accepted.exitCode, accepted.stdout + accepted.stderr).toBe(0)
+
+    fs.writeFileSync(
+      path.join(tsProject, 'src/wrong.mts'),
+      [
+        "import type { Config } from 'ci-build-scripts/config'",
+        "import { loaded } from './config.mjs'",
+        "export const typo: Config = { ...loaded, regsitry: 'ghcr.io/acme' }",
+        "export const backend: Config = { ...loaded, prune: { ...loaded.prune, backend: 'ftp' } }",
+        '',
+      ].join('\n'),
+    )
+    const refused = await tsc()
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stdout).toMatch(/src\/wrong\.mts\(3,\d+\): error TS\d+: Object literal may only specify known properties, (and|but) 'regsitry' does not exist in type/)
+    expect(refused.stdout).toMatch(/src\/wrong\.mts\(4,\d+\): error TS2322: Type '"ftp"' is not assignable to type '[^']*"github-packages"[^']*'/)
+    expect(refused.stdout.trim().split('\n')).toHaveLength(2)
   })
 })
