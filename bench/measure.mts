@@ -1,9 +1,12 @@
 // What the benchmarks share: the team's measurement method (alternating pairs, the ratio
 // taken pair by pair, its median), the machine line (engine, builder, load), and what a
 // pull must download (an image's layers from the registry, an index followed to the
-// platform's manifest).
+// platform's manifest), and how a bench runs the scripts (from this checkout's sources or
+// through the packed package, installed).
 import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 
 /**
  * Run a command without blocking the event loop: the benchmarks' proxy that counts the
@@ -128,4 +131,66 @@ export function layerCount(image: string): number {
   const r = spawnSync('docker', ['image', 'inspect', '--format', '{{len .RootFS.Layers}}', image], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`docker image inspect ${image} failed: ${r.stderr.trim()}`)
   return Number(r.stdout.trim())
+}
+
+/**
+ * An adopter's environment: `env` without this repository's tsx loader (NODE_OPTIONS, set
+ * from its .npmrc under `npm run`) and without npm's run-script variables.
+ */
+export function adopterEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'NODE_OPTIONS' && k !== 'INIT_CWD' && !/^npm_/i.test(k)))
+}
+
+/** How a bench runs a script, and what that way pays at start-up before the script's first line. */
+export interface ScriptRunner {
+  /** How the tables name the way, and its start-up measure. */
+  label: string
+  startupLabel: string
+  cwd: string
+  env: NodeJS.ProcessEnv
+  /** The command line that runs `script` with `args`. */
+  command(script: string, args: string[]): [string, ...string[]]
+  /** The command line of the start-up measure for `script`. */
+  startup(script: string): [string, ...string[]]
+}
+
+/**
+ * From this checkout's sources (`npx zx scripts/<name>.mts` in `checkout`, tsx loaded by its
+ * .npmrc; start-up `npx zx -e 0`), or, given `installed`, through an installed package's bin
+ * (`<bin> <name>`: the built JavaScript in one Node process, with an adopter's environment;
+ * start-up `<bin> <name> --help`, which imports the script and all it imports, then prints).
+ */
+export function scriptRunner(checkout: string, env: NodeJS.ProcessEnv, installed?: { bin: string; project: string }): ScriptRunner {
+  if (!installed) {
+    return {
+      label: 'npx zx scripts/<name>.mts (this checkout, tsx)',
+      startupLabel: 'npx zx -e 0',
+      cwd: checkout,
+      env,
+      command: (script, args) => ['npx', 'zx', `scripts/${script}.mts`, ...args],
+      startup: () => ['npx', 'zx', '-e', '0'],
+    }
+  }
+  const { bin, project } = installed
+  return {
+    label: 'node_modules/.bin/ci-build-scripts <name> (the packed package, installed)',
+    startupLabel: 'ci-build-scripts <name> --help',
+    cwd: project,
+    env: adopterEnv(env),
+    command: (script, args) => [bin, script, ...args],
+    startup: (script) => [bin, script, '--help'],
+  }
+}
+
+/**
+ * `npm pack` of `checkout` (its prepack builds the JavaScript) into `work`, then
+ * `npm install` of the tarball into `project` (a directory holding a package.json), from
+ * npm's cache where it has the dependencies. Returns the installed bin's path.
+ */
+export async function installPackage(checkout: string, work: string, project: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', work], { cwd: checkout, env })
+  const tarball = (JSON.parse(stdout) as Array<{ filename: string }>)[0].filename
+  fs.copyFileSync(path.join(work, tarball), path.join(project, tarball))
+  await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--save-dev', `./${tarball}`], { cwd: project, env })
+  return path.join(project, 'node_modules', '.bin', 'ci-build-scripts')
 }

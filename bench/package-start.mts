@@ -14,27 +14,24 @@
 import { performance } from 'node:perf_hooks'
 import { fs, minimist, os, path } from 'zx'
 import { table } from '../lib/core/log.mts'
-import { exec, loadLine, median, pairRatios } from './measure.mts'
+import { adopterEnv, exec, installPackage, loadLine, median, pairRatios } from './measure.mts'
 
 const argv = minimist(process.argv.slice(3), { default: { runs: 9 } })
 const runs = Number(argv.runs)
 const repo = path.resolve(import.meta.dirname, '..')
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-package-start-'))
 // The adopter's environment: none of this repository's loader set-up or npm_* variables.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !/^npm_/i.test(k)))
+const env = adopterEnv(process.env)
 
 try {
   // The package, installed into a project whose build image has 10 inputs.
-  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', work], { cwd: repo, env })
-  const tarball = (JSON.parse(stdout) as Array<{ filename: string }>)[0].filename
   const project = path.join(work, 'project')
   for (let i = 0; i < 10; i++) await fs.outputFile(path.join(project, 'inputs', `file-${i}.txt`), `content ${i}\n`)
   await fs.writeFile(path.join(project, 'Dockerfile.build'), 'FROM busybox:latest\n')
   await fs.writeJson(path.join(project, 'build.config.json'), { buildImage: { name: 'bench-build', inputs: ['inputs/**'] } })
   await fs.writeJson(path.join(project, 'package.json'), { name: 'bench-project', version: '1.0.0', private: true })
   await fs.writeFile(path.join(project, '.gitignore'), 'node_modules/\n*.tgz\n')
-  await fs.copy(path.join(work, tarball), path.join(project, tarball))
-  await exec('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `./${tarball}`], { cwd: project, env })
+  await installPackage(repo, work, project, env)
   await exec('git', ['init', '-q', '-b', 'main'], { cwd: project })
   await exec('git', ['add', '-A'], { cwd: project })
   await exec('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'fixture'], { cwd: project })

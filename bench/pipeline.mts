@@ -32,7 +32,13 @@
 // never the global cache: the daemon is shared), and after it the bytes a proxy in front
 // of the registry served are checked against the layers the run had to download.
 //
-//   npm run bench:pipeline [-- --runs N --only go-app|fresh-runner --compute-mb M --tools-mb T]
+// --installed: every run of a script goes through the package as an adopter gets it:
+// `npm pack` of this checkout (built JavaScript), installed into a temp project, its
+// `node_modules/.bin/ci-build-scripts <name>` run in one Node process with no tsx loader;
+// the start-up measured in each fresh-runner pair is then that bin's `test-and-build --help`.
+// By default the scripts run from this checkout's sources: `npx zx scripts/<name>.mts`.
+//
+//   npm run bench:pipeline [-- --runs N --only go-app|fresh-runner --compute-mb M --tools-mb T --installed]
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -43,9 +49,9 @@ import { markdownTable, table } from '../lib/core/log.mts'
 import { cacheRecords, forgetBuildCache } from '../tests/helpers/build-cache.mts'
 import { startFaultProxy } from '../tests/helpers/fault-proxy.mts'
 import { startRegistry } from '../tests/helpers/registry.mts'
-import { builderName, exec, fixtureFlags, imageLayers, layerCount, loadLine, machineLine, median, pairRatios } from './measure.mts'
+import { adopterEnv, builderName, exec, fixtureFlags, imageLayers, installPackage, layerCount, loadLine, machineLine, median, pairRatios, scriptRunner } from './measure.mts'
 
-const args = minimist(process.argv.slice(3), { string: ['only'], default: { runs: 5, 'compute-mb': 3072, 'tools-mb': 400 } })
+const args = minimist(process.argv.slice(3), { string: ['only'], boolean: ['installed'], default: { runs: 5, 'compute-mb': 3072, 'tools-mb': 400 } })
 // --tools-mb: the size of what the expensive step leaves behind (a real toolchain image's
 // compilers and modules: hundreds of MB); random, so it neither compresses nor dedupes.
 const { runs, computeMb, toolsMb } = fixtureFlags(args)
@@ -93,6 +99,19 @@ const blobBytes = () => proxy.requests.filter((r) => r.method === 'GET' && r.url
 const env = { ...process.env, REGISTRY: proxy.host, FORCE_COLOR: '0', CI: 'true' }
 const made = new Set<string>()
 
+// How the scripts run: from this checkout's sources, or (--installed, set up in
+// installScripts) through the packed package installed into a project of its own, as an
+// adopter's CI runs them.
+let scripts = scriptRunner(project, env)
+async function installScripts(): Promise<void> {
+  const installDir = path.join(workDir, 'installed')
+  fs.mkdirSync(installDir)
+  fs.writeFileSync(path.join(installDir, 'package.json'), JSON.stringify({ name: 'bench-installed', version: '1.0.0', private: true }))
+  log('packing this checkout and installing the tarball ...')
+  const bin = await installPackage(project, workDir, installDir, adopterEnv(process.env))
+  scripts = scriptRunner(project, env, { bin, project: installDir })
+}
+
 /** test and build in ONE container, each timed inside it (nanosecond marks). */
 async function rawSteps(ref: string, repo: string, test: string, build: string): Promise<{ test: number; build: number }> {
   const script = 's=$(date +%s%N); sh -c "$1" >&2; t=$(date +%s%N); sh -c "$2" >&2; e=$(date +%s%N); echo "$s $t $e"'
@@ -106,7 +125,8 @@ async function testAndBuild(repo: string, extra: string[] = []): Promise<Row & {
   const report = path.join(workDir, 'report.json')
   let stderr = ''
   const total = await timed(async () => {
-    stderr = (await exec('npx', ['zx', 'scripts/test-and-build.mts', '--repo', repo, '--report', report, ...extra], { cwd: project, env })).stderr
+    const [cmd, ...argv] = scripts.command('test-and-build', ['--repo', repo, '--report', report, ...extra])
+    stderr = (await exec(cmd, argv, { cwd: scripts.cwd, env: scripts.env })).stderr
   })
   const r = JSON.parse(fs.readFileSync(report, 'utf8'))
   const step = (n: string) => r.steps.find((st: { name: string }) => st.name === n).durationMs
@@ -224,7 +244,7 @@ async function goApp(): Promise<void> {
     `old way / warm: ${x(old.total / med(warm).total)} (target >= 2.5x); old way / floor: ${x(old.total / med(floor).total)}`,
     `image ${ref}: ${(Number(await run('docker', ['image', 'inspect', '--format', '{{.Size}}', ref])) / 1e6).toFixed(0)} MB; each warm and floor pull downloaded ${(Math.min(...downloaded) / 1e6).toFixed(1)} to ${(Math.max(...downloaded) / 1e6).toFixed(1)} MB through the proxy (its layers but the base: ${(mustDownload / 1e6).toFixed(1)} MB compressed)`,
   ]
-  tables.push(`examples/go-app pipeline (${builderName()})\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
+  tables.push(`examples/go-app pipeline (${builderName()}; the scripts run as ${scripts.label})\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
 }
 
 // --- Table 2: a fresh runner -----------------------------------------------------------
@@ -357,9 +377,10 @@ async function freshRunner(): Promise<void> {
       lazy.push(l.row)
       lazyBytes.push(l.bytes)
     }
-    // What any `npx zx` script pays before its first step, in the same pair: the part of
-    // cold's distance to the floor that is start-up, not the image.
-    startup.push(await timed(() => exec('npx', ['zx', '-e', '0'], { cwd: project, env })))
+    // What the script pays before its first step, in the same pair: the part of cold's
+    // distance to the floor that is start-up, not the image.
+    const [cmd, ...argv] = scripts.startup('test-and-build')
+    startup.push(await timed(() => exec(cmd, argv, { cwd: scripts.cwd, env: scripts.env })))
   }
 
   // warm: the new commit's image in the registry, the daemon emptied before each pull.
@@ -403,16 +424,17 @@ async function freshRunner(): Promise<void> {
           `cold / by hand, no pull (what the scripts add to the same build), run by run: ${pairText(pairRatios(cold.map((r) => r.total), lazy.map((r) => r.total)))}`,
         ]
       : []),
-    `npx zx start-up (npx zx -e 0) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${pairText(withoutStartup)}`,
+    `start-up (${scripts.startupLabel}) in each pair: ${startup.map(s).join(', ')}; cold minus it / floor, pair by pair: ${pairText(withoutStartup)}`,
     `cold reused the parent's expensive layer in ${reused} of ${runs} runs${reused < runs ? ' (the others rebuilt it: no cache image found or used)' : ''}; it downloaded ${coldBytes.map(mb).join(', ')}; the floor ${floorBytes.map(mb).join(', ')} (the parent's layers but the base and the changed one: ${mb(mustDownload)} compressed)`,
     ...(coldLog ? [`the cold run's log: ${coldLog.trim()}`] : []),
     `fixture: ${computeMb} MiB of SHA-256 in the expensive step, ${toolsMb} MiB of results; image ${pushed.ref}`,
   ]
-  tables.push(`a fresh runner: cold with the parent's image only in the registry (${builderName()})\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
+  tables.push(`a fresh runner: cold with the parent's image only in the registry (${builderName()}; the scripts run as ${scripts.label})\n\n${table(rows)}\n\n${summary.join('\n')}\n\nmarkdown:\n\n${markdownTable(rows)}\n`)
 }
 
 try {
   const loadBefore = loadLine()
+  if (args.installed) await installScripts()
   if (args.only !== 'fresh-runner') await goApp()
   if (args.only !== 'go-app') await freshRunner()
   process.stdout.write(`\n${tables.join('\n')}\nstarted at ${loadBefore}; finished on ${machineLine()}\n`)

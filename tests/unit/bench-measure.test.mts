@@ -1,7 +1,7 @@
 // The benchmarks' measurement method (bench/measure.mts): the team's rule is alternating
 // pairs with the ratio taken pair by pair, never a median of each side.
 import { describe, expect, it } from 'vitest'
-import { fixtureFlags, median, ociArchitecture, pairRatios } from '../../bench/measure.mts'
+import { adopterEnv, fixtureFlags, median, ociArchitecture, pairRatios, scriptRunner } from '../../bench/measure.mts'
 
 describe('pairRatios', () => {
   it('takes the ratio within each pair, then the median of those ratios', () => {
@@ -46,5 +46,35 @@ describe('fixtureFlags', () => {
     expect(() => fixtureFlags({ runs: 0, 'compute-mb': 1, 'tools-mb': 1 })).toThrow('--runs must be a positive whole number, not 0')
     expect(() => fixtureFlags({ runs: 1, 'compute-mb': 1.5, 'tools-mb': 1 })).toThrow('--compute-mb must be a positive whole number of MiB, not 1.5')
     expect(() => fixtureFlags({ runs: 1, 'compute-mb': 1, 'tools-mb': 'x' })).toThrow('--tools-mb must be a positive whole number of MiB, not x')
+  })
+})
+
+describe('adopterEnv', () => {
+  it("drops this repository's tsx loader and npm's run-script variables, and keeps the rest", () => {
+    const env = { NODE_OPTIONS: '--import=tsx', INIT_CWD: '/repo', npm_lifecycle_event: 'bench:pipeline', NPM_CONFIG_CACHE: '/c', REGISTRY: 'localhost:5000', PATH: '/bin' }
+    expect(adopterEnv(env)).toEqual({ REGISTRY: 'localhost:5000', PATH: '/bin' })
+  })
+})
+
+describe('scriptRunner', () => {
+  const env = { NODE_OPTIONS: '--import=tsx', npm_lifecycle_event: 'bench:pipeline', REGISTRY: 'localhost:5000' }
+
+  it('by default runs the scripts from the checkout\'s sources through npx zx, with the env as it is (tsx registered)', () => {
+    const r = scriptRunner('/checkout', env)
+    expect(r.command('test-and-build', ['--repo', '/r', '--push'])).toEqual(['npx', 'zx', 'scripts/test-and-build.mts', '--repo', '/r', '--push'])
+    expect(r.startup('test-and-build')).toEqual(['npx', 'zx', '-e', '0'])
+    expect(r.cwd).toBe('/checkout')
+    expect(r.env).toBe(env)
+  })
+
+  it('installed, runs every script through the bin in an adopter\'s env, and its start-up is that bin importing the script for --help', () => {
+    const bin = '/p/node_modules/.bin/ci-build-scripts'
+    const r = scriptRunner('/checkout', env, { bin, project: '/p' })
+    expect(r.command('test-and-build', ['--repo', '/r', '--push'])).toEqual([bin, 'test-and-build', '--repo', '/r', '--push'])
+    expect(r.command('image-tag', [])).toEqual([bin, 'image-tag'])
+    expect(r.startup('test-and-build')).toEqual([bin, 'test-and-build', '--help'])
+    expect(r.cwd).toBe('/p')
+    expect(r.env).toEqual({ REGISTRY: 'localhost:5000' })
+    expect(r.startupLabel).toContain('--help')
   })
 })
