@@ -20,7 +20,7 @@ import { ConfigError, type Config } from '../core/config.mts'
 import * as docker from './docker.mts'
 import { contextSources, missingSources, sourceExists, type ContextSource } from './dockerfile.mts'
 import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
-import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
+import { info, listFew, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
   envCredentials,
@@ -288,12 +288,6 @@ interface BuildArgs {
   exportCache?: { registry: string; credentials?: Credentials; env: NodeJS.ProcessEnv; retry: { retries: number; baseDelayMs: number } }
 }
 
-/** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
-function describeInputList(inputs: InputFile[], n = 6): string {
-  const paths = inputs.map((f) => f.path)
-  return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
-}
-
 async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, exportCache }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
@@ -302,7 +296,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     const dockerfile = config.buildImage.dockerfile
     const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
     await checkContextSources(dockerfile, text, inputs, config, () => listWorktreeFiles(repo.root))
-    info(`${why}: building from ${describeInputList(inputs)}`)
+    info(`${why}: building from ${listFew(inputs.map((f) => f.path), 6)}`)
     const whole = copiesWholeContext(text, config)
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
