@@ -234,7 +234,7 @@ export async function checkContextSources(dockerfile: string, text: string, inpu
 
 /** `COPY . .` and the like: the context is the inputs, not the repository, which is worth saying once. */
 export function copiesWholeContext(text: string, config: Config): ContextSource | undefined {
-  return contextSources(text, config.buildImage.buildArgs).find((s) => /^(\.\/?|\/)?$/.test(s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.'))
+  return contextSources(text, config.buildImage.buildArgs).find((s) => (s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.') === '.')
 }
 
 /**
