@@ -14,10 +14,10 @@ const WHOLE = ['lib/publish/release-tags.mts', 'lib/runner/shard.mts', 'lib/runn
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {
-  'lib/publish/publish-plan.mts': ['decideAction', 'isBuildOf', 'mayReuse', 'publishJson', 'finalImage', 'short', 'describePlan', 'refusalMessage'],
+  'lib/publish/publish-plan.mts': ['decideAction', 'isBuildOf', 'mayReuse', 'publishJson', 'finalImage', 'short', 'describePlan', 'refusalMessage', 'publishedSummary', 'publishFailure', 'imagesToSign', 'localOnlyImages', 'describeLocalOnly'],
   'lib/publish/prune.mts': ['day', 'planPrune', 'accessoryKind', 'describePrunePlan'],
   'lib/image/content-tag.mts': ['selectInputs', 'manifestText', 'buildImageRepository', 'treeBlobs'],
-  'lib/image/registry.mts': ['parseWwwAuthenticate', 'checkedDigest'],
+  'lib/image/registry.mts': ['parseWwwAuthenticate', 'checkedDigest', 'readUnlessRefused'],
   'lib/image/registry-credentials.mts': ['registryHost', 'envCredentials'],
   'lib/init/render-template.mts': ['yamlScalar', 'slotsOf', 'renderTemplate'],
   'lib/image/ecr.mts': ['ecrHost', 'ecrSettings', 'tagMatches', 'tagMayMove', 'explainImmutablePush', 'isImmutableRefusal', 'skippedMoveWarning', 'refusedMoveMessage'],

@@ -11,7 +11,7 @@
 //      holds for this commit. Without credentials, a registry that refuses anonymous reads
 //      is read as empty (a warning): the push check then fails, naming the push. On ECR
 //      first: each repository exists (created when ecr.createRepositories says so), and
-//      its tag mutability is known (lib/image/ecr.mts).
+//      its tag mutability is known (lib/image/ecr.mts). Without a registry: nothing to ask.
 //   4. Make the build image available (pulled or built, as pull-or-build does).
 //   5. Build the final image FROM the build image, with VERSION and the OCI labels, or
 //      reuse the image an earlier run published for this very commit.
@@ -19,7 +19,8 @@
 //      tag an immutable ECR repository would refuse to move is skipped, with a warning,
 //      unless ecr.moveTags names it (lib/publish/immutable-tags.mts). With
 //      `signing` configured, a build image under the content tag whose signature does not
-//      verify was pushed by someone else: replaced (and step 4 did not use it).
+//      verify was pushed by someone else: replaced (and step 4 did not use it). Without
+//      a registry: nothing to compare with; the refs are shown as built locally.
 //   7. Push (unless --dry-run); print each ref with its digest. A move ECR refuses is
 //      reported as such (exit 1) after the other pushes.
 //   8. With `signing` configured, sign the build image and the final image by digest
@@ -30,43 +31,32 @@ import { openProject } from '../lib/core/project.mts'
 import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { assertDockerAvailable, build, imageId, localImageContent, pull, tagImage, withLogin } from '../lib/image/docker.mts'
 import { resolveGitState } from '../lib/publish/git-state.mts'
-import { info, seconds, step, success, table, warn } from '../lib/core/log.mts'
+import { info, listFew, seconds, step, success, warn } from '../lib/core/log.mts'
 import {
   checkFinalImageFiles,
+  describeLocalOnly,
   describePlan,
   executePlan,
   finalImage,
+  imagesToSign,
+  localOnlyImages,
   mayReuse,
   PAST_TENSE,
   planPublish,
+  publishedSummary,
+  publishFailure,
   publishJson,
   refusalMessage,
-  repositoryOf,
   type PublishResult,
 } from '../lib/publish/publish-plan.mts'
 import { retrySettings } from '../lib/core/retries.mts'
-import { checkPushAccess, envCredentials, isAnonymousReadRefusal, listTags, parseImageRef, publishedImage, registryCredentials } from '../lib/image/registry.mts'
+import { checkPushAccess, envCredentials, listTags, parseImageRef, publishedImage, readUnlessRefused, registryCredentials } from '../lib/image/registry.mts'
 import { decideTags, mayBeLatest, ociLabels } from '../lib/publish/release-tags.mts'
 import { signatureVerifier, signImage } from '../lib/image/signature.mts'
 import { checkReleaseSource, releaseBranchGlobs } from '../lib/publish/release-branches.mts'
 import { buildImageRepository } from '../lib/image/content-tag.mts'
-import { ecrSettings, explainImmutablePush, isImmutableRefusal, prepareRepositories, refusedMoveMessage, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
+import { ecrSettings, explainImmutablePush, isImmutableRefusal, prepareRepositories, skippedMoveWarning, type RepositoryMutability } from '../lib/image/ecr.mts'
 import { holdImmutableTags } from '../lib/publish/immutable-tags.mts'
-
-/** `a, b, c and 4 more`: enough to find the culprit, short enough for one line. */
-const listFew = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '))
-
-/** `pushed 2 refs (1 created, 1 updated), 1 unchanged`; `nothing pushed: all 3 refs unchanged`. */
-function publishedSummary(done: PublishResult[]): string {
-  const count = (n: number) => `${n} ref${n === 1 ? '' : 's'}`
-  const by = (action: PublishResult['action']) => done.filter((r) => r.action === action).length
-  const pushed = (['create', 'update', 'overwrite'] as const).filter((a) => by(a) > 0)
-  const unchanged = by('unchanged')
-  const skipped = by('skip') ? `, ${by('skip')} skipped (immutable)` : ''
-  const total = pushed.reduce((n, a) => n + by(a), 0)
-  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged${skipped}`
-  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}${skipped}`
-}
 
 const command = {
   name: 'push-images',
@@ -128,40 +118,33 @@ await main(async () => {
     throw new UsageError('build.config.json signs with a key pair (signing.publicKey): set COSIGN_PRIVATE_KEY (the private key\'s content) and COSIGN_PASSWORD in the publishing job')
   }
   const retry = retrySettings(env)
-
-  // 2. What is being built, and its tags. A release also counts the versions already in
-  //    the registry: a CI clone without tags must not move `latest` backwards.
-  const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
   const registry = config.registry ? parseImageRef(finalRepository).registry : undefined
   const credentials = registry ? registryCredentials(registry, env, registry) : undefined
   const api = { credentials, ...retry }
   // Without credentials, a read refused with 401/403 means "not readable to me" (as in
   // pull-or-build): read as an empty registry, with a warning. Pushing needs credentials
   // anyway: the push check of step 3 fails then, naming the push; a --dry-run goes on.
-  let unreadable = false
-  const readable = async <T,>(read: () => Promise<T>, empty: T): Promise<T> => {
-    if (unreadable) return empty
-    try {
-      return await read()
-    } catch (error) {
-      if (credentials || !isAnonymousReadRefusal(error)) throw error
-      unreadable = true
-      warn(`cannot read ${finalRepository} without credentials (${registry} answered HTTP ${error.status}): the registry is taken to hold none of these images; set REGISTRY_USERNAME and REGISTRY_PASSWORD`)
-      return empty
-    }
+  const reads = {
+    credentials,
+    onRefused: (status: number) => warn(`cannot read ${finalRepository} without credentials (${registry} answered HTTP ${status}): the registry is taken to hold none of these images; set REGISTRY_USERNAME and REGISTRY_PASSWORD`),
   }
-  const publishedVersions = registry && mayBeLatest(state.ref) ? (await readable(() => listTags(finalRepository, api), [])).map((tag) => `v${tag}`) : []
+
+  // 2. What is being built, and its tags. A release also counts the versions already in
+  //    the registry: a CI clone without tags must not move `latest` backwards.
+  const state = await resolveGitState({ repo: repo.root, env, defaultBranch: config.defaultBranch })
+  const versionsRead = registry && mayBeLatest(state.ref) ? await readUnlessRefused(() => listTags(finalRepository, api), [], reads) : { value: [] }
   const decision = decideTags({
     ref: state.ref,
     sha: state.sha,
     defaultBranch: state.defaultBranch,
-    existingTags: [...state.versionTags, ...publishedVersions],
+    existingTags: [...state.versionTags, ...versionsRead.value.map((tag) => `v${tag}`)],
     forceBranch: Boolean(flags['force-branch']),
   })
   info(`${state.sha.slice(0, 12)}: ${decision.reason}`)
   const output = (images: PublishResult[]) => publishJson({ decision, revision: state.sha, ref: state.ref, dryRun }, images)
+  const printJson = (document: object) => process.stdout.write(JSON.stringify(document, null, 2) + '\n')
   if (decision.tags.length === 0) {
-    if (flags.json) process.stdout.write(JSON.stringify(output([]), null, 2) + '\n')
+    if (flags.json) printJson(output([]))
     return 0
   }
   // A release only from a commit on the default branch or a release branch: a tag alone
@@ -181,77 +164,67 @@ await main(async () => {
   if (state.shallow && mayBeLatest(state.ref)) {
     info('a shallow clone may lack release tags not yet in the registry, which also decide `latest` (fetch-depth: 0, or git fetch --tags)')
   }
-
   const refs = decision.tags.map((t) => `${finalRepository}:${t.tag}`)
-  const buildFinal = (buildImageRef: string) => {
-    const labels = ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl })
-    return step(`build ${finalRepository} (VERSION=${decision.version})`, () =>
-      build({
-        context: path.resolve(repo.root, image.context),
-        dockerfile: path.resolve(repo.root, image.dockerfile),
-        tags: refs,
-        buildArgs: { BUILD_IMAGE: buildImageRef, VERSION: decision.version },
-        labels,
-      }),
-    )
-  }
-
-  // A dry run in local-only mode (no registry, as the go-app example starts): build both
-  // images in the local daemon and show the tags they would get; nothing to compare with.
-  if (!registry) {
-    await assertDockerAvailable()
-    const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
-    await buildFinal(buildImage.ref)
-    info('dry run in local-only mode (no registry configured): the images are built and tagged in the local daemon; set REGISTRY to compare and push')
-    if (flags.json) {
-      const images = [buildImage.ref, ...refs].map((ref, i) => ({ ref, kind: i === 0 ? 'build-image' : decision.tags[i - 1].kind, action: 'local', digest: null, existing: null }))
-      process.stdout.write(JSON.stringify({ ...output([]), images }, null, 2) + '\n')
-    } else process.stdout.write(table([['REF', 'ACTION'], [buildImage.ref, 'local only'], ...refs.map((ref) => [ref, 'local only'])]) + '\n')
-    return 0
-  }
 
   // 3. The registry answers and accepts our credentials (from env or a docker login); what
   //    it holds under the first tag tells whether an earlier run published this commit.
   //    On ECR first: the repositories exist (created when asked), their mutability known.
+  //    In local-only mode (a dry run without a registry, as the go-app example starts)
+  //    there is no registry to ask.
   await assertDockerAvailable()
-  const ecr = ecrSettings(registry, config)
-  let repositories = new Map<string, RepositoryMutability>()
-  if (ecr) {
-    const names = [buildImageRepository(config), finalRepository].map((r) => parseImageRef(r).repository)
-    repositories = await step(`ECR repositories ${names.join(', ')}${ecr.createRepositories ? ' (created if missing)' : ''}`, () =>
-      prepareRepositories({ registry, repositories: names, settings: ecr, create: !dryRun, env }),
-    )
-  }
-  const published = await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
-    const found = await readable(() => publishedImage(refs[0], api), null)
-    // A refused push is a clear error now, not a docker push retrying for a minute later.
-    if (!dryRun) await checkPushAccess(refs[0], api)
-    return found
-  })
+  const ecr = registry ? ecrSettings(registry, config) : undefined
+  const ecrNames = [buildImageRepository(config), finalRepository].map((r) => parseImageRef(r).repository)
+  const repositories =
+    registry && ecr
+      ? await step(`ECR repositories ${ecrNames.join(', ')}${ecr.createRepositories ? ' (created if missing)' : ''}`, () =>
+          prepareRepositories({ registry, repositories: ecrNames, settings: ecr, create: !dryRun, env }),
+        )
+      : new Map<string, RepositoryMutability>()
+  const publishedRead = registry
+    ? await step(`registry ${registry} answers${credentials ? ` (as ${credentials.username})` : ''}${dryRun ? '' : ' and lets us push'}`, async () => {
+        const found = versionsRead.refused ? { value: null, refused: versionsRead.refused } : await readUnlessRefused(() => publishedImage(refs[0], api), null, reads)
+        // A refused push is a clear error now, not a docker push retrying for a minute later.
+        if (!dryRun) await checkPushAccess(refs[0], api)
+        return found
+      })
+    : { value: null }
+  const published = publishedRead.value
 
   // Pulls and pushes log in from REGISTRY_USERNAME / REGISTRY_PASSWORD with a temporary
   // Docker config (--password-stdin); without them, the user's docker login is used.
-  return withLogin(registry, envCredentials(env, registry), async (dockerOptions) => {
+  return withLogin(registry, registry ? envCredentials(env, registry) : undefined, async (dockerOptions) => {
     // 4. The build image.
     const buildImage = await ensureBuildImage({ repo, config, push: false, env, ...retry })
 
     // 5. The final image: the one an earlier run published for this commit (maybe on
     //    another runner, where a rebuild differs in timestamps), else a new build.
-    let finalId: string
-    let reused: string | undefined
-    if (mayReuse(published, { revision: state.sha, version: decision.version, dirty: state.dirty, allowOverwrite: flags['allow-overwrite'] })) {
-      const pinned = `${finalRepository}@${published.digest}`
-      await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
-        await pull(pinned, { ...dockerOptions, ...retry })
-        for (const ref of refs) await tagImage(pinned, ref)
-      })
-      finalId = published.configDigest
-      reused = published.digest
-    } else {
-      finalId = (await buildFinal(buildImage.ref)).id
-    }
+    const final = mayReuse(published, { revision: state.sha, version: decision.version, dirty: state.dirty, allowOverwrite: flags['allow-overwrite'] })
+      ? await step(`reuse ${refs[0]}: this commit's image, published by an earlier run`, async () => {
+          const pinned = `${finalRepository}@${published.digest}`
+          await pull(pinned, { ...dockerOptions, ...retry })
+          for (const ref of refs) await tagImage(pinned, ref)
+          return { id: published.configDigest, reused: published.digest }
+        })
+      : await step(`build ${finalRepository} (VERSION=${decision.version})`, async () => {
+          const built = await build({
+            context: path.resolve(repo.root, image.context),
+            dockerfile: path.resolve(repo.root, image.dockerfile),
+            tags: refs,
+            buildArgs: { BUILD_IMAGE: buildImage.ref, VERSION: decision.version },
+            labels: ociLabels({ sha: state.sha, version: decision.version, commitTime: state.commitTime, sourceUrl: state.sourceUrl }),
+          })
+          return { id: built.id, reused: undefined }
+        })
 
-    // 6. The plan: each ref against what the registry has.
+    // 6. The plan: each ref against what the registry has. In local-only mode there is
+    //    nothing to compare with: the images are built and tagged, and shown as such.
+    if (!registry) {
+      info('dry run in local-only mode (no registry configured): the images are built and tagged in the local daemon; set REGISTRY to compare and push')
+      const local = [{ ref: buildImage.ref, kind: 'build-image' as const }, ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind }))]
+      if (flags.json) printJson({ ...output([]), images: localOnlyImages(local) })
+      else process.stdout.write(describeLocalOnly(local) + '\n')
+      return 0
+    }
     const buildImageId = await imageId(buildImage.ref)
     if (!buildImageId) throw new WorkError(`the build image ${buildImage.ref} vanished from the local daemon`)
     const verify = signatureVerifier(config.signing, { root: repo.root, env, configDir: dockerOptions.configDir })
@@ -259,17 +232,16 @@ await main(async () => {
     const planned = await planPublish(
       [
         { ref: buildImage.ref, kind: 'build-image', imageId: buildImageId, content: buildContent ?? undefined },
-        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: finalId, content: finalContent ?? undefined })),
+        ...decision.tags.map((t, i) => ({ ref: refs[i], kind: t.kind, imageId: final.id, content: finalContent ?? undefined })),
       ],
-      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: unreadable, verify },
+      { ...api, allowOverwrite: Boolean(flags['allow-overwrite']), assumeAbsent: Boolean(publishedRead.refused), verify },
     )
     const plan = holdImmutableTags(planned, repositories, ecr?.moveTags ?? [])
     for (const p of plan) if (p.action === 'skip') warn(skippedMoveWarning(p.ref, repositories.get(parseImageRef(p.ref).repository)!))
     const refused = plan.filter((p) => p.action === 'refuse')
-
     if (dryRun) {
       info('dry run: the plan below; nothing was pushed')
-      if (flags.json) process.stdout.write(JSON.stringify(output(plan.map((p) => ({ ...p, digest: null }))), null, 2) + '\n')
+      if (flags.json) printJson(output(plan.map((p) => ({ ...p, digest: null }))))
       else process.stdout.write(describePlan(plan) + '\n')
       if (refused.length) throw new WorkError(refusalMessage(refused))
       return 0
@@ -284,7 +256,7 @@ await main(async () => {
         ...retry,
         // The reused image's tags are written in the registry from its manifest (an index
         // from the containerd store cannot be pushed from a pull that fetched one platform).
-        reuse: reused ? { digest: reused, api } : undefined,
+        reuse: final.reused ? { digest: final.reused, api } : undefined,
         isRefusal: (entry, error) => Boolean(entry.immutable) && isImmutableRefusal(error),
         onDone: (result) => {
           done.push(result)
@@ -296,22 +268,18 @@ await main(async () => {
     } catch (error) {
       throw explainImmutablePush(error, repositories)
     } finally {
-      if (flags.json) process.stdout.write(JSON.stringify(output(done), null, 2) + '\n')
+      if (flags.json) printJson(output(done))
     }
     info(`${publishedSummary(done)} in ${seconds(performance.now() - started)}`)
-    const movesRefused = done.filter((r) => r.refusal).map((r) => r.ref)
-    if (refused.length || movesRefused.length) {
-      throw new WorkError([...(refused.length ? [refusalMessage(refused)] : []), ...(movesRefused.length ? [refusedMoveMessage(movesRefused)] : [])].join('; '))
-    }
+    const failure = publishFailure(refused, done)
+    if (failure) throw new WorkError(failure)
 
     // 8. Sign what the publishing job vouches for, by digest: the build image and the
     //    final image (one digest under all its tags), unless already signed.
     if (config.signing && verify) {
-      const images = new Map(done.filter((r) => r.digest).map((r) => [`${repositoryOf(r.ref)}@${r.digest}`, r]))
-      for (const result of images.values()) {
-        const repository = repositoryOf(result.ref)
-        if (await verify(repository, result.digest!)) continue
-        await step(`sign ${repository}@${result.digest}`, () => signImage(config.signing!, repository, result.digest!, { root: repo.root, env, configDir: dockerOptions.configDir }))
+      for (const { repository, digest } of imagesToSign(done)) {
+        if (await verify(repository, digest)) continue
+        await step(`sign ${repository}@${digest}`, () => signImage(config.signing!, repository, digest, { root: repo.root, env, configDir: dockerOptions.configDir }))
       }
     }
     return 0

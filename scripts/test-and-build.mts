@@ -24,7 +24,8 @@ import { ensureBuildImage } from '../lib/image/build-image.mts'
 import { pnpFoldersOutside } from '../lib/runner/pnp.mts'
 import { listWorktreeFiles } from '../lib/core/git.mts'
 import { info, success, warn } from '../lib/core/log.mts'
-import { parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, type ShardPlan } from '../lib/runner/shard.mts'
+import { describeShare, parseUnitList, planShard, selectUnitFiles, shardFromFlagOrEnv, shardToRun, type ShardPlan, type ShardSpec } from '../lib/runner/shard.mts'
+import type { Config, ShardConfig } from '../lib/core/config.mts'
 import { readTimings, renameShardJUnit } from '../lib/runner/shard-reports.mts'
 import { integrationDockerWarning, passThroughEnv, planSteps, shardReport, timingMarkdown, timingReport, timingTable, type StepResult, type TimingInput } from '../lib/runner/steps.mts'
 
@@ -80,55 +81,30 @@ config; 130/143 interrupted (SIGINT/SIGTERM; the container is removed).
 await main(async () => {
   const started = performance.now()
 
-  // 1. Flags, config, and which steps run (a bad --only fails before any work).
+  // 1. Flags, config, which steps run (a bad --only fails before any work) and which
+  //    shard of the test step.
   const flags = parseFlags(process.argv.slice(3), command)
   if (!flags) return 0
   const only = flags.only
-  let shard = shardFromFlagOrEnv(flags.shard, process.env)
+  const asked = shardFromFlagOrEnv(flags.shard, process.env)
   const { repo, config } = await openProject(flags)
   // CI names the report by a path in the repository, whatever directory the step runs in.
   const report = flag(flags, 'report') ? path.resolve(repo.root, flag(flags, 'report')!) : undefined
-  // The table, summary and report of step 5, for every exit but bad usage.
-  const finish = (timing: TimingInput): number => {
-    info('\n' + timingTable(timing))
-    appendStepSummary(timingMarkdown(timing))
-    if (report) writeReport(report, timingReport(timing), timing.exitCode === 0)
-    return timing.exitCode
-  }
   const sharding = config.steps.shard
-  if (shard && !sharding) {
-    const from = flags.shard !== undefined ? `--shard ${String(flags.shard)}` : `CIRCLE_NODE_TOTAL=${process.env.CIRCLE_NODE_TOTAL}`
-    throw new UsageError(`${from}: build.config.json has no steps.shard (which units exist, and the test command that takes them)`)
-  }
-  // No steps.test but a steps.shard: one shard of one is the whole suite.
-  if (!shard && sharding && !config.steps.test) shard = { index: 1, total: 1 }
-  // The shard concerns the test step; `--only build` / `--only integration` ignore it.
-  if (only !== undefined && only !== 'test') shard = undefined
+  const shard = shardToRun(asked, { flag: flags.shard, env: process.env, sharding, testStep: Boolean(config.steps.test), only })
   planSteps(config, only) // a bad --only fails here, before any work
   const dockerWarning = integrationDockerWarning(config, only)
   if (dockerWarning) warn(dockerWarning)
-
-  // This shard's share: every node lists the same units and computes the same split.
   const timingsPath = flag(flags, 'timings')
   const timings = timingsPath ? readTimings(timingsPath) : undefined
   if (timingsPath && !timings && shard) warn(`--timings ${timingsPath}: not found (a first run?); splitting by count`)
-  const share = (units: string[]): ShardPlan => {
-    const plan = planShard(shard!, sharding!, units, timings?.timings)
-    const how = plan.split.by === 'timings' ? `by the timings in ${timingsPath} (${plan.split.timed} of ${units.length} units timed)` : 'by count'
-    if (plan.units.length === 0) success(`shard ${plan.index}/${plan.total}: no units (${units.length} in all, split ${how}): nothing to test`)
-    else info(`shard ${plan.index}/${plan.total}: ${plan.units.length} of ${units.length} units, split ${how}`)
-    return plan
-  }
-  const printPlan = (shardPlan: ShardPlan | undefined) => {
-    const steps = planSteps(config, only, process.env, shardPlan).map((p) => ({ name: p.name, command: p.command }))
-    process.stdout.write(JSON.stringify({ shard: shardPlan ? shardReport(shardPlan) : null, steps }, null, 2) + '\n')
-    return 0
-  }
+  const split = { timings: timings?.timings, timingsPath }
 
-  // 2. Units that are files: listed from git now, before any image work.
-  let shardPlan = shard && sharding?.units ? share(selectUnitFiles(await listWorktreeFiles(repo.root), sharding.units)) : undefined
-  const listInImage = Boolean(shard && sharding?.list)
-  if (flags.plan && !listInImage) return printPlan(shardPlan)
+  // 2. Units that are files: listed from git now, before any image work. Every node
+  //    lists the same units and computes the same split.
+  const filesShare = shard && sharding?.units ? share(shard, sharding, selectUnitFiles(await listWorktreeFiles(repo.root), sharding.units), split) : undefined
+  const listCommand = shard && sharding?.list
+  if (flags.plan && !listCommand) return printPlan(config, only, filesShare)
 
   // 3. The build image (and, meanwhile, where a worktree's git data lives: it is mounted
   //    too); units that a command lists are listed in it. A build that fails still gets
@@ -147,19 +123,19 @@ await main(async () => {
   ]).catch((error) => {
     if (!(error instanceof UsageError) && !interrupted()) {
       const durationMs = performance.now() - imageStarted
-      const steps = planSteps(config, only, process.env, shardPlan)
-      finish({ image: { ref: '', outcome: 'failed', durationMs }, steps, results: [], totalMs: performance.now() - started, exitCode: 1, shard: shardPlan })
+      const steps = planSteps(config, only, process.env, filesShare)
+      finish({ image: { ref: '', outcome: 'failed', durationMs }, steps, results: [], totalMs: performance.now() - started, exitCode: 1, shard: filesShare }, report)
     }
     throw error
   })
   // A Yarn Plug'n'Play checkout's packages outside it (Yarn's global cache) are mounted
   // too, read-only: the steps run under the checkout's own install.
   const spec = { image: image.ref, root: repo.root, mounts: gitDirs, readOnlyMounts: pnpFoldersOutside(repo.root), docker: config.steps.docker }
-  if (listInImage) {
-    const env = passThroughEnv(process.env, config.steps.env)
-    shardPlan = share(parseUnitList(await outputInContainer(spec, sharding!.list!, env, 'steps.shard.list')))
-    if (flags.plan) return printPlan(shardPlan)
-  }
+  const shardPlan =
+    shard && sharding && listCommand
+      ? share(shard, sharding, parseUnitList(await outputInContainer(spec, listCommand, passThroughEnv(process.env, config.steps.env), 'steps.shard.list')), split)
+      : filesShare
+  if (flags.plan) return printPlan(config, only, shardPlan)
   const plans = planSteps(config, only, process.env, shardPlan)
 
   // 4. The steps, in one container. A failing step's ✘ line (under its output) and the
@@ -173,15 +149,41 @@ await main(async () => {
   const failed = results.some((r) => r.exitCode !== 0 && r.exitCode !== null)
 
   // 5. The timing table, the summary, the report.
-  return finish({
-    image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total, cache: image.cache },
-    steps: plans,
-    results,
-    totalMs: performance.now() - started,
-    exitCode: failed ? 1 : 0,
-    shard: shardPlan,
-  })
+  return finish(
+    {
+      image: { ref: image.ref, outcome: image.outcome, reason: image.reason, durationMs: image.durations.total, cache: image.cache },
+      steps: plans,
+      results,
+      totalMs: performance.now() - started,
+      exitCode: failed ? 1 : 0,
+      shard: shardPlan,
+    },
+    report,
+  )
 })
+
+/** This shard's share of the units, logged (steps 2 and 3). */
+function share(shard: ShardSpec, sharding: ShardConfig, units: string[], split: { timings?: Map<string, number>; timingsPath?: string }): ShardPlan {
+  const plan = planShard(shard, sharding, units, split.timings)
+  if (plan.units.length === 0) success(describeShare(plan, split.timingsPath))
+  else info(describeShare(plan, split.timingsPath))
+  return plan
+}
+
+/** --plan: this shard's units and the steps, as JSON; nothing runs (steps 2 and 3). */
+function printPlan(config: Config, only: string | undefined, shardPlan: ShardPlan | undefined): number {
+  const steps = planSteps(config, only, process.env, shardPlan).map((p) => ({ name: p.name, command: p.command }))
+  process.stdout.write(JSON.stringify({ shard: shardPlan ? shardReport(shardPlan) : null, steps }, null, 2) + '\n')
+  return 0
+}
+
+/** The timing table, the job summary and the --report, for every exit but bad usage (steps 3 and 5). */
+function finish(timing: TimingInput, report: string | undefined): number {
+  info('\n' + timingTable(timing))
+  appendStepSummary(timingMarkdown(timing))
+  if (report) writeReport(report, timingReport(timing), timing.exitCode === 0)
+  return timing.exitCode
+}
 
 /**
  * Write the --report JSON, creating its directory. A report that cannot be written is

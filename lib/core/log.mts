@@ -80,6 +80,11 @@ export async function step<T>(title: string, fn: () => Promise<T>, describe?: (r
   }
 }
 
+/** `a, b, c, d, e and 4 more`: the first `n` items, then a count; enough to find the culprit, short enough for one line. */
+export function listFew(items: string[], n = 5): string {
+  return items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', ')
+}
+
 /** Render rows as an aligned text table (first row is the header). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))

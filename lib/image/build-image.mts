@@ -16,11 +16,11 @@ import path from 'node:path'
 import { WorkError } from '../core/cli.mts'
 import { onInterrupt } from '../core/interrupts.mts'
 import { retrySettings } from '../core/retries.mts'
-import { ConfigError, type Config } from '../core/config.mts'
+import type { Config } from '../core/config.mts'
 import * as docker from './docker.mts'
-import { contextSources, missingSources, sourceExists, type ContextSource } from './dockerfile.mts'
+import { checkContextSources, copiesWholeContext, missingFromOutput, notInInputs } from './dockerfile.mts'
 import { git, listWorktreeFiles, type RepoInfo } from '../core/git.mts'
-import { info, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
+import { info, listFew, seconds, step, success, surfaceFailure, warn } from '../core/log.mts'
 import { describeReuse, type BuildFailure } from './build-output.mts'
 import {
   envCredentials,
@@ -33,7 +33,7 @@ import {
   type Credentials,
 } from './registry.mts'
 import { computeBuildImageTag, type InputFile } from './content-tag.mts'
-import { configInRepo, localCacheImage, logCache, registryCacheImage, type CacheLookup } from './cache-image.mts'
+import { cacheDepthFromEnv, configInRepo, localCacheImage, logCache, registryCacheImage, withoutFullCache, type CacheLookup } from './cache-image.mts'
 import { buildWithFullCache, planFullCache } from './full-cache.mts'
 import { LABELS } from './labels.mts'
 import { signatureVerifier, warnUnsigned, type Verifier } from './signature.mts'
@@ -104,120 +104,179 @@ export interface EnsureOptions {
 
 const since = (start: number) => performance.now() - start
 
+/** Why the image is to be built, and what the registry's state allows meanwhile. */
+interface Missing {
+  reason: BuildReason
+  /** The registry could not be asked: not searched for a cache, not pushed to. */
+  registryDown?: RegistryUnavailableError
+  /** The registry refused to let us read without credentials: likewise. */
+  unreadable?: RegistryAuthError
+}
+
+/** What the registry answered for the image's tag (step 2). */
+interface RegistryAnswer {
+  registry: string
+  repository: string
+  credentials?: Credentials
+  /** With `signing` configured: whether an image's signature verifies. */
+  verify?: Verifier
+  /** The usable image's manifest digest; null when there is none to pull (then `missing` says why). */
+  digest: string | null
+  missing: Missing
+}
+
 export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureResult> {
+  // 1. The tag, then the local daemon: no network when the image is here.
+  const run = await startRun(options)
+  const checkStarted = performance.now()
+  const present = await docker.imageExists(run.ref)
+  if (present && !(options.push && run.config.registry)) {
+    run.durations.check = since(checkStarted)
+    return finish(run, { outcome: 'present' })
+  }
+  if (!run.config.registry) return buildLocalOnly(run, since(checkStarted))
+
+  // 2. The registry's manifest (HEAD, no pull), verified with `signing` configured.
+  const answer = await askRegistry(run, present)
+  run.durations.check = since(checkStarted)
+  // --push with the image already local: push only what the registry lacks.
+  if (present) return answer.digest ? finish(run, { outcome: 'present' }) : pushPresent(run, answer)
+
+  // 3. Found: pull it (a pull that fails may fall back to a build).
+  const pulled = answer.digest ? await pullFound(run, answer, answer.digest) : answer.missing
+  if (pulled === 'pulled') return finish(run, { outcome: 'pulled' })
+  const missing: Missing = pulled
+
+  // 4. Not in the registry (or not reachable, or not readable to us): build.
+  const cache = await buildMissing(run, answer, missing)
+  if (!options.push) return finish(run, { outcome: 'built', reason: missing.reason, cache })
+
+  // 5. Push what was built.
+  const pushed = await pushBuildImage(pushArgs(run, answer, missing))
+  return finish(run, { outcome: pushed.digest ? 'pushed' : 'built', reason: missing.reason, ...pushed, cache })
+}
+
+/** One call's givens: its options, the image's ref and inputs, and the timings, which each phase adds to. */
+type Run = Awaited<ReturnType<typeof startRun>>
+
+/** The tag (git) while the daemon is asked whether it answers: a config error wins over a missing daemon. */
+async function startRun(options: EnsureOptions) {
   const { repo, config, env = process.env } = options
   const fromEnv = retrySettings(env)
   const retry = { retries: options.retries ?? fromEnv.retries, baseDelayMs: options.baseDelayMs ?? fromEnv.baseDelayMs }
   const started = performance.now()
-
-  // 1. The tag (git) while the daemon is asked whether it answers (a config error wins
-  //    over a missing daemon); then the local daemon: no network when the image is here.
   const [tagged, daemon] = await Promise.allSettled([computeBuildImageTag(repo, config), docker.assertDockerAvailable()])
   if (tagged.status === 'rejected') throw tagged.reason
   if (daemon.status === 'rejected') throw daemon.reason
   const { tag, image: ref, inputs } = tagged.value
   const durations: Durations = { tag: since(started), check: 0, total: 0 }
-  const checkStarted = performance.now()
-  const present = await docker.imageExists(ref)
-  const finish = (result: Omit<EnsureResult, 'ref' | 'tag' | 'durations'>): EnsureResult => {
-    durations.total = since(started)
-    for (const key of Object.keys(durations) as Array<keyof Durations>) durations[key] = Math.round(durations[key]!)
-    const out = { ref, tag, durations, ...result }
-    const why = out.reason ? `, because ${BUILD_REASONS[out.reason]}` : ''
-    success(`build image ${out.outcome}: ${ref} (${describeDurations(durations)}${why})`)
-    return out
-  }
-  if (present && !(options.push && config.registry)) {
-    durations.check = since(checkStarted)
-    return finish({ outcome: 'present' })
-  }
+  return { options, repo, config, env, retry, started, ref, tag, inputs, durations }
+}
 
-  // Local-only mode: the local daemon is the cache, so the only way on is to build.
-  if (!config.registry) {
-    durations.check = since(checkStarted)
-    const cache = await buildImage({ repo, config, ref, tag, inputs, durations, why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false })
-    if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
-    return finish({ outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined, cache })
-  }
+/** The result, its timings rounded, and the ✓ line that says how the image came to be here. */
+function finish(run: Run, result: Omit<EnsureResult, 'ref' | 'tag' | 'durations'>): EnsureResult {
+  const { ref, tag, durations } = run
+  durations.total = since(run.started)
+  for (const key of Object.keys(durations) as Array<keyof Durations>) durations[key] = Math.round(durations[key]!)
+  const out = { ref, tag, durations, ...result }
+  const why = out.reason ? `, because ${BUILD_REASONS[out.reason]}` : ''
+  success(`build image ${out.outcome}: ${ref} (${describeDurations(durations)}${why})`)
+  return out
+}
 
-  // 2. Ask the registry for the manifest (HEAD, no pull). Without credentials, a refused
-  //    read (401/403, at the token endpoint or on the manifest: how registries answer for
-  //    a private or nonexistent repository) means "not readable to me": a newcomer, a
-  //    fork's pull request, a contributor of a project whose image is private. Build, as
-  //    for an unreachable registry. With credentials it is an error: misconfigured
-  //    credentials must not silently cost a rebuild on every run.
+/** Local-only mode: the local daemon is the cache, so the only way on is to build. */
+async function buildLocalOnly(run: Run, checkMs: number): Promise<EnsureResult> {
+  const { options } = run
+  run.durations.check = checkMs
+  const cache = await buildImage({ ...buildGivens(run), why: 'not local, and no registry is configured (local-only mode)', cacheFrom: options.cacheFrom !== false })
+  if (options.push) warn('--push: no registry is configured (local-only mode), so there is nothing to push to')
+  return finish(run, { outcome: 'built', reason: 'local-only', pushSkipped: options.push ? 'no registry configured' : undefined, cache })
+}
+
+/**
+ * Ask the registry for the manifest (HEAD, no pull). Without credentials, a refused read
+ * (401/403, at the token endpoint or on the manifest: how registries answer for a
+ * private or nonexistent repository) means "not readable to me": a newcomer, a fork's
+ * pull request, a contributor of a project whose image is private. Build, as for an
+ * unreachable registry. With credentials it is an error: misconfigured credentials must
+ * not silently cost a rebuild on every run. With `signing` configured, an image under
+ * the tag without a valid signature is absent.
+ */
+async function askRegistry(run: Run, present: boolean): Promise<RegistryAnswer> {
+  const { ref, env, config, repo, retry } = run
   const { registry, repository } = parseImageRef(ref)
   const credentials = registryCredentials(registry, env, config.registry)
-  // With `signing` configured, an image under the tag without a valid signature is absent.
   const verify = signatureVerifier(config.signing, { root: repo.root, env, registry: config.registry })
-  let unsigned: string | undefined
-  let digest: string | null = null
-  let registryDown: RegistryUnavailableError | undefined
-  let unreadable: RegistryAuthError | undefined
-  const cannotRead = (status: string) => {
-    warn(`registry ${registry} refused an anonymous read of ${repository} (${status})`)
-    if (!present) warn(`cannot read ${registry}/${repository} without credentials: BUILDING ${ref} LOCALLY; set REGISTRY_USERNAME and REGISTRY_PASSWORD to use the shared image`)
-  }
-  try {
-    digest = await manifestDigest(ref, {
-      credentials,
-      ...retry,
-    })
-  } catch (error) {
-    if (error instanceof RegistryUnavailableError) {
-      registryDown = error
-      warn(`${error.message}`)
-      if (!present) warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
-    } else if (!credentials && isAnonymousReadRefusal(error)) {
-      unreadable = error
-      cannotRead(`HTTP ${error.status}`)
-    } else throw error
-  }
-  if (digest && verify && !(await verify(`${registry}/${repository}`, digest))) {
-    warnUnsigned(ref, digest, config.signing!, present ? 'the local image is kept' : `BUILDING ${ref} LOCALLY`)
-    unsigned = digest
-    digest = null
-  }
-  durations.check = since(checkStarted)
-  let reason: BuildReason = registryDown ? 'registry-unavailable' : unreadable ? 'not-readable-without-credentials' : unsigned ? 'not-signed' : 'not-in-registry'
-  // Read when pushing: a pull refused for credentials (step 3) sets `unreadable`.
-  const pushArgs = () => ({ ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, ecr: config.ecr, root: repo.root })
-
-  if (present) {
-    // --push with the image already local: push only what the registry lacks.
-    if (digest) return finish({ outcome: 'present' })
-    const pushed = await pushBuildImage(pushArgs())
-    return finish({ outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
-  }
-
-  // 3. Found: pull it. A pull that keeps failing falls back to a build; one refused for
-  //    credentials does only when we have none (the manifest was readable, the layers not).
-  if (digest) {
-    const pullStarted = performance.now()
-    info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
-    try {
-      // A verified image is pulled by the digest that was verified, then tagged: the tag could move in between.
-      const pinned = verify ? `${registry}/${repository}@${digest}` : ref
-      await step('pull', () => docker.withLogin(registry, envCredentials(env, registry), (opts) => docker.pull(pinned, { ...opts, ...retry })))
-      if (verify) await docker.tagImage(pinned, ref)
-      durations.pull = since(pullStarted)
-      return finish({ outcome: 'pulled' })
-    } catch (error) {
-      durations.pull = since(pullStarted)
-      if (error instanceof docker.DockerAuthError && !credentials) {
-        unreadable = new RegistryAuthError(registry, 401, false)
-        reason = 'not-readable-without-credentials'
-        cannotRead('the pull was refused')
-      } else if (error instanceof docker.DockerAuthError || !(error instanceof WorkError)) throw error
-      else {
-        reason = 'pull-failed'
+  const given = { registry, repository, credentials, verify }
+  const read = await manifestDigest(ref, { credentials, ...retry }).then(
+    (digest) => ({ digest }),
+    (error: unknown) => {
+      if (error instanceof RegistryUnavailableError) {
         warn(`${error.message}`)
-        warn(`BUILDING ${ref} LOCALLY because the pull failed`)
+        if (!present) warn(`BUILDING ${ref} LOCALLY because the registry could not be asked; this is slow, and the image will not be shared`)
+        return { digest: null, missing: { reason: 'registry-unavailable', registryDown: error } satisfies Missing }
       }
-    }
+      if (!credentials && isAnonymousReadRefusal(error)) {
+        warnUnreadable(run, given, present, `HTTP ${error.status}`)
+        return { digest: null, missing: { reason: 'not-readable-without-credentials', unreadable: error } satisfies Missing }
+      }
+      throw error
+    },
+  )
+  if ('missing' in read) return { ...given, ...read }
+  if (read.digest && verify && !(await verify(`${registry}/${repository}`, read.digest))) {
+    warnUnsigned(ref, read.digest, config.signing!, present ? 'the local image is kept' : `BUILDING ${ref} LOCALLY`)
+    return { ...given, digest: null, missing: { reason: 'not-signed' } }
   }
+  return { ...given, digest: read.digest, missing: { reason: 'not-in-registry' } }
+}
 
-  // 4. Not in the registry (or not reachable, or not readable to us): build, saying why first.
+function warnUnreadable(run: Run, { registry, repository }: Pick<RegistryAnswer, 'registry' | 'repository'>, present: boolean, status: string): void {
+  warn(`registry ${registry} refused an anonymous read of ${repository} (${status})`)
+  if (!present) warn(`cannot read ${registry}/${repository} without credentials: BUILDING ${run.ref} LOCALLY; set REGISTRY_USERNAME and REGISTRY_PASSWORD to use the shared image`)
+}
+
+/** The image is local and --push asked for it: push it where the registry lacks it. */
+async function pushPresent(run: Run, answer: RegistryAnswer): Promise<EnsureResult> {
+  const pushed = await pushBuildImage(pushArgs(run, answer, answer.missing))
+  return finish(run, { outcome: pushed.digest ? 'pushed' : 'present', ...pushed })
+}
+
+/**
+ * Pull the image the registry has. A pull that keeps failing falls back to a build; one
+ * refused for credentials does only when we have none (the manifest was readable, the
+ * layers not). Returns `pulled`, or why the image is to be built.
+ */
+async function pullFound(run: Run, answer: RegistryAnswer, digest: string): Promise<'pulled' | Missing> {
+  const { ref, env, retry, durations } = run
+  const { registry, repository, credentials, verify } = answer
+  const pullStarted = performance.now()
+  info(`not local; ${registry} has it (${digest.slice(0, 19)}…): pulling`)
+  try {
+    // A verified image is pulled by the digest that was verified, then tagged: the tag could move in between.
+    const pinned = verify ? `${registry}/${repository}@${digest}` : ref
+    await step('pull', () => docker.withLogin(registry, envCredentials(env, registry), (opts) => docker.pull(pinned, { ...opts, ...retry })))
+    if (verify) await docker.tagImage(pinned, ref)
+    durations.pull = since(pullStarted)
+    return 'pulled'
+  } catch (error) {
+    durations.pull = since(pullStarted)
+    if (error instanceof docker.DockerAuthError && !credentials) {
+      warnUnreadable(run, answer, false, 'the pull was refused')
+      return { ...answer.missing, reason: 'not-readable-without-credentials', unreadable: new RegistryAuthError(registry, 401, false) }
+    }
+    if (error instanceof docker.DockerAuthError || !(error instanceof WorkError)) throw error
+    warn(`${error.message}`)
+    warn(`BUILDING ${ref} LOCALLY because the pull failed`)
+    return { ...answer.missing, reason: 'pull-failed' }
+  }
+}
+
+/** Build the image the registry could not give, saying why first. */
+async function buildMissing(run: Run, answer: RegistryAnswer, missing: Missing): Promise<CacheLookup> {
+  const { options, config, tag, env, retry } = run
+  const { registry, credentials, verify } = answer
+  const { reason } = missing
   const short = `${config.buildImage.name}:${tag.slice(0, 12)}…`
   const why = {
     'pull-failed': `the pull of ${short} failed`,
@@ -227,29 +286,25 @@ export async function ensureBuildImage(options: EnsureOptions): Promise<EnsureRe
     'not-signed': `not local; ${registry}'s ${short} has no valid signature`,
     'local-only': `not local; no registry configured`,
   }[reason]
-  //    The registry is searched for an earlier commit's image only when it answered us:
-  //    down or refusing anonymous reads, it would only fail again, slowly.
+  // The registry is searched for an earlier commit's image only when it answered us:
+  // down or refusing anonymous reads, it would only fail again, slowly.
   const searchRegistry = reason === 'not-in-registry' || reason === 'not-signed' || reason === 'pull-failed'
-  const cache = await buildImage({
-    repo,
-    config,
-    ref,
-    tag,
-    inputs,
-    durations,
+  return buildImage({
+    ...buildGivens(run),
     why,
     cacheFrom: options.cacheFrom !== false,
     registryCache: searchRegistry
       ? { registry, credentials, env, retry, configFile: options.configFile, depth: options.cacheDepth ?? cacheDepthFromEnv(env), verify }
       : undefined,
     registrySkipped: searchRegistry ? undefined : `${registry} ${reason === 'registry-unavailable' ? 'could not be asked' : 'does not let us read without credentials'}`,
-    exportCache: options.push && !registryDown && !unreadable ? { registry, credentials, env, retry } : undefined,
+    exportCache: options.push && !missing.registryDown && !missing.unreadable ? { registry, credentials, env, retry } : undefined,
   })
-  if (!options.push) return finish({ outcome: 'built', reason, cache })
+}
 
-  // 5. Push what was built.
-  const pushed = await pushBuildImage(pushArgs())
-  return finish({ outcome: pushed.digest ? 'pushed' : 'built', reason, ...pushed, cache })
+const buildGivens = ({ repo, config, ref, tag, inputs, durations }: Run) => ({ repo, config, ref, tag, inputs, durations })
+
+function pushArgs({ ref, env, retry, durations, options, config, repo }: Run, { registry, credentials, verify }: RegistryAnswer, { registryDown, unreadable }: Missing) {
+  return { ref, registry, credentials, env, retry, durations, requirePush: options.requirePush, registryDown, unreadable, verify, signing: config.signing, ecr: config.ecr, root: repo.root }
 }
 
 /** `pull 3.1s, total 3.4s`: the phases that happened. */
@@ -288,12 +343,6 @@ interface BuildArgs {
   exportCache?: { registry: string; credentials?: Credentials; env: NodeJS.ProcessEnv; retry: { retries: number; baseDelayMs: number } }
 }
 
-/** `Dockerfile.build, go.mod, Makefile` (the first few inputs, then a count). */
-function describeInputList(inputs: InputFile[], n = 6): string {
-  const paths = inputs.map((f) => f.path)
-  return paths.length > n ? `${paths.slice(0, n).join(', ')} and ${paths.length - n} more` : paths.join(', ')
-}
-
 async function buildImage({ repo, config, ref, tag, inputs, durations, why, cacheFrom, registryCache, registrySkipped, exportCache }: BuildArgs): Promise<CacheLookup> {
   const started = performance.now()
   const context = await createBuildContext(repo.root, inputs)
@@ -302,7 +351,7 @@ async function buildImage({ repo, config, ref, tag, inputs, durations, why, cach
     const dockerfile = config.buildImage.dockerfile
     const text = fs.readFileSync(path.join(context, dockerfile), 'utf8')
     await checkContextSources(dockerfile, text, inputs, config, () => listWorktreeFiles(repo.root))
-    info(`${why}: building from ${describeInputList(inputs)}`)
+    info(`${why}: building from ${listFew(inputs.map((f) => f.path), 6)}`)
     const whole = copiesWholeContext(text, config)
     if (whole) {
       info(`${dockerfile} line ${whole.line} copies the whole build context: it holds only buildImage.inputs (${inputs.length} files), not the repository`)
@@ -391,12 +440,6 @@ async function findCache(args: Pick<BuildArgs, 'repo' | 'config' | 'ref' | 'tag'
   return registryCacheImage({ repo, config, tag, configFile, credentials: registryCache.credentials, ...registryCache.retry, depth: registryCache.depth, env: registryCache.env, verify: registryCache.verify })
 }
 
-function withoutFullCache(lookup: CacheLookup): CacheLookup {
-  if (!lookup.image?.cacheRef) return lookup
-  const { cacheRef: _, ...image } = lookup.image
-  return { ...lookup, image }
-}
-
 /**
  * The legacy builder reads --cache-from from local images only: a registry cache image
  * is pulled first (BuildKit fetches only the layers it reuses, guided by the inline cache
@@ -416,12 +459,6 @@ async function pullForLegacyBuilder(found: CacheLookup, registryCache: BuildArgs
     warn(`cache: ${image.ref} could not be pulled (${error.message}): building without it`)
     return { ...found, image: null, note: `${image.ref} could not be pulled: ${error.message}` }
   }
-}
-
-/** CBS_CACHE_DEPTH: how many first-parent ancestors the registry cache lookup searches (default 20). */
-function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const n = Number(env.CBS_CACHE_DEPTH)
-  return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
 }
 
 /** On GitHub Actions, where the build's output is folded: annotate the failing step and show its lines. */
@@ -452,58 +489,6 @@ export async function createBuildContext(root: string, inputs: InputFile[]): Pro
     fs.rmSync(dir, { recursive: true, force: true })
     throw error
   }
-}
-
-function notInInputs(dockerfile: string, source: string): ConfigError {
-  return new ConfigError(`${dockerfile} copies ${JSON.stringify(source)}, which is not in buildImage.inputs: add it to "inputs" in build.config.json`)
-}
-
-const quoted = (sources: ContextSource[]) => sources.map((s) => `${JSON.stringify(s.source)} (line ${s.line})`).join(', ')
-
-/**
- * Refuse, before building, a Dockerfile that reads a context path the inputs do not
- * hold: every such source in one message, those in the repository (add them to the
- * inputs) told apart from those that are nowhere (fix the Dockerfile). Exit 2.
- * `listRepoFiles` gives the files git sees (tracked and untracked, not ignored); it is
- * asked only when a source is missing.
- */
-export async function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, listRepoFiles: () => Promise<string[]>): Promise<void> {
-  const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
-  if (!missing.length) return
-  const repoFiles = await listRepoFiles()
-  const unlisted = missing.filter((s) => sourceExists(s.source, repoFiles))
-  const absent = missing.filter((s) => !unlisted.includes(s))
-  const parts: string[] = []
-  if (unlisted.length === 1 && !absent.length) throw notInInputs(dockerfile, unlisted[0].source)
-  if (unlisted.length) {
-    const one = unlisted.length === 1
-    parts.push(`${quoted(unlisted)}, which ${one ? 'is' : 'are'} in the repository but not in buildImage.inputs: add ${one ? 'it' : 'them'} to "inputs" in build.config.json`)
-  }
-  if (absent.length) {
-    const one = absent.length === 1
-    parts.push(`${quoted(absent)}, which ${one ? 'is' : 'are'} not in the repository at all: fix the ${one ? 'instruction' : 'instructions'}, or create and commit the ${one ? 'file' : 'files'}`)
-  }
-  throw new ConfigError(`${dockerfile} copies ${parts.join('; and ')}`)
-}
-
-/** `COPY . .` and the like: the context is the inputs, not the repository, which is worth saying once. */
-export function copiesWholeContext(text: string, config: Config): ContextSource | undefined {
-  return contextSources(text, config.buildImage.buildArgs).find((s) => /^(\.\/?|\/)?$/.test(s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.'))
-}
-
-/**
- * The source a failed COPY/ADD named, from a build's output, for what the static check
- * could not see (a .dockerignore among the inputs, a variable it could not resolve).
- * Legacy builder: `COPY failed: file not found in build context ...: stat x: file does not exist`;
- * BuildKit: `failed to compute cache key: ... "/x": not found`.
- */
-export function missingFromOutput(output: string): string | undefined {
-  const legacy = /(?:COPY|ADD) failed: .*?(?:stat|lstat) (\S+?): file does not exist/.exec(output)
-  if (legacy) return legacy[1].replace(/^\/+/, '')
-  const buildkit = /failed to (?:compute cache key|calculate checksum)[^\n]*?"\/?([^"\n]+)": not found/.exec(output)
-  if (buildkit) return buildkit[1]
-  const nomatch = /(?:COPY|ADD) failed: no source files were specified|lstat [^\n]*?\/([^/\n:]+): no such file or directory/.exec(output)
-  return nomatch?.[1]
 }
 
 async function sourceRevision(root: string): Promise<string> {

@@ -263,3 +263,16 @@ export function logCache(lookup: CacheLookup): void {
   if (lookup.image.cacheRef) info(`cache: with that commit's full registry cache ${lookup.image.cacheRef} (every stage's layers)`)
   if (lookup.note) info(`cache: ${lookup.note}`)
 }
+
+/** The lookup without an earlier commit's full registry cache: its image alone. */
+export function withoutFullCache(lookup: CacheLookup): CacheLookup {
+  if (!lookup.image?.cacheRef) return lookup
+  const { cacheRef: _, ...image } = lookup.image
+  return { ...lookup, image }
+}
+
+/** CBS_CACHE_DEPTH: how many first-parent ancestors the registry cache lookup searches (default 20). */
+export function cacheDepthFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const n = Number(env.CBS_CACHE_DEPTH)
+  return env.CBS_CACHE_DEPTH?.trim() && Number.isInteger(n) && n >= 0 ? n : undefined
+}

@@ -461,8 +461,9 @@ export async function login(registry: string, credentials: Credentials, options:
  * given; otherwise with the user's config), and remove it afterwards: the credentials
  * never land in ~/.docker. `fn` gets the options to pass on to pull/push.
  */
-export async function withLogin<T>(registry: string, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
-  // Credentials are for one registry (lib/image/registry.mts): never a login anywhere else.
+export async function withLogin<T>(registry: string | undefined, credentials: Credentials | undefined, fn: (options: DockerOptions) => Promise<T>): Promise<T> {
+  // Credentials are for one registry (lib/image/registry.mts): never a login anywhere else
+  // (nor without a registry).
   if (!credentials || credentials.registry !== registry) return fn({})
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cbs-docker-config-'))
   // It holds the credentials: removed on Ctrl-C / SIGTERM too, not only when fn returns.

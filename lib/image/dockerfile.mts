@@ -1,8 +1,11 @@
 // What a Dockerfile reads from its build context: the sources of COPY and ADD (and of
 // RUN --mount=type=bind). Checked against the build context before building, so a
 // file the tag does not cover fails with a message naming the fix, the same way under
-// the legacy builder and BuildKit (whose error texts differ).
+// the legacy builder and BuildKit (whose error texts differ); a failed build's output
+// is read back for what the static check could not see.
 import picomatch from 'picomatch'
+import { ConfigError, type Config } from '../core/config.mts'
+import type { InputFile } from './content-tag.mts'
 
 export interface ContextSource {
   /** COPY, ADD or RUN (a bind mount). */
@@ -192,4 +195,59 @@ export function earlierStages(text: string): string[] {
   }
   if (stages.length) visit(stages[stages.length - 1])
   return stages.filter((s) => needed.has(s.name)).map((s) => s.name)
+}
+
+// --- the checks before and after a build of the build image ---
+
+/** A source the build image's inputs lack: the config error that names the fix. */
+export function notInInputs(dockerfile: string, source: string): ConfigError {
+  return new ConfigError(`${dockerfile} copies ${JSON.stringify(source)}, which is not in buildImage.inputs: add it to "inputs" in build.config.json`)
+}
+
+const quoted = (sources: ContextSource[]) => sources.map((s) => `${JSON.stringify(s.source)} (line ${s.line})`).join(', ')
+
+/**
+ * Refuse, before building, a Dockerfile that reads a context path the inputs do not
+ * hold: every such source in one message, those in the repository (add them to the
+ * inputs) told apart from those that are nowhere (fix the Dockerfile). Exit 2.
+ * `listRepoFiles` gives the files git sees (tracked and untracked, not ignored); it is
+ * asked only when a source is missing.
+ */
+export async function checkContextSources(dockerfile: string, text: string, inputs: InputFile[], config: Config, listRepoFiles: () => Promise<string[]>): Promise<void> {
+  const missing = missingSources(text, inputs.map((f) => f.path), config.buildImage.buildArgs)
+  if (!missing.length) return
+  const repoFiles = await listRepoFiles()
+  const unlisted = missing.filter((s) => sourceExists(s.source, repoFiles))
+  const absent = missing.filter((s) => !unlisted.includes(s))
+  const parts: string[] = []
+  if (unlisted.length === 1 && !absent.length) throw notInInputs(dockerfile, unlisted[0].source)
+  if (unlisted.length) {
+    const one = unlisted.length === 1
+    parts.push(`${quoted(unlisted)}, which ${one ? 'is' : 'are'} in the repository but not in buildImage.inputs: add ${one ? 'it' : 'them'} to "inputs" in build.config.json`)
+  }
+  if (absent.length) {
+    const one = absent.length === 1
+    parts.push(`${quoted(absent)}, which ${one ? 'is' : 'are'} not in the repository at all: fix the ${one ? 'instruction' : 'instructions'}, or create and commit the ${one ? 'file' : 'files'}`)
+  }
+  throw new ConfigError(`${dockerfile} copies ${parts.join('; and ')}`)
+}
+
+/** `COPY . .` and the like: the context is the inputs, not the repository, which is worth saying once. */
+export function copiesWholeContext(text: string, config: Config): ContextSource | undefined {
+  return contextSources(text, config.buildImage.buildArgs).find((s) => (s.source.replace(/\/\.$/, '').replace(/\/+$/, '') || '.') === '.')
+}
+
+/**
+ * The source a failed COPY/ADD named, from a build's output, for what the static check
+ * could not see (a .dockerignore among the inputs, a variable it could not resolve).
+ * Legacy builder: `COPY failed: file not found in build context ...: stat x: file does not exist`;
+ * BuildKit: `failed to compute cache key: ... "/x": not found`.
+ */
+export function missingFromOutput(output: string): string | undefined {
+  const legacy = /(?:COPY|ADD) failed: .*?(?:stat|lstat) (\S+?): file does not exist/.exec(output)
+  if (legacy) return legacy[1].replace(/^\/+/, '')
+  const buildkit = /failed to (?:compute cache key|calculate checksum)[^\n]*?"\/?([^"\n]+)": not found/.exec(output)
+  if (buildkit) return buildkit[1]
+  const nomatch = /(?:COPY|ADD) failed: no source files were specified|lstat [^\n]*?\/([^/\n:]+): no such file or directory/.exec(output)
+  return nomatch?.[1]
 }

@@ -47,6 +47,25 @@ export function isAnonymousReadRefusal(error: unknown): error is RegistryAuthErr
   return error instanceof RegistryAuthError && !error.hadCredentials && error.access === 'read'
 }
 
+/**
+ * A registry read where a refusal to an anonymous client (isAnonymousReadRefusal) means
+ * "not readable to me": without credentials it gives `empty`, `refused` the registry's
+ * HTTP status, after `onRefused`. With credentials, and for any other error, it throws.
+ */
+export async function readUnlessRefused<T>(
+  read: () => Promise<T>,
+  empty: T,
+  options: { credentials: Credentials | undefined; onRefused?: (status: number) => void },
+): Promise<{ value: T; refused?: number }> {
+  try {
+    return { value: await read() }
+  } catch (error) {
+    if (options.credentials || !isAnonymousReadRefusal(error)) throw error
+    options.onRefused?.(error.status)
+    return { value: empty, refused: error.status }
+  }
+}
+
 /** The registry kept failing (429, 5xx, network) after every retry. */
 export class RegistryUnavailableError extends WorkError {
   readonly registry: string

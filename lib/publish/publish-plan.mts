@@ -27,6 +27,7 @@ import { LABELS } from '../image/labels.mts'
 import type { ImageContent, ManifestInfo, ManifestOptions, PublishedImage } from '../image/registry.mts'
 import { copyManifest, manifestInfo, publishedImage, sameContent } from '../image/registry.mts'
 import type { Verifier } from '../image/signature.mts'
+import { refusedMoveMessage } from '../image/ecr.mts'
 import type { BuildRef, TagDecision, TagKind } from './release-tags.mts'
 
 export type RefKind = TagKind | 'build-image'
@@ -164,6 +165,35 @@ export function mayReuse(
 /** How a ref's action reads once done. */
 export const PAST_TENSE: Record<Action, string> = { create: 'created', update: 'updated', overwrite: 'overwritten', unchanged: 'unchanged', refuse: 'refused', skip: 'skipped' }
 
+/** `pushed 2 refs (1 created, 1 updated), 1 unchanged`; `nothing pushed: all 3 refs unchanged`. */
+export function publishedSummary(done: PublishResult[]): string {
+  const count = (n: number) => `${n} ref${n === 1 ? '' : 's'}`
+  const by = (action: PublishResult['action']) => done.filter((r) => r.action === action).length
+  const pushed = (['create', 'update', 'overwrite'] as const).filter((a) => by(a) > 0)
+  const unchanged = by('unchanged')
+  const skipped = by('skip') ? `, ${by('skip')} skipped (immutable)` : ''
+  const total = pushed.reduce((n, a) => n + by(a), 0)
+  if (total === 0) return `nothing pushed: ${unchanged === done.length ? 'all ' : ''}${count(unchanged)} unchanged${skipped}`
+  return `pushed ${count(total)} (${pushed.map((a) => `${by(a)} ${PAST_TENSE[a]}`).join(', ')})${unchanged ? `, ${unchanged} unchanged` : ''}${skipped}`
+}
+
+/**
+ * Why the run fails after pushing what it could, or undefined: release tags the plan
+ * refused, and moves the registry refused (immutable tags).
+ */
+export function publishFailure(refused: PlanEntry[], done: PublishResult[]): string | undefined {
+  const movesRefused = done.filter((r) => r.refusal).map((r) => r.ref)
+  const reasons = [...(refused.length ? [refusalMessage(refused)] : []), ...(movesRefused.length ? [refusedMoveMessage(movesRefused)] : [])]
+  return reasons.length ? reasons.join('; ') : undefined
+}
+
+/** Each image a run published, once (the final image has one digest under all its tags): what is signed. */
+export function imagesToSign(done: PublishResult[]): { repository: string; digest: string }[] {
+  const images = new Map<string, { repository: string; digest: string }>()
+  for (const { ref, digest } of done) if (digest) images.set(`${repositoryOf(ref)}@${digest}`, { repository: repositoryOf(ref), digest })
+  return [...images.values()]
+}
+
 /** The `--json` document: what was decided, and each ref with its action and digests. */
 export function publishJson(
   run: { decision: Pick<TagDecision, 'version' | 'reason'>; revision: string; ref: BuildRef; dryRun: boolean },
@@ -177,6 +207,18 @@ export function publishJson(
     dryRun: run.dryRun,
     images: images.map(({ ref, kind, action, digest, existing }) => ({ ref, kind, action, digest, existing: existing?.digest ?? null })),
   }
+}
+
+/**
+ * A dry run in local-only mode (no registry): nothing to compare with, each ref is built
+ * and tagged in the local daemon. Its `--json` images, and its table.
+ */
+export function localOnlyImages(refs: { ref: string; kind: RefKind }[]) {
+  return refs.map(({ ref, kind }) => ({ ref, kind, action: 'local' as const, digest: null, existing: null }))
+}
+
+export function describeLocalOnly(refs: { ref: string }[]): string {
+  return table([['REF', 'ACTION'], ...refs.map(({ ref }) => [ref, 'local only'])])
 }
 
 // --- around the plan: names, settings, messages ---

@@ -48,6 +48,25 @@ export function shardFromFlagOrEnv(flag: string | undefined, env: NodeJS.Process
   return { index: Number(index) + 1, total: Number(total) }
 }
 
+/**
+ * The shard this run tests, from the one asked for (shardFromFlagOrEnv): none when the
+ * run is not the test step's (`--only build`, `--only integration`), and one shard of one
+ * when steps.shard is the only test command (it is the whole suite). A shard asked for
+ * without steps.shard is a usage error, naming where it was asked for.
+ */
+export function shardToRun(
+  asked: ShardSpec | undefined,
+  { flag, env, sharding, testStep, only }: { flag: string | undefined; env: NodeJS.ProcessEnv; sharding: ShardConfig | undefined; testStep: boolean; only: string | undefined },
+): ShardSpec | undefined {
+  if (asked && !sharding) {
+    const from = flag !== undefined ? `--shard ${flag}` : `CIRCLE_NODE_TOTAL=${env.CIRCLE_NODE_TOTAL}`
+    throw new UsageError(`${from}: build.config.json has no steps.shard (which units exist, and the test command that takes them)`)
+  }
+  if (only !== undefined && only !== 'test') return undefined
+  if (!asked && sharding && !testStep) return { index: 1, total: 1 }
+  return asked
+}
+
 /** `K-of-N`, for file names. */
 export const shardLabel = (s: ShardSpec): string => `${s.index}-of-${s.total}`
 
@@ -192,4 +211,11 @@ export function planShard(shard: ShardSpec, config: ShardConfig, units: string[]
   const mine = split.bins[shard.index - 1].units
   const { bins, ...rest } = split
   return { ...shard, units: mine, allUnits: bins.reduce((n, b) => n + b.units.length, 0), command: shardCommand(config.test, mine), split: rest }
+}
+
+/** The log line of a shard's share: how many of all the units, split how. */
+export function describeShare(plan: ShardPlan, timingsPath?: string): string {
+  const how = plan.split.by === 'timings' ? `by the timings in ${timingsPath} (${plan.split.timed} of ${plan.allUnits} units timed)` : 'by count'
+  const where = `shard ${plan.index}/${plan.total}`
+  return plan.units.length === 0 ? `${where}: no units (${plan.allUnits} in all, split ${how}): nothing to test` : `${where}: ${plan.units.length} of ${plan.allUnits} units, split ${how}`
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { commandFor, helpText, parseFlags, PROJECT_FLAGS, UsageError, type CommandSpec } from '../../lib/core/cli.mts'
-import { redact, registerSecret, mmss, table } from '../../lib/core/log.mts'
+import { listFew, redact, registerSecret, mmss, table } from '../../lib/core/log.mts'
 
 const spec = {
   name: 'x',
@@ -81,6 +81,14 @@ describe('log helpers', () => {
   it('redacts registered secrets and URL credentials', () => {
     registerSecret('s3cr3t-value')
     expect(redact('token s3cr3t-value in https://user:pw@example.com/x')).toBe('token *** in https://<credentials>@example.com/x')
+  })
+
+  it('lists the first few items, then how many more', () => {
+    expect(listFew(['a', 'b', 'c'])).toBe('a, b, c')
+    expect(listFew(['a', 'b', 'c', 'd', 'e'])).toBe('a, b, c, d, e')
+    expect(listFew(['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toBe('a, b, c, d, e and 2 more')
+    expect(listFew(['a', 'b', 'c'], 2)).toBe('a, b and 1 more')
+    expect(listFew([])).toBe('')
   })
 
   it('formats mm:ss and aligned tables', () => {

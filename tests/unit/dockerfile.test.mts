@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { contextSources, earlierStages, instructions, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
-import { checkContextSources, missingFromOutput } from '../../lib/image/build-image.mts'
+import { checkContextSources, contextSources, copiesWholeContext, earlierStages, instructions, missingFromOutput, missingSources, sourceExists } from '../../lib/image/dockerfile.mts'
 import type { InputFile } from '../../lib/image/content-tag.mts'
 import { validateConfig } from '../../lib/core/config.mts'
 
@@ -214,6 +213,18 @@ describe('checkContextSources', () => {
       /"go\.sum" \(line 2\), which is in the repository but not in buildImage\.inputs.*"nowhere\.txt" \(line 2\), which is not in the repository at all/,
     )
     expect(missing.asked.count).toBe(1)
+  })
+})
+
+describe('copiesWholeContext', () => {
+  const config = validateConfig({ buildImage: { name: 'acme-build', inputs: ['Dockerfile.build'], buildArgs: { SRC: '.' } }, steps: { test: ['true'] } })
+  it('finds the first instruction that copies the whole context, whatever it is spelt', () => {
+    for (const source of ['.', './', '/', './.', '$SRC']) {
+      expect(copiesWholeContext(`FROM busybox\nARG SRC\nCOPY go.mod /x/\nCOPY ${source} /src/\n`, config), source).toMatchObject({ line: 4 })
+    }
+  })
+  it('is undefined when every source is a path inside the context', () => {
+    expect(copiesWholeContext('FROM busybox\nCOPY go.mod ./src /x/\nADD .env /y\n', config)).toBeUndefined()
   })
 })
 

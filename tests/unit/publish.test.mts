@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../lib/core/config.mts'
 import { retrySettings } from '../../lib/core/retries.mts'
-import { decideAction, describePlan, finalImage, isBuildOf, mayReuse, publishJson, refusalMessage, type PlanEntry, type PublishResult, type Target } from '../../lib/publish/publish-plan.mts'
+import {
+  decideAction,
+  describeLocalOnly,
+  describePlan,
+  finalImage,
+  imagesToSign,
+  isBuildOf,
+  localOnlyImages,
+  mayReuse,
+  publishedSummary,
+  publishFailure,
+  publishJson,
+  refusalMessage,
+  type PlanEntry,
+  type PublishResult,
+  type Target,
+} from '../../lib/publish/publish-plan.mts'
 import { imageContent, type ManifestInfo, type PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)
@@ -138,6 +154,65 @@ describe('plan output', () => {
     const message = refusalMessage([plan[1]])
     expect(message).toContain('refused to overwrite release tag r.example/app:version (the registry has image bbbbbbbbbbbb, this build is aaaaaaaaaaaa)')
     expect(message).toContain('--allow-overwrite')
+  })
+})
+
+describe('after the push', () => {
+  const result = (kind: Target['kind'], action: PublishResult['action'], digest: string | null = 'sha256:' + 'e'.repeat(64)): PublishResult => ({
+    ...target(kind),
+    action,
+    existing: null,
+    digest,
+  })
+
+  it('sums up what was pushed, by action, then what was left unchanged or skipped', () => {
+    expect(publishedSummary([result('build-image', 'create'), result('sha', 'create'), result('branch', 'update'), result('latest', 'unchanged')])).toBe(
+      'pushed 3 refs (2 created, 1 updated), 1 unchanged',
+    )
+    expect(publishedSummary([result('version', 'overwrite')])).toBe('pushed 1 ref (1 overwritten)')
+    expect(publishedSummary([result('build-image', 'create'), result('sha', 'skip')])).toBe('pushed 1 ref (1 created), 1 skipped (immutable)')
+  })
+
+  it('says nothing was pushed, and "all" only when every ref was unchanged', () => {
+    expect(publishedSummary([result('build-image', 'unchanged'), result('sha', 'unchanged'), result('branch', 'unchanged')])).toBe('nothing pushed: all 3 refs unchanged')
+    expect(publishedSummary([result('build-image', 'unchanged')])).toBe('nothing pushed: all 1 ref unchanged')
+    expect(publishedSummary([result('build-image', 'unchanged'), result('sha', 'skip'), result('branch', 'skip')])).toBe('nothing pushed: 1 ref unchanged, 2 skipped (immutable)')
+    expect(publishedSummary([])).toBe('nothing pushed: all 0 refs unchanged')
+  })
+
+  it('fails the run for refused release tags and for moves the registry refused, naming both', () => {
+    const refusedTag: PlanEntry = { ...target('version'), action: 'refuse', existing: existing(OTHER) }
+    const refusedMove: PublishResult = { ...result('latest', 'refuse'), refusal: 'tag invalid: immutable' }
+    expect(publishFailure([], [result('sha', 'create'), result('latest', 'refuse')])).toBeUndefined()
+    expect(publishFailure([refusedTag], [])).toBe(refusalMessage([refusedTag]))
+    expect(publishFailure([], [result('sha', 'create'), refusedMove])).toMatch(/^ECR refused to move r\.example\/app:latest: /)
+    expect(publishFailure([refusedTag], [refusedMove])).toMatch(/^refused to overwrite release tag r\.example\/app:version .*; ECR refused to move r\.example\/app:latest: /)
+  })
+
+  it('signs each published image once: the final image has one digest under all its tags', () => {
+    const final = 'sha256:' + 'f'.repeat(64)
+    const done = [
+      result('build-image', 'create', 'sha256:' + '1'.repeat(64)),
+      { ...result('sha', 'create', final), ref: 'r.example/app:sha-0123' },
+      { ...result('branch', 'create', final), ref: 'r.example/app:main' },
+      { ...result('latest', 'refuse', null), ref: 'r.example/other:latest' },
+    ]
+    expect(imagesToSign(done)).toEqual([
+      { repository: 'r.example/app', digest: 'sha256:' + '1'.repeat(64) },
+      { repository: 'r.example/app', digest: final },
+    ])
+  })
+
+  it('a dry run in local-only mode: each ref built locally, as JSON and as a table', () => {
+    const refs = [
+      { ref: 'app-build:0123', kind: 'build-image' as const },
+      { ref: 'app:sha-0123', kind: 'sha' as const },
+    ]
+    expect(localOnlyImages(refs)).toEqual([
+      { ref: 'app-build:0123', kind: 'build-image', action: 'local', digest: null, existing: null },
+      { ref: 'app:sha-0123', kind: 'sha', action: 'local', digest: null, existing: null },
+    ])
+    expect(describeLocalOnly(refs)).toBe('REF             ACTION\napp-build:0123  local only\napp:sha-0123    local only')
   })
 })
 

@@ -7,8 +7,11 @@ import {
   isLoopback,
   parseImageRef,
   parseWwwAuthenticate,
+  readUnlessRefused,
   registryBaseUrl,
   registryCredentials,
+  RegistryAuthError,
+  RegistryUnavailableError,
 } from '../../lib/image/registry.mts'
 import { parseRetryAfter, withRetries } from '../../lib/core/retries.mts'
 import { redact } from '../../lib/core/log.mts'
@@ -181,5 +184,30 @@ describe('registryCredentials', () => {
 
   it('is undefined without env or config', () => {
     expect(registryCredentials('ghcr.io', { DOCKER_CONFIG: tempDir() }, 'ghcr.io')).toBeUndefined()
+  })
+})
+
+describe('readUnlessRefused', () => {
+  const credentials = { registry: 'r.example', username: 'ci', password: 'pw' }
+  const refusing = (error: Error) => async (): Promise<string[]> => {
+    throw error
+  }
+
+  it('gives what the registry answers', async () => {
+    expect(await readUnlessRefused(async () => ['1.0.0'], [], { credentials: undefined })).toEqual({ value: ['1.0.0'] })
+  })
+
+  it('without credentials, takes a refused read (401/403) as empty, and says so once', async () => {
+    const seen: number[] = []
+    const read = await readUnlessRefused(refusing(new RegistryAuthError('r.example', 403, false)), [], { credentials: undefined, onRefused: (status) => seen.push(status) })
+    expect(read).toEqual({ value: [], refused: 403 })
+    expect(seen).toEqual([403])
+  })
+
+  it('throws a refusal of credentials, a refused push, and any other failure', async () => {
+    await expect(readUnlessRefused(refusing(new RegistryAuthError('r.example', 401, true)), [], { credentials })).rejects.toThrow(/refused the credentials \(HTTP 401\)/)
+    await expect(readUnlessRefused(refusing(new RegistryAuthError('r.example', 401, false)), [], { credentials })).rejects.toThrow(RegistryAuthError)
+    await expect(readUnlessRefused(refusing(new RegistryAuthError('r.example', 403, false, 'push')), [], { credentials: undefined })).rejects.toThrow(/refused to let an anonymous client push/)
+    await expect(readUnlessRefused(refusing(new RegistryUnavailableError('r.example', 'HTTP 503')), [], { credentials: undefined })).rejects.toThrow(RegistryUnavailableError)
   })
 })

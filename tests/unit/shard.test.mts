@@ -6,6 +6,7 @@ import { UsageError } from '../../lib/core/cli.mts'
 import { ConfigError, validateConfig } from '../../lib/core/config.mts'
 import { listWorktreeFiles } from '../../lib/core/git.mts'
 import {
+  describeShare,
   escapeXml,
   imbalance,
   parseJUnitTimings,
@@ -16,6 +17,7 @@ import {
   shardCommand,
   shardFromFlagOrEnv,
   shardLabel,
+  shardToRun,
   splitUnits,
   xmlAttributes,
 } from '../../lib/runner/shard.mts'
@@ -341,5 +343,49 @@ describe('shard planning at its edges', () => {
     const plan = planShard({ index: 2, total: 2 }, { units: ['x'], test: ['t', '{units}', '-v'] }, ['a', 'b', 'c'])
     expect(plan).toEqual({ index: 2, total: 2, units: ['b'], allUnits: 3, command: ['t', 'b', '-v'], split: { by: 'count', timed: 0, median: undefined, id: expect.stringMatching(/^[0-9a-f]{16}$/) } })
     expect(shardLabel({ index: 2, total: 3 })).toBe('2-of-3')
+  })
+})
+
+describe('the shard a run tests', () => {
+  const sharding = { units: ['t/*'], test: ['vitest', '{units}'] }
+  const given = { flag: undefined, env: {}, sharding, testStep: true, only: undefined }
+
+  it('the one asked for, by --shard or by CircleCI\'s nodes', () => {
+    expect(shardToRun({ index: 2, total: 3 }, { ...given, flag: '2/3' })).toEqual({ index: 2, total: 3 })
+    expect(shardToRun({ index: 2, total: 3 }, { ...given, only: 'test' })).toEqual({ index: 2, total: 3 })
+    expect(shardToRun(undefined, given)).toBeUndefined()
+  })
+
+  it('one shard of one when steps.shard is the only test command, none without steps.shard', () => {
+    expect(shardToRun(undefined, { ...given, testStep: false })).toEqual({ index: 1, total: 1 })
+    expect(shardToRun({ index: 2, total: 3 }, { ...given, testStep: false })).toEqual({ index: 2, total: 3 })
+    expect(shardToRun(undefined, { ...given, sharding: undefined, testStep: false })).toBeUndefined()
+  })
+
+  it('none when the run is not the test step\'s', () => {
+    for (const only of ['build', 'integration']) {
+      expect(shardToRun({ index: 2, total: 3 }, { ...given, only })).toBeUndefined()
+      expect(shardToRun(undefined, { ...given, testStep: false, only })).toBeUndefined()
+    }
+  })
+
+  it('a shard asked for without steps.shard is a usage error naming where it was asked for', () => {
+    const ask = () => shardToRun({ index: 1, total: 2 }, { ...given, sharding: undefined, flag: '1/2' })
+    expect(ask).toThrow(UsageError)
+    expect(ask).toThrow('--shard 1/2: build.config.json has no steps.shard (which units exist, and the test command that takes them)')
+    expect(() => shardToRun({ index: 1, total: 2 }, { ...given, sharding: undefined, env: { CIRCLE_NODE_TOTAL: '2' } })).toThrow(/^CIRCLE_NODE_TOTAL=2: build\.config\.json has no steps\.shard/)
+    // Also when the run is not the test step's: the config cannot do what CI asks.
+    expect(() => shardToRun({ index: 1, total: 2 }, { ...given, sharding: undefined, only: 'build', flag: '1/2' })).toThrow(UsageError)
+  })
+
+  it('the log line of its share: how many of all the units, split how', () => {
+    const units = ['a', 'b', 'c']
+    expect(describeShare(planShard({ index: 1, total: 2 }, sharding, units))).toBe('shard 1/2: 2 of 3 units, split by count')
+    expect(describeShare(planShard({ index: 4, total: 4 }, sharding, units))).toBe('shard 4/4: no units (3 in all, split by count): nothing to test')
+    const timed = planShard({ index: 2, total: 2 }, sharding, units, new Map([['a', 5], ['b', 1]]))
+    expect(describeShare(timed, 'reports/junit')).toBe('shard 2/2: 2 of 3 units, split by the timings in reports/junit (2 of 3 units timed)')
+    // The slowest unit alone: one unit of its own, two of three timed.
+    const slowest = planShard({ index: 1, total: 2 }, sharding, units, new Map([['a', 5], ['b', 1]]))
+    expect(describeShare(slowest, 'reports/junit')).toBe('shard 1/2: 1 of 3 units, split by the timings in reports/junit (2 of 3 units timed)')
   })
 })
