@@ -53,7 +53,10 @@ const MANAGERS = [
     files: { '.yarnrc.yml': 'nodeLinker: node-modules\nenableTelemetry: false\n' },
   },
   // Yarn 4 with Plug'n'Play, its default linker (no nodeLinker): no node_modules anywhere,
-  // the packages' archives in Yarn's global cache, outside the checkout.
+  // the packages' archives in Yarn's global cache, outside the checkout. That cache is put
+  // in a temp dir (YARN_GLOBAL_FOLDER): the main job runs this suite inside its build image,
+  // where the steps' container is started by the host's daemon, which mounts host paths;
+  // the temp dir is shared with the host at its own path, the container's home is not.
   {
     pm: 'yarn',
     lockfile: 'yarn.lock',
@@ -201,7 +204,8 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: 
     expect(await packDependency(path.join(project, 'vendor'))).toBe('native-ish-1.0.0.tgz')
     if (pnp) expect(await packDependency(path.join(project, 'vendor'), true)).toBe('plain-1.0.0.tgz')
     // The developer's install, in the checkout: it writes the lockfile and runs prepare there.
-    await run(install[0], install.slice(1), { cwd: project, env: adopterEnv({ GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }), timeout: 300_000 })
+    const yarnGlobal = pnp ? { YARN_GLOBAL_FOLDER: tempDir('cbs-yarn-global-') } : {}
+    await run(install[0], install.slice(1), { cwd: project, env: adopterEnv({ GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', ...yarnGlobal }), timeout: 300_000 })
     expect(fs.existsSync(path.join(project, lockfile))).toBe(true)
     expect(git(project, 'config', 'core.hooksPath')).toBe('.githooks')
     git(project, 'add', '-A')
