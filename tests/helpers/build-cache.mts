@@ -56,12 +56,13 @@ export function forgetBuildCache(marker: string): number {
  * step (the daemon had no copy of it). With the classic image store BuildKit prints
  * `#N pulling sha256:...` before the step's `#N CACHED`; with the containerd image store
  * it prints `#N CACHED`, then the step again with the layer's download progress,
- * `#N sha256:<64 hex> 232B / 232B 0.1s done` (after progress lines of the same layer). `step` is a start of the step's line
+ * `#N sha256:<64 hex> 232B / 232B 0.1s done` (its time left out when it took none; after
+ * progress lines of the same layer). `step` is a start of the step's line
  * (`[2/3] RUN echo marker`), or omitted for any step.
  */
 export function layerDownloaded(output: string, step?: string): boolean {
   const s = step ? step.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '\\[[^\\n]*'
   const classic = new RegExp(`${s}[^\\n]*\\n(#\\d+ pulling sha256:[^\\n]*\\n)+#\\d+ CACHED`)
-  const store = new RegExp(`#(\\d+) ${s}[^\\n]*\\n#\\1 CACHED\\n\\n#\\1 ${s}[^\\n]*\\n(#\\1 sha256:[^\\n]*\\n)*#\\1 sha256:[0-9a-f]{64} [\\d.]+[kMG]?i?B / [\\d.]+[kMG]?i?B [\\d.]+s done`)
+  const store = new RegExp(`#(\\d+) ${s}[^\\n]*\\n#\\1 CACHED\\n\\n#\\1 ${s}[^\\n]*\\n(#\\1 sha256:[^\\n]*\\n)*#\\1 sha256:[0-9a-f]{64} [\\d.]+[kMG]?i?B / [\\d.]+[kMG]?i?B( [\\d.]+s)? done`)
   return classic.test(output) || store.test(output)
 }

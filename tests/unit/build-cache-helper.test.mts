@@ -30,6 +30,14 @@ const STORE_SLOW = `#8 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel
 #8 sha256:f404e29814a459aaf8bd4924094ad47ea120cd70aa3c410cd834a45b5311dfe7 231B / 231B 0.2s done
 #8 extracting sha256:f404e29814a459aaf8bd4924094ad47ea120cd70aa3c410cd834a45b5311dfe7 0.3s done
 `
+// A download that took no measurable time: no time before `done`.
+const STORE_QUICK = `#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#7 CACHED
+
+#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#7 sha256:d49b41ee899f8721160efdf4991aaf596fdb8b2a68ffe9629be255e748ae070b 229B / 229B done
+#7 extracting sha256:d49b41ee899f8721160efdf4991aaf596fdb8b2a68ffe9629be255e748ae070b done
+`
 // The layer was in the daemon already: CACHED, nothing downloaded.
 const LOCAL = `#7 [2/3] RUN echo marker-1 > /marker
 #7 CACHED
@@ -44,6 +52,7 @@ describe('layerDownloaded', () => {
     expect(layerDownloaded(STORE, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(STORE)).toBe(true)
     expect(layerDownloaded(STORE_SLOW, '[2/3] RUN echo marker-1')).toBe(true)
+    expect(layerDownloaded(STORE_QUICK, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(CLASSIC)).toBe(true)
   })
 
