@@ -52,17 +52,20 @@ export function forgetBuildCache(marker: string): number {
 }
 
 /**
- * Whether BuildKit's plain output shows a layer downloaded from a registry for a CACHED
- * step (the daemon had no copy of it). With the classic image store BuildKit prints
- * `#N pulling sha256:...` before the step's `#N CACHED`; with the containerd image store
- * it prints `#N CACHED`, then the step again with the layer's download progress,
- * `#N sha256:<64 hex> 232B / 232B 0.1s done` (its time left out when it took none; after
- * progress lines of the same layer). `step` is a start of the step's line
- * (`[2/3] RUN echo marker`), or omitted for any step.
+ * Whether BuildKit's plain output shows a layer downloaded from a registry for a step (the
+ * daemon had no copy of it, and the step did not run). With the classic image store
+ * BuildKit prints `#N pulling sha256:...` for the step's vertex, then `#N CACHED`; with the
+ * containerd image store it prints the layer's download progress for the step's vertex,
+ * `#N sha256:<64 hex> 232B / 232B 0.1s done` (its time left out when it took none), before
+ * or after a `CACHED` line, or with none. A step that runs prints neither. `step` is a
+ * start of the step's line (`[2/3] RUN echo marker`), or omitted for any step.
  */
 export function layerDownloaded(output: string, step?: string): boolean {
-  const s = step ? step.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '\\[[^\\n]*'
-  const classic = new RegExp(`${s}[^\\n]*\\n(#\\d+ pulling sha256:[^\\n]*\\n)+#\\d+ CACHED`)
-  const store = new RegExp(`#(\\d+) ${s}[^\\n]*\\n#\\1 CACHED\\n\\n#\\1 ${s}[^\\n]*\\n(#\\1 sha256:[^\\n]*\\n)*#\\1 sha256:[0-9a-f]{64} [\\d.]+[kMG]?i?B / [\\d.]+[kMG]?i?B( [\\d.]+s)? done`)
-  return classic.test(output) || store.test(output)
+  const lines = output.split('\n')
+  const vertices = new Set(lines.flatMap((line) => {
+    const m = /^#(\d+) (\[.*)$/.exec(line)
+    return m && (!step || m[2].startsWith(step)) ? [m[1]] : []
+  }))
+  const download = /^(pulling sha256:[0-9a-f]{64}|sha256:[0-9a-f]{64} [\d.]+[kMG]?i?B \/ [\d.]+[kMG]?i?B( [\d.]+s)? done$)/
+  return [...vertices].some((n) => lines.some((line) => line.startsWith(`#${n} `) && download.test(line.slice(n.length + 2))))
 }

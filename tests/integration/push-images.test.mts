@@ -306,7 +306,12 @@ describe('push-images', () => {
     expect(await imageOf('1.2.3')).toBe(await imageOf('latest'))
     expect(await registry.digest(f.appName, '1.2.3')).not.toBe(before)
     expect(overwrite.stderr).toMatch(/:1\.2\.3: overwritten/)
-    expect(overwrite.stderr).toMatch(/:latest: unchanged/)
+    // latest keeps its image when the rebuild of the final image came from the build cache
+    // (always on the classic store); the containerd store at times runs its step again,
+    // a new image, and then latest follows it as 1.2.3 does.
+    const vertex = /^#(\d+) \[build 2\/2\] RUN/m.exec(overwrite.stderr)?.[1]
+    const rebuilt = vertex !== undefined && !new RegExp(`^#${vertex} CACHED$`, 'm').test(overwrite.stderr)
+    expect(overwrite.stderr).toMatch(rebuilt ? /:latest: updated/ : /:latest: unchanged/)
   })
 
   it('a re-run on another runner reuses the image published for the commit: the release stays, latest follows it', async () => {

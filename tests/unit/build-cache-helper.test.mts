@@ -38,6 +38,24 @@ const STORE_QUICK = `#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kerne
 #7 sha256:d49b41ee899f8721160efdf4991aaf596fdb8b2a68ffe9629be255e748ae070b 229B / 229B done
 #7 extracting sha256:d49b41ee899f8721160efdf4991aaf596fdb8b2a68ffe9629be255e748ae070b done
 `
+// The containerd store, the download printed first and no CACHED line at all.
+const STORE_NO_CACHED = `#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#7 sha256:898d31270d3893b01325afb75ae60076d5a7c81a07fc444353fe98e6ee5dbce2 232B / 232B 0.0s done
+
+#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#7 extracting sha256:898d31270d3893b01325afb75ae60076d5a7c81a07fc444353fe98e6ee5dbce2 0.0s done
+`
+// The step ran: its own output and DONE, no download.
+const RAN = `#7 [2/3] RUN echo marker-1 > /marker && cat /proc/sys/kernel/random/uuid > /stamp
+#7 DONE 0.4s
+
+#8 [3/3] COPY tools /opt/tools
+#8 DONE 0.1s
+
+#9 exporting to image
+#9 exporting layers 0.1s done
+#9 exporting manifest sha256:c07b5bcce53f290e93de8cfa4e0ef6fea46e2fcbe28a28e47eaf74c2d1de81e3 0.0s done
+`
 // The layer was in the daemon already: CACHED, nothing downloaded.
 const LOCAL = `#7 [2/3] RUN echo marker-1 > /marker
 #7 CACHED
@@ -53,12 +71,15 @@ describe('layerDownloaded', () => {
     expect(layerDownloaded(STORE)).toBe(true)
     expect(layerDownloaded(STORE_SLOW, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(STORE_QUICK, '[2/3] RUN echo marker-1')).toBe(true)
+    expect(layerDownloaded(STORE_NO_CACHED, '[2/3] RUN echo marker-1')).toBe(true)
     expect(layerDownloaded(CLASSIC)).toBe(true)
   })
 
   it('no download: a step cached from the daemon\'s own copy, or another step named', () => {
     expect(layerDownloaded(LOCAL, '[2/3] RUN echo marker-1')).toBe(false)
     expect(layerDownloaded(LOCAL)).toBe(false)
+    expect(layerDownloaded(RAN, '[2/3] RUN echo marker-1')).toBe(false)
+    expect(layerDownloaded(RAN)).toBe(false)
     expect(layerDownloaded(CLASSIC, '[3/3] COPY tools')).toBe(false)
     expect(layerDownloaded(STORE, '[3/3] COPY tools')).toBe(false)
     expect(layerDownloaded(STORE, '[2/3] RUN echo marker-2')).toBe(false)
