@@ -163,7 +163,10 @@ export function describeReuse(output: string): string | undefined {
 export function failedAtExport(output: string): boolean {
   const exporting = /^#(\d+) exporting to image$/m.exec(output)?.[1]
   if (!exporting) return false
-  const erred = [...output.matchAll(/^#(\d+) ERROR: (.*)$/gm)]
+  // A cache ref that cannot be read is an ERROR of its own vertex that BuildKit goes on
+  // from; any other vertex's error is the build's.
+  const importing = new Set([...output.matchAll(/^#(\d+) importing cache manifest from /gm)].map((m) => m[1]))
+  const erred = [...output.matchAll(/^#(\d+) ERROR: (.*)$/gm)].filter(([, n]) => !importing.has(n))
   if (erred.some(([, n]) => n !== exporting)) return false
   const message = erred.find(([, n]) => n === exporting)?.[2] ?? /^ERROR: failed to solve: (.*)$/m.exec(output)?.[1] ?? ''
   return /\bnot found\b/.test(message)

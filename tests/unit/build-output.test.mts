@@ -121,6 +121,8 @@ describe('failedAtExport', () => {
     expect(failedAtExport(exportError)).toBe(true)
     // Without the vertex's own ERROR line: the final one says it.
     expect(failedAtExport('#9 exporting to image\n#9 exporting layers done\nERROR: failed to solve: blob sha256:0123: not found\n')).toBe(true)
+    // After a cache ref that could not be read, which BuildKit goes on from.
+    expect(failedAtExport('#5 importing cache manifest from r/x:t-cache\n#5 ERROR: httpReadSeeker: failed open: 503 Service Unavailable\n#9 exporting to image\n#9 exporting layers done\nERROR: failed to solve: not found\n')).toBe(true)
   })
   it('never a step\'s own failure, another export error, or a build that never got to the export', () => {
     expect(failedAtExport('#7 [2/3] RUN cat /missing\n#7 ERROR: process "/bin/sh -c cat /missing" did not complete successfully: exit code: 1\n#9 exporting to image\n#9 ERROR: blob not found\nERROR: failed to solve: not found\n')).toBe(false)
