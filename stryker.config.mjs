@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 
 /** Whole modules: every function pure. */
-const WHOLE = ['lib/publish/release-tags.mts', 'lib/runner/shard.mts', 'lib/runner/gantt.mts', 'lib/image/dockerfile.mts', 'lib/image/image-ref.mts', 'lib/core/ls-remote.mts', 'lib/bots/cherry-pick/messages.mts', 'lib/publish/immutable-tags.mts']
+const WHOLE = ['lib/publish/release-tags.mts', 'lib/runner/shard.mts', 'lib/runner/gantt.mts', 'lib/image/dockerfile.mts', 'lib/image/image-ref.mts', 'lib/core/ls-remote.mts', 'lib/bots/cherry-pick/messages.mts', 'lib/publish/immutable-tags.mts', 'lib/image/image-content.mts']
 
 /** Modules with I/O besides: the pure functions (and the values only they use), by name. */
 const PURE = {

@@ -14,7 +14,8 @@ import { WorkError } from '../core/cli.mts'
 import { onInterrupt } from '../core/interrupts.mts'
 import { sleep, withRetries } from '../core/retries.mts'
 import { info, redact, registerSecret, warn } from '../core/log.mts'
-import { dockerConfigDir, imageContent, type Credentials, type ImageContent } from './registry.mts'
+import { imageContent, type ImageContent } from './image-content.mts'
+import { dockerConfigDir, type Credentials } from './registry.mts'
 import { describeBuildFailure, failedAtExport, parseBuildFailure, type BuildFailure } from './build-output.mts'
 
 export interface DockerOptions {

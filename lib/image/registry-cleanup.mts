@@ -9,6 +9,7 @@ import {
   DIGEST,
   manifestDigestOf,
   parseImageRef,
+  readImageConfig,
   registryRequest,
   retried,
   TransientError,
@@ -57,21 +58,9 @@ export async function readManifest(ref: string, options: ManifestOptions = {}): 
  * `<registry>/<repository>`). Null when the blob is gone or has no readable time.
  */
 export async function imageCreated(repositoryRef: string, configDigest: string, options: ManifestOptions = {}): Promise<Date | null> {
-  const { registry, repository } = parseImageRef(repositoryRef)
-  const pathname = `/v2/${repository}/blobs/${configDigest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-    if (res.status === 404) return null
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    let config: { created?: unknown }
-    try {
-      config = JSON.parse((await bodyOf(res, `GET ${registry}${pathname}`)).toString('utf8'))
-    } catch {
-      throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
-    }
-    const created = typeof config.created === 'string' ? new Date(config.created) : null
-    return created && !Number.isNaN(created.getTime()) ? created : null
-  })
+  const config = await readImageConfig(repositoryRef, configDigest, options)
+  const created = typeof config?.created === 'string' ? new Date(config.created) : null
+  return created && !Number.isNaN(created.getTime()) ? created : null
 }
 
 /** The registry does not allow deleting manifests (HTTP 405, or the error code UNSUPPORTED). */

@@ -10,6 +10,7 @@ import { parseRetryAfter, withRetries, type RetryOptions } from '../core/retries
 import { redact, registerSecret } from '../core/log.mts'
 import { parseImageRef, registryBaseUrl } from './image-ref.mts'
 import type { Credentials } from './registry-credentials.mts'
+import { imageContent, type ImageContent } from './image-content.mts'
 
 // References and credentials live in their own modules; they are part of this API, so
 // they are exported from here too.
@@ -334,16 +335,6 @@ export interface ManifestInfo {
   configDigest?: string
 }
 
-/** An image config's content: what makes two images the same, however their manifests were written. */
-export interface ImageContent {
-  /** The layers, uncompressed (`rootfs.diff_ids`; `RootFS.Layers` of `docker image inspect`). */
-  diffIds: string[]
-  /** The build time, to the nanosecond as written (`2026-12-03T08:39:41.752346167Z`). */
-  created: string
-  /** What the image runs and carries: labels, entrypoint, command, env, user, working directory. */
-  config: string
-}
-
 /** The image in an index for this machine's platform, not an attestation manifest (`unknown/unknown`). */
 function platformImage(manifests: IndexEntry[]): IndexEntry | undefined {
   const images = manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && m.platform?.os !== 'unknown')
@@ -397,19 +388,32 @@ export interface PublishedImage extends ManifestInfo {
   content: ImageContent
 }
 
-/** The parts of an image config (the registry's blob, or `docker image inspect`) that make it this image. */
-export function imageContent(image: { diffIds?: string[] | null; created?: string | null; config?: Record<string, unknown> | null }): ImageContent {
-  const c = image.config ?? {}
-  const pick = (k: string) => c[k] ?? null
-  // `2026-12-03T08:39:41.7523Z` and `...41.752300000Z` are the same instant: nanoseconds, padded.
-  const created = (image.created ?? '').replace(/(?:\.(\d+))?Z$/, (_, f: string | undefined) => `.${(f ?? '').padEnd(9, '0')}Z`)
-  const config = JSON.stringify(['Labels', 'Entrypoint', 'Cmd', 'Env', 'User', 'WorkingDir'].map((k) => (k === 'Labels' ? (pick(k) ?? {}) : pick(k) || null)))
-  return { diffIds: image.diffIds ?? [], created, config }
+/** The parts of an image's config blob the scripts read. */
+export interface ImageConfigBlob {
+  created?: unknown
+  config?: (Record<string, unknown> & { Labels?: Record<string, string> | null }) | null
+  rootfs?: { diff_ids?: string[] } | null
 }
 
-/** Whether two image configs describe the same image (same layers, build time and runtime settings). */
-export function sameContent(a: ImageContent | undefined, b: ImageContent | undefined): boolean {
-  return Boolean(a && b && a.diffIds.length && a.created === b.created && a.config === b.config && a.diffIds.join() === b.diffIds.join())
+/**
+ * The config blob `configDigest` of `repositoryRef` (`<registry>/<repository>`, a tag in it
+ * is ignored), parsed; null when the registry has no such blob (deleted meanwhile). A body
+ * cut short or not JSON is retried, as are 429, 5xx and network errors.
+ */
+export async function readImageConfig(repositoryRef: string, configDigest: string, options: ManifestOptions = {}): Promise<ImageConfigBlob | null> {
+  const { registry, repository } = parseImageRef(repositoryRef)
+  const pathname = `/v2/${repository}/blobs/${configDigest}`
+  return retried(registry, options, async () => {
+    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
+    if (res.status === 404) return null
+    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
+    const body = await bodyOf(res, `GET ${registry}${pathname}`)
+    try {
+      return JSON.parse(body.toString('utf8')) as ImageConfigBlob
+    } catch {
+      throw new TransientError(`GET ${registry}${pathname}: the image config is not valid JSON`)
+    }
+  })
 }
 
 /**
@@ -420,16 +424,10 @@ export function sameContent(a: ImageContent | undefined, b: ImageContent | undef
 export async function publishedImage(ref: string, options: ManifestOptions = {}): Promise<PublishedImage | null> {
   const manifest = await manifestInfo(ref, options)
   if (!manifest?.configDigest) return null
-  const { registry, repository } = parseImageRef(ref)
-  const pathname = `/v2/${repository}/blobs/${manifest.configDigest}`
-  return retried(registry, options, async () => {
-    const res = await registryRequest(registry, repository, pathname, { credentials: options.credentials })
-    if (res.status === 404) return null // deleted meanwhile
-    if (!res.ok) throw new WorkError(`GET ${registry}${pathname}: unexpected HTTP ${res.status}`)
-    const config = (await res.json()) as { created?: string; config?: Record<string, unknown> & { Labels?: Record<string, string> | null }; rootfs?: { diff_ids?: string[] } }
-    const content = imageContent({ diffIds: config.rootfs?.diff_ids, created: config.created, config: config.config })
-    return { ...manifest, configDigest: manifest.configDigest!, labels: config.config?.Labels ?? {}, content }
-  })
+  const config = await readImageConfig(ref, manifest.configDigest, options)
+  if (!config) return null // deleted meanwhile
+  const content = imageContent({ diffIds: config.rootfs?.diff_ids, created: typeof config.created === 'string' ? config.created : null, config: config.config })
+  return { ...manifest, configDigest: manifest.configDigest, labels: config.config?.Labels ?? {}, content }
 }
 
 /**

@@ -18,7 +18,8 @@ import {
   type PublishResult,
   type Target,
 } from '../../lib/publish/publish-plan.mts'
-import { imageContent, type ManifestInfo, type PublishedImage } from '../../lib/image/registry.mts'
+import { imageContent } from '../../lib/image/image-content.mts'
+import type { ManifestInfo, PublishedImage } from '../../lib/image/registry.mts'
 
 const ID = 'sha256:' + 'a'.repeat(64)
 const OTHER = 'sha256:' + 'b'.repeat(64)
