@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { docker, dockerMaybe, requireDocker } from '../helpers/docker.mts'
+import { docker, dockerRun, dockerMaybe, requireDocker } from '../helpers/docker.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, tempDir } from '../helpers/repo.mts'
 import { PROJECT_ROOT, runScript } from '../helpers/run.mts'
@@ -87,6 +87,6 @@ describe('examples/go-app through the scripts', () => {
     // 5. The pushed final image, pulled fresh, runs and prints its version.
     dockerMaybe('rmi', '-f', finalRef, `${registry.host}/go-app:latest`)
     docker('pull', finalRef)
-    expect(docker('run', '--rm', finalRef)).toBe('0.1.0')
+    expect(dockerRun(finalRef)).toBe('0.1.0')
   }, 900_000) // a cold build installs Go from Debian's mirror: minutes on a busy 2-core machine
 })

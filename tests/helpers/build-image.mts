@@ -29,17 +29,22 @@ export function makeBuildRepo(options: FixtureOptions): string {
   return makeRepo(files, { buildImage: { name: options.name, inputs: options.inputs ?? ['tools'] }, ...options.config })
 }
 
-/** Every local image whose repository ends with `/<name>` or is `<name>`, as refs. */
-export function imagesNamed(name: string): string[] {
+/** Every local image whose repository ends with `/<name>` or is `<name>`, for any of `names`, as refs. */
+export function imagesNamed(...names: string[]): string[] {
   const out = dockerMaybe('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}') ?? ''
   return out.split('\n').filter((ref) => {
     const repo = ref.slice(0, ref.lastIndexOf(':'))
-    return repo === name || repo.endsWith(`/${name}`)
+    return names.some((name) => repo === name || repo.endsWith(`/${name}`))
   })
 }
 
-export function removeImagesNamed(name: string): void {
-  const refs = imagesNamed(name)
+/**
+ * Remove every local image of these names (one image list, one `rmi` for them all: the
+ * list is slow on a busy daemon, the containerd store's most of all).
+ */
+export function removeImagesNamed(...names: string[]): void {
+  if (names.length === 0) return
+  const refs = imagesNamed(...names)
   if (refs.length) dockerMaybe('rmi', '-f', ...refs)
 }
 

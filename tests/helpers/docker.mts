@@ -1,6 +1,6 @@
 // The real Docker Engine. Integration tests call requireDocker() first: without an
 // engine they fail with one message saying how to provide it, never skip silently.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 
 export const SETUP_HINT = 'start one with `sudo bash .ci/setup-env.sh` (installs docker.io and the registry, starts dockerd, seeds base images)'
 
@@ -51,6 +51,26 @@ export function dockerMaybe(...args: string[]): string | null {
 /** A name no other test (or concurrent test file) uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+/**
+ * `docker run --rm ARGS...` (ARGS: run's flags, the image, the command), its stdout
+ * trimmed, read from the container's log after it ended: the stream `docker run` attaches
+ * can come back without the output on a loaded machine, which a test would read as
+ * empty. Throws with the exit code and the log's stderr when the command fails.
+ */
+export function dockerRun(...args: string[]): string {
+  const id = docker('create', ...args)
+  try {
+    docker('start', id)
+    const exitCode = docker('wait', id)
+    const result = spawnSync('docker', ['logs', id], { encoding: 'utf8', timeout: DOCKER_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 })
+    if (result.status !== 0) throw new Error(`docker logs ${id} (docker run ${args.join(' ')}): ${result.stderr.trim().slice(-500)}`)
+    if (exitCode !== '0') throw new Error(`docker run ${args.join(' ')}: exit code ${exitCode}: ${result.stderr.trim().slice(-1000)}`)
+    return result.stdout.trim()
+  } finally {
+    dockerMaybe('rm', '-f', id)
+  }
 }
 
 /**

@@ -36,7 +36,7 @@ export function useRegistryScene(options: { images?: string[]; registry?: Parame
   })
   afterAll(async () => {
     for (const p of proxies) await p.stop()
-    for (const n of names) removeImagesNamed(n)
+    removeImagesNamed(...names)
     await started?.stop()
   })
   return {

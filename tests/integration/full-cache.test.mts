@@ -40,7 +40,7 @@ describe('the full registry cache of a multi-stage build image', () => {
     exports = await canExportCache(await currentBuilder())
   })
   afterAll(async () => {
-    for (const n of names) removeImagesNamed(n)
+    removeImagesNamed(...names)
     await registry?.stop()
   })
 

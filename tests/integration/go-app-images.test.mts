@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/core/config.mts'
-import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker, dockerRun, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
 import { PROJECT_ROOT } from '../helpers/run.mts'
 
@@ -52,23 +52,23 @@ describe('examples/go-app images', () => {
     const context = tempDir('cbs-context-')
     for (const input of config.buildImage.inputs) fs.copyFileSync(path.join(repo, input), path.join(context, input))
     docker('build', '-q', '-f', path.join(context, config.buildImage.dockerfile), '-t', buildImage, context)
-    expect(docker('run', '--rm', buildImage, 'go', 'version')).toMatch(/^go version go1\.\d+/)
+    expect(dockerRun(buildImage, 'go', 'version')).toMatch(/^go version go1\.\d+/)
   }, 600_000)
 
   it('runs make test (no test cache) and make build as a non-root user, with the checkout mounted', () => {
-    const out = docker('run', '--rm', '-u', `${uid}:${uid}`, '-v', `${repo}:${repo}`, '-w', repo, buildImage, 'sh', '-c', 'make test 2>&1 && make build 2>&1')
+    const out = dockerRun('-u', `${uid}:${uid}`, '-v', `${repo}:${repo}`, '-w', repo, buildImage, 'sh', '-c', 'make test 2>&1 && make build 2>&1')
     expect(out).toContain('go test -count=1 ./...')
     expect(out).toMatch(/^ok\s+example\.com\/go-app\/pkg\/greeting/m)
     const binary = path.join(repo, 'bin/go-app')
     expect(fs.statSync(binary).uid).toBe(uid)
     // The version comes from git describe when none is given.
-    expect(docker('run', '--rm', '-v', `${repo}:${repo}:ro`, buildImage, binary, 'version')).toBe('0.1.0')
+    expect(dockerRun('-v', `${repo}:${repo}:ro`, buildImage, binary, 'version')).toBe('0.1.0')
   })
 
   it('the final image builds FROM the build image and prints the version it was given', () => {
     docker('build', '-q', '--build-arg', `BUILD_IMAGE=${buildImage}`, '--build-arg', 'VERSION=1.2.3', '-t', finalImage, repo)
-    expect(docker('run', '--rm', finalImage)).toBe('1.2.3')
-    expect(docker('run', '--rm', finalImage, 'version')).toBe('1.2.3')
-    expect(docker('run', '--rm', finalImage, 'hello', 'CI')).toBe('Hello, CI!')
+    expect(dockerRun(finalImage)).toBe('1.2.3')
+    expect(dockerRun(finalImage, 'version')).toBe('1.2.3')
+    expect(dockerRun(finalImage, 'hello', 'CI')).toBe('Hello, CI!')
   })
 })

@@ -13,7 +13,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeImagesNamed } from '../helpers/build-image.mts'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { dockerRun, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { packedHash } from '../helpers/packed-hash.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
 import { adopterEnv, runScript, type RunResult } from '../helpers/run.mts'
@@ -166,7 +166,7 @@ const PNP_TEST = [
 
 const names: string[] = []
 afterAll(() => {
-  for (const n of names) removeImagesNamed(`${n}-build`)
+  removeImagesNamed(...names.map((n) => `${n}-build`))
 })
 beforeAll(() => requireDocker(['node:20-bookworm-slim']))
 
@@ -231,20 +231,20 @@ describe.each(MANAGERS)('a $pm project (workspaces: $workspace, packageManager: 
     expect(result.stderr).toMatch(pnp ? /# pass 3\n# fail 0/ : /# pass 2\n# fail 0/)
     // The root's prepare did not run in the image (it would have failed the build), and its
     // own package.json, untouched in the checkout, still has it.
-    expect(pnp ? docker('run', '--rm', image.ref, 'sh', '-c', `cat ${PNP_MARKER}`) : docker('run', '--rm', image.ref, 'cat', MARKER)).toBe('yes')
+    expect(pnp ? dockerRun(image.ref, 'sh', '-c', `cat ${PNP_MARKER}`) : dockerRun(image.ref, 'cat', MARKER)).toBe('yes')
     if (pnp) {
       // The image's own Plug'n'Play install: its map, and the archives in its own cache.
-      expect(docker('run', '--rm', image.ref, 'sh', '-c', 'test -f /opt/deps/.pnp.cjs && ! test -e /opt/deps/node_modules && ls /opt/deps/.yarn/cache | grep -c "^native-ish-"')).toBe('1')
+      expect(dockerRun(image.ref, 'sh', '-c', 'test -f /opt/deps/.pnp.cjs && ! test -e /opt/deps/node_modules && ls /opt/deps/.yarn/cache | grep -c "^native-ish-"')).toBe('1')
     }
     // The package manager at the version package.json declares (not the latest of its line).
-    if (declared) expect(docker('run', '--rm', image.ref, pm, '--version')).toBe(declared.split('@')[1])
+    if (declared) expect(dockerRun(image.ref, pm, '--version')).toBe(declared.split('@')[1])
     if (workspace) {
       // The workspace is installed from its manifest alone, its prepare left out (npm and
       // Yarn also link it into node_modules; pnpm links only what depends on it).
-      const manifest = JSON.parse(docker('run', '--rm', image.ref, 'cat', '/opt/deps/packages/lib/package.json'))
+      const manifest = JSON.parse(dockerRun(image.ref, 'cat', '/opt/deps/packages/lib/package.json'))
       expect(manifest.name).toBe('lib')
       expect(manifest.scripts?.prepare).toBeUndefined()
-      if (pm !== 'pnpm') expect(docker('run', '--rm', image.ref, 'readlink', '-f', '/opt/deps/node_modules/lib')).toBe('/opt/deps/packages/lib')
+      if (pm !== 'pnpm') expect(dockerRun(image.ref, 'readlink', '-f', '/opt/deps/node_modules/lib')).toBe('/opt/deps/packages/lib')
     }
     expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts[lifecycle]).toBe('git config core.hooksPath .githooks')
   }, 900_000)

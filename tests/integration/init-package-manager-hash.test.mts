@@ -71,7 +71,7 @@ const WRONG = [
 
 const names: string[] = []
 afterAll(() => {
-  for (const n of names) removeImagesNamed(`${n}-build`)
+  removeImagesNamed(...names.map((n) => `${n}-build`))
 })
 
 describe.each(WRONG)('$declared pinned with a hash that is not its package\'s', ({ pm, lockfile, declared, spec, file, algorithm, files }) => {

@@ -8,7 +8,7 @@ import { repoInfo } from '../../lib/core/git.mts'
 import { computeBuildImageTag } from '../../lib/image/content-tag.mts'
 import { canExportCache, currentBuilder } from '../../lib/image/docker.mts'
 import { imagesNamed, inspectImage, makeBuildRepo } from '../helpers/build-image.mts'
-import { docker, dockerMaybe } from '../helpers/docker.mts'
+import { docker, dockerRun, dockerMaybe } from '../helpers/docker.mts'
 import { forward, startHttpServer } from '../helpers/http.mts'
 import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
@@ -55,7 +55,7 @@ describe('pull-or-build', () => {
     expect(first.stderr).toContain(`build image built: ${n}:${tag}`)
 
     // The context held the inputs and nothing else: no README, no config, no .git.
-    const listing = docker('run', '--rm', first.json!.ref, 'sh', '-c', 'cd /ctx && find . | sort && ls -l tools/run.sh tools/version && readlink tools/link')
+    const listing = dockerRun(first.json!.ref, 'sh', '-c', 'cd /ctx && find . | sort && ls -l tools/run.sh tools/version && readlink tools/link')
     const lines = listing.split('\n')
     expect(lines.slice(0, 6)).toEqual(['.', './Dockerfile.build', './tools', './tools/link', './tools/run.sh', './tools/version'])
     expect(lines[6]).toMatch(/^-rwxr-xr-x .* tools\/run.sh$/)
@@ -135,7 +135,7 @@ describe('pull-or-build', () => {
     expect(after.json?.outcome).toBe('built')
     // What the builder was offered is not claimed (what it reused: tests/e2e/first-hour.test.mts).
     expect(after.stderr).not.toContain('cache from')
-    expect(docker('run', '--rm', after.json!.ref, 'cat', '/version')).toBe('2')
+    expect(dockerRun(after.json!.ref, 'cat', '/version')).toBe('2')
     expect(await registry.digest(n, after.json!.tag)).toBeNull()
 
     fs.writeFileSync(path.join(repo, 'tools/version'), '3\n')

@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { docker, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { docker, dockerRun, requireDocker, uniqueName } from '../helpers/docker.mts'
 import { startFaultProxy } from '../helpers/fault-proxy.mts'
 import { watchDescendants } from '../helpers/proc.mts'
 import { imagesNamed } from '../helpers/build-image.mts'
@@ -175,7 +175,7 @@ describe('push-images', () => {
     const pinned = `${app}@${refs.get(`${app}:1.2.3`)}`
     docker('rmi', `${app}:1.2.3`, `${app}:latest`)
     docker('pull', '-q', pinned)
-    expect(docker('run', '--rm', pinned)).toBe('1.2.3')
+    expect(dockerRun(pinned)).toBe('1.2.3')
     const labels = JSON.parse(docker('image', 'inspect', '--format', '{{json .Config.Labels}}', pinned)) as Record<string, string>
     expect(labels['org.opencontainers.image.revision']).toBe(sha)
     expect(labels['org.opencontainers.image.version']).toBe('1.2.3')

@@ -57,7 +57,7 @@ describe('the registry as cache: the nearest earlier build image', () => {
   })
   afterAll(async () => {
     for (const p of proxies) await p.stop()
-    for (const n of names) removeImagesNamed(n)
+    removeImagesNamed(...names)
     await registry?.stop()
   })
 

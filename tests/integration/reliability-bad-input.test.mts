@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { makeBuildRepo } from '../helpers/build-image.mts'
-import { docker, uniqueName } from '../helpers/docker.mts'
+import { docker, dockerRun, uniqueName } from '../helpers/docker.mts'
 import { leftInTmp, scriptTmpDir } from '../helpers/leftovers.mts'
 import { useRegistryScene } from '../helpers/registry-scene.mts'
 import { git, makeRepo, tempDir, writeFiles } from '../helpers/repo.mts'
@@ -162,7 +162,7 @@ describe.concurrent('shell metacharacters are data', () => {
     const tmp = scriptTmpDir()
     const built = await run('pull-or-build', repo, [], { REGISTRY: '', TMPDIR: tmp })
     expect(built.exitCode, built.stderr).toBe(0)
-    const listing = docker('run', '--rm', built.stdout.trim(), 'sh', '-c', 'cd /opt/tools && for f in *; do printf "%s\\n" "$f"; done')
+    const listing = dockerRun(built.stdout.trim(), 'sh', '-c', 'cd /opt/tools && for f in *; do printf "%s\\n" "$f"; done')
     expect(listing.split('\n').sort()).toEqual(['link', 'run.sh', 'version', ...files.map((f) => f.slice('tools/'.length))].sort())
     expect(s.found(repo, tmp)).toEqual([])
     expect(leftInTmp(tmp)).toEqual([])

@@ -74,8 +74,7 @@ const stamp = (ref: string, file = '/stamp') => imageFile(ref, file)
 
 /** The daemon as on a fresh CI runner: none of the fixture's images, no build cache of its layers. */
 function freshRunner(f: Fixture): void {
-  removeImagesNamed(f.n)
-  removeImagesNamed(f.app)
+  removeImagesNamed(f.n, f.app)
   forgetBuildCache(f.marker)
   expect(cacheRecords().filter((r) => r.description.includes(f.marker))).toEqual([])
 }

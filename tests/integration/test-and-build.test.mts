@@ -32,8 +32,7 @@ describe('test-and-build', () => {
     user = asRoot ? { uid: OTHER_UID, gid: socketGid() } : { uid: process.getuid!(), gid: process.getgid!() }
   })
   afterAll(() => {
-    removeImagesNamed(name)
-    removeImagesNamed(`${name}-git`)
+    removeImagesNamed(name, `${name}-git`)
   })
 
   /** A fixture repo (owned by `user` when we are root) and a runner for the script in it. */
