@@ -1,5 +1,8 @@
-// Once per `vitest run`: after the last test file, remove the images the suite made, so a
-// run leaves the Docker Engine as it found it (a full run builds about 2.5 GB of them).
+// Once per `vitest run`: compile the scripts the tests run (tests/helpers/script-build.mts),
+// and after the last test file remove that build and the images the suite made, so a run
+// leaves the checkout and the Docker Engine as it found them (a full run builds about 2.5 GB
+// of images). CBS_SCRIPTS=source runs the scripts from their sources through tsx instead
+// (`npm run test:unit`, which starts none, skips the compile that way).
 //
 // An image is the suite's when it appeared during the run and every name it has is a
 // test's: a uniqueName() (`<prefix>-<pid>-<6 chars>`, see helpers/docker.mts), a
@@ -7,6 +10,9 @@
 // Test names the run added to other images are removed from them. Images and names that
 // were there before, and anything else built meanwhile, are left alone.
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import type { TestProject } from 'vitest/node'
+import { buildScripts } from './helpers/script-build.mts'
 
 const TEST_NAME = /^(127\.0\.0\.1:\d+\/|[a-z0-9._/-]*-\d+-[a-z0-9]{6}(-[a-z0-9-]+)?:)|^<none>:<none>$/
 
@@ -30,7 +36,18 @@ function images(): Image[] | undefined {
   return [...byId].map(([id, refs]) => ({ id, refs }))
 }
 
-export default function setup(): () => void {
+export default function setup(project: TestProject): () => void {
+  const scriptsDir = process.env.CBS_SCRIPTS === 'source' ? undefined : buildScripts()
+  project.provide('scriptsDir', scriptsDir)
+  const removeImages = imageCleanup()
+  return () => {
+    removeImages()
+    if (scriptsDir) fs.rmSync(scriptsDir, { recursive: true, force: true })
+  }
+}
+
+/** What removes, when called, the images this run made. */
+function imageCleanup(): () => void {
   // Several runs sharing one engine (engineers' worktrees side by side) would remove each
   // other's images: CBS_KEEP_IMAGES=1 leaves them all in place.
   if (process.env.CBS_KEEP_IMAGES === '1') return () => {}

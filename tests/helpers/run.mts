@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { inject } from 'vitest'
 import { watchDescendants } from './proc.mts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -87,10 +88,19 @@ export function findLeaks(
   return leaks
 }
 
-/** `runScript('image-tag', ['--json'], { cwd: repo })` runs `npx zx scripts/image-tag.mts --json`. */
+/**
+ * `runScript('image-tag', ['--json'], { cwd: repo })` runs `zx scripts/image-tag.mts --json`
+ * as `npx zx` would: zx's command line, the script's flags after it. The script is the run's
+ * compiled one (tests/helpers/script-build.mts) when the suite's global setup made them,
+ * else its source through tsx.
+ */
 export function runScript(name: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
-  const script = path.join(PROJECT_ROOT, 'scripts', `${name}.mts`)
-  const env = { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: `--import=${TSX}`, ...options.env }
+  const built = inject('scriptsDir')
+  const script = built ? path.join(built, 'scripts', `${name}.mjs`) : path.join(PROJECT_ROOT, 'scripts', `${name}.mts`)
+  // Compiled, a script needs no loader, and neither does any node it starts.
+  const loader = built ? {} : { NODE_OPTIONS: `--import=${TSX}` }
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...loader, ...options.env }
+  if (built && options.env?.NODE_OPTIONS === undefined) delete env.NODE_OPTIONS
   return runCommand(name, [process.execPath, ZX_CLI, script, ...args], { ...options, env }, args)
 }
 

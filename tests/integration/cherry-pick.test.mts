@@ -572,7 +572,7 @@ describe('cherry-pick: the token', () => {
     expect(gitCalls).toMatch(/^git fetch .*origin/m)
     expect(gitCalls).toMatch(/^git push --quiet origin HEAD:refs\/heads\/cherry-pick\//m)
     expect(gitCalls).not.toContain(TOKEN)
-    expect(argv.some((a) => a.includes('scripts/cherry-pick.mts'))).toBe(true)
+    expect(argv.some((a) => /scripts\/cherry-pick\.m[jt]s/.test(a))).toBe(true)
     expect(argv.filter((a) => a.includes(TOKEN))).toEqual([])
 
     expect(fs.readFileSync(path.join(f.checkout, '.git', 'config'), 'utf8')).not.toContain(TOKEN)

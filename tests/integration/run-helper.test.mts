@@ -3,10 +3,10 @@
 // `docker push` keeps a vitest worker, and so CI, waiting until the job is killed.
 import fs from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { gitShim, pausedGit } from '../helpers/git-shim.mts'
 import { makeRepo, tempDir } from '../helpers/repo.mts'
-import { runScript } from '../helpers/run.mts'
+import { PROJECT_ROOT, runScript } from '../helpers/run.mts'
 
 /** Running, not gone or a zombie waiting for a parent that was killed to be reaped. */
 const alive = (pid: number) => {
@@ -48,5 +48,22 @@ describe('runScript', () => {
     const result = await runScript('image-tag', [], { cwd: repo, timeoutMs: 60_000 })
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^[0-9a-f]{40}\n$/)
+  })
+})
+
+describe("the scripts the suite runs: this run's compiled ones", () => {
+  it('every script is compiled, with the CI templates beside their reader, and runScript runs that build', async () => {
+    const built = inject('scriptsDir')
+    if (process.env.CBS_SCRIPTS === 'source') return void expect(built).toBeUndefined()
+    expect(built).toBeDefined()
+    const sources = fs.readdirSync(path.join(PROJECT_ROOT, 'scripts')).filter((f) => f.endsWith('.mts'))
+    expect(sources.length).toBeGreaterThan(5)
+    for (const f of sources) expect(fs.existsSync(path.join(built!, 'scripts', f.replace(/\.mts$/, '.mjs'))), f).toBe(true)
+    expect(fs.readdirSync(path.join(built!, 'lib/init/ci-templates')).sort()).toEqual(fs.readdirSync(path.join(PROJECT_ROOT, 'lib/init/ci-templates')).sort())
+    const repo = makeRepo({ 'Dockerfile.build': 'FROM busybox:latest\n' }, CONFIG)
+    const result = await runScript('image-tag', ['--help'], { cwd: repo })
+    expect(result.exitCode, result.stderr).toBe(0)
+    const own = result.commands.find((c) => c.includes('image-tag'))
+    expect(own).toContain(path.join(built!, 'scripts', 'image-tag.mjs'))
   })
 })
