@@ -42,7 +42,8 @@ export default function setup(project: TestProject): () => void {
   const removeImages = imageCleanup()
   return () => {
     removeImages()
-    if (scriptsDir) fs.rmSync(scriptsDir, { recursive: true, force: true })
+    // The build, and the package tarball the run packed (tests/helpers/pack.mts).
+    for (const dir of scriptsDir ? [scriptsDir, `${scriptsDir}-pack`] : []) fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -19,9 +19,10 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docker, dockerMaybe, requireDocker, uniqueName } from '../helpers/docker.mts'
+import { packProject } from '../helpers/pack.mts'
 import { startRegistry, type TestRegistry } from '../helpers/registry.mts'
 import { git, makeRepo, tempDir } from '../helpers/repo.mts'
-import { adopterEnv, PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
+import { adopterEnv, runCommand, type RunResult } from '../helpers/run.mts'
 import { PLACEHOLDER_MESSAGE } from '../../lib/init/templates.mts'
 
 const run = promisify(execFile)
@@ -144,9 +145,7 @@ async function installInto(root: string): Promise<void> {
 
 beforeAll(async () => {
   requireDocker(['debian:bookworm-slim', 'node:20-bookworm-slim'])
-  const dest = tempDir('cbs-pack-')
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: PROJECT_ROOT, env: adopterEnv(), timeout: 120_000 })
-  tarball = path.join(dest, (JSON.parse(stdout) as Array<{ filename: string }>)[0].filename)
+  tarball = (await packProject()).tarball
   goProject = makeRepo(GO_FILES)
   nodeProject = makeRepo(NODE_FILES)
   await Promise.all([installInto(goProject), installInto(nodeProject)])

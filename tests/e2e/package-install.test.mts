@@ -17,6 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { CIRCLE_PATH, WORKFLOW_PATH } from '../../lib/init/ci-configs.mts'
 import { detectProject } from '../../lib/init/project.mts'
 import { initFiles } from '../../lib/init/templates.mts'
+import { packProject } from '../helpers/pack.mts'
 import { makeRepo, tempDir } from '../helpers/repo.mts'
 import { adopterEnv, PROJECT_ROOT, runCommand, type RunResult } from '../helpers/run.mts'
 
@@ -63,15 +64,14 @@ function findDirs(dir: string, names: Set<string>, found: string[] = []): string
 }
 
 beforeAll(async () => {
-  const dest = tempDir('cbs-pack-')
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: PROJECT_ROOT, env: adopterEnv(), timeout: 300_000 })
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
-  files = packed.files.map((f) => f.path).sort()
+  const packed = await packProject()
+  files = packed.files
+  const filename = path.basename(packed.tarball)
   // A project with nothing of TypeScript, and no .npmrc.
   project = makeRepo({ 'package.json': JSON.stringify({ name: 'plain-js', version: '1.0.0', private: true }, null, 2) + '\n', 'index.js': 'console.log(1)\n' })
-  tarball = path.join(dest, packed.filename)
-  fs.copyFileSync(tarball, path.join(project, packed.filename))
-  await run('npm', ['install', '--save-dev', `./${packed.filename}`], { cwd: project, env: adopterEnv(), timeout: 600_000 })
+  tarball = packed.tarball
+  fs.copyFileSync(tarball, path.join(project, filename))
+  await run('npm', ['install', '--save-dev', `./${filename}`], { cwd: project, env: adopterEnv(), timeout: 600_000 })
   installed = path.join(project, 'node_modules', 'ci-build-scripts')
 }, 900_000)
 
