@@ -22,6 +22,7 @@ export default defineConfig({
       'tests/unit/cherry-pick-prerequisites.test.mts',
       'tests/unit/ecr.test.mts',
       'tests/unit/render-template.test.mts',
+      'tests/unit/image-content.test.mts',
       // For the narrowed run of lib/core/config-checks.mts, which is not on the list
       // (CONTRIBUTING.md, Mutation testing).
       'tests/unit/config.test.mts',
