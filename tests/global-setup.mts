@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import type { TestProject } from 'vitest/node'
-import { buildScripts } from './helpers/script-build.mts'
+import { buildScripts, packDir } from './helpers/script-build.mts'
 
 const TEST_NAME = /^(127\.0\.0\.1:\d+\/|[a-z0-9._/-]*-\d+-[a-z0-9]{6}(-[a-z0-9-]+)?:)|^<none>:<none>$/
 
@@ -43,7 +43,7 @@ export default function setup(project: TestProject): () => void {
   return () => {
     removeImages()
     // The build, and the package tarball the run packed (tests/helpers/pack.mts).
-    for (const dir of scriptsDir ? [scriptsDir, `${scriptsDir}-pack`] : []) fs.rmSync(dir, { recursive: true, force: true })
+    for (const dir of scriptsDir ? [scriptsDir, packDir(scriptsDir)] : []) fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { inject } from 'vitest'
 import { tempDir } from './repo.mts'
 import { adopterEnv, PROJECT_ROOT } from './run.mts'
-import { TEST_BUILD_ROOT } from './script-build.mts'
+import { packDir, TEST_BUILD_ROOT } from './script-build.mts'
 
 const run = promisify(execFile)
 
@@ -32,6 +32,16 @@ function running(pid: number): boolean {
   }
 }
 
+/** The pid that holds the lock: 0 while its holder has not written it yet, null when the lock is gone. */
+function lockHolder(): number | null {
+  try {
+    return Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    return fs.existsSync(LOCK) ? 0 : null
+  }
+}
+
 /** Run `fn` holding the checkout's pack lock; a lock whose holder has died is taken over. */
 async function withPackLock<T>(fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
   fs.mkdirSync(TEST_BUILD_ROOT, { recursive: true })
@@ -43,7 +53,8 @@ async function withPackLock<T>(fn: () => Promise<T>, timeoutMs = 15 * 60_000): P
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = Number(fs.readFileSync(path.join(LOCK, 'pid'), { encoding: 'utf8', flag: 'a+' }))
+      const holder = lockHolder()
+      if (holder === null) continue // released meanwhile: try again at once
       if (holder && !running(holder)) fs.rmSync(LOCK, { recursive: true, force: true })
       else if (Date.now() > deadline) throw new Error(`npm pack: ${LOCK} held by pid ${holder || '?'} for ${timeoutMs / 60_000} min`)
       else await new Promise((r) => setTimeout(r, 250))
@@ -59,7 +70,7 @@ async function withPackLock<T>(fn: () => Promise<T>, timeoutMs = 15 * 60_000): P
 /** This repository packed as `npm publish` would pack it (once per vitest run, never two at a time). */
 export async function packProject(): Promise<PackedProject> {
   const scriptsDir = inject('scriptsDir')
-  const shared = scriptsDir ? `${scriptsDir}-pack` : undefined
+  const shared = scriptsDir ? packDir(scriptsDir) : undefined
   return withPackLock(async () => {
     const record = shared && path.join(shared, 'packed.json')
     if (record && fs.existsSync(record)) return JSON.parse(fs.readFileSync(record, 'utf8')) as PackedProject

@@ -30,6 +30,9 @@ export function buildScripts(): string {
   return out
 }
 
+/** Where a run's package tarball is kept (tests/helpers/pack.mts), beside its compiled scripts and removed with them. */
+export const packDir = (scriptsDir: string) => `${scriptsDir}-pack`
+
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The run's compiled scripts (buildScripts), or undefined to run their sources. */
